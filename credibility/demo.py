@@ -1,0 +1,158 @@
+"""The synthetic demo data set (``datasets/demo``) and the code that regenerates it.
+
+The *structure* is realistic: US commitments to every other NATO member (with
+their accession years), the US treaties with Japan, South Korea, the Philippines
+and Australia, AUKUS, and a few non-US guarantors. The *values* are not: every
+signal value and every latent credibility score is drawn by
+:func:`credibility.simulate.simulate` from ``models/default.toml`` with
+:data:`DEMO_SEED`. Regenerate byte-identically with::
+
+    python -m credibility.demo --out datasets/demo
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from credibility.simulate import simulate
+from credibility.spec import load_spec
+
+DEMO_SEED = 20261126
+FIRST_PERIOD, LAST_PERIOD = 2000, 2025
+
+# (ISO3 code, NATO accession year) of every member other than the US. Accession
+# years are public facts; members that joined before 2000 enter the window in 2000.
+_NATO = (
+    ("ALB", 2009), ("BEL", 1949), ("BGR", 2004), ("CAN", 1949), ("HRV", 2009),
+    ("CZE", 1999), ("DNK", 1949), ("EST", 2004), ("FIN", 2023), ("FRA", 1949),
+    ("DEU", 1955), ("GRC", 1952), ("HUN", 1999), ("ISL", 1949), ("ITA", 1949),
+    ("LVA", 2004), ("LTU", 2004), ("LUX", 1949), ("MNE", 2017), ("NLD", 1949),
+    ("MKD", 2020), ("NOR", 1949), ("POL", 1999), ("PRT", 1949), ("ROU", 2004),
+    ("SVK", 2004), ("SVN", 2004), ("ESP", 1982), ("SWE", 2024), ("TUR", 1952),
+    ("GBR", 1949),
+)
+
+# Extra commitments: (guarantor, protege, alliance, region, type, start year).
+_OTHERS = (
+    ("USA", "JPN", "US-Japan", "indo_pacific", "nuclear_umbrella", 1960),
+    ("USA", "KOR", "US-ROK", "indo_pacific", "nuclear_umbrella", 1953),
+    ("USA", "PHL", "US-Philippines", "indo_pacific", "bilateral_guarantee", 1951),
+    ("USA", "AUS", "ANZUS", "indo_pacific", "defense_pact", 1951),
+    ("USA", "AUS", "AUKUS", "indo_pacific", "security_partnership", 2021),
+    ("GBR", "AUS", "AUKUS", "indo_pacific", "security_partnership", 2021),
+    ("GBR", "EST", "NATO", "europe", "defense_pact", 2004),
+    ("DEU", "LTU", "NATO", "europe", "defense_pact", 2004),
+    ("FRA", "ROU", "NATO", "europe", "defense_pact", 2004),
+    ("FRA", "DJI", "France-Djibouti", "africa", "bilateral_guarantee", 1977),
+)
+
+# Share of observations dropped at random, per signal (reporting gaps).
+_MISSING = {
+    "joint_exercises": 0.15,
+    "troops": 0.15,
+    "spending_ratio": 0.10,
+    "consultation": 0.20,
+    "intel_sharing": 0.10,
+    "alliance_exercises": 0.10,
+}
+
+
+def demo_commitments() -> pd.DataFrame:
+    """The demo's commitments table (structure only; no values).
+
+    Examples
+    --------
+    >>> table = demo_commitments()
+    >>> len(table), table["alliance"].nunique()
+    (41, 7)
+    """
+    rows = []
+    for protege, joined in _NATO:
+        region = "americas" if protege == "CAN" else "europe"
+        rows.append(("USA", protege, "NATO", region, "defense_pact", joined))
+    rows.extend(_OTHERS)
+    table = pd.DataFrame(rows, columns=["guarantor", "protege", "alliance", "region", "type",
+                                        "joined"])
+    suffix = np.where(table["alliance"] == "AUKUS", "-AUKUS", "")
+    table.insert(0, "commitment_id", table["guarantor"] + "-" + table["protege"] + suffix)
+    table["start"] = table.pop("joined").clip(lower=FIRST_PERIOD)
+    table["end"] = ""
+    return table
+
+
+def _format_values(signals: pd.DataFrame) -> pd.Series:
+    """Render values as reports would give them (whole troops, spending to 0.01 %)."""
+    values = signals["value"].to_numpy(dtype=float)
+    text = np.array([f"{int(round(v))}" for v in values], dtype=object)
+    troops = (signals["signal"] == "troops").to_numpy()
+    text[troops] = [f"{max(1, int(round(v)))}" for v in values[troops]]
+    spending = (signals["signal"] == "spending_ratio").to_numpy()
+    text[spending] = [f"{max(0.01, v):.2f}" for v in values[spending]]
+    return pd.Series(text, index=signals.index)
+
+
+def make_demo_tables(seed: int = DEMO_SEED) -> dict[str, pd.DataFrame]:
+    """Simulate the demo tables: ``commitments``, ``signals`` and ``truth``.
+
+    Examples
+    --------
+    >>> tables = make_demo_tables()
+    >>> sorted(tables)
+    ['commitments', 'signals', 'truth']
+    """
+    commitments = demo_commitments()
+    sim = simulate("default", commitments, seed=seed, missing=_MISSING, last_period=LAST_PERIOD)
+    signals = sim.data.signals.copy()
+    # Intelligence-sharing agreements are not recorded before 2005 in this design.
+    signals = signals[~((signals["signal"] == "intel_sharing") & (signals["period"] < 2005))]
+    # Non-US guarantors report deployments only from 2017 (forward-presence era).
+    guarantor = signals["commitment_id"].str.split("-").str[0]
+    signals = signals[~((signals["signal"] == "troops") & (guarantor != "USA")
+                        & (signals["period"] < 2017))]
+    out = pd.DataFrame({
+        "commitment_id": signals["commitment_id"],
+        "alliance": np.where(signals["level"] == "alliance", signals["alliance"], ""),
+        "period": signals["period"],
+        "signal": signals["signal"],
+        "value": _format_values(signals),
+        "source": "SYNTHETIC (credibility.simulate, seed %d)" % seed,
+    }).sort_values(["signal", "commitment_id", "alliance", "period"], kind="stable")
+    truth = (
+        sim.truth["credibility"].to_dataframe().dropna().reset_index()
+        .rename(columns={"commitment": "commitment_id", "credibility": "true_credibility"})
+    )
+    truth["true_credibility"] = truth["true_credibility"].map(lambda v: f"{v:.6f}")
+    return {"commitments": commitments, "signals": out.reset_index(drop=True), "truth": truth}
+
+
+def write_demo_dataset(folder: str | Path, seed: int = DEMO_SEED) -> list[Path]:
+    """Write ``commitments.csv``, ``signals.csv`` and ``truth.csv`` into ``folder``.
+
+    Output is byte-identical for the same seed and package version.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in make_demo_tables(seed).items():
+        path = folder / f"{name}.csv"
+        table.to_csv(path, index=False, lineterminator="\n")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: ``python -m credibility.demo --out DIR``."""
+    parser = argparse.ArgumentParser(description="Regenerate the synthetic demo data set.")
+    parser.add_argument("--out", default="datasets/demo", help="output folder")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED)
+    args = parser.parse_args(argv)
+    for path in write_demo_dataset(args.out, args.seed):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

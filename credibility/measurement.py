@@ -1,0 +1,477 @@
+"""The hierarchical, dynamic measurement model (DESIGN §3; equations in docs/model.md).
+
+Latent credibility ``x[i, t]`` of commitment *i* in period *t* of its active window
+is built from sum-to-zero group effects and two AR(1) (or random-walk) processes,
+one per alliance and one per commitment, all non-centred::
+
+    A[k, t] = sqrt(w0) * za[k] + sqrt(w2) * ea[k, t]                (alliance level)
+    x[i, t] = region[r(i)] + type[y(i)] + A[k(i), t]
+              + sqrt(w1) * zc[i] + sqrt(w3) * ec[i, t]              (commitment level)
+
+``w`` is a Dirichlet simplex, ``za`` and ``zc`` are ``ZeroSumNormal(1)``, and ``ea`` /
+``ec`` are unit-variance stationary AR(1) paths in each unit's *own* time (so a
+commitment that starts in 2010 starts from the stationary distribution in 2010).
+The paths are a lower-triangular matrix product of standard-normal innovations,
+no ``scan``: ``e = eps @ L(rho).T``.
+
+Each observed row enters one likelihood term per family with linear predictor
+``eta = intercept[s] + loading[s] * latent``, where ``loading[s] = direction[s] *
+|loading[s]|`` fixes the sign. Everything here is a pure function of the data and
+the spec; :mod:`credibility.fitting` samples the model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from credibility.schema import CredibilityData
+from credibility.spec import FAMILIES, LOG_FAMILIES, ModelSpec, SignalSpec
+
+#: Cutpoint value used to pad ordinal signals with fewer levels than the largest one:
+#: far enough above any linear predictor that the padded categories have probability 0.
+_CUTPOINT_PAD = 1.0e4
+
+#: Families whose signals carry a per-signal noise / overdispersion parameter.
+_NOISE_FAMILIES = ("count", "amount", "ratio")
+
+
+@dataclass(frozen=True)
+class UnitCells:
+    """Flat index of the active (unit, period) cells of one level.
+
+    ``unit[c]`` is the unit's position, ``period[c]`` the position of its period in
+    the global period grid and ``local[c]`` the period's position in the unit's own
+    window (0 = first active period).
+    """
+
+    unit: np.ndarray
+    period: np.ndarray
+    local: np.ndarray
+    n_units: int
+
+    @property
+    def size(self) -> int:
+        """Number of active cells."""
+        return int(self.unit.size)
+
+    @property
+    def max_length(self) -> int:
+        """Length of the longest active window."""
+        return int(self.local.max()) + 1 if self.size else 0
+
+
+@dataclass(frozen=True)
+class FamilyObservations:
+    """Observed rows of one likelihood family, as index arrays.
+
+    ``latent[o]`` indexes the stacked latent vector ``[x cells, alliance cells]``;
+    ``signal[o]`` is the signal's position in :attr:`ModelIndex.signals`.
+    """
+
+    family: str
+    latent: np.ndarray
+    signal: np.ndarray
+    value: np.ndarray
+    trials: np.ndarray
+    exposure: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of observations."""
+        return int(self.value.size)
+
+
+@dataclass(frozen=True)
+class ModelIndex:
+    """Everything the model needs from the data, as integer index arrays."""
+
+    commitments: tuple[str, ...]
+    alliances: tuple[str, ...]
+    regions: tuple[str, ...]
+    types: tuple[str, ...]
+    periods: np.ndarray
+    commitment_alliance: np.ndarray
+    commitment_region: np.ndarray
+    commitment_type: np.ndarray
+    cells: UnitCells
+    alliance_cells: UnitCells
+    cell_alliance_cell: np.ndarray
+    signals: tuple[SignalSpec, ...]
+    families: dict[str, FamilyObservations]
+    unused_signals: tuple[str, ...]
+
+
+def _cells(starts: np.ndarray, ends: np.ndarray, first_period: int) -> UnitCells:
+    lengths = ends - starts + 1
+    unit = np.repeat(np.arange(starts.size), lengths)
+    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    local = np.arange(unit.size) - offsets
+    period = starts[unit] - first_period + local
+    return UnitCells(unit=unit, period=period, local=local, n_units=int(starts.size))
+
+
+def _lookup(cells: UnitCells, n_periods: int) -> np.ndarray:
+    table = np.full((cells.n_units, n_periods), -1, dtype=np.int64)
+    table[cells.unit, cells.period] = np.arange(cells.size)
+    return table
+
+
+def build_index(data: CredibilityData) -> ModelIndex:
+    """Turn validated data into the index arrays of the measurement model.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> index = build_index(load_dataset("demo"))
+    >>> index.cells.size == int((index.cells.local == 0).sum() + (index.cells.local > 0).sum())
+    True
+    >>> sorted(index.families)[:2]
+    ['amount', 'binary']
+    """
+    com = data.commitments
+    commitments = tuple(com["commitment_id"])
+    alliances = tuple(data.alliances)
+    regions = tuple(data.regions)
+    types = tuple(data.types)
+    periods = data.periods
+    first = int(data.first_period)
+
+    alliance_pos = {a: k for k, a in enumerate(alliances)}
+    commitment_alliance = com["alliance"].map(alliance_pos).to_numpy(np.int64)
+    commitment_region = com["region"].map({r: j for j, r in enumerate(regions)}).to_numpy(np.int64)
+    commitment_type = com["type"].map({y: j for j, y in enumerate(types)}).to_numpy(np.int64)
+
+    cells = _cells(com["start"].to_numpy(np.int64), com["end"].to_numpy(np.int64), first)
+    windows = data.alliance_windows.set_index("alliance").loc[list(alliances)]
+    alliance_cells = _cells(
+        windows["start"].to_numpy(np.int64), windows["end"].to_numpy(np.int64), first
+    )
+    alliance_table = _lookup(alliance_cells, periods.size)
+    cell_alliance_cell = alliance_table[commitment_alliance[cells.unit], cells.period]
+
+    sig = data.signals
+    present = set(sig["signal"].unique())
+    signals = tuple(s for s in data.spec.signals if s.name in present)
+    unused = tuple(s.name for s in data.spec.signals if s.name not in present)
+    signal_pos = {s.name: j for j, s in enumerate(signals)}
+    family_of = {s.name: s.family for s in signals}
+
+    cell_table = _lookup(cells, periods.size)
+    commitment_pos = {c: i for i, c in enumerate(commitments)}
+    period_pos = sig["period"].to_numpy(np.int64) - first
+    is_alliance = (sig["level"] == "alliance").to_numpy()
+    latent = np.empty(len(sig), dtype=np.int64)
+    com_rows = ~is_alliance
+    latent[com_rows] = cell_table[
+        sig.loc[com_rows, "commitment_id"].map(commitment_pos).to_numpy(np.int64),
+        period_pos[com_rows],
+    ]
+    latent[is_alliance] = cells.size + alliance_table[
+        sig.loc[is_alliance, "alliance"].map(alliance_pos).to_numpy(np.int64),
+        period_pos[is_alliance],
+    ]
+    family = sig["signal"].map(family_of).to_numpy()
+    signal_index = sig["signal"].map(signal_pos).to_numpy(np.int64)
+    families = {}
+    for name in FAMILIES:
+        rows = family == name
+        if rows.any():
+            families[name] = FamilyObservations(
+                family=name,
+                latent=latent[rows],
+                signal=signal_index[rows],
+                value=sig["value"].to_numpy(np.float64)[rows],
+                trials=sig["trials"].to_numpy(np.float64)[rows],
+                exposure=sig["exposure"].to_numpy(np.float64)[rows],
+            )
+    return ModelIndex(
+        commitments=commitments,
+        alliances=alliances,
+        regions=regions,
+        types=types,
+        periods=periods,
+        commitment_alliance=commitment_alliance,
+        commitment_region=commitment_region,
+        commitment_type=commitment_type,
+        cells=cells,
+        alliance_cells=alliance_cells,
+        cell_alliance_cell=cell_alliance_cell,
+        signals=signals,
+        families=families,
+        unused_signals=unused,
+    )
+
+
+def signal_priors(data: CredibilityData) -> pd.DataFrame:
+    """Prior hyper-parameters of each signal, with ``"auto"`` entries scaled to the data.
+
+    Returns one row per signal present in the data with columns ``family,
+    intercept_mu, intercept_sigma, loading_sd, noise_sd`` (NaN where a family has no
+    such parameter). Auto rules (docs/model.md): the intercept is centred on the
+    link-scale mean of the observations; log-scale families scale the loading and
+    noise by the standard deviation of the log values.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> priors = signal_priors(load_dataset("demo"))
+    >>> priors.loc["troops", "intercept_mu"]
+    6.5
+    """
+    sig = data.signals
+    rows = []
+    for spec in build_index(data).signals:
+        values = sig.loc[sig["signal"] == spec.name]
+        y = values["value"].to_numpy(np.float64)
+        if spec.family == "count":
+            center = float(np.log((y.sum() + 0.5) / values["exposure"].sum()))
+            spread = 1.0
+        elif spec.family in LOG_FAMILIES:
+            logs = np.log(y / spec.target)
+            center = float(logs.mean())
+            spread = float(max(logs.std(), 0.1))
+        elif spec.family in ("binary", "binomial", "proportion"):
+            trials = values["trials"].to_numpy(np.float64) if spec.family == "binomial" else 1.0
+            share = float(np.clip(np.mean(y / trials), 0.02, 0.98))
+            center = float(np.log(share / (1 - share)))
+            spread = 1.0
+        else:
+            center, spread = np.nan, 1.0
+        intercept_mu = spec.intercept.mu if spec.intercept else center
+        intercept_sigma = spec.intercept.sigma if spec.intercept else 2.0 * spread
+        loading_default = spread if spec.family in LOG_FAMILIES else 1.0
+        noise_default = spread if spec.family in LOG_FAMILIES else 1.0
+        rows.append(
+            {
+                "signal": spec.name,
+                "family": spec.family,
+                "intercept_mu": np.nan if spec.family == "ordinal" else intercept_mu,
+                "intercept_sigma": np.nan if spec.family == "ordinal" else intercept_sigma,
+                "loading_sd": spec.loading_sd or loading_default,
+                "noise_sd": (spec.noise_sd or noise_default)
+                if spec.family in _NOISE_FAMILIES + ("proportion",)
+                else np.nan,
+            }
+        )
+    return pd.DataFrame(rows).set_index("signal")
+
+
+def dynamics_matrix(rho: pt.TensorVariable, length: int, dynamics: str) -> pt.TensorVariable:
+    """Lower-triangular ``L`` with ``path = L @ innovations`` for one unit's window.
+
+    For ``ar1`` the path is a stationary AR(1) with unit marginal variance:
+    ``L[t, 0] = rho**t`` and ``L[t, s] = sqrt(1 - rho**2) * rho**(t - s)`` for
+    ``1 <= s <= t``. For ``random_walk`` ``rho`` is the step sd: ``L[t, 0] = 1``,
+    ``L[t, s] = step``, so the variance is 1 in the first period.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = dynamics_matrix(pt.as_tensor(0.5), 3, "ar1").eval()
+    >>> np.allclose((L**2).sum(axis=1), 1.0)
+    True
+    """
+    t = np.arange(length)
+    lag = t[:, None] - t[None, :]
+    lower = lag >= 0
+    first_column = (t[None, :] == 0) & lower
+    if dynamics == "ar1":
+        powers = rho ** np.maximum(lag, 0).astype(np.float64)
+        scale = pt.where(first_column, 1.0, pt.sqrt(1.0 - rho**2))
+        return pt.where(lower, powers * scale, 0.0)
+    return pt.where(lower, pt.where(first_column, 1.0, rho), 0.0)
+
+
+def _paths(
+    innovations: pt.TensorVariable, cells: UnitCells, rho: pt.TensorVariable, dynamics: str
+) -> pt.TensorVariable:
+    """Unit-variance dynamic paths for every active cell (flat, same order as ``cells``)."""
+    padded = pt.zeros((cells.n_units, cells.max_length))
+    padded = padded[cells.unit, cells.local].set(innovations)
+    paths = padded @ dynamics_matrix(rho, cells.max_length, dynamics).T
+    return paths[cells.unit, cells.local]
+
+
+def _zero_sum(name: str, sigma: float, dim: str, n: int) -> pt.TensorVariable:
+    """A sum-to-zero group effect; a single group has nothing to pool and is 0."""
+    if n < 2:
+        return pt.zeros(n)
+    return pm.ZeroSumNormal(name, sigma=sigma, dims=dim)
+
+
+def _ordinal_cutpoints(signals: tuple[SignalSpec, ...], spec: ModelSpec) -> pt.TensorVariable:
+    """Ordered cutpoints, one row per ordinal signal, padded to the largest ``levels``."""
+    levels = np.array([s.levels for s in signals], dtype=np.int64)
+    width = int(levels.max()) - 1
+    centre = np.array([-(k - 2) / 2.0 for k in levels])
+    first = pm.Normal("cutpoint_first", mu=centre, sigma=spec.priors.cutpoint_sd,
+                      dims="signal_ordinal")
+    cut = pt.zeros((len(signals), width)) + first[:, None]
+    gap_rows, gap_cols = np.nonzero(np.arange(width - 1)[None, :] < (levels - 2)[:, None])
+    if gap_rows.size:
+        log_gap = pm.Normal("cutpoint_log_gap", mu=0.0, sigma=spec.priors.cutpoint_gap_sd,
+                            shape=gap_rows.size)
+        gaps = pt.zeros((len(signals), width - 1))[gap_rows, gap_cols].set(pt.exp(log_gap))
+        cut = pt.concatenate([cut[:, :1], cut[:, 1:] + pt.cumsum(gaps, axis=1)], axis=1)
+    valid = np.arange(width)[None, :] < (levels - 1)[:, None]
+    pad = _CUTPOINT_PAD * (1.0 + np.arange(width))[None, :]
+    return pt.where(valid, cut, pad)
+
+
+def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None) -> pm.Model:
+    """Build the PyMC measurement model for validated data.
+
+    ``spec`` defaults to the spec the data were validated against. The model has
+    the deterministic ``credibility_cell`` (dim ``cell``: every active
+    commitment-period) and ``alliance_cell`` (dim ``alliance_cell``), which
+    :mod:`credibility.fitting` reshapes into ``(commitment, period)`` and
+    ``(alliance, period)`` arrays.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> model = build_measurement_model(load_dataset("demo"))
+    >>> "credibility_cell" in model.named_vars
+    True
+    """
+    spec = spec or data.spec
+    index = build_index(data)
+    if index.unused_signals:
+        warnings.warn(
+            "signals declared in the spec but absent from the data are left out of the "
+            f"model: {', '.join(index.unused_signals)}",
+            stacklevel=2,
+        )
+    priors = signal_priors(data)
+    signals = index.signals
+    names = [s.name for s in signals]
+    with_intercept = [s.name for s in signals if s.family != "ordinal"]
+    with_noise = [s.name for s in signals if s.family in _NOISE_FAMILIES]
+    proportions = [s.name for s in signals if s.family == "proportion"]
+    ordinals = [s for s in signals if s.family == "ordinal"]
+    coords = {
+        "commitment": list(index.commitments),
+        "alliance": list(index.alliances),
+        "region": list(index.regions),
+        "type": list(index.types),
+        "signal": names,
+        "signal_intercept": with_intercept,
+        "signal_noise": with_noise,
+        "signal_proportion": proportions,
+        "signal_ordinal": [s.name for s in ordinals],
+        "component": ["alliance_mean", "commitment_mean", "alliance_dynamics",
+                      "commitment_dynamics"],
+        "cell": np.arange(index.cells.size),
+        "alliance_cell": np.arange(index.alliance_cells.size),
+    }
+    p = spec.priors
+    with pm.Model(coords=coords) as model:
+        share = pm.Dirichlet("variance_share", a=np.array(p.variance_shares), dims="component")
+        if spec.dynamics == "ar1":
+            rho_alliance = pm.Beta("persistence_alliance", p.persistence_alpha, p.persistence_beta)
+            rho_commitment = pm.Beta("persistence_commitment", p.persistence_alpha,
+                                     p.persistence_beta)
+        else:
+            rho_alliance = pm.HalfNormal("step_alliance", p.random_walk_step_sd)
+            rho_commitment = pm.HalfNormal("step_commitment", p.random_walk_step_sd)
+
+        alliance_mean = _zero_sum("alliance_effect_raw", 1.0, "alliance", len(index.alliances))
+        commitment_mean = _zero_sum("commitment_effect_raw", 1.0, "commitment",
+                                    len(index.commitments))
+        alliance_innov = pm.Normal("alliance_innovation", 0.0, 1.0, dims="alliance_cell")
+        commitment_innov = pm.Normal("commitment_innovation", 0.0, 1.0, dims="cell")
+        ac = index.alliance_cells
+        alliance_level = (
+            pt.sqrt(share[0]) * alliance_mean[ac.unit]
+            + pt.sqrt(share[2]) * _paths(alliance_innov, ac, rho_alliance, spec.dynamics)
+        )
+        cells = index.cells
+        x = (
+            alliance_level[index.cell_alliance_cell]
+            + pt.sqrt(share[1]) * commitment_mean[cells.unit]
+            + pt.sqrt(share[3]) * _paths(commitment_innov, cells, rho_commitment, spec.dynamics)
+        )
+        if spec.region_effects and len(index.regions) > 1:
+            region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions))
+            x = x + region[index.commitment_region[cells.unit]]
+        if spec.type_effects and len(index.types) > 1:
+            type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types))
+            x = x + type_effect[index.commitment_type[cells.unit]]
+        # Location and scale: over all active commitment-periods credibility has mean
+        # 0 and sd 1 in every draw. Sum-to-zero effects and the variance simplex alone
+        # leave the level and spread of a large group (NATO) to the priors of a few
+        # small groups, which trade off against intercepts and loadings and mix
+        # badly (docs/model.md, "Identification").
+        level, spread = x.mean(), x.std()
+        x = pm.Deterministic("credibility_cell", (x - level) / spread, dims="cell")
+        alliance_level = pm.Deterministic(
+            "alliance_cell_level", (alliance_level - level) / spread, dims="alliance_cell")
+        latent = pt.concatenate([x, alliance_level])
+
+        magnitude = pm.HalfNormal("loading_magnitude",
+                                  sigma=priors.loc[names, "loading_sd"].to_numpy(), dims="signal")
+        direction = np.array([s.direction for s in signals], dtype=np.float64)
+        loading = pm.Deterministic("loading", direction * magnitude, dims="signal")
+        intercept_position = np.full(len(signals), -1)
+        noise_position = np.full(len(signals), -1)
+        precision_position = np.full(len(signals), -1)
+        ordinal_position = np.full(len(signals), -1)
+        if with_intercept:
+            intercept = pm.Normal(
+                "intercept",
+                mu=priors.loc[with_intercept, "intercept_mu"].to_numpy(),
+                sigma=priors.loc[with_intercept, "intercept_sigma"].to_numpy(),
+                dims="signal_intercept",
+            )
+            intercept_position[[names.index(n) for n in with_intercept]] = np.arange(
+                len(with_intercept))
+        if with_noise:
+            noise = pm.HalfNormal("noise", sigma=priors.loc[with_noise, "noise_sd"].to_numpy(),
+                                  dims="signal_noise")
+            noise_position[[names.index(n) for n in with_noise]] = np.arange(len(with_noise))
+        if proportions:
+            precision = pm.Gamma("precision", alpha=p.proportion_precision_alpha,
+                                 beta=p.proportion_precision_beta, dims="signal_proportion")
+            precision_position[[names.index(n) for n in proportions]] = np.arange(
+                len(proportions))
+        if ordinals:
+            cutpoints = _ordinal_cutpoints(tuple(ordinals), spec)
+            ordinal_position[[names.index(s.name) for s in ordinals]] = np.arange(len(ordinals))
+
+        for family, obs in index.families.items():
+            state = latent[obs.latent]
+            slope = loading[obs.signal] * state
+            if family == "ordinal":
+                pm.OrderedLogistic(
+                    "obs_ordinal",
+                    eta=slope,
+                    cutpoints=cutpoints[ordinal_position[obs.signal]],
+                    observed=obs.value.astype(np.int64) - 1,
+                )
+                continue
+            eta = intercept[intercept_position[obs.signal]] + slope
+            name = f"obs_{family}"
+            if family == "count":
+                pm.NegativeBinomial(name, mu=obs.exposure * pt.exp(eta),
+                                    alpha=1.0 / noise[noise_position[obs.signal]],
+                                    observed=obs.value.astype(np.int64))
+            elif family in LOG_FAMILIES:
+                targets = np.array([s.target for s in signals])[obs.signal]
+                pm.LogNormal(name, mu=eta, sigma=noise[noise_position[obs.signal]],
+                             observed=obs.value / targets)
+            elif family == "proportion":
+                mean = pm.math.invlogit(eta)
+                phi = precision[precision_position[obs.signal]]
+                pm.Beta(name, alpha=mean * phi, beta=(1.0 - mean) * phi, observed=obs.value)
+            elif family == "binary":
+                pm.Bernoulli(name, logit_p=eta, observed=obs.value.astype(np.int64))
+            elif family == "binomial":
+                pm.Binomial(name, n=obs.trials.astype(np.int64), logit_p=eta,
+                            observed=obs.value.astype(np.int64))
+    return model

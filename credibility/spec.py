@@ -1,0 +1,393 @@
+"""Declarative model specifications (``models/*.toml``).
+
+A specification says which signals the measurement model uses (name, family,
+level, direction and priors), how latent credibility evolves over time, and which
+group effects pool it. It is plain data: :func:`load_spec` reads it,
+:func:`parse_spec` checks it, and every problem raises :class:`SpecError` naming
+the file and the key.
+
+Examples
+--------
+>>> spec = load_spec("default")
+>>> spec.dynamics
+'ar1'
+>>> [s.family for s in spec.signals][:3]
+['count', 'amount', 'ratio']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from credibility.errors import SpecError
+from credibility.resources import models_dir
+
+FAMILIES = ("count", "amount", "ratio", "proportion", "binary", "binomial", "ordinal")
+LEVELS = ("commitment", "alliance")
+DYNAMICS = ("ar1", "random_walk")
+
+Family = Literal["count", "amount", "ratio", "proportion", "binary", "binomial", "ordinal"]
+
+#: Families whose observations enter on the log scale (LogNormal likelihood).
+LOG_FAMILIES = ("amount", "ratio")
+
+
+@dataclass(frozen=True)
+class NormalPrior:
+    """A Normal(mu, sigma) prior."""
+
+    mu: float
+    sigma: float
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """One observed signal series and its likelihood.
+
+    ``intercept``, ``loading_sd`` and ``noise_sd`` are ``None`` when the spec asks
+    for them to be scaled to the data ("auto"); see ``docs/model.md``.
+    """
+
+    name: str
+    family: Family
+    level: Literal["commitment", "alliance"] = "commitment"
+    direction: int = 1
+    description: str = ""
+    target: float = 1.0
+    levels: int | None = None
+    intercept: NormalPrior | None = None
+    loading_sd: float | None = None
+    noise_sd: float | None = None
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Priors of the latent structure (shared by every signal)."""
+
+    persistence_alpha: float = 5.0
+    persistence_beta: float = 1.5
+    random_walk_step_sd: float = 0.3
+    variance_shares: tuple[float, float, float, float] = (2.0, 2.0, 1.0, 2.0)
+    region_sd: float = 0.5
+    type_sd: float = 0.5
+    proportion_precision_alpha: float = 2.0
+    proportion_precision_beta: float = 0.1
+    cutpoint_sd: float = 2.0
+    cutpoint_gap_sd: float = 0.5
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A complete, validated model specification."""
+
+    name: str
+    signals: tuple[SignalSpec, ...]
+    dynamics: Literal["ar1", "random_walk"] = "ar1"
+    description: str = ""
+    region_effects: bool = True
+    type_effects: bool = True
+    priors: Priors = field(default_factory=Priors)
+    covariates: tuple[str, ...] = ()
+    source: str = "<memory>"
+    text: str = ""
+
+    def signal(self, name: str) -> SignalSpec:
+        """Return the signal called ``name``.
+
+        Examples
+        --------
+        >>> load_spec("default").signal("troops").family
+        'amount'
+        """
+        for s in self.signals:
+            if s.name == name:
+                return s
+        raise SpecError(f"{self.source}: no signal named {name!r}")
+
+    @property
+    def signal_names(self) -> tuple[str, ...]:
+        """Names of the declared signals, in spec order."""
+        return tuple(s.name for s in self.signals)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the spec's TOML text (provenance of a fit)."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def load_spec(name_or_path: str | Path) -> ModelSpec:
+    """Load a model specification by bundled name (``"default"``) or file path.
+
+    Examples
+    --------
+    >>> load_spec("default").name
+    'default'
+    """
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = models_dir() / f"{name_or_path}.toml"
+    if not path.is_file():
+        available = ", ".join(sorted(p.stem for p in models_dir().glob("*.toml")))
+        raise SpecError(
+            f"{name_or_path}: no such model specification file "
+            f"(bundled specifications: {available})"
+        )
+    text = path.read_text(encoding="utf-8")
+    return parse_spec(text, source=str(path))
+
+
+def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
+    """Parse and validate the TOML text of a specification.
+
+    Examples
+    --------
+    >>> spec = parse_spec('''
+    ... [model]
+    ... name = "tiny"
+    ... [[signals]]
+    ... name = "exercises"
+    ... family = "count"
+    ... ''')
+    >>> spec.signals[0].level, spec.signals[0].direction
+    ('commitment', 1)
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML ({exc})") from None
+    _known_keys(raw, {"model", "hierarchy", "priors", "signals", "outcome"}, source, "")
+    model = _table(raw, "model", source)
+    _known_keys(model, {"name", "description", "dynamics"}, source, "model")
+    name = _string(model, "name", source, "model", default=Path(source).stem)
+    dynamics = _string(model, "dynamics", source, "model", default="ar1")
+    if dynamics not in DYNAMICS:
+        raise SpecError(
+            f"{source}: [model] dynamics = {dynamics!r}; expected one of {', '.join(DYNAMICS)}"
+        )
+    hierarchy = _table(raw, "hierarchy", source, required=False)
+    _known_keys(hierarchy, {"region", "type"}, source, "hierarchy")
+    priors = _parse_priors(_table(raw, "priors", source, required=False), source)
+    outcome = _table(raw, "outcome", source, required=False)
+    _known_keys(outcome, {"covariates"}, source, "outcome")
+    covariates = outcome.get("covariates", [])
+    if not isinstance(covariates, list) or not all(isinstance(c, str) for c in covariates):
+        raise SpecError(f"{source}: [outcome] covariates must be a list of column names")
+
+    raw_signals = raw.get("signals")
+    if not isinstance(raw_signals, list) or not raw_signals:
+        raise SpecError(f"{source}: at least one [[signals]] table is required")
+    signals = tuple(_parse_signal(s, i, source) for i, s in enumerate(raw_signals, start=1))
+    names = [s.name for s in signals]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise SpecError(f"{source}: signal names must be unique; repeated: {', '.join(duplicated)}")
+    if not any(s.level == "commitment" for s in signals):
+        raise SpecError(f"{source}: at least one signal must have level = 'commitment'")
+    return ModelSpec(
+        name=name,
+        description=_string(model, "description", source, "model", default=""),
+        dynamics=dynamics,  # type: ignore[arg-type]
+        signals=signals,
+        region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
+        type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),
+        priors=priors,
+        covariates=tuple(covariates),
+        source=source,
+        text=text,
+    )
+
+
+def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
+    where = f"signals[{index}]"
+    if not isinstance(raw, dict):
+        raise SpecError(f"{source}: {where} must be a table")
+    _known_keys(
+        raw,
+        {"name", "family", "level", "direction", "description", "target", "levels",
+         "intercept", "loading", "noise"},
+        source,
+        where,
+    )
+    name = _string(raw, "name", source, where)
+    if not name or not name.replace("_", "").isalnum():
+        raise SpecError(
+            f"{source}: {where}.name = {name!r}; expected letters, digits and underscores"
+        )
+    where = f"signal {name!r}"
+    family = _string(raw, "family", source, where)
+    if family not in FAMILIES:
+        raise SpecError(
+            f"{source}: {where} family = {family!r}; expected one of {', '.join(FAMILIES)}"
+        )
+    level = _string(raw, "level", source, where, default="commitment")
+    if level not in LEVELS:
+        raise SpecError(f"{source}: {where} level = {level!r}; expected one of {', '.join(LEVELS)}")
+    direction = raw.get("direction", 1)
+    if direction not in (1, -1) or isinstance(direction, bool):
+        raise SpecError(f"{source}: {where} direction = {direction!r}; expected 1 or -1")
+    target = _positive(raw, "target", source, where, default=1.0)
+    if "target" in raw and family != "ratio":
+        raise SpecError(f"{source}: {where} has a target but family {family!r} is not 'ratio'")
+    levels = raw.get("levels")
+    if family == "ordinal":
+        if not isinstance(levels, int) or isinstance(levels, bool) or levels < 2:
+            raise SpecError(
+                f"{source}: {where} is ordinal and needs levels = K (an integer >= 2), "
+                f"got {levels!r}"
+            )
+    elif levels is not None:
+        raise SpecError(f"{source}: {where} has levels but family {family!r} is not 'ordinal'")
+    intercept = None
+    raw_intercept = raw.get("intercept", "auto")
+    if raw_intercept != "auto":
+        if family == "ordinal":
+            raise SpecError(
+                f"{source}: {where} is ordinal; its cutpoints replace the intercept "
+                "(remove 'intercept')"
+            )
+        if not isinstance(raw_intercept, dict) or set(raw_intercept) != {"mu", "sigma"}:
+            raise SpecError(
+                f"{source}: {where} intercept must be \"auto\" or {{ mu = ..., sigma = ... }}"
+            )
+        mu = _number(raw_intercept, "mu", source, f"{where} intercept")
+        sigma = _positive(raw_intercept, "sigma", source, f"{where} intercept")
+        intercept = NormalPrior(mu, sigma)
+    loading_sd = _auto_positive(raw, "loading", source, where)
+    noise_sd = _auto_positive(raw, "noise", source, where)
+    if noise_sd is not None and family in ("binary", "binomial", "ordinal"):
+        raise SpecError(f"{source}: {where} family {family!r} has no noise parameter")
+    return SignalSpec(
+        name=name,
+        family=family,  # type: ignore[arg-type]
+        level=level,  # type: ignore[arg-type]
+        direction=int(direction),
+        description=_string(raw, "description", source, where, default=""),
+        target=target,
+        levels=levels if family == "ordinal" else None,
+        intercept=intercept,
+        loading_sd=loading_sd,
+        noise_sd=noise_sd,
+    )
+
+
+def _parse_priors(raw: dict[str, Any], source: str) -> Priors:
+    default = Priors()
+    _known_keys(
+        raw,
+        {"persistence", "random_walk_step", "variance_shares", "region_sd", "type_sd",
+         "proportion_precision", "cutpoint_sd", "cutpoint_gap_sd"},
+        source,
+        "priors",
+    )
+    persistence = raw.get("persistence", {})
+    if not isinstance(persistence, dict) or not set(persistence) <= {"alpha", "beta"}:
+        raise SpecError(f"{source}: [priors] persistence must be {{ alpha = ..., beta = ... }}")
+    precision = raw.get("proportion_precision", {})
+    if not isinstance(precision, dict) or not set(precision) <= {"alpha", "beta"}:
+        raise SpecError(
+            f"{source}: [priors] proportion_precision must be {{ alpha = ..., beta = ... }}"
+        )
+    shares = raw.get("variance_shares", list(default.variance_shares))
+    if (
+        not isinstance(shares, list)
+        or len(shares) != 4
+        or not all(_is_number(v) and v > 0 for v in shares)
+    ):
+        raise SpecError(
+            f"{source}: [priors] variance_shares must be 4 positive numbers (Dirichlet "
+            "concentrations for alliance mean, commitment mean, alliance dynamics, "
+            f"commitment dynamics), got {shares!r}"
+        )
+    return Priors(
+        persistence_alpha=_positive(persistence, "alpha", source, "priors.persistence",
+                                    default=default.persistence_alpha),
+        persistence_beta=_positive(persistence, "beta", source, "priors.persistence",
+                                   default=default.persistence_beta),
+        random_walk_step_sd=_positive(raw, "random_walk_step", source, "priors",
+                                      default=default.random_walk_step_sd),
+        variance_shares=tuple(float(v) for v in shares),  # type: ignore[arg-type]
+        region_sd=_positive(raw, "region_sd", source, "priors", default=default.region_sd),
+        type_sd=_positive(raw, "type_sd", source, "priors", default=default.type_sd),
+        proportion_precision_alpha=_positive(precision, "alpha", source,
+                                             "priors.proportion_precision",
+                                             default=default.proportion_precision_alpha),
+        proportion_precision_beta=_positive(precision, "beta", source,
+                                            "priors.proportion_precision",
+                                            default=default.proportion_precision_beta),
+        cutpoint_sd=_positive(raw, "cutpoint_sd", source, "priors", default=default.cutpoint_sd),
+        cutpoint_gap_sd=_positive(raw, "cutpoint_gap_sd", source, "priors",
+                                  default=default.cutpoint_gap_sd),
+    )
+
+
+def _known_keys(raw: dict[str, Any], allowed: set[str], source: str, where: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        place = f"[{where}]" if where else "top level"
+        raise SpecError(
+            f"{source}: unknown key(s) {', '.join(unknown)} in {place}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def _table(raw: dict[str, Any], key: str, source: str, required: bool = True) -> dict[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            raise SpecError(f"{source}: missing [{key}] table")
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(f"{source}: [{key}] must be a table")
+    return value
+
+
+def _string(raw: dict[str, Any], key: str, source: str, where: str, default: str | None = None) -> str:
+    if key not in raw:
+        if default is None:
+            raise SpecError(f"{source}: {where} is missing required key {key!r}")
+        return default
+    value = raw[key]
+    if not isinstance(value, str):
+        raise SpecError(f"{source}: {where} {key} = {value!r}; expected a string")
+    return value
+
+
+def _bool(raw: dict[str, Any], key: str, source: str, where: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise SpecError(f"{source}: [{where}] {key} = {value!r}; expected true or false")
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(raw: dict[str, Any], key: str, source: str, where: str) -> float:
+    if key not in raw:
+        raise SpecError(f"{source}: {where} is missing required key {key!r}")
+    value = raw[key]
+    if not _is_number(value):
+        raise SpecError(f"{source}: {where} {key} = {value!r}; expected a finite number")
+    return float(value)
+
+
+def _positive(raw: dict[str, Any], key: str, source: str, where: str,
+              default: float | None = None) -> float:
+    if key not in raw and default is not None:
+        return default
+    value = _number(raw, key, source, where)
+    if value <= 0:
+        raise SpecError(f"{source}: {where} {key} = {value!r}; expected a positive number")
+    return value
+
+
+def _auto_positive(raw: dict[str, Any], key: str, source: str, where: str) -> float | None:
+    if raw.get(key, "auto") == "auto":
+        return None
+    return _positive(raw, key, source, where)

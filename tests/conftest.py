@@ -1,0 +1,88 @@
+"""Shared fixtures: small simulated data sets (synthetic, seeded)."""
+
+from __future__ import annotations
+
+import pytest
+
+from credibility.simulate import Simulation, simulate, synthetic_commitments
+from credibility.spec import ModelSpec, parse_spec
+
+ALL_FAMILIES_SPEC = """
+[model]
+name = "all_families"
+dynamics = "ar1"
+
+[[signals]]
+name = "exercises"
+family = "count"
+intercept = { mu = 1.0, sigma = 0.5 }
+loading = 0.7
+noise = 0.3
+
+[[signals]]
+name = "troops"
+family = "amount"
+intercept = { mu = 6.0, sigma = 1.0 }
+loading = 1.0
+noise = 0.4
+
+[[signals]]
+name = "spending"
+family = "ratio"
+target = 2.0
+intercept = { mu = 0.0, sigma = 0.5 }
+loading = 0.3
+noise = 0.2
+
+[[signals]]
+name = "readiness"
+family = "proportion"
+intercept = { mu = 0.0, sigma = 1.0 }
+loading = 1.0
+
+[[signals]]
+name = "intel_sharing"
+family = "binary"
+intercept = { mu = 0.0, sigma = 1.0 }
+loading = 1.5
+
+[[signals]]
+name = "visits"
+family = "binomial"
+intercept = { mu = 0.0, sigma = 1.0 }
+loading = 1.0
+
+[[signals]]
+name = "consultation"
+family = "ordinal"
+levels = 4
+loading = 1.5
+
+[[signals]]
+name = "summit"
+family = "ordinal"
+levels = 3
+direction = -1
+loading = 1.0
+
+[[signals]]
+name = "alliance_exercises"
+family = "count"
+level = "alliance"
+intercept = { mu = 2.0, sigma = 0.5 }
+loading = 0.5
+noise = 0.3
+"""
+
+
+@pytest.fixture(scope="session")
+def all_families_spec() -> ModelSpec:
+    """A spec with every family, two ordinal signals of different sizes, one alliance signal."""
+    return parse_spec(ALL_FAMILIES_SPEC, source="all_families.toml")
+
+
+@pytest.fixture(scope="session")
+def small_simulation(all_families_spec: ModelSpec) -> Simulation:
+    """SYNTHETIC: 8 commitments in 2 alliances over 2000-2009, every family."""
+    structure = synthetic_commitments(8, 2, (2000, 2009), seed=11)
+    return simulate(all_families_spec, structure, seed=11, last_period=2009)

@@ -1,0 +1,110 @@
+"""Fitting: backends, the FitResult's labelled posterior, diagnostics, save/load."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import pytest
+
+from credibility.diagnostics import ConvergenceWarning
+from credibility.errors import FitError
+from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
+from credibility.simulate import simulate, synthetic_commitments
+
+
+@pytest.fixture(scope="module")
+def tiny_fit() -> FitResult:
+    """SYNTHETIC: a deliberately short nutpie run (its diagnostics are expected to fail)."""
+    sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=3), seed=3,
+                   last_period=2006)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2, seed=1,
+                                               progress=False)
+
+
+pytestmark = pytest.mark.slow
+
+
+def test_posterior_has_named_dims(tiny_fit):
+    post = tiny_fit.posterior["posterior"]
+    assert post["credibility"].dims == ("chain", "draw", "commitment", "period")
+    assert post["alliance_level"].dims == ("chain", "draw", "alliance", "period")
+    assert post["loading"].dims == ("chain", "draw", "signal")
+    assert "credibility_cell" not in post
+    # Inactive periods are NaN, active ones finite.
+    active = post["credibility"].isel(chain=0, draw=0).notnull().values
+    com = tiny_fit.data.commitments
+    periods = tiny_fit.data.periods
+    expected = (periods >= com["start"].to_numpy()[:, None]) & (
+        periods <= com["end"].to_numpy()[:, None])
+    assert np.array_equal(active, expected)
+
+
+def test_credibility_frame(tiny_fit):
+    frame = tiny_fit.credibility()
+    assert tuple(frame.columns) == CREDIBILITY_COLUMNS
+    com = tiny_fit.data.commitments
+    assert len(frame) == int((com["end"] - com["start"] + 1).sum())
+    assert (frame["q05"] <= frame["q50"]).all() and (frame["q50"] <= frame["q95"]).all()
+    pct = tiny_fit.credibility(scale="percentile")
+    assert ((pct["mean"] > 0) & (pct["mean"] < 100)).all()
+    with pytest.raises(FitError, match="unknown scale"):
+        tiny_fit.credibility(scale="logit")
+
+
+def test_short_run_reports_failed_diagnostics(tiny_fit):
+    d = tiny_fit.diagnostics
+    assert d.draws == 120
+    assert not d.ok
+    assert any("ESS" in p for p in d.problems())
+    assert d.sampling_seconds > 0 and np.isfinite(d.max_rhat)
+
+
+def test_failed_diagnostics_warn(tiny_fit):
+    with pytest.warns(ConvergenceWarning, match="posterior NOT reliable"):
+        tiny_fit.diagnostics.warn()
+
+
+def test_save_and_load_round_trip(tiny_fit, tmp_path):
+    paths = tiny_fit.save(tmp_path / "fit")
+    assert paths["posterior"].stat().st_size > 0
+    loaded = FitResult.load(tmp_path / "fit")
+    assert loaded.data == tiny_fit.data
+    assert loaded.diagnostics == tiny_fit.diagnostics
+    assert loaded.credibility().equals(tiny_fit.credibility())
+    assert loaded.settings["backend"] == "nutpie"
+
+
+def test_parameters_table_lists_loadings(tiny_fit):
+    table = tiny_fit.parameters()
+    assert any(label.startswith("loading[") for label in table.index)
+    assert "r_hat" in table.columns
+
+
+def test_pymc_backend_runs():
+    sim = simulate("default", synthetic_commitments(4, 2, (2000, 2004), seed=2), seed=2,
+                   last_period=2004)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = CredibilityModel("default").fit(sim.data, draws=30, tune=30, chains=2,
+                                              backend="pymc", progress=False)
+    assert fit.settings["backend"] == "pymc"
+    assert fit.posterior["posterior"]["credibility"].sizes["draw"] == 30
+
+
+def test_bad_arguments_raise_fit_error(tiny_fit):
+    model = CredibilityModel("default")
+    with pytest.raises(FitError, match="unknown backend 'stan'"):
+        model.fit(tiny_fit.data, backend="stan")
+    with pytest.raises(FitError, match="draws must be a positive integer"):
+        model.fit(tiny_fit.data, draws=0)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numpyro") is not None,
+                    reason="numpyro is installed")
+def test_numpyro_backend_without_jax_extra_says_how_to_install(tiny_fit):
+    with pytest.raises(FitError, match=r"credibility\[jax\]"):
+        CredibilityModel("default").fit(tiny_fit.data, backend="numpyro")

@@ -1,0 +1,131 @@
+"""The measurement model's structure: indices, dynamics, one likelihood per family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytensor.tensor as pt
+import pytest
+from pytensor.graph.traversal import ancestors
+
+from credibility.measurement import (
+    build_index,
+    build_measurement_model,
+    dynamics_matrix,
+    signal_priors,
+)
+from credibility.schema import CredibilityData
+
+
+def test_index_covers_exactly_the_active_windows(small_simulation):
+    data = small_simulation.data
+    index = build_index(data)
+    com = data.commitments
+    assert index.cells.size == int((com["end"] - com["start"] + 1).sum())
+    # Each cell's period lies inside its commitment's window.
+    start = com["start"].to_numpy()[index.cells.unit] - data.first_period
+    end = com["end"].to_numpy()[index.cells.unit] - data.first_period
+    assert np.all((index.cells.period >= start) & (index.cells.period <= end))
+    assert np.array_equal(index.cells.period - start, index.cells.local)
+    # Every commitment cell points at its own alliance's cell in the same period.
+    a = index.alliance_cells
+    assert np.array_equal(a.period[index.cell_alliance_cell], index.cells.period)
+    assert np.array_equal(a.unit[index.cell_alliance_cell],
+                          index.commitment_alliance[index.cells.unit])
+
+
+def test_observations_point_at_their_unit_and_period(small_simulation):
+    data = small_simulation.data
+    index = build_index(data)
+    sig = data.signals
+    n_cells = index.cells.size
+    for family, obs in index.families.items():
+        rows = sig[sig["signal"].isin([s.name for s in index.signals if s.family == family])]
+        assert obs.size == len(rows)
+        com = obs.latent < n_cells
+        periods = np.where(com, index.cells.period[np.minimum(obs.latent, n_cells - 1)],
+                           index.alliance_cells.period[np.maximum(obs.latent - n_cells, 0)])
+        assert np.array_equal(np.sort(periods + data.first_period), np.sort(rows["period"]))
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3, 0.9])
+def test_ar1_matrix_gives_the_stationary_ar1_covariance(rho):
+    L = dynamics_matrix(pt.as_tensor(rho), 6, "ar1").eval()
+    cov = L @ L.T
+    lag = np.abs(np.subtract.outer(np.arange(6), np.arange(6)))
+    assert np.allclose(cov, rho**lag)
+
+
+def test_random_walk_matrix_variance_grows_by_step_squared():
+    L = dynamics_matrix(pt.as_tensor(0.5), 5, "random_walk").eval()
+    assert np.allclose(np.diag(L @ L.T), 1.0 + 0.25 * np.arange(5))
+
+
+def test_one_observed_variable_per_family(small_simulation):
+    model = build_measurement_model(small_simulation.data)
+    observed = sorted(v.name for v in model.observed_RVs)
+    assert observed == ["obs_amount", "obs_binary", "obs_binomial", "obs_count", "obs_ordinal",
+                        "obs_proportion", "obs_ratio"]
+    assert set(model.named_vars_to_dims["loading"]) == {"signal"}
+    assert model.named_vars_to_dims["credibility_cell"] == ("cell",)
+
+
+def _graph_size(model) -> int:
+    return len(list(ancestors([model.logp()])))
+
+
+def test_graph_size_does_not_grow_with_rows(small_simulation, all_families_spec, tmp_path):
+    """Vectorised: doubling the periods (rows) leaves the symbolic graph the same size."""
+    data = small_simulation.data
+    paths = data.to_csv(tmp_path)
+    signals = pd.read_csv(paths["signals"], dtype=str, keep_default_na=False)
+    shifted = signals.assign(period=(signals["period"].astype(int) + 10).astype(str))
+    commitments = pd.read_csv(paths["commitments"], dtype=str, keep_default_na=False)
+    big = CredibilityData.from_frames(
+        commitments.assign(end=""), pd.concat([signals, shifted], ignore_index=True),
+        spec=all_families_spec,
+    )
+    assert len(big.signals) == 2 * len(data.signals)
+    assert _graph_size(build_measurement_model(big)) == _graph_size(
+        build_measurement_model(data))
+
+
+def test_logp_is_finite_at_the_initial_point(small_simulation):
+    model = build_measurement_model(small_simulation.data)
+    logp = model.compile_logp()(model.initial_point())
+    assert np.isfinite(logp)
+
+
+def test_ordinal_padding_gives_zero_probability_to_missing_levels(all_families_spec):
+    """A 3-level signal padded to 4 levels: its 3 real levels carry all the mass."""
+    import pymc as pm
+
+    from credibility.measurement import _ordinal_cutpoints
+
+    ordinals = tuple(s for s in all_families_spec.signals if s.family == "ordinal")
+    assert [s.levels for s in ordinals] == [4, 3]
+    with pm.Model(coords={"signal_ordinal": [s.name for s in ordinals]}):
+        cut = _ordinal_cutpoints(ordinals, all_families_spec)
+    cut_value = pm.draw(cut, random_seed=1)
+    assert np.all(np.diff(cut_value[0]) > 0)
+    assert cut_value[1, 2] >= 1.0e4
+    eta = np.linspace(-3, 3, 7)
+    dist = pm.OrderedLogistic.dist(eta=eta, cutpoints=np.tile(cut_value[1], (eta.size, 1)))
+    probs = np.exp(np.stack([pm.logp(dist, np.full(eta.size, k)).eval() for k in range(4)]))
+    assert np.allclose(probs[:3].sum(axis=0), 1.0)
+    assert np.all(probs[3] < 1e-12)
+
+
+def test_auto_priors_are_centred_on_the_data(small_simulation, all_families_spec, tmp_path):
+    from dataclasses import replace
+
+    auto_signals = tuple(replace(s, intercept=None, loading_sd=None, noise_sd=None)
+                         for s in all_families_spec.signals)
+    spec = replace(all_families_spec, signals=auto_signals)
+    paths = small_simulation.data.to_csv(tmp_path)
+    data = CredibilityData.from_csv(paths["commitments"], paths["signals"], spec=spec)
+    priors = signal_priors(data)
+    troops = data.signals.loc[data.signals["signal"] == "troops", "value"]
+    assert priors.loc["troops", "intercept_mu"] == pytest.approx(np.log(troops).mean())
+    assert priors.loc["troops", "loading_sd"] == pytest.approx(np.std(np.log(troops.to_numpy())))
+    assert np.isnan(priors.loc["consultation", "intercept_mu"])
