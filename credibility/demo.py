@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from credibility.simulate import simulate
-from credibility.spec import load_spec
 
 DEMO_SEED = 20261126
 FIRST_PERIOD, LAST_PERIOD = 2000, 2025
@@ -61,6 +60,24 @@ _MISSING = {
 }
 
 
+#: The synthetic world the demo is drawn from: fixed "true" values of the
+#: structural parameters and of each signal's loading (raw model scale), intercept
+#: and noise, chosen so that no single signal dominates. Everything else (group
+#: effects, paths, cutpoints, observations, gaps) is drawn with DEMO_SEED.
+DEMO_WORLD: dict[str, float | dict[str, float]] = {
+    "persistence_commitment": 0.85,
+    "persistence_alliance": 0.8,
+    "sd_alliance_mean": 1.2,
+    "sd_alliance_dynamics": 0.8,
+    "joint_exercises": {"loading": 0.2, "intercept": 1.5, "noise": 0.4},
+    "troops": {"loading": 0.4, "intercept": 6.5, "noise": 0.6},
+    "spending_ratio": {"loading": 0.06, "intercept": -0.2, "noise": 0.2},
+    "consultation": {"loading": 0.5},
+    "intel_sharing": {"loading": 0.6, "intercept": 0.3},
+    "alliance_exercises": {"loading": 0.2, "intercept": 2.0, "noise": 0.3},
+}
+
+
 def demo_commitments() -> pd.DataFrame:
     """The demo's commitments table (structure only; no values).
 
@@ -87,9 +104,9 @@ def demo_commitments() -> pd.DataFrame:
 def _format_values(signals: pd.DataFrame) -> pd.Series:
     """Render values as reports would give them (whole troops, spending to 0.01 %)."""
     values = signals["value"].to_numpy(dtype=float)
-    text = np.array([f"{int(round(v))}" for v in values], dtype=object)
+    text = np.array([f"{round(v)}" for v in values], dtype=object)
     troops = (signals["signal"] == "troops").to_numpy()
-    text[troops] = [f"{max(1, int(round(v)))}" for v in values[troops]]
+    text[troops] = [f"{max(1, round(v))}" for v in values[troops]]
     spending = (signals["signal"] == "spending_ratio").to_numpy()
     text[spending] = [f"{max(0.01, v):.2f}" for v in values[spending]]
     return pd.Series(text, index=signals.index)
@@ -105,7 +122,8 @@ def make_demo_tables(seed: int = DEMO_SEED) -> dict[str, pd.DataFrame]:
     ['commitments', 'signals', 'truth']
     """
     commitments = demo_commitments()
-    sim = simulate("default", commitments, seed=seed, missing=_MISSING, last_period=LAST_PERIOD)
+    sim = simulate("default", commitments, seed=seed, missing=_MISSING, last_period=LAST_PERIOD,
+                   fixed=DEMO_WORLD)
     signals = sim.data.signals.copy()
     # Intelligence-sharing agreements are not recorded before 2005 in this design.
     signals = signals[~((signals["signal"] == "intel_sharing") & (signals["period"] < 2005))]
@@ -119,7 +137,7 @@ def make_demo_tables(seed: int = DEMO_SEED) -> dict[str, pd.DataFrame]:
         "period": signals["period"],
         "signal": signals["signal"],
         "value": _format_values(signals),
-        "source": "SYNTHETIC (credibility.simulate, seed %d)" % seed,
+        "source": f"SYNTHETIC (credibility.simulate, seed {seed})",
     }).sort_values(["signal", "commitment_id", "alliance", "period"], kind="stable")
     truth = (
         sim.truth["credibility"].to_dataframe().dropna().reset_index()

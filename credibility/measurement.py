@@ -1,23 +1,26 @@
 """The hierarchical, dynamic measurement model (DESIGN §3; equations in docs/model.md).
 
-Latent credibility ``x[i, t]`` of commitment *i* in period *t* of its active window
-is built from sum-to-zero group effects and two AR(1) (or random-walk) processes,
-one per alliance and one per commitment, all non-centred::
+Latent credibility of commitment *i* in period *t* of its active window is built
+from sum-to-zero group effects and two AR(1) (or random-walk) processes, one per
+alliance and one per commitment::
 
-    A[k, t] = sqrt(w0) * za[k] + sqrt(w2) * ea[k, t]                (alliance level)
-    x[i, t] = region[r(i)] + type[y(i)] + A[k(i), t]
-              + sqrt(w1) * zc[i] + sqrt(w3) * ec[i, t]              (commitment level)
+    a[k, t] = sd_am * za[k] + sd_ad * ea[k, t]                       (alliance level)
+    x[i, t] = region[r(i)] + type[y(i)] + a[k(i), t] + ec[i, t]
 
-``w`` is a Dirichlet simplex, ``za`` and ``zc`` are ``ZeroSumNormal(1)``, and ``ea`` /
-``ec`` are unit-variance stationary AR(1) paths in each unit's *own* time (so a
-commitment that starts in 2010 starts from the stationary distribution in 2010).
-The paths are a lower-triangular matrix product of standard-normal innovations,
-no ``scan``: ``e = eps @ L(rho).T``.
+``za`` is ``ZeroSumNormal(1)``; the paths run in each unit's *own* time, so a
+commitment that starts in 2010 starts from the stationary distribution in 2010. A
+commitment's persistent departure from its pooled mean is carried by its AR(1)
+path (a separate commitment constant was confounded with it: docs/decisions.md).
+Identification: commitment paths have sd 1 (scale), ``x`` and ``a`` are centred on
+the mean over all active commitment-periods (location), and
+``loading[s] = direction[s] * |loading[s]|`` (sign). Reported credibility is
+standardised per draw to mean 0 and sd 1 over the active cells.
 
+Alliance paths are non-centred, a lower-triangular matrix product of innovations
+(no ``scan``); commitment paths are centred by default (``centred_states``).
 Each observed row enters one likelihood term per family with linear predictor
-``eta = intercept[s] + loading[s] * latent``, where ``loading[s] = direction[s] *
-|loading[s]|`` fixes the sign. Everything here is a pure function of the data and
-the spec; :mod:`credibility.fitting` samples the model.
+``eta = intercept[s] + loading[s] * latent``. Everything here is a pure function of
+the data and the spec; :mod:`credibility.fitting` samples the model.
 """
 
 from __future__ import annotations
@@ -30,12 +33,16 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from credibility.errors import SpecError
 from credibility.schema import CredibilityData
 from credibility.spec import FAMILIES, LOG_FAMILIES, ModelSpec, SignalSpec
 
 #: Cutpoint value used to pad ordinal signals with fewer levels than the largest one:
 #: far enough above any linear predictor that the padded categories have probability 0.
 _CUTPOINT_PAD = 1.0e4
+
+#: Shape of the Gamma prior of every noise / overdispersion parameter (mean from the spec).
+NOISE_SHAPE = 4.0
 
 #: Families whose signals carry a per-signal noise / overdispersion parameter.
 _NOISE_FAMILIES = ("count", "amount", "ratio")
@@ -122,8 +129,36 @@ def _lookup(cells: UnitCells, n_periods: int) -> np.ndarray:
     return table
 
 
-def build_index(data: CredibilityData) -> ModelIndex:
+def _fitted_signals(data: CredibilityData, spec: ModelSpec) -> tuple[SignalSpec, ...]:
+    """The fitted spec's signals, checked against the spec the data were validated with.
+
+    A spec may change priors, directions or drop signals, but every signal present
+    in the data must exist in it with the same family, level, target and levels,
+    since the data were validated against those.
+    """
+    fitted = {s.name: s for s in spec.signals}
+    for name in data.signals["signal"].unique():
+        old = data.spec.signal(name)
+        new = fitted.get(name)
+        if new is None:
+            continue
+        for attribute in ("family", "level", "target", "levels"):
+            if getattr(old, attribute) != getattr(new, attribute):
+                raise SpecError(
+                    f"{spec.source}: signal {name!r} has {attribute} = "
+                    f"{getattr(new, attribute)!r}, but the data were validated against "
+                    f"{data.spec.source} where it is {getattr(old, attribute)!r}; reload the "
+                    "data with this spec"
+                )
+    return tuple(s for s in spec.signals)
+
+
+def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIndex:
     """Turn validated data into the index arrays of the measurement model.
+
+    ``spec`` (default: the spec the data were validated against) decides which
+    signals enter and with which direction and priors; signals it leaves out are
+    dropped from the model.
 
     Examples
     --------
@@ -155,10 +190,12 @@ def build_index(data: CredibilityData) -> ModelIndex:
     alliance_table = _lookup(alliance_cells, periods.size)
     cell_alliance_cell = alliance_table[commitment_alliance[cells.unit], cells.period]
 
-    sig = data.signals
+    spec = spec or data.spec
+    declared = _fitted_signals(data, spec)
+    sig = data.signals[data.signals["signal"].isin([s.name for s in declared])]
     present = set(sig["signal"].unique())
-    signals = tuple(s for s in data.spec.signals if s.name in present)
-    unused = tuple(s.name for s in data.spec.signals if s.name not in present)
+    signals = tuple(s for s in declared if s.name in present)
+    unused = tuple(s.name for s in declared if s.name not in present)
     signal_pos = {s.name: j for j, s in enumerate(signals)}
     family_of = {s.name: s.family for s in signals}
 
@@ -208,11 +245,11 @@ def build_index(data: CredibilityData) -> ModelIndex:
     )
 
 
-def signal_priors(data: CredibilityData) -> pd.DataFrame:
+def signal_priors(data: CredibilityData, spec: ModelSpec | None = None) -> pd.DataFrame:
     """Prior hyper-parameters of each signal, with ``"auto"`` entries scaled to the data.
 
     Returns one row per signal present in the data with columns ``family,
-    intercept_mu, intercept_sigma, loading_sd, noise_sd`` (NaN where a family has no
+    intercept_mu, intercept_sigma, loading_sd, noise_mean`` (NaN where a family has no
     such parameter). Auto rules (docs/model.md): the intercept is centred on the
     link-scale mean of the observations; log-scale families scale the loading and
     noise by the standard deviation of the log values.
@@ -221,41 +258,41 @@ def signal_priors(data: CredibilityData) -> pd.DataFrame:
     --------
     >>> from credibility.datasets import load_dataset
     >>> priors = signal_priors(load_dataset("demo"))
-    >>> priors.loc["troops", "intercept_mu"]
+    >>> float(priors.loc["troops", "intercept_mu"])
     6.5
     """
     sig = data.signals
     rows = []
-    for spec in build_index(data).signals:
-        values = sig.loc[sig["signal"] == spec.name]
+    for signal in build_index(data, spec).signals:
+        values = sig.loc[sig["signal"] == signal.name]
         y = values["value"].to_numpy(np.float64)
-        if spec.family == "count":
+        if signal.family == "count":
             center = float(np.log((y.sum() + 0.5) / values["exposure"].sum()))
             spread = 1.0
-        elif spec.family in LOG_FAMILIES:
-            logs = np.log(y / spec.target)
+        elif signal.family in LOG_FAMILIES:
+            logs = np.log(y / signal.target)
             center = float(logs.mean())
             spread = float(max(logs.std(), 0.1))
-        elif spec.family in ("binary", "binomial", "proportion"):
-            trials = values["trials"].to_numpy(np.float64) if spec.family == "binomial" else 1.0
+        elif signal.family in ("binary", "binomial", "proportion"):
+            trials = values["trials"].to_numpy(np.float64) if signal.family == "binomial" else 1.0
             share = float(np.clip(np.mean(y / trials), 0.02, 0.98))
             center = float(np.log(share / (1 - share)))
             spread = 1.0
         else:
             center, spread = np.nan, 1.0
-        intercept_mu = spec.intercept.mu if spec.intercept else center
-        intercept_sigma = spec.intercept.sigma if spec.intercept else 2.0 * spread
-        loading_default = spread if spec.family in LOG_FAMILIES else 1.0
-        noise_default = spread if spec.family in LOG_FAMILIES else 1.0
+        intercept_mu = signal.intercept.mu if signal.intercept else center
+        intercept_sigma = signal.intercept.sigma if signal.intercept else 2.0 * spread
+        loading_default = spread if signal.family in LOG_FAMILIES else 1.0
+        noise_default = spread if signal.family in LOG_FAMILIES else 1.0
         rows.append(
             {
-                "signal": spec.name,
-                "family": spec.family,
-                "intercept_mu": np.nan if spec.family == "ordinal" else intercept_mu,
-                "intercept_sigma": np.nan if spec.family == "ordinal" else intercept_sigma,
-                "loading_sd": spec.loading_sd or loading_default,
-                "noise_sd": (spec.noise_sd or noise_default)
-                if spec.family in _NOISE_FAMILIES + ("proportion",)
+                "signal": signal.name,
+                "family": signal.family,
+                "intercept_mu": np.nan if signal.family == "ordinal" else intercept_mu,
+                "intercept_sigma": np.nan if signal.family == "ordinal" else intercept_sigma,
+                "loading_sd": signal.loading_sd or loading_default,
+                "noise_mean": (signal.noise_mean or noise_default)
+                if signal.family in _NOISE_FAMILIES
                 else np.nan,
             }
         )
@@ -296,6 +333,34 @@ def _paths(
     padded = padded[cells.unit, cells.local].set(innovations)
     paths = padded @ dynamics_matrix(rho, cells.max_length, dynamics).T
     return paths[cells.unit, cells.local]
+
+
+def _dynamic_component(
+    name: str, dim: str, cells: UnitCells, rho: pt.TensorVariable, scale: pt.TensorVariable,
+    dynamics: str, centred: bool,
+) -> pt.TensorVariable:
+    """``scale * path`` for every active cell, non-centred or centred.
+
+    Non-centred: standard-normal innovations ``{name}_innovation`` mapped through
+    ``L(rho)``. Centred: the states ``{name}_state`` themselves, with the AR(1) /
+    random-walk density added as a potential; better when every state is strongly
+    informed by data, because rho and the scale then stop dragging all states along
+    (docs/model.md, "Parameterisation").
+    """
+    if not centred:
+        innovations = pm.Normal(f"{name}_innovation", 0.0, 1.0, dims=dim)
+        return scale * _paths(innovations, cells, rho, dynamics)
+    states = pm.Flat(f"{name}_state", dims=dim)
+    first = cells.local == 0
+    previous = np.where(first, 0, np.arange(cells.size) - 1)
+    if dynamics == "ar1":
+        mean = pt.where(first, 0.0, rho * states[previous])
+        sd = pt.where(first, scale, scale * pt.sqrt(1.0 - rho**2))
+    else:
+        mean = pt.where(first, 0.0, states[previous])
+        sd = pt.where(first, scale, scale * rho)
+    pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(mean, sd), states).sum())
+    return states
 
 
 def _zero_sum(name: str, sigma: float, dim: str, n: int) -> pt.TensorVariable:
@@ -341,14 +406,14 @@ def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None
     True
     """
     spec = spec or data.spec
-    index = build_index(data)
+    index = build_index(data, spec)
     if index.unused_signals:
         warnings.warn(
             "signals declared in the spec but absent from the data are left out of the "
             f"model: {', '.join(index.unused_signals)}",
             stacklevel=2,
         )
-    priors = signal_priors(data)
+    priors = signal_priors(data, spec)
     signals = index.signals
     names = [s.name for s in signals]
     with_intercept = [s.name for s in signals if s.family != "ordinal"]
@@ -365,14 +430,11 @@ def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None
         "signal_noise": with_noise,
         "signal_proportion": proportions,
         "signal_ordinal": [s.name for s in ordinals],
-        "component": ["alliance_mean", "commitment_mean", "alliance_dynamics",
-                      "commitment_dynamics"],
         "cell": np.arange(index.cells.size),
         "alliance_cell": np.arange(index.alliance_cells.size),
     }
     p = spec.priors
     with pm.Model(coords=coords) as model:
-        share = pm.Dirichlet("variance_share", a=np.array(p.variance_shares), dims="component")
         if spec.dynamics == "ar1":
             rho_alliance = pm.Beta("persistence_alliance", p.persistence_alpha, p.persistence_beta)
             rho_commitment = pm.Beta("persistence_commitment", p.persistence_alpha,
@@ -380,22 +442,27 @@ def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None
         else:
             rho_alliance = pm.HalfNormal("step_alliance", p.random_walk_step_sd)
             rho_commitment = pm.HalfNormal("step_commitment", p.random_walk_step_sd)
+        sd_alliance_mean = pm.HalfNormal("sd_alliance_mean", p.alliance_mean_sd)
+        sd_alliance_dynamics = pm.HalfNormal("sd_alliance_dynamics", p.alliance_dynamics_sd)
 
         alliance_mean = _zero_sum("alliance_effect_raw", 1.0, "alliance", len(index.alliances))
-        commitment_mean = _zero_sum("commitment_effect_raw", 1.0, "commitment",
-                                    len(index.commitments))
-        alliance_innov = pm.Normal("alliance_innovation", 0.0, 1.0, dims="alliance_cell")
-        commitment_innov = pm.Normal("commitment_innovation", 0.0, 1.0, dims="cell")
         ac = index.alliance_cells
-        alliance_level = (
-            pt.sqrt(share[0]) * alliance_mean[ac.unit]
-            + pt.sqrt(share[2]) * _paths(alliance_innov, ac, rho_alliance, spec.dynamics)
+        alliance_level = sd_alliance_mean * alliance_mean[ac.unit] + _dynamic_component(
+            "alliance", "alliance_cell", ac, rho_alliance, sd_alliance_dynamics, spec.dynamics,
+            centred="alliance" in spec.centred_states,
         )
         cells = index.cells
+        # Scale anchor: commitment paths have innovation sd 1 (ar1; the stationary sd
+        # is then 1 / sqrt(1 - rho^2)) or sd 1 in their first period (random walk).
+        # Year-to-year changes identify an innovation scale far better than the
+        # variance of a persistent path does (docs/decisions.md).
+        anchor = (1.0 / pt.sqrt(1.0 - rho_commitment**2) if spec.dynamics == "ar1"
+                  else pt.as_tensor(1.0))
         x = (
             alliance_level[index.cell_alliance_cell]
-            + pt.sqrt(share[1]) * commitment_mean[cells.unit]
-            + pt.sqrt(share[3]) * _paths(commitment_innov, cells, rho_commitment, spec.dynamics)
+            + _dynamic_component("commitment", "cell", cells, rho_commitment,
+                                 anchor, spec.dynamics,
+                                 centred="commitment" in spec.centred_states)
         )
         if spec.region_effects and len(index.regions) > 1:
             region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions))
@@ -403,21 +470,25 @@ def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None
         if spec.type_effects and len(index.types) > 1:
             type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types))
             x = x + type_effect[index.commitment_type[cells.unit]]
-        # Location and scale: over all active commitment-periods credibility has mean
-        # 0 and sd 1 in every draw. Sum-to-zero effects and the variance simplex alone
-        # leave the level and spread of a large group (NATO) to the priors of a few
-        # small groups, which trade off against intercepts and loadings and mix
-        # badly (docs/model.md, "Identification").
-        level, spread = x.mean(), x.std()
-        x = pm.Deterministic("credibility_cell", (x - level) / spread, dims="cell")
-        alliance_level = pm.Deterministic(
-            "alliance_cell_level", (alliance_level - level) / spread, dims="alliance_cell")
+        # Location anchor: the mean over all active commitment-periods is 0 in every
+        # draw. Sum-to-zero effects alone would leave the level of a large group
+        # (NATO, Europe) to the priors of a few small groups, trading off against
+        # every intercept (docs/model.md, "Identification").
+        level = x.mean()
+        x = x - level
+        alliance_level = alliance_level - level
         latent = pt.concatenate([x, alliance_level])
+        # Reported scale: standardised per draw (mean 0, sd 1 over active cells).
+        spread = x.std()
+        pm.Deterministic("credibility_cell", x / spread, dims="cell")
+        pm.Deterministic("alliance_cell_level", alliance_level / spread, dims="alliance_cell")
+        pm.Deterministic("latent_sd", spread)
 
         magnitude = pm.HalfNormal("loading_magnitude",
                                   sigma=priors.loc[names, "loading_sd"].to_numpy(), dims="signal")
         direction = np.array([s.direction for s in signals], dtype=np.float64)
-        loading = pm.Deterministic("loading", direction * magnitude, dims="signal")
+        loading = direction * magnitude
+        pm.Deterministic("loading", loading * spread, dims="signal")
         intercept_position = np.full(len(signals), -1)
         noise_position = np.full(len(signals), -1)
         precision_position = np.full(len(signals), -1)
@@ -432,8 +503,11 @@ def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None
             intercept_position[[names.index(n) for n in with_intercept]] = np.arange(
                 len(with_intercept))
         if with_noise:
-            noise = pm.HalfNormal("noise", sigma=priors.loc[with_noise, "noise_sd"].to_numpy(),
-                                  dims="signal_noise")
+            # Gamma(4, 4 / mean): no real signal is measured without noise, and a prior
+            # with mass at zero lets near-deterministic fits pin the states (docs/model.md).
+            noise_mean = priors.loc[with_noise, "noise_mean"].to_numpy()
+            noise = pm.Gamma("noise", alpha=NOISE_SHAPE, beta=NOISE_SHAPE / noise_mean,
+                             dims="signal_noise")
             noise_position[[names.index(n) for n in with_noise]] = np.arange(len(with_noise))
         if proportions:
             precision = pm.Gamma("precision", alpha=p.proportion_precision_alpha,
@@ -453,6 +527,7 @@ def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None
                     eta=slope,
                     cutpoints=cutpoints[ordinal_position[obs.signal]],
                     observed=obs.value.astype(np.int64) - 1,
+                    compute_p=False,
                 )
                 continue
             eta = intercept[intercept_position[obs.signal]] + slope

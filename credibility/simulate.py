@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from credibility.measurement import NOISE_SHAPE
 from credibility.schema import CredibilityData
 from credibility.spec import LOG_FAMILIES, ModelSpec, SignalSpec, load_spec
 
-#: (intercept mu, intercept sigma, loading sd, noise sd) used for "auto" priors.
+#: (intercept mu, intercept sigma, loading sd, noise mean) used for "auto" priors.
 SIMULATION_FALLBACKS: dict[str, tuple[float, float, float, float]] = {
     "count": (1.0, 0.5, 0.7, 0.5),
     "amount": (6.0, 1.0, 1.0, 0.5),
@@ -119,18 +120,18 @@ def _paths(
 def _signal_parameters(
     rng: np.random.Generator, spec: SignalSpec, priors: ModelSpec
 ) -> dict[str, float | np.ndarray]:
-    mu, sigma, loading_sd, noise_sd = SIMULATION_FALLBACKS[spec.family]
+    mu, sigma, loading_sd, noise_mean = SIMULATION_FALLBACKS[spec.family]
     if spec.intercept is not None:
         mu, sigma = spec.intercept.mu, spec.intercept.sigma
     loading_sd = spec.loading_sd or loading_sd
-    noise_sd = spec.noise_sd or noise_sd
+    noise_mean = spec.noise_mean or noise_mean
     params: dict[str, float | np.ndarray] = {
         "loading": spec.direction * abs(rng.normal(0.0, loading_sd)),
     }
     if spec.family != "ordinal":
         params["intercept"] = rng.normal(mu, sigma)
     if spec.family in ("count", *LOG_FAMILIES):
-        params["noise"] = abs(rng.normal(0.0, noise_sd))
+        params["noise"] = rng.gamma(NOISE_SHAPE, noise_mean / NOISE_SHAPE)
     if spec.family == "proportion":
         p = priors.priors
         params["precision"] = rng.gamma(p.proportion_precision_alpha,
@@ -179,6 +180,7 @@ def simulate(
     seed: int = 0,
     missing: float | Mapping[str, float] = 0.2,
     last_period: int | None = None,
+    fixed: Mapping[str, float | Mapping[str, float]] | None = None,
 ) -> Simulation:
     """Draw parameters from the spec's priors, then latent credibility and signal data.
 
@@ -187,6 +189,13 @@ def simulate(
     ``missing`` is the share of (unit, period, signal) observations dropped at
     random, overall or per signal name. Ongoing commitments (empty ``end``) run to
     ``last_period`` (default: the latest start or end in the table).
+
+    ``fixed`` replaces prior draws by given values (everything else is still drawn,
+    in the same order, so the seed means the same thing): top-level keys
+    ``persistence_alliance``, ``persistence_commitment`` (or ``step_*`` for a random
+    walk), ``sd_alliance_mean``, ``sd_alliance_dynamics``,
+    and one mapping per signal name with ``loading`` (raw model scale, signed),
+    ``intercept`` or ``noise``.
 
     Examples
     --------
@@ -223,15 +232,22 @@ def simulate(
     a_end = np.array([end[c_alliance == k].max() for k in range(len(alliances))])
 
     p = spec.priors
-    share = rng.dirichlet(np.array(p.variance_shares))
     if spec.dynamics == "ar1":
         rho_a = rng.beta(p.persistence_alpha, p.persistence_beta)
         rho_c = rng.beta(p.persistence_alpha, p.persistence_beta)
     else:
         rho_a = abs(rng.normal(0.0, p.random_walk_step_sd))
         rho_c = abs(rng.normal(0.0, p.random_walk_step_sd))
-    za = _zero_sum(rng, 1.0, len(alliances))
-    zc = _zero_sum(rng, 1.0, len(frame))
+    fixed = fixed or {}
+    dyn = "persistence" if spec.dynamics == "ar1" else "step"
+    rho_a = float(fixed.get(f"{dyn}_alliance", rho_a))  # type: ignore[arg-type]
+    rho_c = float(fixed.get(f"{dyn}_commitment", rho_c))  # type: ignore[arg-type]
+    scales = {
+        "sd_alliance_mean": abs(rng.normal(0.0, p.alliance_mean_sd)),
+        "sd_alliance_dynamics": abs(rng.normal(0.0, p.alliance_dynamics_sd)),
+    }
+    scales.update({k: float(fixed[k]) for k in scales if k in fixed})  # type: ignore[arg-type]
+    za = scales["sd_alliance_mean"] * _zero_sum(rng, 1.0, len(alliances))
     region = _zero_sum(rng, p.region_sd, len(regions)) if spec.region_effects else np.zeros(
         len(regions))
     type_effect = _zero_sum(rng, p.type_sd, len(types)) if spec.type_effects else np.zeros(
@@ -241,7 +257,7 @@ def simulate(
     a_unit = np.repeat(np.arange(len(alliances)), a_len)
     a_local = np.arange(a_unit.size) - np.repeat(np.cumsum(a_len) - a_len, a_len)
     a_period = a_start[a_unit] + a_local
-    a_level = np.sqrt(share[0]) * za[a_unit] + np.sqrt(share[2]) * _paths(
+    a_level = za[a_unit] + scales["sd_alliance_dynamics"] * _paths(
         rng, a_unit, a_local, len(alliances), rho_a, spec.dynamics)
     a_grid = np.full((len(alliances), periods.size), np.nan)
     a_grid[a_unit, a_period - first] = a_level
@@ -252,22 +268,27 @@ def simulate(
     c_period = start[c_unit] + c_local
     x = (
         a_grid[c_alliance[c_unit], c_period - first]
-        + np.sqrt(share[1]) * zc[c_unit]
-        + np.sqrt(share[3]) * _paths(rng, c_unit, c_local, len(frame), rho_c, spec.dynamics)
+        + _paths(rng, c_unit, c_local, len(frame), rho_c, spec.dynamics)
+        * (1.0 / np.sqrt(1.0 - rho_c**2) if spec.dynamics == "ar1" else 1.0)
         + region[c_region[c_unit]]
         + type_effect[c_type[c_unit]]
     )
-    level, spread = x.mean(), x.std()
-    x, a_level = (x - level) / spread, (a_level - level) / spread
-    a_grid = (a_grid - level) / spread
+    # The model's anchors: mean 0 over active cells (signals see the centred raw
+    # scale); reported credibility is standardised to sd 1 over active cells.
+    level = x.mean()
+    x, a_level = x - level, a_level - level
+    spread = x.std()
     x_grid = np.full((len(frame), periods.size), np.nan)
-    x_grid[c_unit, c_period - first] = x
+    x_grid[c_unit, c_period - first] = x / spread
+    a_grid = np.full((len(alliances), periods.size), np.nan)
+    a_grid[a_unit, a_period - first] = a_level / spread
 
     ids = frame["commitment_id"].astype(str).to_numpy()
     rows = []
     parameters = {}
     for s in spec.signals:
         params = _signal_parameters(rng, s, spec)
+        params.update(fixed.get(s.name, {}))  # type: ignore[arg-type]
         parameters[s.name] = params
         if s.level == "commitment":
             state, unit_col = x, {"commitment_id": ids[c_unit], "alliance": ""}
@@ -291,15 +312,16 @@ def simulate(
         frame, signals, spec=spec, periods=(first, last),
         names={"commitments": "simulated commitments", "signals": "simulated signals"},
     )
-    truth = _truth_dataset(spec, ids, alliances, regions, types, periods, x_grid, a_grid, share,
-                           rho_a, rho_c, region, type_effect, parameters)
+    truth = _truth_dataset(spec, ids, alliances, regions, types, periods, x_grid, a_grid,
+                           scales, spread, rho_a, rho_c, region, type_effect, parameters)
     return Simulation(data=data, truth=truth, seed=seed)
 
 
 def _truth_dataset(
     spec: ModelSpec, ids: np.ndarray, alliances: list[str], regions: list[str],
     types: list[str], periods: np.ndarray, x_grid: np.ndarray, a_grid: np.ndarray,
-    share: np.ndarray, rho_a: float, rho_c: float, region: np.ndarray,
+    scales: Mapping[str, float], spread: float, rho_a: float, rho_c: float,
+    region: np.ndarray,
     type_effect: np.ndarray, parameters: Mapping[str, Mapping[str, float | np.ndarray]],
 ) -> xr.Dataset:
     names = [s.name for s in spec.signals]
@@ -310,12 +332,14 @@ def _truth_dataset(
         {
             "credibility": (("commitment", "period"), x_grid),
             "alliance_level": (("alliance", "period"), a_grid),
-            "variance_share": (("component",), share),
+            **{name: ((), value) for name, value in scales.items()},
+            "latent_sd": ((), spread),
             f"{dyn}_alliance": ((), rho_a),
             f"{dyn}_commitment": ((), rho_c),
             "region_effect": (("region",), region),
             "type_effect": (("type",), type_effect),
-            "loading": (("signal",), np.array([float(parameters[n]["loading"]) for n in names])),
+            "loading": (("signal",), spread * np.array([float(parameters[n]["loading"])
+                                                        for n in names])),
             "intercept": (("signal_intercept",), np.array(list(intercepts.values()))),
             "noise": (("signal_noise",), np.array(list(noises.values()))),
         },
@@ -328,8 +352,6 @@ def _truth_dataset(
             "signal": names,
             "signal_intercept": list(intercepts),
             "signal_noise": list(noises),
-            "component": ["alliance_mean", "commitment_mean", "alliance_dynamics",
-                          "commitment_dynamics"],
         },
         attrs={"synthetic": "true", "note": "SYNTHETIC: simulated by credibility.simulate"},
     )

@@ -49,7 +49,7 @@ class NormalPrior:
 class SignalSpec:
     """One observed signal series and its likelihood.
 
-    ``intercept``, ``loading_sd`` and ``noise_sd`` are ``None`` when the spec asks
+    ``intercept``, ``loading_sd`` and ``noise_mean`` are ``None`` when the spec asks
     for them to be scaled to the data ("auto"); see ``docs/model.md``.
     """
 
@@ -62,7 +62,7 @@ class SignalSpec:
     levels: int | None = None
     intercept: NormalPrior | None = None
     loading_sd: float | None = None
-    noise_sd: float | None = None
+    noise_mean: float | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ class Priors:
     persistence_alpha: float = 5.0
     persistence_beta: float = 1.5
     random_walk_step_sd: float = 0.3
-    variance_shares: tuple[float, float, float, float] = (2.0, 2.0, 1.0, 2.0)
+    alliance_mean_sd: float = 1.0
+    alliance_dynamics_sd: float = 0.5
     region_sd: float = 0.5
     type_sd: float = 0.5
     proportion_precision_alpha: float = 2.0
@@ -88,13 +89,14 @@ class ModelSpec:
     name: str
     signals: tuple[SignalSpec, ...]
     dynamics: Literal["ar1", "random_walk"] = "ar1"
+    centred_states: tuple[str, ...] = ("commitment",)
     description: str = ""
     region_effects: bool = True
     type_effects: bool = True
     priors: Priors = field(default_factory=Priors)
     covariates: tuple[str, ...] = ()
-    source: str = "<memory>"
-    text: str = ""
+    source: str = field(default="<memory>", compare=False)
+    text: str = field(default="", compare=False)
 
     def signal(self, name: str) -> SignalSpec:
         """Return the signal called ``name``.
@@ -162,7 +164,13 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(f"{source}: not valid TOML ({exc})") from None
     _known_keys(raw, {"model", "hierarchy", "priors", "signals", "outcome"}, source, "")
     model = _table(raw, "model", source)
-    _known_keys(model, {"name", "description", "dynamics"}, source, "model")
+    _known_keys(model, {"name", "description", "dynamics", "centred_states"}, source, "model")
+    centred = model.get("centred_states", ["commitment"])
+    if not isinstance(centred, list) or not set(centred) <= set(LEVELS):
+        raise SpecError(
+            f"{source}: [model] centred_states = {centred!r}; expected a list drawn from "
+            f"{', '.join(LEVELS)}"
+        )
     name = _string(model, "name", source, "model", default=Path(source).stem)
     dynamics = _string(model, "dynamics", source, "model", default="ar1")
     if dynamics not in DYNAMICS:
@@ -192,6 +200,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         name=name,
         description=_string(model, "description", source, "model", default=""),
         dynamics=dynamics,  # type: ignore[arg-type]
+        centred_states=tuple(centred),
         signals=signals,
         region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
         type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),
@@ -258,8 +267,8 @@ def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
         sigma = _positive(raw_intercept, "sigma", source, f"{where} intercept")
         intercept = NormalPrior(mu, sigma)
     loading_sd = _auto_positive(raw, "loading", source, where)
-    noise_sd = _auto_positive(raw, "noise", source, where)
-    if noise_sd is not None and family in ("binary", "binomial", "ordinal"):
+    noise_mean = _auto_positive(raw, "noise", source, where)
+    if noise_mean is not None and family in ("binary", "binomial", "ordinal"):
         raise SpecError(f"{source}: {where} family {family!r} has no noise parameter")
     return SignalSpec(
         name=name,
@@ -271,7 +280,7 @@ def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
         levels=levels if family == "ordinal" else None,
         intercept=intercept,
         loading_sd=loading_sd,
-        noise_sd=noise_sd,
+        noise_mean=noise_mean,
     )
 
 
@@ -279,8 +288,9 @@ def _parse_priors(raw: dict[str, Any], source: str) -> Priors:
     default = Priors()
     _known_keys(
         raw,
-        {"persistence", "random_walk_step", "variance_shares", "region_sd", "type_sd",
-         "proportion_precision", "cutpoint_sd", "cutpoint_gap_sd"},
+        {"persistence", "random_walk_step", "alliance_mean_sd",
+         "alliance_dynamics_sd", "region_sd", "type_sd", "proportion_precision", "cutpoint_sd",
+         "cutpoint_gap_sd"},
         source,
         "priors",
     )
@@ -292,17 +302,6 @@ def _parse_priors(raw: dict[str, Any], source: str) -> Priors:
         raise SpecError(
             f"{source}: [priors] proportion_precision must be {{ alpha = ..., beta = ... }}"
         )
-    shares = raw.get("variance_shares", list(default.variance_shares))
-    if (
-        not isinstance(shares, list)
-        or len(shares) != 4
-        or not all(_is_number(v) and v > 0 for v in shares)
-    ):
-        raise SpecError(
-            f"{source}: [priors] variance_shares must be 4 positive numbers (Dirichlet "
-            "concentrations for alliance mean, commitment mean, alliance dynamics, "
-            f"commitment dynamics), got {shares!r}"
-        )
     return Priors(
         persistence_alpha=_positive(persistence, "alpha", source, "priors.persistence",
                                     default=default.persistence_alpha),
@@ -310,7 +309,10 @@ def _parse_priors(raw: dict[str, Any], source: str) -> Priors:
                                    default=default.persistence_beta),
         random_walk_step_sd=_positive(raw, "random_walk_step", source, "priors",
                                       default=default.random_walk_step_sd),
-        variance_shares=tuple(float(v) for v in shares),  # type: ignore[arg-type]
+        alliance_mean_sd=_positive(raw, "alliance_mean_sd", source, "priors",
+                                   default=default.alliance_mean_sd),
+        alliance_dynamics_sd=_positive(raw, "alliance_dynamics_sd", source, "priors",
+                                       default=default.alliance_dynamics_sd),
         region_sd=_positive(raw, "region_sd", source, "priors", default=default.region_sd),
         type_sd=_positive(raw, "type_sd", source, "priors", default=default.type_sd),
         proportion_precision_alpha=_positive(precision, "alpha", source,
@@ -346,7 +348,9 @@ def _table(raw: dict[str, Any], key: str, source: str, required: bool = True) ->
     return value
 
 
-def _string(raw: dict[str, Any], key: str, source: str, where: str, default: str | None = None) -> str:
+def _string(
+    raw: dict[str, Any], key: str, source: str, where: str, default: str | None = None
+) -> str:
     if key not in raw:
         if default is None:
             raise SpecError(f"{source}: {where} is missing required key {key!r}")

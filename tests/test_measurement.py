@@ -119,7 +119,7 @@ def test_ordinal_padding_gives_zero_probability_to_missing_levels(all_families_s
 def test_auto_priors_are_centred_on_the_data(small_simulation, all_families_spec, tmp_path):
     from dataclasses import replace
 
-    auto_signals = tuple(replace(s, intercept=None, loading_sd=None, noise_sd=None)
+    auto_signals = tuple(replace(s, intercept=None, loading_sd=None, noise_mean=None)
                          for s in all_families_spec.signals)
     spec = replace(all_families_spec, signals=auto_signals)
     paths = small_simulation.data.to_csv(tmp_path)
@@ -129,3 +129,22 @@ def test_auto_priors_are_centred_on_the_data(small_simulation, all_families_spec
     assert priors.loc["troops", "intercept_mu"] == pytest.approx(np.log(troops).mean())
     assert priors.loc["troops", "loading_sd"] == pytest.approx(np.std(np.log(troops.to_numpy())))
     assert np.isnan(priors.loc["consultation", "intercept_mu"])
+
+
+def test_fitted_spec_decides_directions_and_must_match_the_data(small_simulation):
+    from dataclasses import replace
+
+    from credibility.errors import SpecError
+
+    data = small_simulation.data
+    spec = data.spec
+    flipped = replace(spec, signals=tuple(replace(s, direction=-s.direction)
+                                          for s in spec.signals))
+    index = build_index(data, flipped)
+    assert [s.direction for s in index.signals] == [-s.direction for s in spec.signals]
+    fewer = replace(spec, signals=spec.signals[:2])
+    assert [s.name for s in build_index(data, fewer).signals] == ["exercises", "troops"]
+    wrong = replace(spec, signals=(replace(spec.signals[0], family="amount"),
+                                   *spec.signals[1:]))
+    with pytest.raises(SpecError, match="signal 'exercises' has family = 'amount'"):
+        build_measurement_model(data, wrong)

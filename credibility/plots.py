@@ -1,0 +1,338 @@
+"""Figures of a fitted model: credibility trajectories, a forest of commitments, loadings.
+
+Every function takes a :class:`~credibility.fitting.FitResult`, returns a
+:class:`matplotlib.figure.Figure` and, given ``path``, also writes it (the format
+follows the file suffix, e.g. ``.png`` or ``.pdf``). Figures are built without
+``pyplot``, on matplotlib's non-interactive Agg canvas, so plotting works on servers
+and in tests and leaves no global figure state behind.
+
+Intervals are equal-tailed posterior intervals: a thin line or light band for the
+90 % interval, a thick line or darker band for the 50 % interval. When the fit's
+convergence diagnostics fail, each figure carries a red note saying so: a posterior
+the sampler could not explore is never shown as if it were sound.
+
+Examples
+--------
+>>> from credibility.plots import plot_forest, plot_trajectories
+>>> fig = plot_trajectories(fit, ["USA-EST", "USA-POL"], path="traj.png")  # doctest: +SKIP
+>>> fig = plot_forest(fit, period=2025, scale="percentile")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from scipy.special import ndtr
+
+from credibility.errors import CredibilityError, FitError
+from credibility.fitting import FitResult
+
+__all__ = ["plot_forest", "plot_loadings", "plot_trajectories"]
+
+#: Most panels :func:`plot_trajectories` picks when no commitments are named.
+DEFAULT_PANELS = 6
+
+_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+_BLUE = "#1f5a99"
+_WARNING_RED = "#c00000"
+_SCALE_NAMES = {
+    "z": "z scale: 0 = population mean, 1 = one sd",
+    "percentile": "percentile scale: 100·Φ(z)",
+}
+
+
+def _check_scale(scale: str) -> None:
+    if scale not in _SCALE_NAMES:
+        raise FitError(f"unknown scale {scale!r}; expected 'z' or 'percentile'")
+
+
+def _on_scale(values: xr.DataArray, scale: str) -> xr.DataArray:
+    """``values`` on the reporting scale (the percentile map is applied per draw)."""
+    _check_scale(scale)
+    return values if scale == "z" else 100.0 * xr.apply_ufunc(ndtr, values)
+
+
+def _summaries(draws: xr.DataArray, scale: str) -> xr.Dataset:
+    """Posterior mean and the 5/25/50/75/95 % quantiles over chains and draws."""
+    on_scale = _on_scale(draws, scale)
+    # Inactive cells are NaN in every draw; skipna=False keeps them NaN without warnings.
+    quantiles = on_scale.quantile(list(_QUANTILES), dim=("chain", "draw"), skipna=False)
+    out = {f"q{round(100 * q):02d}": quantiles.sel(quantile=q, drop=True) for q in _QUANTILES}
+    return xr.Dataset({"mean": on_scale.mean(("chain", "draw"), skipna=False), **out})
+
+
+def _is_synthetic(fit: FitResult) -> bool:
+    return str(fit.posterior.attrs.get("synthetic_data", "")).lower() == "true"
+
+
+def _problem_note(fit: FitResult, width: int) -> str | None:
+    """The red note for a fit whose diagnostics fail (``None`` when they pass)."""
+    if fit.diagnostics.ok:
+        return None
+    text = ("diagnostics failed: " + "; ".join(fit.diagnostics.problems())
+            + " - posterior NOT reliable")
+    return "\n".join(textwrap.wrap(text, width=width))
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def _style(ax: Axes) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(True, color="0.9", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def _finish(fig: Figure, fit: FitResult, title: str, owned: bool, path: str | Path | None,
+            legend_rows: int = 0) -> Figure:
+    """Title, the diagnostics note, layout (for figures we created) and saving."""
+    width_in = fig.get_figwidth()
+    note = _problem_note(fit, width=max(40, int(width_in * 11)))
+    height_in = fig.get_figheight()
+    if owned:
+        fig.suptitle(title, y=1 - 0.08 / height_in, va="top", fontsize=12, fontweight="bold")
+        top_in = 0.3
+        if note is not None:
+            fig.text(0.5, 1 - 0.36 / height_in, note, color=_WARNING_RED, ha="center",
+                     va="top", fontsize=9.5, fontweight="bold")
+            top_in = 0.32 + 0.16 * (note.count("\n") + 1)
+        bottom_in = 0.35 * legend_rows
+        fig.tight_layout(rect=(0, bottom_in / height_in, 1, 1 - top_in / height_in))
+    elif note is not None:
+        fig.text(0.5, 0.995, note, color=_WARNING_RED, ha="center", va="top", fontsize=9.5,
+                 fontweight="bold")
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=150, bbox_inches="tight", facecolor="white")
+    return fig
+
+
+def _last_active_means(summary: xr.Dataset) -> dict[str, float]:
+    """Posterior mean of each commitment in its own last active period."""
+    means = summary["mean"].transpose("commitment", "period").values
+    out = {}
+    for commitment, row in zip(summary["commitment"].values, means, strict=True):
+        active = np.flatnonzero(~np.isnan(row))
+        if active.size:
+            out[str(commitment)] = float(row[active[-1]])
+    return out
+
+
+def _spread_choice(means: dict[str, float], k: int) -> list[str]:
+    """``k`` commitments spread evenly over the ranking of ``means`` (both extremes kept)."""
+    ranked = sorted(means, key=means.__getitem__, reverse=True)
+    if len(ranked) <= k:
+        return ranked
+    picks = np.unique(np.round(np.linspace(0, len(ranked) - 1, k)).astype(int))
+    return [ranked[i] for i in picks]
+
+
+def plot_trajectories(
+    fit: FitResult,
+    commitments: Sequence[str] | None = None,
+    scale: str = "z",
+    truth: xr.DataArray | None = None,
+    path: str | Path | None = None,
+) -> Figure:
+    """Credibility over time, one panel per commitment (shared axes).
+
+    Each panel shows the posterior mean and the 50 % and 90 % intervals over the
+    commitment's active periods. ``commitments`` defaults to up to six spread over
+    the ranking of the commitments' posterior means in their last active period
+    (from the most to the least credible). ``truth`` (dims ``commitment, period``,
+    on the z scale) adds true values as points, as when the data were simulated.
+    ``scale`` is ``"z"`` or ``"percentile"``. The function lays out its own grid of
+    panels, so unlike the single-panel plots it takes no ``ax``.
+
+    Examples
+    --------
+    >>> fig = plot_trajectories(fit, ["USA-EST", "USA-JPN"], truth=truth)  # doctest: +SKIP
+    >>> len(fig.axes)  # doctest: +SKIP
+    2
+    """
+    draws = fit.posterior["posterior"]["credibility"]
+    summary = _summaries(draws, scale)
+    available = [str(c) for c in summary["commitment"].values]
+    if commitments is None:
+        chosen = _spread_choice(_last_active_means(summary), DEFAULT_PANELS)
+    else:
+        chosen = list(dict.fromkeys(commitments))
+        unknown = [c for c in chosen if c not in available]
+        if unknown:
+            raise CredibilityError(
+                f"unknown commitment(s) {', '.join(map(repr, unknown))}; the fit has "
+                f"{', '.join(available[:12])}{' ...' if len(available) > 12 else ''}"
+            )
+        if not chosen:
+            raise CredibilityError("no commitments to plot; name at least one")
+    true_values = None if truth is None else _on_scale(truth, scale)
+
+    n = len(chosen)
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    fig = _new_figure(3.9 * ncols + 0.6, 2.7 * nrows + 1.4)
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    periods = summary["period"].values
+    reference = 0.0 if scale == "z" else 50.0
+    for ax, commitment in zip(axes, chosen, strict=False):
+        cell = summary.sel(commitment=commitment)
+        active = ~np.isnan(cell["mean"].values)
+        x = periods[active]
+        ax.fill_between(x, cell["q05"].values[active], cell["q95"].values[active],
+                        color=_BLUE, alpha=0.18, linewidth=0)
+        ax.fill_between(x, cell["q25"].values[active], cell["q75"].values[active],
+                        color=_BLUE, alpha=0.35, linewidth=0)
+        ax.axhline(reference, color="0.55", linewidth=0.8, linestyle=":")
+        ax.plot(x, cell["mean"].values[active], color=_BLUE, linewidth=1.8)
+        if true_values is not None and commitment in true_values["commitment"].values:
+            true_cell = true_values.sel(commitment=commitment).reindex(period=x)
+            ax.plot(x, true_cell.values, linestyle="none", marker="o", markersize=3.5,
+                    color="black")
+        ax.set_title(commitment, fontsize=10)
+        _style(ax)
+    if scale == "percentile":
+        axes[0].set_ylim(0, 100)
+    for ax in axes[n:]:
+        fig.delaxes(ax)
+    for column in range(ncols):
+        # The lowest visible panel of each column carries the period axis.
+        lowest = axes[max(i for i in range(column, n, ncols))]
+        lowest.tick_params(labelbottom=True)
+        lowest.set_xlabel("period")
+    for ax in axes[::ncols]:
+        ax.set_ylabel("z" if scale == "z" else "percentile")
+
+    handles = [
+        Line2D([], [], color=_BLUE, linewidth=1.8, label="posterior mean"),
+        Patch(color=_BLUE, alpha=0.5, label="50 % interval"),
+        Patch(color=_BLUE, alpha=0.18, label="90 % interval"),
+    ]
+    if true_values is not None:
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=4,
+                              color="black", label="true (synthetic)"))
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), frameon=False,
+               fontsize=9)
+    title = f"Credibility trajectories ({_SCALE_NAMES[scale]})"
+    if _is_synthetic(fit):
+        title += " - SYNTHETIC data"
+    return _finish(fig, fit, title, owned=True, path=path, legend_rows=1)
+
+
+def _interval_rows(ax: Axes, summary: xr.Dataset, labels: Sequence[str],
+                   colors: Sequence[str] | str = _BLUE) -> None:
+    """One row per label, bottom to top: 90 % line, 50 % thick line, mean dot."""
+    y = np.arange(len(labels))
+    ax.hlines(y, summary["q05"].values, summary["q95"].values, colors=colors, linewidth=1.2)
+    ax.hlines(y, summary["q25"].values, summary["q75"].values, colors=colors, linewidth=4.0)
+    ax.scatter(summary["mean"].values, y, s=22, color="white", edgecolors=colors,
+               linewidths=1.2, zorder=3)
+    ax.set_yticks(y, labels, fontsize=8.5)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    _style(ax)
+    ax.grid(False, axis="y")
+
+
+def plot_forest(
+    fit: FitResult,
+    period: int | None = None,
+    scale: str = "z",
+    path: str | Path | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Every commitment active in ``period`` (default: the last), sorted by posterior mean.
+
+    Rows show the 90 % interval (thin line), the 50 % interval (thick line) and the
+    posterior mean (dot), most credible at the top, coloured by alliance.
+
+    Examples
+    --------
+    >>> fig = plot_forest(fit, period=2025, path="forest.png")  # doctest: +SKIP
+    """
+    draws = fit.posterior["posterior"]["credibility"]
+    periods = [int(p) for p in draws["period"].values]
+    chosen = periods[-1] if period is None else int(period)
+    if chosen not in periods:
+        raise CredibilityError(
+            f"period {chosen} is outside the fit's periods {periods[0]}..{periods[-1]}"
+        )
+    summary = _summaries(draws.sel(period=chosen), scale)
+    summary = summary.isel(commitment=np.flatnonzero(~np.isnan(summary["mean"].values)))
+    summary = summary.sortby("mean")
+    labels = [str(c) for c in summary["commitment"].values]
+    if not labels:
+        raise CredibilityError(f"no commitment is active in period {chosen}")
+
+    alliance_of = dict(zip(fit.data.commitments["commitment_id"],
+                           fit.data.commitments["alliance"], strict=True))
+    alliances = list(dict.fromkeys(alliance_of[c] for c in reversed(labels)))
+    palette = [f"C{i % 10}" for i in range(len(alliances))]
+    color_of = dict(zip(alliances, palette, strict=True))
+    colors = [color_of[alliance_of[c]] for c in labels]
+
+    owned = ax is None
+    if ax is None:
+        fig = _new_figure(7.5, 1.9 + 0.24 * len(labels))
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    _interval_rows(ax, summary, labels, colors)
+    ax.axvline(0.0 if scale == "z" else 50.0, color="0.55", linewidth=0.8, linestyle=":")
+    ax.set_xlabel(f"credibility ({_SCALE_NAMES[scale]})")
+    if len(alliances) > 1:
+        ax.legend(handles=[Line2D([], [], color=color_of[a], linewidth=4, label=a)
+                           for a in alliances],
+                  title="alliance", loc="lower right", fontsize=8, title_fontsize=8,
+                  frameon=True, framealpha=0.9)
+    title = f"Credibility of commitments in {chosen} (mean, 50 % and 90 % intervals)"
+    if _is_synthetic(fit):
+        title += " - SYNTHETIC data"
+    if not owned:
+        ax.set_title(title, fontsize=10)
+    return _finish(fig, fit, title, owned=owned, path=path)
+
+
+def plot_loadings(
+    fit: FitResult,
+    path: str | Path | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Posterior of each signal's loading (how strongly the signal tracks credibility).
+
+    One row per signal (in the spec's order, top to bottom) with its 90 % and 50 %
+    intervals and mean. Loadings act on each family's own link scale (log, logit,
+    ordinal logit), so compare them within a family rather than across families.
+
+    Examples
+    --------
+    >>> fig = plot_loadings(fit, path="loadings.png")  # doctest: +SKIP
+    """
+    summary = _summaries(fit.posterior["posterior"]["loading"], "z")
+    summary = summary.isel(signal=slice(None, None, -1))
+    signals = [str(s) for s in summary["signal"].values]
+    family = {s.name: s.family for s in fit.spec.signals}
+    labels = [f"{s} ({family[s]})" if s in family else s for s in signals]
+
+    owned = ax is None
+    if ax is None:
+        fig = _new_figure(7.0, 1.9 + 0.4 * len(labels))
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    _interval_rows(ax, summary, labels)
+    ax.axvline(0.0, color="0.55", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("loading (change in the signal's linear predictor per 1 sd of credibility)")
+    title = "Signal loadings (mean, 50 % and 90 % intervals)"
+    if not owned:
+        ax.set_title(title, fontsize=10)
+    return _finish(fig, fit, title, owned=owned, path=path)
