@@ -16,6 +16,7 @@ from credibility.measurement import build_measurement_model
 from credibility.schema import CredibilityData
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 from credibility.spec import ModelSpec, SignalSpec, load_spec, parse_spec
+from credibility.store import PosteriorStore, StoreError
 
 __version__ = "0.1.0"
 
@@ -29,9 +30,11 @@ __all__ = [
     "FitError",
     "FitResult",
     "ModelSpec",
+    "PosteriorStore",
     "SignalSpec",
     "Simulation",
     "SpecError",
+    "StoreError",
     "__version__",
     "build_measurement_model",
     "dataset_info",

@@ -41,9 +41,9 @@ def test_installed_package_finds_bundled_files_without_the_source_tree(wheel, tm
         archive.extractall(target)
     code = (
         "import credibility, credibility.resources as r;"
-        "assert str(credibility.__file__).startswith(%r), credibility.__file__;"
+        f"assert str(credibility.__file__).startswith({str(target)!r}), credibility.__file__;"
         "print(r.models_dir());"
-        "print(len(credibility.load_dataset('demo').commitment_ids))" % str(target)
+        "print(len(credibility.load_dataset('demo').commitment_ids))"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,

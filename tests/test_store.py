@@ -1,0 +1,300 @@
+"""Tests of the versioned posterior store, including writers killed mid-save."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from filelock import FileLock
+
+from credibility.diagnostics import ConvergenceWarning
+from credibility.fitting import CredibilityModel, FitResult
+from credibility.simulate import simulate, synthetic_commitments
+from credibility.store import PosteriorStore, StoreError
+
+REPO = Path(__file__).resolve().parent.parent
+WRITER = REPO / "tests" / "store_writer.py"
+KILL_SEED = 20261126
+STARTUP_KILLS = 6
+#: Kills that must land inside the save itself, and the most tries to get them.
+SAVE_KILLS = 14
+MAX_SAVE_TRIES = 40
+
+
+@pytest.fixture(scope="module")
+def fit() -> FitResult:
+    """SYNTHETIC: one tiny real fit (4 commitments, 2 alliances, 2000-2004) for the module."""
+    sim = simulate("default", synthetic_commitments(4, 2, (2000, 2004), seed=2), seed=2,
+                   last_period=2004)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return CredibilityModel("default").fit(sim.data, draws=20, tune=20, chains=2,
+                                               progress=False)
+
+
+@pytest.fixture(scope="module")
+def fit_dir(fit: FitResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fit")
+    fit.save(folder)
+    return folder
+
+
+def _flip_byte(path: Path) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def _writer(store: Path, fit_dir: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(WRITER), str(store), str(fit_dir), *extra],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _assert_store_sound(path: Path, must_hold: list[str]) -> list[str]:
+    """The manifest is valid JSON and every listed version verifies and loads."""
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format"] == 1
+    store = PosteriorStore(path)
+    versions = store.versions()
+    assert versions[: len(must_hold)] == must_hold
+    assert len(set(versions)) == len(versions)
+    for version in versions:
+        loaded = store.load(version)
+        assert loaded.credibility().shape[0] > 0
+    return versions
+
+
+def test_new_store_is_empty(tmp_path: Path) -> None:
+    store = PosteriorStore(tmp_path / "new" / "store")
+    assert (tmp_path / "new" / "store").is_dir()
+    assert store.versions() == []
+    assert store.latest() is None
+    assert list(store.history().columns) == [
+        "version", "created_at", "parent", "method", "data_sha256", "max_rhat",
+        "min_ess_bulk", "divergences", "note",
+    ]
+    with pytest.raises(StoreError, match="no versions"):
+        store.load()
+
+
+def test_foreign_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a store", encoding="utf-8")
+    with pytest.raises(StoreError, match=r"not a posterior store.*notes\.txt"):
+        PosteriorStore(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"format": 2, "versions": []}',
+                                  '{"format": 1, "versions": [{"name": "x"}]}', "[]"])
+def test_corrupt_manifest_is_reported(tmp_path: Path, text: str) -> None:
+    (tmp_path / "manifest.json").write_text(text, encoding="utf-8")
+    with pytest.raises(StoreError, match=r"manifest\.json"):
+        PosteriorStore(tmp_path).versions()
+
+
+@pytest.mark.slow
+def test_save_versions_parent_and_history(tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    assert store.save(fit, note="baseline") == "v0001"
+    assert store.save(fit, parent="v0001", method="approximate", note="update") == "v0002"
+    assert store.versions() == ["v0001", "v0002"]
+    assert store.latest() == "v0002"
+
+    meta = store.meta("v0002")
+    assert meta["parent"] == "v0001"
+    assert meta["method"] == "approximate"
+    assert meta["spec_sha256"] == fit.spec.sha256
+    assert meta["data_sha256"] == fit.data.sha256()
+    assert meta["settings"]["draws"] == 20
+    assert "seed" in meta
+    assert meta["diagnostics"] == json.loads(json.dumps(fit.diagnostics.to_dict()))
+    assert set(meta["files"]) >= {"posterior.nc", "spec.toml", "fit.json", "credibility.csv",
+                                  "data/signals.csv", "data/commitments.csv"}
+    assert "meta.json" not in meta["files"]
+    assert pd.Timestamp(meta["created_at"]).tzinfo is not None
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert [e["version"] for e in manifest["versions"]] == ["v0001", "v0002"]
+    assert manifest["versions"][1]["parent"] == "v0001"
+
+    history = store.history()
+    assert list(history["version"]) == ["v0001", "v0002"]
+    assert list(history["method"]) == ["exact", "approximate"]
+    assert list(history["note"]) == ["baseline", "update"]
+    assert pd.isna(history["parent"].iloc[0]) and history["parent"].iloc[1] == "v0001"
+    assert history["max_rhat"].iloc[0] == pytest.approx(fit.diagnostics.max_rhat)
+
+    with pytest.raises(StoreError, match="parent version 'v0009'"):
+        store.save(fit, parent="v0009")
+    with pytest.raises(StoreError, match="method"):
+        store.save(fit, method="guess")
+    assert store.versions() == ["v0001", "v0002"]
+
+
+@pytest.mark.slow
+def test_reload_equals_saved_fit(tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    loaded = PosteriorStore(tmp_path).load()
+    pd.testing.assert_frame_equal(loaded.credibility(), fit.credibility())
+    assert loaded.data == fit.data
+    assert loaded.spec.sha256 == fit.spec.sha256
+    assert loaded.diagnostics.max_rhat == fit.diagnostics.max_rhat
+    with pytest.raises(StoreError, match="no version 'v0002'"):
+        store.load("v0002")
+
+
+@pytest.mark.slow
+def test_versions_are_never_overwritten(tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    first = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in (tmp_path / "v0001").rglob("*")
+             if p.is_file()}
+    # An unlisted version folder (left by a writer that died before the manifest) is kept.
+    stray = tmp_path / "v0002"
+    stray.mkdir()
+    (stray / "keep.txt").write_text("left behind", encoding="utf-8")
+    assert store.save(fit) == "v0003"
+    assert store.versions() == ["v0001", "v0003"]
+    assert (stray / "keep.txt").read_text(encoding="utf-8") == "left behind"
+    assert first == {p: (p.stat().st_mtime_ns, p.read_bytes())
+                     for p in (tmp_path / "v0001").rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damaged", ["posterior.nc", "data/signals.csv"])
+def test_damaged_file_is_detected_on_load(tmp_path: Path, fit: FitResult, damaged: str) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    store.save(fit, parent="v0001")
+    _flip_byte(tmp_path / "v0001" / damaged)
+    with pytest.raises(StoreError, match=rf"v0001.*{damaged}"):
+        store.load("v0001")
+    store.load("v0002")
+
+
+@pytest.mark.slow
+def test_missing_file_is_detected_on_load(tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    (tmp_path / "v0001" / "spec.toml").unlink()
+    with pytest.raises(StoreError, match=r"v0001.*spec\.toml.*missing"):
+        store.load()
+
+
+@pytest.mark.slow
+def test_locked_store_refuses_writer(tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path, lock_timeout=0.2)
+    with FileLock(tmp_path / ".lock"):
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="locked by another writer"):
+            store.save(fit)
+        assert time.monotonic() - started < 5
+    assert store.versions() == []
+    assert store.save(fit) == "v0001"
+
+
+@pytest.mark.slow
+def test_stray_temporaries_are_ignored_and_cleaned(tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    crashed = tmp_path / ".tmp-0123abcd"
+    crashed.mkdir()
+    (crashed / "posterior.nc").write_bytes(b"half written")
+    (tmp_path / ".tmp-4567-manifest.json").write_text("{", encoding="utf-8")
+    assert PosteriorStore(tmp_path).versions() == ["v0001"]
+    assert store.save(fit, parent="v0001") == "v0002"
+    assert not list(tmp_path.glob(".tmp-*"))
+    assert store.versions() == ["v0001", "v0002"]
+
+
+@pytest.mark.slow
+def test_writer_killed_at_any_moment_leaves_store_sound(tmp_path: Path, fit: FitResult,
+                                                        fit_dir: Path) -> None:
+    path = tmp_path / "store"
+    PosteriorStore(path).save(fit)
+    good = ["v0001"]
+
+    # A full run first: warms the import caches and measures the two phases.
+    started = time.monotonic()
+    proc = _writer(path, fit_dir)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "saving"
+    startup = time.monotonic() - started
+    assert proc.stdout.readline().startswith("saved v0002")
+    save_seconds = time.monotonic() - started - startup
+    proc.wait(timeout=60)
+    good.append("v0002")
+    good = _assert_store_sound(path, good)
+
+    rng = random.Random(KILL_SEED)
+    phases = {"before save": 0, "during save": 0, "after save": 0}
+
+    def kill(anchor: str, delay: float) -> str:
+        launched = time.monotonic()
+        proc = _writer(path, fit_dir)
+        assert proc.stdout is not None
+        seen = ""
+        if anchor == "save":
+            seen = proc.stdout.readline()
+            assert seen.strip() == "saving", proc.communicate()[1]
+            time.sleep(delay)
+        else:
+            time.sleep(max(0.0, delay - (time.monotonic() - launched)))
+        proc.send_signal(signal.SIGKILL)
+        rest, _ = proc.communicate(timeout=60)
+        output = seen + rest
+        phase = ("after save" if "saved" in output
+                 else "during save" if "saving" in output else "before save")
+        phases[phase] += 1
+        assert proc.returncode in (-signal.SIGKILL, 0)
+        good[:] = _assert_store_sound(path, good)
+        return phase
+
+    # Kills spread over import and fit loading, then at random moments of the save.
+    for _ in range(STARTUP_KILLS):
+        kill("start", rng.uniform(0, startup))
+    # The save's duration varies with load (e.g. under pytest -n 2): when a kill comes
+    # too late, shrink the window so that the kills keep landing inside the save.
+    window = save_seconds * 1.1
+    for _ in range(MAX_SAVE_TRIES):
+        if phases["during save"] >= SAVE_KILLS:
+            break
+        if kill("save", window * rng.random()) == "after save":
+            window *= 0.7
+
+    assert sum(phases.values()) >= 20
+    assert phases["during save"] >= SAVE_KILLS, phases
+    # The next writer finishes normally and clears what the killed ones left behind.
+    assert PosteriorStore(path).save(fit, parent=good[-1]) not in good
+    assert not list(path.glob(".tmp-*"))
+    _assert_store_sound(path, good)
+    print(f"kill points: {phases}; startup {startup:.2f} s, save {save_seconds:.2f} s")
+
+
+@pytest.mark.slow
+def test_concurrent_writers_never_corrupt(tmp_path: Path, fit: FitResult,
+                                          fit_dir: Path) -> None:
+    path = tmp_path / "store"
+    PosteriorStore(path).save(fit)
+    procs = [_writer(path, fit_dir) for _ in range(2)]
+    outcomes = [(*p.communicate(timeout=120), p.returncode) for p in procs]
+    saved = []
+    for out, err, code in outcomes:
+        assert code in (0, 3), err
+        if code == 0:
+            saved.append(out.split()[-1])
+        else:
+            assert "locked" in out
+    assert saved and len(set(saved)) == len(saved)
+    versions = _assert_store_sound(path, ["v0001"])
+    assert sorted(saved) == versions[1:]
+    assert not os.path.exists(path / "v0004")
