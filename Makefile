@@ -22,7 +22,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check credibility tests examples benchmarks
+	$(VENV)/bin/ruff check credibility tests examples
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache .ruff_cache
