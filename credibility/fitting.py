@@ -273,7 +273,7 @@ class CredibilityModel:
         started = time.perf_counter()
         stage("building model")
         index = build_index(data, self.spec)
-        model = build_measurement_model(data, self.spec)
+        model = build_measurement_model(data, self.spec, index=index)
         built = time.perf_counter()
         stage(f"sampling ({backend}, {chains} chains x {draws} draws)")
         cores = min(chains, os.cpu_count() or 1)

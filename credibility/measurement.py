@@ -150,7 +150,7 @@ def _fitted_signals(data: CredibilityData, spec: ModelSpec) -> tuple[SignalSpec,
                     f"{data.spec.source} where it is {getattr(old, attribute)!r}; reload the "
                     "data with this spec"
                 )
-    return tuple(s for s in spec.signals)
+    return spec.signals
 
 
 def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIndex:
@@ -245,14 +245,17 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
     )
 
 
-def signal_priors(data: CredibilityData, spec: ModelSpec | None = None) -> pd.DataFrame:
+def signal_priors(
+    data: CredibilityData, spec: ModelSpec | None = None, *, index: ModelIndex | None = None
+) -> pd.DataFrame:
     """Prior hyper-parameters of each signal, with ``"auto"`` entries scaled to the data.
 
     Returns one row per signal present in the data with columns ``family,
     intercept_mu, intercept_sigma, loading_sd, noise_mean`` (NaN where a family has no
     such parameter). Auto rules (docs/model.md): the intercept is centred on the
     link-scale mean of the observations; log-scale families scale the loading and
-    noise by the standard deviation of the log values.
+    noise by the standard deviation of the log values. ``index`` is
+    ``build_index(data, spec)`` when the caller already has it.
 
     Examples
     --------
@@ -263,7 +266,7 @@ def signal_priors(data: CredibilityData, spec: ModelSpec | None = None) -> pd.Da
     """
     sig = data.signals
     rows = []
-    for signal in build_index(data, spec).signals:
+    for signal in (index or build_index(data, spec)).signals:
         values = sig.loc[sig["signal"] == signal.name]
         y = values["value"].to_numpy(np.float64)
         if signal.family == "count":
@@ -389,12 +392,15 @@ def _ordinal_cutpoints(signals: tuple[SignalSpec, ...], spec: ModelSpec) -> pt.T
     return pt.where(valid, cut, pad)
 
 
-def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None) -> pm.Model:
+def build_measurement_model(
+    data: CredibilityData, spec: ModelSpec | None = None, *, index: ModelIndex | None = None
+) -> pm.Model:
     """Build the PyMC measurement model for validated data.
 
-    ``spec`` defaults to the spec the data were validated against. The model has
+    ``spec`` defaults to the spec the data were validated against; ``index`` is
+    ``build_index(data, spec)`` when the caller already has it. The model has
     the deterministic ``credibility_cell`` (dim ``cell``: every active
-    commitment-period) and ``alliance_cell`` (dim ``alliance_cell``), which
+    commitment-period) and ``alliance_cell_level`` (dim ``alliance_cell``), which
     :mod:`credibility.fitting` reshapes into ``(commitment, period)`` and
     ``(alliance, period)`` arrays.
 
@@ -406,14 +412,14 @@ def build_measurement_model(data: CredibilityData, spec: ModelSpec | None = None
     True
     """
     spec = spec or data.spec
-    index = build_index(data, spec)
+    index = index or build_index(data, spec)
     if index.unused_signals:
         warnings.warn(
             "signals declared in the spec but absent from the data are left out of the "
             f"model: {', '.join(index.unused_signals)}",
             stacklevel=2,
         )
-    priors = signal_priors(data, spec)
+    priors = signal_priors(data, spec, index=index)
     signals = index.signals
     names = [s.name for s in signals]
     with_intercept = [s.name for s in signals if s.family != "ordinal"]

@@ -87,6 +87,14 @@ def _new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=100)
 
 
+def _figure_for(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes, bool]:
+    """The caller's axes and their figure, or a new figure of this size (``owned``)."""
+    if ax is not None:
+        return ax.figure, ax, False
+    fig = _new_figure(width, height)
+    return fig, fig.add_subplot(), True
+
+
 def _style(ax: Axes) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(True, color="0.9", linewidth=0.8)
@@ -280,12 +288,7 @@ def plot_forest(
     color_of = dict(zip(alliances, palette, strict=True))
     colors = [color_of[alliance_of[c]] for c in labels]
 
-    owned = ax is None
-    if ax is None:
-        fig = _new_figure(7.5, 1.9 + 0.24 * len(labels))
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+    fig, ax, owned = _figure_for(ax, 7.5, 1.9 + 0.24 * len(labels))
     _interval_rows(ax, summary, labels, colors)
     ax.axvline(0.0 if scale == "z" else 50.0, color="0.55", linewidth=0.8, linestyle=":")
     ax.set_xlabel(f"credibility ({_SCALE_NAMES[scale]})")
@@ -323,12 +326,7 @@ def plot_loadings(
     family = {s.name: s.family for s in fit.spec.signals}
     labels = [f"{s} ({family[s]})" if s in family else s for s in signals]
 
-    owned = ax is None
-    if ax is None:
-        fig = _new_figure(7.0, 1.9 + 0.4 * len(labels))
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+    fig, ax, owned = _figure_for(ax, 7.0, 1.9 + 0.4 * len(labels))
     _interval_rows(ax, summary, labels)
     ax.axvline(0.0, color="0.55", linewidth=0.8, linestyle=":")
     ax.set_xlabel("loading (change in the signal's linear predictor per 1 sd of credibility)")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
+from credibility.diagnostics import ConvergenceWarning
+from credibility.fitting import CredibilityModel, FitResult
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 from credibility.spec import ModelSpec, parse_spec
 
@@ -86,3 +90,17 @@ def small_simulation(all_families_spec: ModelSpec) -> Simulation:
     """SYNTHETIC: 8 commitments in 2 alliances over 2000-2009, every family."""
     structure = synthetic_commitments(8, 2, (2000, 2009), seed=11)
     return simulate(all_families_spec, structure, seed=11, last_period=2009)
+
+
+@pytest.fixture(scope="session")
+def tiny_fit() -> FitResult:
+    """SYNTHETIC: a deliberately short nutpie run (its diagnostics are expected to fail).
+
+    Shared by every test that needs some real fit but not a good one.
+    """
+    sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=3), seed=3,
+                   last_period=2006)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2, seed=1,
+                                               progress=False)

@@ -13,18 +13,6 @@ from credibility.errors import FitError
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import simulate, synthetic_commitments
 
-
-@pytest.fixture(scope="module")
-def tiny_fit() -> FitResult:
-    """SYNTHETIC: a deliberately short nutpie run (its diagnostics are expected to fail)."""
-    sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=3), seed=3,
-                   last_period=2006)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2, seed=1,
-                                               progress=False)
-
-
 pytestmark = pytest.mark.slow
 
 

@@ -9,16 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from filelock import FileLock
 
-from credibility.diagnostics import ConvergenceWarning
-from credibility.fitting import CredibilityModel, FitResult
-from credibility.simulate import simulate, synthetic_commitments
+from credibility.fitting import FitResult
 from credibility.store import PosteriorStore, StoreError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,14 +28,9 @@ MAX_SAVE_TRIES = 40
 
 
 @pytest.fixture(scope="module")
-def fit() -> FitResult:
-    """SYNTHETIC: one tiny real fit (4 commitments, 2 alliances, 2000-2004) for the module."""
-    sim = simulate("default", synthetic_commitments(4, 2, (2000, 2004), seed=2), seed=2,
-                   last_period=2004)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return CredibilityModel("default").fit(sim.data, draws=20, tune=20, chains=2,
-                                               progress=False)
+def fit(tiny_fit: FitResult) -> FitResult:
+    """The session's tiny real fit (tests/conftest.py): any fit will do for the store."""
+    return tiny_fit
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +105,7 @@ def test_save_versions_parent_and_history(tmp_path: Path, fit: FitResult) -> Non
     assert meta["method"] == "approximate"
     assert meta["spec_sha256"] == fit.spec.sha256
     assert meta["data_sha256"] == fit.data.sha256()
-    assert meta["settings"]["draws"] == 20
+    assert meta["settings"]["draws"] == 60
     assert "seed" in meta
     assert meta["diagnostics"] == json.loads(json.dumps(fit.diagnostics.to_dict()))
     assert set(meta["files"]) >= {"posterior.nc", "spec.toml", "fit.json", "credibility.csv",
