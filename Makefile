@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench example-update clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check credibility tests examples
+	$(VENV)/bin/ruff check credibility tests examples benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/predictor_holdout.py --joint
+
+example-update: $(STAMP)
+	$(PY) examples/sequential_update.py --quick --out examples_output/sequential_update.png
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache .ruff_cache

@@ -1,6 +1,7 @@
 """The ``credibility`` command line: a thin Typer + Rich layer over the library.
 
-Commands: ``demo``, ``fit``, ``export`` and ``datasets list|show``. Every command
+Commands: ``demo``, ``fit``, ``export``, ``update``, ``history``, ``diff`` and
+``datasets list|show``. Every command
 turns a :class:`~credibility.errors.CredibilityError` (or an unreadable or unwritable
 file) into one line ``error: <message>`` on stderr and exit code 2, without a traceback.
 Convergence problems are not errors: results are written, and shown under a red
@@ -26,6 +27,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 import xarray as xr
+from rich import box
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
@@ -34,12 +36,28 @@ from rich.status import Status
 from rich.table import Table
 
 from credibility.datasets import dataset_info, list_datasets, load_dataset
-from credibility.diagnostics import ConvergenceWarning, Diagnostics
+from credibility.diagnostics import ESS_MIN, RHAT_MAX, ConvergenceWarning, Diagnostics
 from credibility.errors import CredibilityDataError, CredibilityError
 from credibility.fitting import BACKENDS, CredibilityModel, FitResult
-from credibility.plots import plot_forest, plot_loadings, plot_trajectories
+from credibility.plots import (
+    plot_calibration,
+    plot_forest,
+    plot_loadings,
+    plot_ppc,
+    plot_predictions,
+    plot_trajectories,
+)
+from credibility.scenarios import ScenarioResult, ScenarioWarning
 from credibility.schema import CredibilityData
 from credibility.spec import load_spec
+from credibility.store import PosteriorStore
+from credibility.updating import (
+    LEDGER_ACTIONS,
+    UPDATE_METHODS,
+    MergeResult,
+    credibility_diff,
+    update_fit,
+)
 
 __all__ = ["app"]
 
@@ -178,7 +196,7 @@ def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
 
 def _run_fit(
     console: Console, model: CredibilityModel, data: CredibilityData, *, draws: int, tune: int,
-    chains: int, seed: int, backend: str, quiet: bool,
+    chains: int, seed: int, backend: str, quiet: bool, outcome: str = "auto",
 ) -> FitResult:
     """Fit with a status line; convergence warnings become the diagnostics table."""
     stages = _StageLine(console, enabled=not quiet)
@@ -186,14 +204,24 @@ def _run_fit(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return model.fit(data, draws=draws, tune=tune, chains=chains, seed=seed,
-                             backend=backend, progress=not quiet, on_stage=stages)
+                             backend=backend, outcome=outcome, progress=not quiet,
+                             on_stage=stages)
     finally:
         stages.close()
 
 
-def _print_diagnostics(console: Console, diagnostics: Diagnostics) -> None:
+def _print_fit_diagnostics(console: Console, fit: FitResult) -> None:
+    """The measurement diagnostics and, for a two-stage fit, the outcome model's."""
+    _print_diagnostics(console, fit.diagnostics)
+    if fit.outcome_diagnostics is not None:
+        _print_diagnostics(console, fit.outcome_diagnostics,
+                           title="Sampler diagnostics: outcome model (stage 2)")
+
+
+def _print_diagnostics(console: Console, diagnostics: Diagnostics,
+                       title: str = "Sampler diagnostics") -> None:
     """The diagnostics table, and a red panel when the posterior is not reliable."""
-    table = Table(title="Sampler diagnostics", title_justify="left")
+    table = Table(title=title, title_justify="left")
     table.add_column("check")
     table.add_column("value", justify="right")
     table.add_column("verdict")
@@ -253,6 +281,28 @@ def _ranking_table(fit: FitResult, period: int, n: int = 5, label: str = "") -> 
     return table
 
 
+def _demo_scenario(fit: FitResult) -> tuple[str, ScenarioResult] | None:
+    """US troops in Poland in the forecast period at 1.5 x their last five years' mean."""
+    from credibility.demo import FORECAST_PERIOD
+    from credibility.scenarios import run_scenario
+
+    signals = fit.data.signals
+    troops = signals[(signals["commitment_id"] == "USA-POL") & (signals["signal"] == "troops")]
+    if troops.empty or fit.data.last_period != FORECAST_PERIOD:
+        return None
+    recent = troops.sort_values("period").tail(5)
+    value = round(1.5 * float(recent["value"].mean()))
+    rows = pd.DataFrame({"commitment_id": ["USA-POL"], "period": [FORECAST_PERIOD],
+                         "signal": ["troops"], "value": [value]})
+    text = (f"US troops in Poland reported at {value:,} in {FORECAST_PERIOD}: +50 % on their "
+            f"{int(recent['period'].min())}-{int(recent['period'].max())} mean. No signal of "
+            f"{FORECAST_PERIOD} is in the data, so the baseline is a one-year forecast")
+    cases = _default_cases(fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        return text, run_scenario(fit, rows, cases=cases)
+
+
 def _read_truth(path: Path) -> xr.DataArray:
     """The synthetic truth file (``commitment_id, period, true_credibility``)."""
     frame = pd.read_csv(path)
@@ -281,17 +331,22 @@ def demo(
 
     **Reads** the bundled data set `demo`: 41 commitments (the US
     to every other NATO member, US-Japan, US-ROK, US-Philippines, ANZUS, AUKUS and a
-    few others), 2000-2025, with six signal series. The structure is realistic; every
-    signal value is SIMULATED, so nothing here describes real alliances.
+    few others), 2000-2025, with six signal series, 160 historical deterrence cases
+    with outcomes and seven named contingencies in 2026 to predict. The structure is
+    realistic; every signal value, case and outcome is SIMULATED, so nothing here
+    describes real alliances.
 
-    **Prints** the five most and five least credible commitments in the last
-    period (mean and 90 % interval on the z scale and as a percentile) and the
-    sampler diagnostics.
+    **Prints** the five most and five least credible commitments in 2025 (mean and
+    90 % interval on the z scale and as a percentile), the sampler diagnostics, the
+    predicted P(deterrence holds) of the 2026 contingencies (two-stage outcome
+    model) and one scenario: US troops in Poland in 2026 at 1.5 times their
+    2021-2025 mean, against the baseline forecast.
 
     **Writes** into OUT: trajectories.png (with the simulated true values),
-    forest.png, loadings.png, credibility.csv (commitment_id, period, mean, sd, q05,
-    q50, q95 on the z scale) and fit/ (the saved fit; reuse it with
-    `credibility export --fit OUT/fit`).
+    forest.png, loadings.png, predictions.png, calibration.png, credibility.csv
+    (commitment_id, period, mean, sd, q05, q50, q95 on the z scale), predictions.csv,
+    scenario.csv and fit/ (the saved fit; reuse it with `credibility export --fit
+    OUT/fit`, `credibility predict --fit OUT/fit` or `credibility report`).
 
     **Examples**
 
@@ -317,16 +372,35 @@ def demo(
         fit.posterior.attrs["synthetic_data"] = "true"
 
     label = " (SYNTHETIC data)" if info.synthetic else ""
-    console.print(_ranking_table(fit, data.last_period, label=label))
-    _print_diagnostics(console, fit.diagnostics)
+    signal_period = int(data.signals["period"].max())
+    console.print(_ranking_table(fit, signal_period, label=label))
+    _print_fit_diagnostics(console, fit)
+    scenario = None
+    if fit.outcome_mode is not None:
+        named = _default_cases(fit)
+        console.print(_predictions_table(fit.predict(named), named,
+                                         f"Predicted deterrence success{label}"))
+        scenario = _demo_scenario(fit)
+        if scenario is not None:
+            console.print(f"[bold]Scenario:[/bold] {escape(scenario[0])}")
+            for table in _scenario_tables(scenario[1]):
+                console.print(table)
 
     highlights = [c for c in DEMO_HIGHLIGHTS if c in data.commitment_ids] or None
     truth_file = info.path / "truth.csv"
     truth = _read_truth(truth_file) if truth_file.is_file() else None
     written = [out / "trajectories.png", out / "forest.png", out / "loadings.png"]
     plot_trajectories(fit, highlights, truth=truth, path=written[0])
-    plot_forest(fit, path=written[1])
+    plot_forest(fit, period=signal_period, path=written[1])
     plot_loadings(fit, path=written[2])
+    if fit.outcome_mode is not None:
+        written += [out / "predictions.png", out / "calibration.png", out / "predictions.csv"]
+        plot_predictions(fit, path=written[3])
+        plot_calibration(fit, path=written[4])
+        fit.predict().to_csv(written[5], index=False)
+    if scenario is not None:
+        written.append(out / "scenario.csv")
+        scenario[1].predictions.to_csv(written[-1], index=False)
     fit.credibility().to_csv(out / "credibility.csv", index=False)
     fit.save(out / "fit")
     _print_written(console, [*written, out / "credibility.csv", out / "fit"])
@@ -348,6 +422,9 @@ def fit_command(
     seed: Seed = 0,
     backend: Backend = "nutpie",
     quiet: Quiet = False,
+    outcome: Annotated[str, typer.Option(
+        metavar="MODE", help="Deterrence-success model when the cases have outcomes: "
+        "auto (default: two_stage), two_stage, joint, or none.")] = "auto",
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit with code 1 when the diagnostics fail (results are still written).")
     ] = False,
@@ -377,21 +454,23 @@ def fit_command(
     data = CredibilityData.from_csv(commitments, signals, cases, spec=model.spec)
     out.mkdir(parents=True, exist_ok=True)  # fail before sampling, not after
     console.print(data.summary(), markup=False)
+    _check_choice(outcome, ("auto", "two_stage", "joint", "none"), "--outcome")
     result = _run_fit(console, model, data, draws=draws, tune=tune, chains=chains, seed=seed,
-                      backend=backend, quiet=quiet)
+                      backend=backend, quiet=quiet, outcome=outcome)
     paths = result.save(out)
-    _print_diagnostics(console, result.diagnostics)
+    _print_fit_diagnostics(console, result)
     _print_written(console, [p for key, p in paths.items() if not key.startswith("data_")]
                    + [out / "data"])
-    if strict and not result.diagnostics.ok:
+    outcome_ok = result.outcome_diagnostics is None or result.outcome_diagnostics.ok
+    if strict and not (result.diagnostics.ok and outcome_ok):
         raise typer.Exit(code=1)
 
 
 @app.command()
 @_reports_errors
 def export(
-    fit_dir: Annotated[Path, typer.Option("--fit", metavar="DIR",
-                                          help="Folder written by `credibility fit --out`.")],
+    fit_dir: Annotated[Path | None, typer.Option(
+        "--fit", metavar="DIR", help="Folder written by `credibility fit --out`.")] = None,
     out: Annotated[Path | None, typer.Option(
         metavar="FILE", help="CSV file to write (default: standard output).")] = None,
     scale: Annotated[str, typer.Option(
@@ -404,11 +483,18 @@ def export(
         help="credibility (default): per commitment and period; alliances: alliance levels; "
         "parameters: model parameters with R-hat and ESS.")
     ] = "credibility",
+    store: Annotated[Path | None, typer.Option(
+        "--store", metavar="DIR", help="Export from this posterior store instead of --fit.")
+    ] = None,
+    version: Annotated[str | None, typer.Option(
+        "--version", metavar="VERSION", help="Version of --store to export (default: latest).")
+    ] = None,
 ) -> None:
     """Write a table of a saved fit as CSV.
 
     **Reads** a folder written by `credibility fit --out DIR` (or
-    OUT/fit of `credibility demo`).
+    OUT/fit of `credibility demo`), or a version of a posterior store
+    (--store DIR, --version: default the latest; checked against its checksums).
 
     **Writes** CSV to FILE or standard output:
     credibility: commitment_id, period, mean, sd, q05, q50, q95 (one row per active
@@ -421,16 +507,25 @@ def export(
         credibility export --fit fits/2025 > credibility.csv
         credibility export --fit fits/2025 --scale percentile --out pct.csv
         credibility export --fit fits/2025 --what parameters
+        credibility export --store fits --version v0002 --out v0002.csv
     """
     _check_choice(what, EXPORTS, "--what")
     _check_choice(scale, SCALES, "--scale")
     if what == "parameters" and scale != "z":
         raise CredibilityError("--scale applies to credibility and alliances; parameters "
                                "are reported on their own scales")
-    if not fit_dir.is_dir():
+    if (fit_dir is None) == (store is None):
+        raise CredibilityError("give either --fit DIR (a saved fit) or --store DIR (a "
+                               "posterior store)")
+    if store is not None:
+        result = _open_store(store).load(version)
+    elif version is not None:
+        raise CredibilityError("--version selects a version of --store; give --store DIR")
+    elif not fit_dir.is_dir():
         raise CredibilityError(f"{fit_dir}: no such folder; expected a folder written by "
                                "`credibility fit --out`")
-    result = FitResult.load(fit_dir)
+    else:
+        result = FitResult.load(fit_dir)
     if what == "credibility":
         frame = result.credibility(scale)
     elif what == "alliances":
@@ -441,6 +536,12 @@ def export(
         typer.echo("warning: this fit failed its diagnostics ("
                    + "; ".join(result.diagnostics.problems())
                    + "); the posterior is NOT reliable", err=True)
+    if result.is_approximate:
+        # Labelled in the file itself, so the label travels with the numbers.
+        frame = frame.assign(posterior="approximate")
+        typer.echo("note: this version is an APPROXIMATE update (previous posterior as "
+                   "prior, only new periods sampled); every row says so in column "
+                   "'posterior'", err=True)
     text = frame.to_csv(index=False, lineterminator="\n")
     if out is None:
         typer.echo(text, nl=False)
@@ -448,6 +549,231 @@ def export(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
         _console().print(f"wrote {len(frame)} rows to {out}", soft_wrap=True, markup=False)
+
+
+def _load_fit(fit_dir: Path) -> FitResult:
+    if not fit_dir.is_dir():
+        raise CredibilityError(f"{fit_dir}: no such folder; expected a folder written by "
+                               "`credibility fit --out`")
+    return FitResult.load(fit_dir)
+
+
+def _default_cases(fit: FitResult) -> pd.DataFrame:
+    """The fitted data's cases to predict (empty outcome), or all cases when none is open."""
+    if fit.data.cases is None:
+        raise CredibilityError("the fit's data have no cases; give --cases FILE")
+    open_cases = fit.data.cases[fit.data.cases["outcome"].isna()]
+    return open_cases if len(open_cases) else fit.data.cases
+
+
+def _predictions_table(frame: pd.DataFrame, cases: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title, title_justify="left",
+                  caption="P(deterrence holds): posterior mean and 90 % interval, carrying "
+                  "the uncertainty of credibility and of the outcome model",
+                  caption_justify="left")
+    for column in ("case", "commitment", "period", "P(success)", "90 % interval"):
+        table.add_column(column, justify="left" if column in ("case", "commitment") else "right")
+    where = cases.set_index("case_id")
+    for _, row in frame.iterrows():
+        case = where.loc[row["case_id"]]
+        table.add_row(escape(str(row["case_id"])), escape(str(case["commitment_id"])),
+                      str(int(case["period"])), f"{row['p_mean']:.2f}",
+                      _interval(row["p_q05"], row["p_q95"], 2))
+    return table
+
+
+def _scenario_tables(result: ScenarioResult, n: int = 10) -> list[Table]:
+    """Predicted P(success) and credibility, baseline vs scenario, with the differences."""
+    label = (f"reweighted posterior, Pareto k {result.pareto_k:.2f}, ESS {result.ess:.0f}"
+             if result.method == "reweight" else "refitted posterior")
+    tables = []
+    if result.predictions is not None:
+        table = Table(title=f"Scenario vs baseline: P(deterrence holds) ({label})",
+                      title_justify="left", caption="difference: 90 % interval over independent "
+                      "draws of the two posteriors; P(up) = probability the scenario is higher",
+                      caption_justify="left")
+        for column in ("case", "baseline", "scenario", "difference", "90 % interval", "P(up)"):
+            table.add_column(column, justify="left" if column == "case" else "right")
+        for _, row in result.predictions.iterrows():
+            table.add_row(escape(str(row["case_id"])), f"{row['baseline_p_mean']:.2f}",
+                          f"{row['scenario_p_mean']:.2f}", f"{row['diff_mean']:+.3f}",
+                          _interval(row["diff_q05"], row["diff_q95"], 3), f"{row['p_up']:.2f}")
+        tables.append(table)
+    moved = result.credibility.reindex(
+        result.credibility["diff_mean"].abs().sort_values(ascending=False).index).head(n)
+    table = Table(title=f"Largest credibility changes (z scale; {label})", title_justify="left")
+    for column in ("commitment", "period", "baseline", "scenario", "difference", "90 % interval",
+                   "P(up)"):
+        table.add_column(column, justify="left" if column == "commitment" else "right")
+    for _, row in moved.iterrows():
+        table.add_row(escape(str(row["commitment_id"])), str(int(row["period"])),
+                      f"{row['baseline_mean']:.2f}", f"{row['scenario_mean']:.2f}",
+                      f"{row['diff_mean']:+.3f}", _interval(row["diff_q05"], row["diff_q95"], 2),
+                      f"{row['p_up']:.2f}")
+    tables.append(table)
+    return tables
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    """A pipe table of ``frame`` (without its index)."""
+    rows = [[str(c) for c in frame.columns], *[[str(v) for v in r] for r in
+                                                frame.itertuples(index=False)]]
+    lines = ["| " + " | ".join(r) + " |" for r in rows]
+    lines.insert(1, "|" + "---|" * len(frame.columns))
+    return "\n".join(lines)
+
+
+def _warn_unreliable(fit: FitResult) -> None:
+    problems = list(fit.diagnostics.problems())
+    if fit.outcome_diagnostics is not None:
+        problems += [f"outcome model: {p}" for p in fit.outcome_diagnostics.problems()]
+    if problems:
+        typer.echo("warning: this fit failed its diagnostics (" + "; ".join(problems)
+                   + "); the posterior is NOT reliable", err=True)
+
+
+@app.command()
+@_reports_errors
+def predict(
+    fit_dir: Annotated[Path, typer.Option(
+        "--fit", metavar="DIR", help="Folder written by `credibility fit --out` (with cases).")],
+    cases: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Cases to predict (CSV in the cases format; default: the fitted "
+        "data's cases with an empty outcome).")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Counterfactual signal rows (CSV in the signals format).")] = None,
+    method: Annotated[str, typer.Option(
+        metavar="METHOD", help="Scenario posterior: reweight (default, seconds) or refit "
+        "(samples the counterfactual data again).")] = "reweight",
+    out: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="CSV file to write (default: standard output).")] = None,
+) -> None:
+    """Predict P(deterrence success) for cases, optionally under a scenario.
+
+    **Reads** a saved fit whose data had deterrence cases with outcomes (the outcome
+    model is fitted with it) and, with --cases, a table of cases (case_id,
+    commitment_id, period and the spec's covariates) at any commitment-period of
+    the fitted data.
+
+    **Writes** CSV: case_id, p_mean, p_sd, p_q05, p_q50, p_q95. With --scenario
+    (signal rows that replace or add observations, e.g. +50 % troops in Poland in
+    2026), the CSV has baseline and scenario columns side by side with the
+    difference, its 90 % interval and P(up), and the terminal shows the largest
+    credibility changes. The reweighted scenario is an importance-sampling
+    approximation whose Pareto k is printed; above 0.7 use --method refit.
+
+    **Examples**
+
+        credibility predict --fit fits/2025
+        credibility predict --fit fits/2025 --cases contingencies.csv --out p.csv
+        credibility predict --fit fits/2025 --scenario troops_plus_50.csv
+    """
+    from credibility.scenarios import SCENARIO_METHODS, run_scenario
+
+    _check_choice(method, SCENARIO_METHODS, "--method")
+    fit = _load_fit(fit_dir)
+    _warn_unreliable(fit)
+    frame = fit._cases(cases) if cases is not None else _default_cases(fit)
+    console = _console()
+    if scenario is None:
+        table = fit.predict(frame)
+        if out is not None:
+            console.print(_predictions_table(table, frame, "Predicted deterrence success"))
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScenarioWarning)
+            result = run_scenario(fit, scenario, cases=frame, method=method)
+        if not result.reliable:
+            typer.echo(f"warning: scenario reweighting is unreliable (Pareto k "
+                       f"{result.pareto_k:.2f} > 0.7); rerun with --method refit", err=True)
+        table = result.predictions
+        if out is not None:
+            for part in _scenario_tables(result):
+                console.print(part)
+    text = table.to_csv(index=False, lineterminator="\n")
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {len(table)} rows to {out}", soft_wrap=True, markup=False)
+
+
+@app.command()
+@_reports_errors
+def report(
+    fit_dir: Annotated[Path, typer.Option(
+        "--fit", metavar="DIR", help="Folder written by `credibility fit --out`.")],
+    out: Annotated[Path, typer.Option(help="Folder for the report (created).")],
+    ppc_draws: Annotated[int, typer.Option(
+        min=10, help="Posterior draws for the posterior predictive check.")] = 200,
+) -> None:
+    """Write figures and tables that check and summarise a saved fit.
+
+    **Writes** into OUT: summary.md (data, sampler diagnostics, outcome-model
+    checks), trajectories.png, forest.png, loadings.png, ppc.png and ppc.csv
+    (posterior predictive check of every signal: p-values of its mean and sd),
+    parameters.csv and credibility.csv; with an outcome model also
+    calibration.png and calibration.csv (reliability of the leave-one-out
+    predictions), predictions.png and predictions.csv (every case).
+
+    **Example**
+
+        credibility report --fit fits/2025 --out report/
+    """
+    from credibility.checks import outcome_checks, posterior_predictive, ppc_summary
+
+    fit = _load_fit(fit_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    console = _console()
+    written = [out / "trajectories.png", out / "forest.png", out / "loadings.png",
+               out / "ppc.png", out / "ppc.csv", out / "parameters.csv", out / "credibility.csv"]
+    with console.status("posterior predictive check ..."):
+        ppc = posterior_predictive(fit, draws=ppc_draws)
+    plot_trajectories(fit, path=written[0])
+    plot_forest(fit, path=written[1])
+    plot_loadings(fit, path=written[2])
+    plot_ppc(fit, ppc=ppc, path=written[3])
+    ppc_table = ppc_summary(fit, ppc=ppc)
+    ppc_table.to_csv(written[4], index=False)
+    fit.parameters().rename_axis("parameter").reset_index().to_csv(written[5], index=False)
+    fit.credibility().to_csv(written[6], index=False)
+    lines = ["# Credibility fit report", "",
+             f"Fit: `{fit_dir}`" + (" (SYNTHETIC data)" if fit.posterior.attrs.get(
+                 "synthetic_data") == "true" else ""), "", "## Data", "", "```",
+             fit.data.summary(), "```", "", "## Sampler diagnostics", ""]
+    lines += [f"- {check}: {value} ({verdict})" for check, value, verdict
+              in fit.diagnostics.lines()]
+    if fit.outcome_diagnostics is not None:
+        lines += ["", "Outcome model (stage 2):", ""]
+        lines += [f"- {check}: {value} ({verdict})" for check, value, verdict
+                  in fit.outcome_diagnostics.lines()]
+    lines += ["", "## Posterior predictive check (p-values near 0 or 1 flag misfit)", "",
+              _markdown(ppc_table.round(3)), ""]
+    if fit.outcome_mode is not None:
+        checks = outcome_checks(fit)
+        extra = [out / "calibration.png", out / "calibration.csv", out / "predictions.png",
+                 out / "predictions.csv"]
+        plot_calibration(fit, checks=checks, path=extra[0])
+        checks.calibration().to_csv(extra[1], index=False)
+        plot_predictions(fit, path=extra[2])
+        fit.predict().to_csv(extra[3], index=False)
+        written += extra
+        lines += ["## Outcome model", ""]
+        lines += [f"- {label}: {value} ({status})" for label, value, status in checks.lines()]
+        lines += ["", _markdown(fit.outcome_parameters().round(3).rename_axis("parameter")
+                                .reset_index()), ""]
+        table = Table(title="Outcome model checks", title_justify="left")
+        table.add_column("check")
+        table.add_column("value", justify="right")
+        table.add_column("verdict")
+        styles = {"ok": "green", "FAIL": "bold red", "info": "dim"}
+        for label, value, status in checks.lines():
+            table.add_row(escape(label), escape(value), f"[{styles[status]}]{status}[/]")
+        console.print(table)
+    (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _print_fit_diagnostics(console, fit)
+    _print_written(console, [out / "summary.md", *written])
 
 
 @datasets_app.command("list")
@@ -495,3 +821,248 @@ def datasets_show(
     console.print(Markdown(info.codebook) if info.codebook.strip() else "[dim](no codebook)[/dim]")
     console.print(Panel(escape(data.summary()), title="data", title_align="left"))
 
+
+# -- updating and the posterior store ---------------------------------------------------------
+
+StoreDir = Annotated[Path, typer.Option(
+    "--store", metavar="DIR", help="Posterior store folder (versions of a fit; see "
+    "`credibility history`).")]
+
+
+def _open_store(path: Path) -> PosteriorStore:
+    """An existing posterior store: a missing folder is an error, not a new empty store."""
+    if not path.is_dir():
+        raise CredibilityError(f"{path}: no such folder; expected a posterior store (a folder "
+                               "with manifest.json)")
+    return PosteriorStore(path)
+
+
+def _ledger_table(merge: MergeResult, signals: Path) -> Table:
+    """What the update did with the incoming rows, and the revised values."""
+    counts = merge.counts()
+    table = Table(title=f"Incoming rows ({escape(str(signals))})", title_justify="left")
+    for action in LEDGER_ACTIONS:
+        table.add_column(action, justify="right")
+    table.add_column("new commitments")
+    table.add_row(*(str(counts[a]) for a in LEDGER_ACTIONS),
+                  escape(", ".join(merge.added_commitments)) or "none")
+    return table
+
+
+def _revisions_table(ledger: pd.DataFrame) -> Table:
+    table = Table(title="Revised rows (corrections)", title_justify="left")
+    for column in ("row", "unit", "period", "signal", "old value", "new value"):
+        table.add_column(column, justify="right" if column != "unit" else "left")
+    for _, row in ledger[ledger["action"] == "revised"].iterrows():
+        unit = row["commitment_id"] or f"{row['alliance']} (alliance)"
+        table.add_row(str(row["row"]), escape(unit), str(row["period"]), escape(row["signal"]),
+                      f"{row['old_value']:g}", f"{row['new_value']:g}")
+    return table
+
+
+@app.command()
+@_reports_errors
+def update(
+    store: StoreDir,
+    signals: Annotated[Path, typer.Option(
+        metavar="FILE", help="New signal rows (CSV in the signals table layout).")],
+    commitments: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Rows of commitments the store does not hold yet (CSV in the "
+        "commitments table layout).")] = None,
+    revise: Annotated[bool, typer.Option(
+        "--revise", help="Let a row that changes a stored value replace it (a correction); "
+        "without it such a row stops the update.")] = False,
+    fit_dir: Annotated[Path | None, typer.Option(
+        "--fit", metavar="DIR", help="Update this saved fit (`credibility fit --out`) instead "
+        "of the store's latest version; it is stored first, as the parent.")] = None,
+    method: Annotated[str, typer.Option(
+        metavar="METHOD", help="exact (default): refit the full posterior on all the data; "
+        "approximate: previous posterior as prior, only new periods sampled (fast).")
+    ] = "exact",
+    approximate: Annotated[bool, typer.Option(
+        "--approximate", help="Same as --method approximate.")] = False,
+    draws: Annotated[int | None, typer.Option(
+        min=1, help="Posterior draws per chain (default: as the parent).")] = None,
+    tune: Annotated[int | None, typer.Option(
+        min=1, help="Tuning iterations per chain (default: as the parent).")] = None,
+    chains: Annotated[int | None, typer.Option(
+        min=1, help="Chains (default: as the parent).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: as the parent).")
+                    ] = None,
+    note: Annotated[str, typer.Option(help="A note stored with the new version.")] = "",
+    quiet: Quiet = False,
+) -> None:
+    """Add new signal rows to a stored fit, refit, and store the result as a new version.
+
+    **Reads** the latest version of STORE (checked against its checksums), or the
+    fit in --fit DIR, and the new rows: SIGNALS in the signals table layout and,
+    for commitments the fit does not have yet, COMMITMENTS. The rows are checked
+    like the original data. A row that repeats a stored (unit, period, signal)
+    with the same value changes nothing; one with a different value stops the
+    update, naming the row and both values, unless --revise says it is a correction.
+
+    **Writes** a new version into STORE whose parent is the version updated: the
+    refitted posterior, the merged data, and ledger.csv (what happened to every
+    incoming row: added, unchanged or revised). The exact method samples the full
+    posterior again with the parent's settings (--draws etc. override them), so
+    it agrees with a fit from scratch on the same data.
+
+    **Prints** the ledger summary, the sampler diagnostics and the new version.
+
+    **Examples**
+
+        credibility update --store fits --signals signals_2026.csv
+        credibility update --store fits --fit fits/2025 --signals signals_2026.csv
+        credibility update --store fits --signals fixes.csv --revise --note "troop counts fixed"
+        credibility update --store fits --signals signals_2026.csv --approximate
+    """
+    console = _console()
+    method = "approximate" if approximate else method
+    _check_choice(method, UPDATE_METHODS, "--method")
+    if fit_dir is not None:
+        if not fit_dir.is_dir():
+            raise CredibilityError(f"{fit_dir}: no such folder; expected a folder written by "
+                                   "`credibility fit --out`")
+        posterior_store, base, parent = PosteriorStore(store), FitResult.load(fit_dir), None
+    else:
+        posterior_store = _open_store(store)
+        parent = posterior_store.latest()
+        if parent is None:
+            raise CredibilityError(f"store {store} holds no versions yet; start it from a saved "
+                                   "fit with --fit DIR (a folder written by `credibility fit`)")
+        base = posterior_store.load(parent)
+    stages = _StageLine(console, enabled=not quiet)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            result = update_fit(base, signals, method=method, revise=revise,
+                                new_commitments=commitments, draws=draws, tune=tune,
+                                chains=chains, seed=seed, progress=not quiet, on_stage=stages)
+    finally:
+        stages.close()
+    console.print(_ledger_table(result.merge, signals))
+    if result.merge.counts()["revised"]:
+        console.print(_revisions_table(result.ledger))
+    _print_diagnostics(console, result.fit.diagnostics)
+    if parent is None:
+        parent = posterior_store.save(base, note=f"imported from {fit_dir}")
+    counts = result.merge.counts()
+    version = posterior_store.save(
+        result.fit, parent=parent, method=result.method, ledger=result.ledger,
+        note=note or f"{result.method} update with {signals.name}: {counts['added']} added, "
+        f"{counts['revised']} revised",
+    )
+    console.print(f"Saved version [bold]{version}[/bold] (parent {parent}, method "
+                  f"{result.method}) in {escape(str(store))}", soft_wrap=True)
+    if result.fit.is_approximate:
+        console.print(Panel(
+            "This version is an APPROXIMATE update: the previous posterior, summarised by a "
+            "normal distribution, was the prior, and only the new periods were sampled. "
+            "Earlier periods keep their previous estimates. Run an exact update before "
+            "citing these results.", title="approximate", border_style="yellow"))
+
+
+def _flag(text: str, ok: bool) -> str:
+    return text if ok else f"[bold red]{text}[/bold red]"
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _created(value: Any) -> str:
+    """The UTC date of the store's ISO timestamp (meta.json has the time)."""
+    if value is None or pd.isna(value):
+        return ""
+    return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d")
+
+
+def _count(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else str(int(value))
+
+
+@app.command()
+@_reports_errors
+def history(store: StoreDir) -> None:
+    """List the versions in a posterior store: provenance, data added and diagnostics.
+
+    **Reads** STORE/manifest.json and the meta.json of every version.
+
+    **Prints** one row per version, oldest first: when it was created, the version
+    it updated (parent), the update method, how many signal rows the update added
+    and revised, and the sampler diagnostics (failing ones in red); then each
+    version's note.
+
+    **Example**
+
+        credibility history --store fits
+    """
+    frame = _open_store(store).history()
+    table = Table(title=f"Posterior store {escape(str(store))}", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  caption="added, rev.: signal rows an update added and revised; R-hat, ESS "
+                  "(min bulk ESS), div. (divergences): the sampler's diagnostics; dates in UTC",
+                  caption_justify="left")
+    numbers = ("added", "rev.", "R-hat", "ESS", "div.")
+    for column in ("version", "created", "parent", "method", *numbers):
+        table.add_column(column, justify="right" if column in numbers else "left",
+                         no_wrap=True)
+    for _, row in frame.iterrows():
+        rhat, ess, divergences = row["max_rhat"], row["min_ess_bulk"], row["divergences"]
+        table.add_row(
+            row["version"], _created(row["created_at"]), escape(_cell(row["parent"])),
+            escape(_cell(row["method"])), _count(row["rows_added"]),
+            _count(row["rows_revised"]), _flag(f"{rhat:.3f}", rhat <= RHAT_MAX),
+            _flag(f"{ess:.0f}", ess >= ESS_MIN), _flag(str(int(divergences)), divergences == 0),
+        )
+    console = _console()
+    if frame.empty:
+        console.print(f"store {escape(str(store))} holds no versions yet", soft_wrap=True)
+        return
+    console.print(table)
+    # Notes can be long: below the table, so that the table fits a narrow terminal.
+    for version, note in zip(frame["version"], frame["note"], strict=True):
+        if _cell(note):
+            console.print(f"{version}: {escape(_cell(note))}", soft_wrap=True)
+
+
+@app.command()
+@_reports_errors
+def diff(
+    store: StoreDir,
+    version_a: Annotated[str, typer.Argument(metavar="A", help="A version, e.g. v0001.")],
+    version_b: Annotated[str, typer.Argument(metavar="B", help="Another version, e.g. v0002.")],
+    period: Annotated[int | None, typer.Option(
+        help="Period to compare (default: the last period both versions cover).")] = None,
+) -> None:
+    """Compare the credibility of every commitment between two stored versions.
+
+    **Reads** versions A and B of STORE (checked against their checksums).
+
+    **Prints** per commitment active in the period in both: the posterior mean
+    credibility in A and in B (z scale), the change B - A with its 90 % interval,
+    and P(up), the share of draws in which B is above A. The two posteriors are
+    treated as independent (draws paired by index), so P(up) is the probability
+    under independent posteriors (docs/updating.md).
+
+    **Examples**
+
+        credibility diff --store fits v0001 v0002
+        credibility diff --store fits v0001 v0003 --period 2024
+    """
+    posterior_store = _open_store(store)
+    frame = credibility_diff(posterior_store.load(version_a), posterior_store.load(version_b),
+                             period)
+    frame = frame.sort_values("change", ascending=False)
+    shown_period = int(frame["period"].iloc[0])
+    table = Table(title=f"Credibility in {shown_period}: {escape(version_a)} → "
+                  f"{escape(version_b)} (z scale)", title_justify="left",
+                  caption="change = B − A with its 90 % interval; P(up) = share of draws with "
+                  "B > A, treating the two posteriors as independent", caption_justify="left")
+    for column in ("commitment", "mean A", "mean B", "change", "90 % interval", "P(up)"):
+        table.add_column(column, justify="left" if column == "commitment" else "right")
+    for _, row in frame.iterrows():
+        table.add_row(escape(str(row["commitment_id"])), f"{row['mean_a']:.2f}",
+                      f"{row['mean_b']:.2f}", f"{row['change']:+.2f}",
+                      _interval(row["change_q05"], row["change_q95"], 2), f"{row['p_up']:.2f}")
+    _console().print(table)

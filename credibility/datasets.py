@@ -79,7 +79,7 @@ def load_dataset(name: str = "demo", spec: ModelSpec | str | None = None) -> Cre
     --------
     >>> data = load_dataset("demo")
     >>> int(data.first_period), int(data.last_period)
-    (2000, 2025)
+    (2000, 2026)
     """
     info = dataset_info(name)
     spec_obj = spec if isinstance(spec, ModelSpec) else load_spec(spec or info.spec)

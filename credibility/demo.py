@@ -18,10 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from credibility.simulate import simulate
+from credibility.simulate import simulate, simulate_cases
 
 DEMO_SEED = 20261126
 FIRST_PERIOD, LAST_PERIOD = 2000, 2025
+#: The period of the named contingencies to predict: one past the signal data, so
+#: the demo forecasts credibility a year ahead (no signal is observed in it).
+FORECAST_PERIOD = 2026
+#: Number of synthetic historical deterrence cases (with outcomes).
+N_HISTORICAL_CASES = 160
 
 # (ISO3 code, NATO accession year) of every member other than the US. Accession
 # years are public facts; members that joined before 2000 enter the window in 2000.
@@ -78,6 +83,30 @@ DEMO_WORLD: dict[str, float | dict[str, float]] = {
 }
 
 
+#: The synthetic outcome model the demo's historical cases are drawn from
+#: (:func:`credibility.simulate.simulate_cases`): log-odds per posterior-sd of
+#: credibility and per sd of each covariate.
+DEMO_OUTCOME: dict[str, float | dict[str, float]] = {
+    "intercept": 0.8,
+    "credibility": 1.2,
+    "covariates": {"capability_ratio": -0.6, "challenger_nuclear": -0.3},
+    "region_sd": 0.3,
+}
+
+#: Named hypothetical contingencies to predict in FORECAST_PERIOD: (case_id,
+#: commitment_id, challenger-to-defender capability ratio, nuclear challenger).
+#: The covariate values are invented for the illustration, not estimates.
+DEMO_CONTINGENCIES = (
+    ("baltic-2026-EST", "USA-EST", 4.0, 1),
+    ("baltic-2026-LVA", "USA-LVA", 4.0, 1),
+    ("baltic-2026-LTU", "USA-LTU", 4.0, 1),
+    ("poland-2026", "USA-POL", 2.0, 1),
+    ("taiwan-strait-adjacent-2026-JPN", "USA-JPN", 1.5, 1),
+    ("korea-2026", "USA-KOR", 0.8, 1),
+    ("south-china-sea-2026-PHL", "USA-PHL", 3.0, 1),
+)
+
+
 def demo_commitments() -> pd.DataFrame:
     """The demo's commitments table (structure only; no values).
 
@@ -112,14 +141,48 @@ def _format_values(signals: pd.DataFrame) -> pd.Series:
     return pd.Series(text, index=signals.index)
 
 
+def _demo_cases(sim, seed: int) -> pd.DataFrame:
+    """Historical cases (outcomes drawn from DEMO_OUTCOME) and the named contingencies.
+
+    The cases use their own random stream (``seed + 1``) so that the signals do
+    not depend on them.
+    """
+    rng = np.random.default_rng(seed + 1)
+    active = sim.truth["credibility"].to_series().dropna().index.to_frame(index=False)
+    pick = np.sort(rng.choice(len(active), size=N_HISTORICAL_CASES, replace=False))
+    historical = pd.DataFrame({
+        "case_id": [f"SYN-{k + 1:03d}" for k in range(N_HISTORICAL_CASES)],
+        "commitment_id": active["commitment"].to_numpy()[pick],
+        "period": active["period"].to_numpy()[pick].astype(np.int64),
+        "capability_ratio": np.round(np.exp(rng.normal(0.0, 0.7, N_HISTORICAL_CASES)), 2),
+        "challenger_nuclear": (rng.random(N_HISTORICAL_CASES) < 0.4).astype(np.int64),
+    })
+    outcome = DEMO_OUTCOME
+    drawn = simulate_cases(sim, historical, seed=seed + 2, intercept=outcome["intercept"],
+                           credibility=outcome["credibility"],
+                           covariates=outcome["covariates"], region_sd=outcome["region_sd"])
+    cases = drawn.data.cases[["case_id", "commitment_id", "period", "outcome",
+                              "capability_ratio", "challenger_nuclear"]].copy()
+    cases["outcome"] = cases["outcome"].astype(np.int64).astype(str)
+    named = pd.DataFrame(list(DEMO_CONTINGENCIES), columns=["case_id", "commitment_id",
+                                                            "capability_ratio",
+                                                            "challenger_nuclear"])
+    named.insert(2, "period", FORECAST_PERIOD)
+    named.insert(3, "outcome", "")
+    table = pd.concat([cases, named], ignore_index=True)
+    table["capability_ratio"] = table["capability_ratio"].map(lambda v: f"{v:.2f}")
+    table["challenger_nuclear"] = table["challenger_nuclear"].astype(np.int64)
+    return table
+
+
 def make_demo_tables(seed: int = DEMO_SEED) -> dict[str, pd.DataFrame]:
-    """Simulate the demo tables: ``commitments``, ``signals`` and ``truth``.
+    """Simulate the demo tables: ``commitments``, ``signals``, ``truth`` and ``cases``.
 
     Examples
     --------
     >>> tables = make_demo_tables()
     >>> sorted(tables)
-    ['commitments', 'signals', 'truth']
+    ['cases', 'commitments', 'signals', 'truth']
     """
     commitments = demo_commitments()
     sim = simulate("default", commitments, seed=seed, missing=_MISSING, last_period=LAST_PERIOD,
@@ -144,11 +207,12 @@ def make_demo_tables(seed: int = DEMO_SEED) -> dict[str, pd.DataFrame]:
         .rename(columns={"commitment": "commitment_id", "credibility": "true_credibility"})
     )
     truth["true_credibility"] = truth["true_credibility"].map(lambda v: f"{v:.6f}")
-    return {"commitments": commitments, "signals": out.reset_index(drop=True), "truth": truth}
+    return {"commitments": commitments, "signals": out.reset_index(drop=True), "truth": truth,
+            "cases": _demo_cases(sim, seed)}
 
 
 def write_demo_dataset(folder: str | Path, seed: int = DEMO_SEED) -> list[Path]:
-    """Write ``commitments.csv``, ``signals.csv`` and ``truth.csv`` into ``folder``.
+    """Write ``commitments.csv``, ``signals.csv``, ``truth.csv`` and ``cases.csv`` into ``folder``.
 
     Output is byte-identical for the same seed and package version.
     """

@@ -78,12 +78,15 @@ class Diagnostics:
         """True when every check passes."""
         return not self.problems()
 
-    def warn(self) -> None:
-        """Issue a :class:`ConvergenceWarning` listing the failed checks, if any."""
+    def warn(self, what: str = "posterior") -> None:
+        """Issue a :class:`ConvergenceWarning` listing the failed checks, if any.
+
+        ``what`` names the posterior in the message (e.g. ``"outcome model posterior"``).
+        """
         problems = self.problems()
         if problems:
             warnings.warn(
-                "posterior NOT reliable: " + "; ".join(problems)
+                f"{what} NOT reliable: " + "; ".join(problems)
                 + " (run longer, raise target_accept, or check the data)",
                 ConvergenceWarning,
                 stacklevel=3,

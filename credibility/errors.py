@@ -21,6 +21,10 @@ class FitError(CredibilityError):
     """Sampling could not run (bad backend, arguments, or a failed sampler)."""
 
 
+class PredictionError(CredibilityError):
+    """The outcome model cannot be fitted or a prediction cannot be made as asked."""
+
+
 class CredibilityDataError(CredibilityError):
     """An input table violates the data contract.
 

@@ -9,11 +9,8 @@ the sampler says the posterior is not to be trusted.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,14 +22,18 @@ import pymc as pm
 import xarray as xr
 from scipy.special import ndtr
 
+from credibility import predictor
 from credibility.diagnostics import Diagnostics, compute_diagnostics
-from credibility.errors import FitError
+from credibility.errors import FitError, PredictionError
 from credibility.measurement import ModelIndex, build_index, build_measurement_model
-from credibility.schema import CredibilityData
+from credibility.sampling import BACKENDS, Backend, check_backend, sample_model
+from credibility.schema import CredibilityData, read_cases
 from credibility.spec import ModelSpec, load_spec, parse_spec
 
-Backend = Literal["nutpie", "pymc", "numpyro"]
-BACKENDS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
+__all__ = ["BACKENDS", "CREDIBILITY_COLUMNS", "CredibilityModel", "FitResult", "check_backend",
+           "label_posterior", "summarise_draws"]
+
+OutcomeMode = Literal["auto", "joint", "two_stage", "none"]
 
 #: Columns of the exported credibility table (DESIGN §8).
 CREDIBILITY_COLUMNS = ("commitment_id", "period", "mean", "sd", "q05", "q50", "q95")
@@ -42,21 +43,6 @@ def _package_version() -> str:
     from credibility import __version__
 
     return __version__
-
-
-def check_backend(backend: str) -> None:
-    """Raise :class:`FitError` unless ``backend`` is known and installed.
-
-    Examples
-    --------
-    >>> check_backend("nutpie")
-    """
-    if backend not in BACKENDS:
-        raise FitError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
-    if backend == "numpyro" and importlib.util.find_spec("numpyro") is None:
-        raise FitError(
-            "backend 'numpyro' needs the optional JAX extra: pip install 'credibility[jax]'"
-        )
 
 
 def _grid(
@@ -137,13 +123,33 @@ def summarise_draws(draws: xr.DataArray, scale: str = "z") -> pd.DataFrame:
 
 @dataclass
 class FitResult:
-    """A fitted measurement model: the posterior, its diagnostics and its provenance."""
+    """A fitted model: the posterior, its diagnostics and its provenance.
+
+    ``posterior`` is a DataTree whose ``posterior`` group holds the labelled
+    measurement posterior and, when the data had deterrence cases with outcomes,
+    an ``outcome`` group with the outcome model's draws (its attribute ``mode`` is
+    ``joint`` or ``two_stage``). ``outcome_diagnostics`` are the stage-2 sampler's
+    diagnostics (two-stage fits only; a joint fit's are part of ``diagnostics``).
+    """
 
     posterior: xr.DataTree
     data: CredibilityData
     spec: ModelSpec
     diagnostics: Diagnostics
     settings: dict = field(default_factory=dict)
+    outcome_diagnostics: Diagnostics | None = None
+
+    @property
+    def is_approximate(self) -> bool:
+        """True for the result of an approximate update (:mod:`credibility.approximate`)."""
+        return self.settings.get("update_method") == "approximate"
+
+    @property
+    def outcome_mode(self) -> str | None:
+        """``"joint"``, ``"two_stage"`` or ``None`` (no outcome model was fitted)."""
+        if "outcome" not in self.posterior.children:
+            return None
+        return str(self.posterior["outcome"].attrs["mode"])
 
     def credibility(self, scale: str = "z") -> pd.DataFrame:
         """Tidy frame ``commitment_id, period, mean, sd, q05, q50, q95`` of active cells.
@@ -167,7 +173,10 @@ class FitResult:
         return frame
 
     def parameters(self) -> pd.DataFrame:
-        """Posterior summary (mean, sd, 90 % interval, R-hat, ESS) of the model parameters."""
+        """Posterior summary (mean, sd, 90 % interval, R-hat, ESS) of the model parameters.
+
+        Includes the outcome model's coefficients when one was fitted.
+        """
         import arviz as az
 
         post = self.posterior["posterior"].to_dataset()
@@ -175,7 +184,61 @@ class FitResult:
                              "sd_alliance_dynamics", "latent_sd",
                              "persistence_alliance", "persistence_commitment", "step_alliance",
                              "step_commitment", "region_effect", "type_effect") if v in post]
-        return az.summary(post[names], ci_prob=0.9, round_to="none")
+        table = az.summary(post[names], ci_prob=0.9, round_to="none")
+        if self.outcome_mode is None:
+            return table
+        return pd.concat([table, self.outcome_parameters()])
+
+    def outcome_parameters(self) -> pd.DataFrame:
+        """Posterior summary of the outcome model's coefficients (per standardised unit)."""
+        import arviz as az
+
+        outcome = self._outcome()
+        names = [v for v in predictor.OUTCOME_PARAMETERS if v in outcome]
+        return az.summary(outcome[names], ci_prob=0.9, round_to="none")
+
+    def predict(self, cases: pd.DataFrame | str | Path | None = None) -> pd.DataFrame:
+        """P(deterrence success) per case: ``case_id, p_mean, p_sd, p_q05, p_q50, p_q95``.
+
+        ``cases`` (a DataFrame or CSV path in the cases format; default: every case
+        of the fitted data) may name any commitment-period of the fitted data,
+        with the spec's covariates. Each draw of P(success) pairs a draw of the
+        outcome coefficients with a draw of that cell's credibility, so the
+        interval carries both kinds of uncertainty.
+
+        Examples
+        --------
+        >>> fit.predict().head()  # doctest: +SKIP
+        """
+        self._outcome()
+        frame = self._cases(cases)
+        draws = self.probability_draws(frame)
+        return predictor.summarise_probabilities(frame["case_id"], draws)
+
+    def probability_draws(self, cases: pd.DataFrame | str | Path | None = None) -> np.ndarray:
+        """Posterior draws of P(success), ``(sample, case)``, for :meth:`predict`'s cases."""
+        outcome = self._outcome()
+        frame = self._cases(cases)
+        return predictor.predict_probabilities(
+            self.posterior["posterior"]["credibility"], outcome, frame,
+            self.data.commitments.set_index("commitment_id")["region"])
+
+    def _outcome(self) -> xr.Dataset:
+        if self.outcome_mode is None:
+            raise PredictionError(
+                "this fit has no outcome model: fit data with a cases table that has observed "
+                "outcomes (outcome='joint' or 'two_stage')"
+            )
+        return self.posterior["outcome"].to_dataset()
+
+    def _cases(self, cases: pd.DataFrame | str | Path | None) -> pd.DataFrame:
+        if cases is None:
+            if self.data.cases is None:
+                raise PredictionError("the fitted data have no cases; pass cases to predict")
+            return self.data.cases
+        if isinstance(cases, pd.DataFrame) and cases is self.data.cases:
+            return cases
+        return read_cases(cases, self.data)
 
     def save(self, folder: str | Path) -> dict[str, Path]:
         """Write ``posterior.nc``, ``credibility.csv``, ``fit.json``, ``spec.toml`` and the data.
@@ -200,6 +263,9 @@ class FitResult:
             "data_sha256": self.data.sha256(),
             "settings": self.settings,
             "diagnostics": self.diagnostics.to_dict(),
+            "outcome_mode": self.outcome_mode,
+            "outcome_diagnostics": (None if self.outcome_diagnostics is None
+                                    else self.outcome_diagnostics.to_dict()),
         }
         paths["fit"].write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         return {**paths, **{f"data_{k}": v for k, v in data_paths.items()}}
@@ -216,9 +282,11 @@ class FitResult:
                                         cases if cases.exists() else None, spec=spec)
         meta = json.loads((folder / "fit.json").read_text(encoding="utf-8"))
         posterior = xr.open_datatree(folder / "posterior.nc", engine="h5netcdf").load()
+        outcome = meta.get("outcome_diagnostics")
         return cls(posterior=posterior, data=data, spec=spec,
                    diagnostics=Diagnostics.from_dict(meta["diagnostics"]),
-                   settings=meta.get("settings", {}))
+                   settings=meta.get("settings", {}),
+                   outcome_diagnostics=None if outcome is None else Diagnostics.from_dict(outcome))
 
 
 class CredibilityModel:
@@ -248,15 +316,20 @@ class CredibilityModel:
         seed: int = 0,
         backend: Backend = "nutpie",
         target_accept: float = 0.9,
+        outcome: OutcomeMode = "auto",
         progress: bool = True,
         on_stage: Callable[[str], None] | None = None,
     ) -> FitResult:
         """Sample the posterior and check it.
 
+        ``outcome`` chooses the deterrence-success model (docs/model.md):
+        ``"two_stage"`` fits it on the measurement posterior, ``"joint"`` in one
+        model with it, ``"none"`` skips it; ``"auto"`` (default) is ``"two_stage"``
+        when the data have cases with observed outcomes and ``"none"`` otherwise.
         ``on_stage`` (optional) is called with a short description as each stage
-        (build, compile + sample, summarise) starts; the CLI uses it for its status
-        line. A :class:`~credibility.diagnostics.ConvergenceWarning` is issued when
-        R-hat, ESS or divergences fail their thresholds.
+        starts; the CLI uses it for its status line. A
+        :class:`~credibility.diagnostics.ConvergenceWarning` is issued when R-hat,
+        ESS or divergences fail their thresholds.
 
         Examples
         --------
@@ -269,29 +342,21 @@ class CredibilityModel:
         for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
             if not isinstance(value, int) or value < 1:
                 raise FitError(f"{name} must be a positive integer, got {value!r}")
+        mode = _outcome_mode(outcome, data)
         stage = on_stage or (lambda _: None)
         started = time.perf_counter()
         stage("building model")
         index = build_index(data, self.spec)
-        model = build_measurement_model(data, self.spec, index=index)
+        design = None if mode is None else predictor.outcome_design(data, index)
+        if mode == "joint":
+            model = predictor.build_joint_model(data, self.spec, index=index, design=design)
+        else:
+            model = build_measurement_model(data, self.spec, index=index)
         built = time.perf_counter()
         stage(f"sampling ({backend}, {chains} chains x {draws} draws)")
-        cores = min(chains, os.cpu_count() or 1)
-        try:
-            if backend == "nutpie":
-                idata = _sample_nutpie(model, draws=draws, tune=tune, chains=chains, cores=cores,
-                                       seed=seed, target_accept=target_accept, progress=progress)
-            else:
-                with model, warnings.catch_warnings():
-                    # Our Diagnostics report convergence; PyMC's summary would repeat it.
-                    warnings.filterwarnings("ignore", message=".*(rhat|R-hat|effective sample).*")
-                    idata = pm.sample(
-                        draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
-                        nuts_sampler=backend, progressbar=progress,
-                        compute_convergence_checks=False, nuts={"target_accept": target_accept},
-                    )
-        except (ValueError, RuntimeError) as exc:
-            raise FitError(f"sampling with backend {backend!r} failed: {exc}") from exc
+        sampler = {"backend": backend, "draws": draws, "tune": tune, "chains": chains,
+                   "target_accept": target_accept, "progress": progress}
+        idata = sample_model(model, seed=seed, **sampler)
         sampled = time.perf_counter()
         stage("checking convergence")
         raw = idata["posterior"].to_dataset()
@@ -302,10 +367,22 @@ class CredibilityModel:
             sampling_seconds=sampled - built,
             build_seconds=built - started,
         )
+        outcome_group, outcome_diagnostics = None, None
+        if mode == "joint":
+            outcome_group = predictor.outcome_posterior(raw, design, "joint")
+            raw = raw.drop_vars([*outcome_group.data_vars, "outcome_region_raw"],
+                                errors="ignore")
         labelled = label_posterior(raw, index)
+        if mode == "two_stage":
+            stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
+            outcome_group, outcome_diagnostics = predictor.fit_two_stage(
+                labelled["credibility"], index, design, self.spec.outcome, seed=seed + 1,
+                **sampler)
         tree = idata.copy()
         tree["posterior"] = xr.DataTree(labelled)
         tree["posterior"].attrs.update(raw.attrs)
+        if outcome_group is not None:
+            tree["outcome"] = xr.DataTree(outcome_group)
         tree.attrs.update({"synthetic_data": str(_is_synthetic(data)).lower()})
         result = FitResult(
             posterior=tree,
@@ -314,29 +391,32 @@ class CredibilityModel:
             diagnostics=diagnostics,
             settings={"draws": draws, "tune": tune, "chains": chains, "seed": seed,
                       "backend": backend, "target_accept": target_accept,
+                      "outcome": mode or "none",
                       "unused_signals": list(index.unused_signals)},
+            outcome_diagnostics=outcome_diagnostics,
         )
         diagnostics.warn()
+        if outcome_diagnostics is not None:
+            outcome_diagnostics.warn("outcome model (stage 2) posterior")
         return result
 
 
-def _sample_nutpie(
-    model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int,
-    target_accept: float, progress: bool,
-) -> xr.DataTree:
-    """Compile with numba and sample with nutpie directly.
-
-    ``pm.sample(nuts_sampler="nutpie")`` reports progress through a Python callback
-    on every draw; on the demo that held the GIL and serialised the chains (one core
-    busy of two; about 5x slower than calling nutpie itself).
-    """
-    import nutpie
-
-    compiled = nutpie.compile_pymc_model(model, backend="numba")
-    return nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-        save_warmup=False, progress_bar=progress, target_accept=target_accept,
-    )
+def _outcome_mode(outcome: str, data: CredibilityData) -> str | None:
+    """Resolve ``fit(outcome=...)`` against the data; ``None`` means no outcome model."""
+    choices = ("auto", *predictor.OUTCOME_MODES, "none")
+    if outcome not in choices:
+        raise FitError(f"unknown outcome mode {outcome!r}; expected one of {', '.join(choices)}")
+    has_outcomes = data.cases is not None and bool(data.cases["outcome"].notna().any())
+    if outcome == "auto":
+        return "two_stage" if has_outcomes else None
+    if outcome == "none":
+        return None
+    if not has_outcomes:
+        raise FitError(
+            f"outcome={outcome!r} needs deterrence cases with observed outcomes; the data have "
+            f"{'no cases table' if data.cases is None else 'none'}"
+        )
+    return outcome
 
 
 def _is_synthetic(data: CredibilityData) -> bool:

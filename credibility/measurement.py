@@ -78,10 +78,13 @@ class FamilyObservations:
     """Observed rows of one likelihood family, as index arrays.
 
     ``latent[o]`` indexes the stacked latent vector ``[x cells, alliance cells]``;
-    ``signal[o]`` is the signal's position in :attr:`ModelIndex.signals`.
+    ``signal[o]`` is the signal's position in :attr:`ModelIndex.signals`; ``row[o]``
+    is the observation's row in ``data.signals`` (the order of the likelihood's
+    pointwise terms, used to pick out single rows: scenarios, posterior checks).
     """
 
     family: str
+    row: np.ndarray
     latent: np.ndarray
     signal: np.ndarray
     value: np.ndarray
@@ -221,6 +224,7 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
         if rows.any():
             families[name] = FamilyObservations(
                 family=name,
+                row=sig.index.to_numpy(np.int64)[rows],
                 latent=latent[rows],
                 signal=signal_index[rows],
                 value=sig["value"].to_numpy(np.float64)[rows],
@@ -373,23 +377,102 @@ def _zero_sum(name: str, sigma: float, dim: str, n: int) -> pt.TensorVariable:
     return pm.ZeroSumNormal(name, sigma=sigma, dims=dim)
 
 
-def _ordinal_cutpoints(signals: tuple[SignalSpec, ...], spec: ModelSpec) -> pt.TensorVariable:
-    """Ordered cutpoints, one row per ordinal signal, padded to the largest ``levels``."""
+def _gap_cells(signals: tuple[SignalSpec, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of each free cutpoint gap in the padded ``(signal, gap)`` grid."""
     levels = np.array([s.levels for s in signals], dtype=np.int64)
     width = int(levels.max()) - 1
-    centre = np.array([-(k - 2) / 2.0 for k in levels])
-    first = pm.Normal("cutpoint_first", mu=centre, sigma=spec.priors.cutpoint_sd,
-                      dims="signal_ordinal")
+    return np.nonzero(np.arange(width - 1)[None, :] < (levels - 2)[:, None])
+
+
+def cutpoint_matrix(
+    signals: tuple[SignalSpec, ...], first: pt.TensorVariable, log_gap: pt.TensorVariable | None
+) -> pt.TensorVariable:
+    """Ordered cutpoints, one row per ordinal signal, padded to the largest ``levels``.
+
+    ``first`` is each signal's first cutpoint, ``log_gap`` the log gaps between
+    consecutive cutpoints in the order of :func:`_gap_cells` (``None`` when every
+    ordinal signal has two levels).
+    """
+    levels = np.array([s.levels for s in signals], dtype=np.int64)
+    width = int(levels.max()) - 1
     cut = pt.zeros((len(signals), width)) + first[:, None]
-    gap_rows, gap_cols = np.nonzero(np.arange(width - 1)[None, :] < (levels - 2)[:, None])
+    gap_rows, gap_cols = _gap_cells(signals)
     if gap_rows.size:
-        log_gap = pm.Normal("cutpoint_log_gap", mu=0.0, sigma=spec.priors.cutpoint_gap_sd,
-                            shape=gap_rows.size)
         gaps = pt.zeros((len(signals), width - 1))[gap_rows, gap_cols].set(pt.exp(log_gap))
         cut = pt.concatenate([cut[:, :1], cut[:, 1:] + pt.cumsum(gaps, axis=1)], axis=1)
     valid = np.arange(width)[None, :] < (levels - 1)[:, None]
     pad = _CUTPOINT_PAD * (1.0 + np.arange(width))[None, :]
     return pt.where(valid, cut, pad)
+
+
+def _ordinal_cutpoints(signals: tuple[SignalSpec, ...], spec: ModelSpec) -> pt.TensorVariable:
+    """The cutpoint priors of the ordinal signals and their :func:`cutpoint_matrix`."""
+    levels = np.array([s.levels for s in signals], dtype=np.int64)
+    centre = np.array([-(k - 2) / 2.0 for k in levels])
+    first = pm.Normal("cutpoint_first", mu=centre, sigma=spec.priors.cutpoint_sd,
+                      dims="signal_ordinal")
+    gap_rows, _ = _gap_cells(signals)
+    log_gap = None
+    if gap_rows.size:
+        log_gap = pm.Normal("cutpoint_log_gap", mu=0.0, sigma=spec.priors.cutpoint_gap_sd,
+                            shape=gap_rows.size)
+    return cutpoint_matrix(signals, first, log_gap)
+
+
+def add_likelihoods(
+    families: dict[str, FamilyObservations],
+    signals: tuple[SignalSpec, ...],
+    latent: pt.TensorVariable,
+    loading: pt.TensorVariable,
+    *,
+    intercept: pt.TensorVariable | None,
+    intercept_position: np.ndarray,
+    noise: pt.TensorVariable | None,
+    noise_position: np.ndarray,
+    precision: pt.TensorVariable | None,
+    precision_position: np.ndarray,
+    cutpoints: pt.TensorVariable | None,
+    ordinal_position: np.ndarray,
+) -> None:
+    """One likelihood term ``obs_<family>`` per family, in the PyMC model in context.
+
+    ``latent`` is the vector the observations' ``latent`` indices point into and
+    ``loading`` the signed loading per signal (raw scale); ``*_position[s]`` is
+    signal ``s``'s entry in ``intercept`` / ``noise`` / ``precision`` / the rows of
+    ``cutpoints`` (-1 where it has none). Shared by the measurement model and the
+    approximate update (:mod:`credibility.approximate`).
+    """
+    for family, obs in families.items():
+        state = latent[obs.latent]
+        slope = loading[obs.signal] * state
+        if family == "ordinal":
+            pm.OrderedLogistic(
+                "obs_ordinal",
+                eta=slope,
+                cutpoints=cutpoints[ordinal_position[obs.signal]],
+                observed=obs.value.astype(np.int64) - 1,
+                compute_p=False,
+            )
+            continue
+        eta = intercept[intercept_position[obs.signal]] + slope
+        name = f"obs_{family}"
+        if family == "count":
+            pm.NegativeBinomial(name, mu=obs.exposure * pt.exp(eta),
+                                alpha=1.0 / noise[noise_position[obs.signal]],
+                                observed=obs.value.astype(np.int64))
+        elif family in LOG_FAMILIES:
+            targets = np.array([s.target for s in signals])[obs.signal]
+            pm.LogNormal(name, mu=eta, sigma=noise[noise_position[obs.signal]],
+                         observed=obs.value / targets)
+        elif family == "proportion":
+            mean = pm.math.invlogit(eta)
+            phi = precision[precision_position[obs.signal]]
+            pm.Beta(name, alpha=mean * phi, beta=(1.0 - mean) * phi, observed=obs.value)
+        elif family == "binary":
+            pm.Bernoulli(name, logit_p=eta, observed=obs.value.astype(np.int64))
+        elif family == "binomial":
+            pm.Binomial(name, n=obs.trials.astype(np.int64), logit_p=eta,
+                        observed=obs.value.astype(np.int64))
 
 
 def build_measurement_model(
@@ -495,6 +578,7 @@ def build_measurement_model(
         direction = np.array([s.direction for s in signals], dtype=np.float64)
         loading = direction * magnitude
         pm.Deterministic("loading", loading * spread, dims="signal")
+        intercept = noise = precision = cutpoints = None
         intercept_position = np.full(len(signals), -1)
         noise_position = np.full(len(signals), -1)
         precision_position = np.full(len(signals), -1)
@@ -524,35 +608,9 @@ def build_measurement_model(
             cutpoints = _ordinal_cutpoints(tuple(ordinals), spec)
             ordinal_position[[names.index(s.name) for s in ordinals]] = np.arange(len(ordinals))
 
-        for family, obs in index.families.items():
-            state = latent[obs.latent]
-            slope = loading[obs.signal] * state
-            if family == "ordinal":
-                pm.OrderedLogistic(
-                    "obs_ordinal",
-                    eta=slope,
-                    cutpoints=cutpoints[ordinal_position[obs.signal]],
-                    observed=obs.value.astype(np.int64) - 1,
-                    compute_p=False,
-                )
-                continue
-            eta = intercept[intercept_position[obs.signal]] + slope
-            name = f"obs_{family}"
-            if family == "count":
-                pm.NegativeBinomial(name, mu=obs.exposure * pt.exp(eta),
-                                    alpha=1.0 / noise[noise_position[obs.signal]],
-                                    observed=obs.value.astype(np.int64))
-            elif family in LOG_FAMILIES:
-                targets = np.array([s.target for s in signals])[obs.signal]
-                pm.LogNormal(name, mu=eta, sigma=noise[noise_position[obs.signal]],
-                             observed=obs.value / targets)
-            elif family == "proportion":
-                mean = pm.math.invlogit(eta)
-                phi = precision[precision_position[obs.signal]]
-                pm.Beta(name, alpha=mean * phi, beta=(1.0 - mean) * phi, observed=obs.value)
-            elif family == "binary":
-                pm.Bernoulli(name, logit_p=eta, observed=obs.value.astype(np.int64))
-            elif family == "binomial":
-                pm.Binomial(name, n=obs.trials.astype(np.int64), logit_p=eta,
-                            observed=obs.value.astype(np.int64))
+        add_likelihoods(index.families, signals, latent, loading,
+                        intercept=intercept, intercept_position=intercept_position,
+                        noise=noise, noise_position=noise_position,
+                        precision=precision, precision_position=precision_position,
+                        cutpoints=cutpoints, ordinal_position=ordinal_position)
     return model

@@ -42,7 +42,7 @@ import math
 import numbers
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +335,24 @@ got '-1'; signal 'joint_exercises' has family count: expected an integer >= 0
         """
         return _alliance_windows(self.commitments).reset_index()
 
+    def with_cases(
+        self, cases: pd.DataFrame | PathLike, *, name: str | None = None
+    ) -> CredibilityData:
+        """A copy of the data with ``cases`` (validated by :func:`read_cases`) as its cases.
+
+        Examples
+        --------
+        >>> data = _example_data()
+        >>> new = data.with_cases(pd.DataFrame({"case_id": ["k1"], "commitment_id": ["US-EST"],
+        ...                                     "period": [2002], "outcome": [0]}))
+        >>> new.cases[["case_id", "outcome"]], data.cases.shape[0]
+        (  case_id  outcome
+        0      k1      0.0, 2)
+        """
+        parsed = read_cases(cases, self, name=name)
+        source = name or (_FRAME_SOURCE if isinstance(cases, pd.DataFrame) else os.fspath(cases))
+        return replace(self, cases=parsed, sources={**self.sources, "cases": source})
+
     def to_csv(self, folder: PathLike) -> dict[str, Path]:
         """Write the tables as ``commitments.csv``, ``signals.csv`` (and ``cases.csv``).
 
@@ -555,8 +573,9 @@ def _frame_table(frame: pd.DataFrame, name: str) -> _Table:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
     header = [_cell_text(column) for column in frame.columns]
+    # By position: a filtered frame's index (e.g. 2, 7, 9) must not realign the rows.
     body = pd.DataFrame(
-        {i: _text_column(frame.iloc[:, i]) for i in range(frame.shape[1])},
+        {i: _text_column(frame.iloc[:, i]).to_numpy() for i in range(frame.shape[1])},
         index=pd.RangeIndex(len(frame)),
     )
     return _make_table(name, header, body)
@@ -835,6 +854,42 @@ def _parse_cases(
             **{c: cells[c] for c in extras},
         }
     )
+
+
+def read_cases(
+    cases: pd.DataFrame | PathLike, data: CredibilityData, *, name: str | None = None
+) -> pd.DataFrame:
+    """Validate a cases table against data that are already validated (for prediction).
+
+    ``cases`` is a CSV path or a DataFrame in the cases contract (``outcome`` may
+    be absent; it is ignored for prediction). Each case must name a commitment of
+    ``data`` and a period in its active window, which for an ongoing commitment
+    ends at ``data.last_period``: the model has no state beyond it. Errors name
+    the file (``name``, default the path or ``"cases table"``), row and column.
+
+    Examples
+    --------
+    >>> data = _example_data()
+    >>> read_cases(pd.DataFrame({"case_id": ["c9"], "commitment_id": ["US-POL"],
+    ...                          "period": [2002]}), data)[["case_id", "period"]]
+      case_id  period
+    0      c9    2002
+    >>> read_cases(pd.DataFrame({"case_id": ["c9"], "commitment_id": ["US-POL"],
+    ...                          "period": [2031]}), data)
+    Traceback (most recent call last):
+    ...
+    credibility.errors.CredibilityDataError: cases table, row 1 (line 2), column 'period': \
+got '2031'; expected a period in the active window of commitment 'US-POL' (2000..2002, ongoing)
+    """
+    if isinstance(cases, pd.DataFrame):
+        table = _frame_table(cases, name or _DEFAULT_NAMES["cases"])
+    else:
+        table = _read_csv(cases)
+    if name is not None:
+        table = _Table(name, table.frame)
+    parsed = _parse_cases(table, data.spec, data.commitments, "the fitted data's commitments")
+    _check_periods(table, parsed, data.commitments)
+    return parsed.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- assembly

@@ -356,3 +356,82 @@ def _truth_dataset(
         attrs={"synthetic": "true", "note": "SYNTHETIC: simulated by credibility.simulate"},
     )
     return truth
+
+
+def simulate_cases(
+    simulation: Simulation,
+    cases: pd.DataFrame | int = 100,
+    *,
+    seed: int = 0,
+    intercept: float = 0.5,
+    credibility: float = 1.0,
+    covariates: Mapping[str, float] | None = None,
+    region_sd: float = 0.0,
+    hold_out: float = 0.0,
+) -> Simulation:
+    """Add synthetic deterrence cases whose outcomes follow the outcome model.
+
+    ``logit P(success) = intercept + credibility * x + sum_j covariates[j] * z_j
+    + u[region]``, with ``x`` the *true* standardised credibility of the case's
+    cell, ``z`` the covariates standardised over all cases (as the model does)
+    and ``u`` sum-to-zero region effects with sd ``region_sd``.
+
+    ``cases`` is a number of cases on random active cells (covariates drawn
+    N(0, 1)), or a table ``case_id, commitment_id, period`` plus the spec's
+    covariate columns. A share ``hold_out`` of the cases (exactly
+    ``round(hold_out * n)``) gets an empty outcome: cases to predict.
+    ``truth["case_outcome"]`` keeps every simulated outcome and
+    ``truth["case_probability"]`` the true P(success). Marked synthetic.
+
+    Examples
+    --------
+    >>> sim = simulate_cases(simulate("default", seed=3), 40, seed=1, hold_out=0.25)
+    >>> int(sim.data.cases["outcome"].isna().sum()), float(sim.truth["outcome_credibility"])
+    (10, 1.0)
+    """
+    data = simulation.data
+    spec = data.spec
+    rng = np.random.default_rng(seed)
+    x_grid = simulation.truth["credibility"]
+    effects = dict(covariates or {})
+    unknown = sorted(set(effects) - set(spec.covariates))
+    if unknown:
+        raise ValueError(f"covariates {unknown} are not in the spec's [outcome] covariates "
+                         f"{list(spec.covariates)}")
+    if isinstance(cases, int):
+        active = x_grid.to_series().dropna().index.to_frame(index=False)
+        pick = rng.choice(len(active), size=cases, replace=cases > len(active))
+        table = pd.DataFrame({
+            "case_id": [f"SIM{k + 1:04d}" for k in range(cases)],
+            "commitment_id": active["commitment"].to_numpy()[pick],
+            "period": active["period"].to_numpy()[pick].astype(np.int64),
+            **{name: rng.normal(size=cases) for name in spec.covariates},
+        })
+    else:
+        table = cases.copy()
+    x = x_grid.sel(commitment=xr.DataArray(table["commitment_id"].to_numpy(), dims="case"),
+                   period=xr.DataArray(table["period"].to_numpy(), dims="case")).to_numpy()
+    raw = table[list(spec.covariates)].to_numpy(np.float64).reshape(len(table), -1)
+    z = (raw - raw.mean(axis=0)) / np.where(raw.std(axis=0) > 0, raw.std(axis=0), 1.0)
+    gamma = np.array([effects.get(name, 0.0) for name in spec.covariates])
+    regions = list(data.regions)
+    region_effect = _zero_sum(rng, region_sd, len(regions)) if region_sd > 0 else np.zeros(
+        len(regions))
+    region = table["commitment_id"].map(data.commitments.set_index("commitment_id")["region"])
+    u = region_effect[region.map({r: j for j, r in enumerate(regions)}).to_numpy(np.int64)]
+    probability = 1.0 / (1.0 + np.exp(-(intercept + credibility * x + z @ gamma + u)))
+    outcome = (rng.random(len(table)) < probability).astype(np.int64)
+    held = np.zeros(len(table), dtype=bool)
+    held[rng.permutation(len(table))[: round(hold_out * len(table))]] = True
+    table["outcome"] = np.where(held, np.nan, outcome)
+    cased = data.with_cases(table, name="simulated cases")
+    truth = simulation.truth.assign(
+        outcome_intercept=((), intercept),
+        outcome_credibility=((), credibility),
+        outcome_covariate=(("covariate",), gamma),
+        outcome_region=(("region",), region_effect),
+        case_probability=(("case",), probability),
+        case_outcome=(("case",), outcome),
+        case_held_out=(("case",), held),
+    ).assign_coords(case=table["case_id"].to_numpy(), covariate=list(spec.covariates))
+    return Simulation(data=cased, truth=truth, seed=simulation.seed)

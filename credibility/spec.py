@@ -83,6 +83,23 @@ class Priors:
 
 
 @dataclass(frozen=True)
+class OutcomeSpec:
+    """The deterrence-success model of ``[outcome]`` (DESIGN §4; docs/model.md).
+
+    ``logit P(success) = intercept + credibility * x + covariate . z + region``,
+    with covariates standardised over the fitted cases (so ``covariate_sd`` is the
+    prior sd of the effect of a one-sd change) and sum-to-zero region effects.
+    """
+
+    covariates: tuple[str, ...] = ()
+    region: bool = True
+    intercept_sd: float = 1.5
+    credibility_sd: float = 1.0
+    covariate_sd: float = 1.0
+    region_sd: float = 0.5
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A complete, validated model specification."""
 
@@ -94,7 +111,7 @@ class ModelSpec:
     region_effects: bool = True
     type_effects: bool = True
     priors: Priors = field(default_factory=Priors)
-    covariates: tuple[str, ...] = ()
+    outcome: OutcomeSpec = field(default_factory=OutcomeSpec)
     source: str = field(default="<memory>", compare=False)
     text: str = field(default="", compare=False)
 
@@ -110,6 +127,11 @@ class ModelSpec:
             if s.name == name:
                 return s
         raise SpecError(f"{self.source}: no signal named {name!r}")
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """Covariate columns the cases table must have (``[outcome] covariates``)."""
+        return self.outcome.covariates
 
     @property
     def signal_names(self) -> tuple[str, ...]:
@@ -180,11 +202,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     hierarchy = _table(raw, "hierarchy", source, required=False)
     _known_keys(hierarchy, {"region", "type"}, source, "hierarchy")
     priors = _parse_priors(_table(raw, "priors", source, required=False), source)
-    outcome = _table(raw, "outcome", source, required=False)
-    _known_keys(outcome, {"covariates"}, source, "outcome")
-    covariates = outcome.get("covariates", [])
-    if not isinstance(covariates, list) or not all(isinstance(c, str) for c in covariates):
-        raise SpecError(f"{source}: [outcome] covariates must be a list of column names")
+    outcome = _parse_outcome(_table(raw, "outcome", source, required=False), source)
 
     raw_signals = raw.get("signals")
     if not isinstance(raw_signals, list) or not raw_signals:
@@ -205,7 +223,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
         type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),
         priors=priors,
-        covariates=tuple(covariates),
+        outcome=outcome,
         source=source,
         text=text,
     )
@@ -281,6 +299,23 @@ def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
         intercept=intercept,
         loading_sd=loading_sd,
         noise_mean=noise_mean,
+    )
+
+
+def _parse_outcome(raw: dict[str, Any], source: str) -> OutcomeSpec:
+    default = OutcomeSpec()
+    _known_keys(raw, {"covariates", "region", "intercept_sd", "credibility_sd", "covariate_sd",
+                      "region_sd"}, source, "outcome")
+    covariates = raw.get("covariates", [])
+    if not isinstance(covariates, list) or not all(isinstance(c, str) for c in covariates):
+        raise SpecError(f"{source}: [outcome] covariates must be a list of column names")
+    if len(set(covariates)) != len(covariates):
+        raise SpecError(f"{source}: [outcome] covariates are repeated: {covariates!r}")
+    return OutcomeSpec(
+        covariates=tuple(covariates),
+        region=_bool(raw, "region", source, "outcome", default=default.region),
+        **{key: _positive(raw, key, source, "outcome", default=getattr(default, key))
+           for key in ("intercept_sd", "credibility_sd", "covariate_sd", "region_sd")},
     )
 
 

@@ -4,7 +4,7 @@ Layout::
 
     STORE/manifest.json          {"format": 1, "versions": [{"version": "v0001", ...}, ...]}
     STORE/v0001/                 what FitResult.save writes, plus meta.json
-    STORE/v0002/ ...
+    STORE/v0002/ ...             (an update also holds ledger.csv: what its data added)
 
 A version is written into ``STORE/.tmp-<uuid>``, flushed to disk, renamed to
 ``vNNNN`` and only then listed in the manifest, which is replaced atomically
@@ -38,8 +38,12 @@ META = "meta.json"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
 METHODS = ("exact", "approximate")
-HISTORY_COLUMNS = ("version", "created_at", "parent", "method", "data_sha256", "max_rhat",
-                   "min_ess_bulk", "divergences", "note")
+HISTORY_COLUMNS = ("version", "created_at", "parent", "method", "rows_added", "rows_revised",
+                   "data_sha256", "max_rhat", "min_ess_bulk", "divergences", "note")
+#: The ledger of an update (credibility.updating.merge_signals), inside its version folder.
+LEDGER = "ledger.csv"
+#: Actions a ledger records, counted in ``meta.json``.
+LEDGER_ACTIONS = ("added", "unchanged", "revised")
 _VERSION = re.compile(r"^v(\d{4,})$")
 
 
@@ -192,18 +196,21 @@ class PosteriorStore:
         Examples
         --------
         >>> import tempfile
-        >>> list(PosteriorStore(tempfile.mkdtemp()).history().columns)[:4]
-        ['version', 'created_at', 'parent', 'method']
+        >>> list(PosteriorStore(tempfile.mkdtemp()).history().columns)[:6]
+        ['version', 'created_at', 'parent', 'method', 'rows_added', 'rows_revised']
         """
         rows = []
         for version in self.versions():
             meta = self.meta(version)
             diagnostics = meta.get("diagnostics") or {}
+            ledger = meta.get("ledger") or {}
             rows.append({
                 "version": version,
                 "created_at": meta.get("created_at"),
                 "parent": meta.get("parent"),
                 "method": meta.get("method"),
+                "rows_added": ledger.get("added"),
+                "rows_revised": ledger.get("revised"),
                 "data_sha256": meta.get("data_sha256"),
                 "max_rhat": diagnostics.get("max_rhat"),
                 "min_ess_bulk": diagnostics.get("min_ess_bulk"),
@@ -247,6 +254,28 @@ class PosteriorStore:
         version = self.verify(version)
         return FitResult.load(self.path / version)
 
+    def ledger(self, version: str | None = None) -> pd.DataFrame | None:
+        """The ledger saved with ``version`` (default latest), or ``None`` if it has none.
+
+        The file is checked against its SHA-256 first.
+
+        Examples
+        --------
+        >>> store.ledger("v0002")["action"].value_counts()  # doctest: +SKIP
+        """
+        version = self._resolve(version)
+        expected = self.meta(version)["files"].get(LEDGER)
+        if expected is None:
+            return None
+        path = self.path / version / LEDGER
+        if not path.is_file() or _sha256_file(path) != expected:
+            raise StoreError(f"version {version} is damaged: file {path} is missing or does not "
+                             "match its SHA-256 in meta.json")
+        # Only the values may be missing (an added row has no old value); an empty
+        # commitment_id (an alliance-level row) stays an empty string.
+        return pd.read_csv(path, keep_default_na=False,
+                           na_values={"old_value": [""], "new_value": [""]})
+
     # -- writing -------------------------------------------------------------------
 
     def save(
@@ -256,24 +285,33 @@ class PosteriorStore:
         parent: str | None = None,
         method: str = "exact",
         note: str = "",
+        ledger: pd.DataFrame | None = None,
     ) -> str:
         """Add ``fit`` as a new version and return its name (``"v0001"``, ...).
 
         ``parent`` names the version this fit updates; ``method`` is ``"exact"`` or
-        ``"approximate"``. An existing version is never overwritten.
+        ``"approximate"``. ``ledger`` is what an update did to its incoming rows
+        (:attr:`credibility.updating.MergeResult.ledger`, with an ``action`` column):
+        it is saved as ``ledger.csv``, checksummed like the other files, and
+        ``meta.json`` records how many rows were added, unchanged and revised. An
+        existing version is never overwritten.
 
         Examples
         --------
         >>> store.save(fit, note="baseline")  # doctest: +SKIP
         'v0001'
-        >>> store.save(refit, parent="v0001", method="approximate")  # doctest: +SKIP
+        >>> store.save(update.fit, parent="v0001", ledger=update.ledger)  # doctest: +SKIP
         'v0002'
         """
         if method not in METHODS:
             raise StoreError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+        if ledger is not None and ("action" not in ledger
+                                   or not ledger["action"].isin(LEDGER_ACTIONS).all()):
+            raise StoreError(f"ledger must have an 'action' column of {', '.join(LEDGER_ACTIONS)}")
         try:
             with self._lock:
-                return self._save_locked(fit, parent=parent, method=method, note=note)
+                return self._save_locked(fit, parent=parent, method=method, note=note,
+                                         ledger=ledger)
         except Timeout as exc:
             raise StoreError(
                 f"store {self.path} is locked by another writer (waited {self.lock_timeout:g} s "
@@ -281,7 +319,7 @@ class PosteriorStore:
             ) from exc
 
     def _save_locked(self, fit: FitResult, *, parent: str | None, method: str,
-                     note: str) -> str:
+                     note: str, ledger: pd.DataFrame | None) -> str:
         self._remove_stale_temporaries()
         manifest = self._read_manifest()
         listed = [entry["version"] for entry in manifest["versions"]]
@@ -300,6 +338,8 @@ class PosteriorStore:
         try:
             tmp.mkdir()
             fit.save(tmp)
+            if ledger is not None:
+                ledger.to_csv(tmp / LEDGER, index=False, lineterminator="\n")
             files = {}
             for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
                 _fsync_file(path)
@@ -317,6 +357,10 @@ class PosteriorStore:
                 "created_at": created_at,
                 "method": method,
                 "note": note,
+                "ledger": None if ledger is None else {
+                    "file": LEDGER,
+                    **{a: int((ledger["action"] == a).sum()) for a in LEDGER_ACTIONS},
+                },
                 "files": files,
             }
             _write_synced(tmp / META, json.dumps(meta, indent=2, default=str))

@@ -8,7 +8,7 @@ import pytest
 
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel, FitResult
-from credibility.simulate import Simulation, simulate, synthetic_commitments
+from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.spec import ModelSpec, parse_spec
 
 ALL_FAMILIES_SPEC = """
@@ -104,3 +104,27 @@ def tiny_fit() -> FitResult:
         warnings.simplefilter("ignore", ConvergenceWarning)
         return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2, seed=1,
                                                progress=False)
+
+
+@pytest.fixture(scope="session")
+def outcome_simulation() -> Simulation:
+    """SYNTHETIC: 12 commitments over 2000-2011 and 200 deterrence cases (50 held out).
+
+    True outcome model: intercept 0.3, 1.5 log-odds per sd of credibility,
+    covariate effects -0.6 (capability_ratio) and -0.3 (challenger_nuclear).
+    """
+    sim = simulate("default", synthetic_commitments(12, 3, (2000, 2011), seed=5), seed=5,
+                   last_period=2011)
+    return simulate_cases(sim, 200, seed=2, intercept=0.3, credibility=1.5,
+                          covariates={"capability_ratio": -0.6, "challenger_nuclear": -0.3},
+                          hold_out=0.25)
+
+
+@pytest.fixture(scope="session")
+def outcome_fit(outcome_simulation: Simulation) -> FitResult:
+    """Two-stage fit of :func:`outcome_simulation` (2 chains x 400 draws)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return CredibilityModel("default").fit(outcome_simulation.data, draws=400, tune=400,
+                                               chains=2, seed=1, progress=False,
+                                               outcome="two_stage")

@@ -336,3 +336,50 @@ def test_demo_writes_figures_tables_and_the_fit(
     assert loaded.posterior.attrs.get("synthetic_data") != "true"
     for path in ("trajectories.png", "credibility.csv", "fit"):
         assert str(out / path) in " ".join(text.split())
+
+
+# -- update, history, diff (the sampled end-to-end runs are in tests/test_updating.py) ---------
+
+
+@pytest.mark.parametrize("command", ["update", "history", "diff"])
+def test_store_commands_help_is_a_manual(command: str) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "Example" in text and f"credibility {command} --store" in text
+    assert "Reads" in text and "Prints" in text
+    assert command in invoke("--help").stdout
+
+
+def test_export_help_names_the_store_options() -> None:
+    text = " ".join(invoke("export", "--help").stdout.split())
+    assert "--store" in text and "--version" in text
+    assert "credibility export --store fits --version v0002" in text
+
+
+@pytest.mark.parametrize("command", [["history"], ["diff", "v0001", "v0002"],
+                                     ["update", "--signals", "new.csv"], ["export"]])
+def test_store_commands_need_an_existing_store(command: list[str], tmp_path: Path) -> None:
+    missing = tmp_path / "nostore"
+    result = invoke(*command[:1], "--store", missing, *command[1:])
+    assert_one_line_error(result, str(missing), "no such folder")
+    assert not missing.exists()
+
+
+def test_update_empty_store_and_unknown_method(tmp_path: Path) -> None:
+    assert_one_line_error(invoke("update", "--store", tmp_path, "--signals", "new.csv"),
+                          "holds no versions")
+    assert_one_line_error(invoke("update", "--store", tmp_path, "--signals", "new.csv",
+                                 "--method", "guess"), "--method", "'guess'", "exact")
+
+
+def test_export_needs_exactly_one_source(tmp_path: Path) -> None:
+    assert_one_line_error(invoke("export"), "--fit", "--store")
+    assert_one_line_error(invoke("export", "--fit", tmp_path, "--version", "v0001"),
+                          "--version", "--store")
+
+
+def test_history_of_an_empty_store(tmp_path: Path) -> None:
+    result = invoke("history", "--store", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "holds no versions yet" in result.stdout

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from credibility.datasets import dataset_info, list_datasets, load_dataset
-from credibility.demo import DEMO_SEED, demo_commitments, write_demo_dataset
+from credibility.demo import (
+    DEMO_SEED,
+    FORECAST_PERIOD,
+    N_HISTORICAL_CASES,
+    demo_commitments,
+    write_demo_dataset,
+)
 
 
 def test_regeneration_is_byte_identical(tmp_path):
@@ -33,8 +39,23 @@ def test_structure_covers_the_issue_list():
 def test_demo_loads_with_gaps_and_all_signals():
     data = load_dataset("demo")
     assert set(data.signals["signal"]) == set(data.spec.signal_names)
-    assert data.first_period == 2000 and data.last_period == 2025
+    # Signals run to 2025; the named contingencies to predict extend the grid to 2026.
+    assert data.first_period == 2000 and int(data.signals["period"].max()) == 2025
+    assert data.last_period == 2026
     cells = int((data.commitments["end"] - data.commitments["start"] + 1).sum())
     troops = int((data.signals["signal"] == "troops").sum())
     assert 0 < troops < cells  # realistic gaps: not every cell reported
     assert (data.signals["source"].str.contains("SYNTHETIC")).all()
+
+
+def test_demo_cases_are_synthetic_with_named_contingencies():
+    data = load_dataset("demo")
+    cases = data.cases
+    fitted = cases[cases["outcome"].notna()]
+    open_cases = cases[cases["outcome"].isna()]
+    assert len(fitted) == N_HISTORICAL_CASES and fitted["case_id"].str.startswith("SYN-").all()
+    assert 0.2 < fitted["outcome"].mean() < 0.9  # both outcomes occur
+    assert (open_cases["period"] == FORECAST_PERIOD).all()
+    assert {"baltic-2026-EST", "taiwan-strait-adjacent-2026-JPN"} <= set(open_cases["case_id"])
+    codebook = dataset_info("demo").codebook
+    assert "cases.csv" in codebook and "SYNTHETIC" in codebook

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credibility.errors import CredibilityDataError
-from credibility.schema import MAX_PERIODS, CredibilityData
+from credibility.schema import MAX_PERIODS, CredibilityData, _example_data
 from credibility.spec import ModelSpec, load_spec, parse_spec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schema"
@@ -864,3 +865,15 @@ def test_corrupted_cases_either_load_valid_or_raise_our_error(
     tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, text: str
 ) -> None:
     check_corrupted(tmp_path_factory.mktemp("cases"), spec, "cases", text)
+
+
+def test_from_frames_ignores_the_index_of_a_filtered_frame():
+    data = _example_data()
+    commitments = pd.read_csv(io.StringIO(data._csv_texts()["commitments"]), dtype=str,
+                              keep_default_na=False)
+    signals = pd.read_csv(io.StringIO(data._csv_texts()["signals"]), dtype=str,
+                          keep_default_na=False)
+    # Rows 1 and 3 of four, keeping their original index labels 1 and 3.
+    subset = signals.iloc[[1, 3]]
+    again = CredibilityData.from_frames(commitments, subset, spec=data.spec)
+    assert again.signals["value"].tolist() == data.signals["value"].iloc[[1, 3]].tolist()

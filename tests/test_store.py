@@ -71,8 +71,8 @@ def test_new_store_is_empty(tmp_path: Path) -> None:
     assert store.versions() == []
     assert store.latest() is None
     assert list(store.history().columns) == [
-        "version", "created_at", "parent", "method", "data_sha256", "max_rhat",
-        "min_ess_bulk", "divergences", "note",
+        "version", "created_at", "parent", "method", "rows_added", "rows_revised",
+        "data_sha256", "max_rhat", "min_ess_bulk", "divergences", "note",
     ]
     with pytest.raises(StoreError, match="no versions"):
         store.load()
@@ -111,6 +111,7 @@ def test_save_versions_parent_and_history(tmp_path: Path, fit: FitResult) -> Non
     assert set(meta["files"]) >= {"posterior.nc", "spec.toml", "fit.json", "credibility.csv",
                                   "data/signals.csv", "data/commitments.csv"}
     assert "meta.json" not in meta["files"]
+    assert meta["ledger"] is None and store.ledger("v0002") is None
     assert pd.Timestamp(meta["created_at"]).tzinfo is not None
 
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
@@ -290,3 +291,32 @@ def test_concurrent_writers_never_corrupt(tmp_path: Path, fit: FitResult,
     versions = _assert_store_sound(path, ["v0001"])
     assert sorted(saved) == versions[1:]
     assert not os.path.exists(path / "v0004")
+
+
+@pytest.mark.slow
+def test_ledger_is_saved_checksummed_and_counted(tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    ledger = pd.DataFrame({
+        "row": [1, 2, 3], "action": ["added", "unchanged", "revised"],
+        "level": ["commitment", "alliance", "commitment"], "commitment_id": ["C001", "", "C002"],
+        "alliance": ["A1", "A1", "A2"], "period": [2007, 2006, 2005],
+        "signal": ["troops", "alliance_exercises", "troops"],
+        "old_value": [float("nan"), 4.0, 120.0], "new_value": [310.5, 4.0, 150.0],
+    })
+    assert store.save(fit, parent="v0001", ledger=ledger) == "v0002"
+    meta = store.meta("v0002")
+    assert meta["ledger"] == {"file": "ledger.csv", "added": 1, "unchanged": 1, "revised": 1}
+    assert "ledger.csv" in meta["files"]
+    pd.testing.assert_frame_equal(store.ledger("v0002"), ledger)
+    history = store.history()
+    assert pd.isna(history["rows_added"].iloc[0])
+    assert history["rows_added"].iloc[1] == 1 and history["rows_revised"].iloc[1] == 1
+
+    _flip_byte(tmp_path / "v0002" / "ledger.csv")
+    with pytest.raises(StoreError, match=r"v0002.*ledger\.csv"):
+        store.ledger("v0002")
+    with pytest.raises(StoreError, match=r"v0002.*ledger\.csv"):
+        store.load("v0002")
+    with pytest.raises(StoreError, match="'action' column"):
+        store.save(fit, ledger=ledger.drop(columns="action"))

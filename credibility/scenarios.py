@@ -1,0 +1,251 @@
+"""Counterfactual scenarios: what if some signals had other values?
+
+A scenario is a table of signal rows in the signals format (``commitment_id`` or
+``alliance``, ``period``, ``signal``, ``value``): a row with the key of a stored
+row replaces its value, a new key adds an observation (e.g. troops in a period
+that has no report yet). The counterfactual posterior is
+
+    p(theta | y_scenario)  proportional to  p(theta | y) * p(y_new | theta) / p(y_old | theta)
+
+so it is obtained by importance-reweighting the fitted posterior with the
+likelihood ratio of the changed rows (``method="reweight"``, the default: seconds)
+with Pareto-smoothed weights, whose Pareto k says whether the reweighting can
+be trusted (k <= 0.7). When it cannot -- a scenario far from the data -- use
+``method="refit"``, which samples the counterfactual data from scratch with the
+fit's settings.
+
+Scenario rows must lie inside the fitted period grid: the model has no state
+after ``data.last_period``. To ask about a future period, add cases to predict in
+that period to the data before fitting (they extend every ongoing commitment's
+window), then give scenario rows for it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from credibility.errors import PredictionError
+from credibility.fitting import CredibilityModel, FitResult
+from credibility.measurement import build_index, build_measurement_model
+from credibility.schema import CredibilityData
+from credibility.updating import merge_signals, refit_settings
+
+#: Ways of computing a counterfactual posterior.
+SCENARIO_METHODS: tuple[str, ...] = ("reweight", "refit")
+
+#: Pareto k above which importance reweighting is not trusted (Vehtari et al. 2024).
+PARETO_K_MAX = 0.7
+
+
+class ScenarioWarning(UserWarning):
+    """A reweighted scenario posterior is unreliable (Pareto k > 0.7)."""
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """Baseline and counterfactual credibility and P(success), side by side.
+
+    ``changes`` is the ledger of the scenario rows that change the data (``added``
+    or ``revised``, old and new values). ``credibility`` has one row per
+    commitment-period of every commitment the scenario touches (directly, or
+    through its alliance's signals), ``predictions`` one row per case. Differences and their 90 %
+    intervals are over independent draws of the two posteriors, and ``p_up`` is the
+    probability that the counterfactual value exceeds the baseline one.
+    ``pareto_k`` and ``ess`` describe the importance weights (reweight only).
+    """
+
+    method: str
+    changes: pd.DataFrame
+    credibility: pd.DataFrame
+    predictions: pd.DataFrame | None
+    pareto_k: float
+    ess: float
+
+    @property
+    def reliable(self) -> bool:
+        """False when the reweighting's Pareto k exceeds 0.7 (refit instead)."""
+        return self.method == "refit" or self.pareto_k <= PARETO_K_MAX
+
+
+def log_likelihood_rows(fit: FitResult, data_rows: np.ndarray,
+                        data: CredibilityData | None = None) -> np.ndarray:
+    """Per-draw log-likelihood ``(sample, row)`` of ``data.signals`` rows under ``fit``'s posterior.
+
+    ``data`` (default ``fit.data``) must have the same commitments and period grid
+    as the fitted data, so that the posterior's states index the same cells.
+    """
+    data = fit.data if data is None else data
+    index = build_index(data, fit.spec)
+    model = build_measurement_model(data, fit.spec, index=index)
+    free = [v.name for v in model.free_RVs]
+    wanted = {family: obs for family, obs in index.families.items()
+              if np.isin(obs.row, data_rows).any()}
+    post = fit.posterior["posterior"].to_dataset()[free]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        log_lik = pm.compute_log_likelihood(
+            xr.DataTree.from_dict({"posterior": post}), model=model,
+            var_names=[f"obs_{f}" for f in wanted], extend_inferencedata=False,
+            progressbar=False)
+    samples = post.sizes["chain"] * post.sizes["draw"]
+    out = np.full((samples, len(data_rows)), np.nan)
+    where = {int(r): j for j, r in enumerate(data_rows)}
+    for family, obs in wanted.items():
+        values = log_lik[f"obs_{family}"].values.reshape(samples, -1)
+        for position, row in enumerate(obs.row):
+            if int(row) in where:
+                out[:, where[int(row)]] = values[:, position]
+    return out
+
+
+def _signal_rows(signals: pd.DataFrame, ledger: pd.DataFrame) -> np.ndarray:
+    """Rows of ``signals`` that hold the ledger's keys."""
+    key = ["level", "commitment_id", "alliance", "period", "signal"]
+    position = signals[key].reset_index().merge(ledger[key], on=key, how="inner")
+    return position["index"].to_numpy(np.int64)
+
+
+def _resample(log_weights: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Systematic resampling: indices of ``size`` draws with the given weights."""
+    weights = np.exp(log_weights - log_weights.max())
+    cumulative = np.cumsum(weights / weights.sum())
+    cumulative[-1] = 1.0
+    start = np.random.default_rng(seed).uniform(0.0, 1.0 / size)
+    return np.searchsorted(cumulative, start + np.arange(size) / size)
+
+
+def _compare(labels: pd.DataFrame, base: np.ndarray, scenario: np.ndarray,
+             prefix: str, seed: int) -> pd.DataFrame:
+    """Side-by-side summary of ``(sample, item)`` draws and their difference."""
+    rng = np.random.default_rng(seed)
+    paired = base[rng.permutation(base.shape[0])]
+    diff = scenario - paired[: scenario.shape[0]]
+    frame = labels.reset_index(drop=True).copy()
+    for name, draws in (("baseline", base), ("scenario", scenario)):
+        frame[f"{name}_{prefix}mean"] = draws.mean(axis=0)
+        frame[f"{name}_{prefix}q05"] = np.quantile(draws, 0.05, axis=0)
+        frame[f"{name}_{prefix}q95"] = np.quantile(draws, 0.95, axis=0)
+    frame["diff_mean"] = scenario.mean(axis=0) - base.mean(axis=0)
+    frame["diff_q05"] = np.quantile(diff, 0.05, axis=0)
+    frame["diff_q95"] = np.quantile(diff, 0.95, axis=0)
+    frame["p_up"] = (diff > 0).mean(axis=0)
+    return frame
+
+
+def run_scenario(
+    fit: FitResult,
+    changes: pd.DataFrame | str | Path,
+    *,
+    cases: pd.DataFrame | str | Path | None = None,
+    method: str = "reweight",
+    seed: int = 0,
+    progress: bool = False,
+) -> ScenarioResult:
+    """Counterfactual credibility and P(success) under changed signal rows.
+
+    ``changes`` are signal rows (signals format, a DataFrame or CSV path);
+    ``cases`` (default: the fitted data's cases, when it has an outcome model)
+    are the cases whose P(success) is compared. See the module docstring for
+    the two methods. A :class:`ScenarioWarning` is issued when reweighting is
+    unreliable.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"commitment_id": ["US-POL"], "period": [2026],
+    ...                      "signal": ["troops"], "value": [15000]})
+    >>> result = run_scenario(fit, rows)  # doctest: +SKIP
+    >>> result.predictions[["case_id", "diff_mean", "p_up"]]  # doctest: +SKIP
+    """
+    if fit.is_approximate:
+        raise PredictionError("scenarios need an exact posterior; this fit is an approximate "
+                              "update: run an exact update first")
+    if method not in SCENARIO_METHODS:
+        raise PredictionError(f"unknown scenario method {method!r}; expected one of "
+                              f"{', '.join(SCENARIO_METHODS)}")
+    merged = merge_signals(fit.data, changes, revise=True)
+    data, ledger = merged.data, merged.ledger
+    if merged.added_commitments or data.last_period != fit.data.last_period or (
+            data.first_period != fit.data.first_period):
+        late = ledger[(ledger["period"] > fit.data.last_period)
+                      | (ledger["period"] < fit.data.first_period)]
+        row = int(late["row"].iloc[0]) if len(late) else 1
+        raise PredictionError(
+            f"scenario row {row}: period outside the fitted grid "
+            f"{fit.data.first_period}..{fit.data.last_period}; the model has no state there. "
+            "Add cases to predict in that period to the data and refit to extend the grid"
+        )
+    if not merged.changed:
+        raise PredictionError("the scenario changes no signal value of the fitted data")
+    changed = ledger[ledger["action"] != "unchanged"]
+    base_credibility = fit.posterior["posterior"]["credibility"]
+    has_outcome = fit.outcome_mode is not None
+    if cases is None and has_outcome and fit.data.cases is not None:
+        case_frame = fit.data.cases
+    elif cases is not None:
+        case_frame = fit._cases(cases)
+    else:
+        case_frame = None
+    base_p = fit.probability_draws(case_frame) if case_frame is not None else None
+    samples = base_credibility.sizes["chain"] * base_credibility.sizes["draw"]
+
+    if method == "reweight":
+        new_rows = _signal_rows(data.signals, changed)
+        old_rows = _signal_rows(fit.data.signals, changed[changed["action"] == "revised"])
+        log_ratio = log_likelihood_rows(fit, new_rows, data).sum(axis=1)
+        if old_rows.size:
+            log_ratio = log_ratio - log_likelihood_rows(fit, old_rows).sum(axis=1)
+        chains, draws = base_credibility.sizes["chain"], base_credibility.sizes["draw"]
+        # arviz_stats' psislw takes a log-likelihood and weights by its negative
+        # (leave-one-out); our weights are the likelihood ratio itself.
+        log_w, k = xr.DataArray(-log_ratio.reshape(chains, draws),
+                                dims=("chain", "draw")).azstats.psislw()
+        log_w = log_w.values.reshape(-1)
+        weights = np.exp(log_w - log_w.max())
+        ess = float(weights.sum() ** 2 / (weights**2).sum())
+        pareto_k = float(k)
+        pick = _resample(log_w, samples, seed)
+        scen_credibility = base_credibility.stack(sample=("chain", "draw")).transpose(
+            "sample", ...).values[pick]
+        scen_p = None if base_p is None else base_p[pick]
+        if pareto_k > PARETO_K_MAX:
+            warnings.warn(
+                f"the scenario is far from the fitted data (Pareto k = {pareto_k:.2f} > "
+                f"{PARETO_K_MAX}): the reweighted posterior is unreliable; use method='refit'",
+                ScenarioWarning, stacklevel=2)
+    else:
+        settings = refit_settings(fit.settings)
+        settings["outcome"] = fit.outcome_mode or "none"
+        refit = CredibilityModel(fit.spec).fit(data, progress=progress, **settings)
+        scen_credibility = refit.posterior["posterior"]["credibility"].stack(
+            sample=("chain", "draw")).transpose("sample", ...).values
+        scen_p = None if case_frame is None else refit.probability_draws(case_frame)
+        pareto_k, ess = float("nan"), float(scen_credibility.shape[0])
+
+    base_flat = base_credibility.stack(sample=("chain", "draw")).transpose("sample", ...)
+    grid = base_flat.values
+    commitments = base_credibility["commitment"].values
+    periods = base_credibility["period"].values
+    active = ~np.isnan(grid[0])
+    unit, period = np.nonzero(active)
+    labels = pd.DataFrame({"commitment_id": commitments[unit],
+                           "period": periods[period].astype(np.int64)})
+    comparison = _compare(labels, grid[:, unit, period], scen_credibility[:, unit, period],
+                          "", seed)
+    commitments_of = fit.data.commitments.groupby("alliance")["commitment_id"].agg(list)
+    touched = set(changed.loc[changed["level"] == "commitment", "commitment_id"])
+    for alliance in changed.loc[changed["level"] == "alliance", "alliance"]:
+        touched.update(commitments_of[alliance])
+    keep = comparison["commitment_id"].isin(touched).to_numpy()
+    predictions = None
+    if base_p is not None and scen_p is not None:
+        predictions = _compare(case_frame[["case_id"]], base_p, scen_p, "p_", seed + 1)
+    return ScenarioResult(method=method, changes=changed.reset_index(drop=True),
+                          credibility=comparison[keep].reset_index(drop=True),
+                          predictions=predictions, pareto_k=pareto_k, ess=ess)

@@ -1,0 +1,123 @@
+"""The approximate update: previous posterior as prior, only the new periods sampled.
+
+The must-show comparison on the demo-sized case (means within 0.25 posterior sd of
+the exact update, >= 3x faster) is `benchmarks/update_approximate.py`; here the
+machinery, the refusals and a small-size agreement check.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from credibility import cli
+from credibility.approximate import ApproximateUpdateError
+from credibility.diagnostics import ConvergenceWarning
+from credibility.errors import PredictionError
+from credibility.fitting import CredibilityModel, FitResult
+from credibility.scenarios import run_scenario
+from credibility.schema import CredibilityData
+from credibility.simulate import simulate, synthetic_commitments
+from credibility.store import PosteriorStore
+from credibility.updating import update_fit
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")]
+SIGNAL_HEADER = ["commitment_id", "alliance", "period", "signal", "value"]
+
+
+def rows_of(data: CredibilityData, period: int) -> pd.DataFrame:
+    rows = data.signals[data.signals["period"] == period]
+    return rows.assign(alliance=rows["alliance"].where(rows["level"] == "alliance", ""))[
+        SIGNAL_HEADER]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[CredibilityData, pd.DataFrame]:
+    """SYNTHETIC: 10 commitments in 3 alliances, 2000-2010; data to 2009 and the 2010 rows."""
+    sim = simulate("default", synthetic_commitments(10, 3, (2000, 2010), seed=4,
+                                                    staggered=False), seed=4, last_period=2010)
+    folder = tmp_path_factory.mktemp("world")
+    paths = sim.data.to_csv(folder)
+    previous = CredibilityData.from_csv(paths["commitments"], paths["signals"],
+                                        periods=(2000, 2009))
+    return previous, rows_of(sim.data, 2010)
+
+
+@pytest.fixture(scope="module")
+def base(world) -> FitResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return CredibilityModel("default").fit(world[0], draws=400, tune=400, chains=2,
+                                               seed=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def approximate(base: FitResult, world) -> FitResult:
+    return update_fit(base, world[1], method="approximate", progress=False).fit
+
+
+def test_new_period_is_added_and_labelled(base: FitResult, approximate: FitResult) -> None:
+    assert approximate.is_approximate and approximate.settings["update_method"] == "approximate"
+    assert approximate.posterior.attrs["update_method"] == "approximate"
+    table = approximate.credibility()
+    assert table["period"].max() == 2010
+    assert (table["period"] == 2010).sum() == 10
+    # Earlier periods keep the previous draws; the last fitted one is revised.
+    old = base.posterior["posterior"]["credibility"].sel(period=slice(2000, 2008))
+    new = approximate.posterior["posterior"]["credibility"].sel(period=slice(2000, 2008))
+    np.testing.assert_array_equal(old.values, new.values)
+    assert not np.array_equal(
+        base.posterior["posterior"]["credibility"].sel(period=2009).values,
+        approximate.posterior["posterior"]["credibility"].sel(period=2009).values)
+    assert {"loading", "persistence_commitment", "alliance_mean"} <= set(
+        approximate.posterior["posterior"].data_vars)
+    assert "loading[troops]" in approximate.parameters().index
+
+
+def test_new_period_agrees_with_the_exact_update(base: FitResult, approximate: FitResult,
+                                                 world) -> None:
+    exact = update_fit(base, world[1], method="exact", progress=False).fit
+    a, e = approximate.credibility(), exact.credibility()
+    merged = a.merge(e, on=["commitment_id", "period"], suffixes=("_a", "_e"))
+    new = merged[merged["period"] == 2010]
+    # 0.25 posterior sd (the issue's bound) plus 3 Monte Carlo standard errors of the
+    # two estimates (about sd / sqrt(ESS) each, ESS >= 100 here).
+    bound = 0.25 * new["sd_e"] + 3 * np.sqrt(2.0 / 100) * new["sd_e"]
+    assert ((new["mean_a"] - new["mean_e"]).abs() <= bound).all(), new
+
+
+def test_refusals_name_the_reason(base: FitResult, world) -> None:
+    previous, new_rows = world
+    late = rows_of(previous, 2009).head(1).assign(value=lambda f: f["value"] + 1)
+    with pytest.raises(ApproximateUpdateError, match="row 1 is for period 2009"):
+        update_fit(base, late, method="approximate", revise=True, progress=False)
+    with pytest.raises(PredictionError, match="approximate update"):
+        run_scenario(update_fit(base, new_rows, method="approximate", progress=False).fit,
+                     new_rows.head(1).assign(value=lambda f: f["value"] * 2))
+
+
+def test_cli_update_approximate_is_stored_and_exported_as_such(base: FitResult, world,
+                                                               tmp_path) -> None:
+    fit_dir = tmp_path / "fit"
+    base.save(fit_dir)
+    signals = tmp_path / "new.csv"
+    world[1].to_csv(signals, index=False)
+    store = tmp_path / "store"
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["update", "--store", str(store), "--fit", str(fit_dir),
+                                     "--signals", str(signals), "--approximate", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "APPROXIMATE" in result.stdout
+    posterior_store = PosteriorStore(store)
+    assert posterior_store.meta("v0002")["method"] == "approximate"
+    assert posterior_store.load("v0002").is_approximate
+    exported = runner.invoke(cli.app, ["export", "--store", str(store), "--version", "v0002"])
+    assert exported.exit_code == 0, exported.output
+    lines = exported.stdout.splitlines()
+    assert lines[0].endswith(",posterior") and lines[1].endswith(",approximate")
+    assert "APPROXIMATE" in exported.stderr

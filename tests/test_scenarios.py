@@ -1,0 +1,77 @@
+"""Counterfactual scenarios: importance reweighting checked against refitting."""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+
+from credibility.diagnostics import ConvergenceWarning
+from credibility.errors import PredictionError
+from credibility.fitting import CredibilityModel
+from credibility.scenarios import run_scenario
+from credibility.updating import merge_signals
+
+pytestmark = pytest.mark.slow
+
+
+def scaled_troops(fit, commitment: str, factor: float, since: int) -> pd.DataFrame:
+    signals = fit.data.signals
+    rows = signals[(signals["commitment_id"] == commitment) & (signals["signal"] == "troops")
+                   & (signals["period"] >= since)]
+    return rows[["commitment_id", "period", "signal"]].assign(value=rows["value"] * factor)
+
+
+def test_more_troops_raise_credibility_and_fewer_lower_it(outcome_fit):
+    up = run_scenario(outcome_fit, scaled_troops(outcome_fit, "C001", 1.5, 2006))
+    down = run_scenario(outcome_fit, scaled_troops(outcome_fit, "C001", 1 / 1.5, 2006))
+    assert up.reliable and down.reliable
+    assert set(up.changes["action"]) == {"revised"}
+    touched = up.credibility[(up.credibility["commitment_id"] == "C001")
+                             & (up.credibility["period"] >= 2006)]
+    assert len(touched) and (touched["diff_mean"] > 0).all() and (touched["p_up"] > 0.5).all()
+    touched = down.credibility[(down.credibility["commitment_id"] == "C001")
+                               & (down.credibility["period"] >= 2006)]
+    assert (touched["diff_mean"] < 0).all()
+    # The fitted slope is positive, so P(success) of C001's cases moves with credibility.
+    cases = outcome_fit.data.cases
+    on_c001 = cases["case_id"][(cases["commitment_id"] == "C001") & (cases["period"] >= 2006)]
+    moved = up.predictions.set_index("case_id").loc[on_c001, "diff_mean"]
+    assert (moved > 0).all()
+
+
+def test_reweighting_agrees_with_refitting_within_monte_carlo_error(outcome_fit):
+    rows = scaled_troops(outcome_fit, "C002", 1.5, 2000)
+    reweighted = run_scenario(outcome_fit, rows, seed=1)
+    data = merge_signals(outcome_fit.data, rows, revise=True).data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        refit = CredibilityModel(outcome_fit.spec).fit(data, draws=400, tune=400, chains=2,
+                                                       seed=5, outcome="none", progress=False)
+    cells = reweighted.credibility[reweighted.credibility["commitment_id"] == "C002"]
+    draws = refit.posterior["posterior"]["credibility"].sel(commitment="C002")
+    refit_ess = az.ess(draws.to_dataset(name="x"))["x"].sel(period=cells["period"].values)
+    base = outcome_fit.posterior["posterior"]["credibility"].sel(commitment="C002")
+    base_ess = az.ess(base.to_dataset(name="x"))["x"].sel(period=cells["period"].values)
+    samples = base.sizes["chain"] * base.sizes["draw"]
+    # Importance-sampling ESS, discounted for the autocorrelation of the base chains.
+    is_ess = reweighted.ess * base_ess.values / samples
+    sd = draws.std(("chain", "draw")).sel(period=cells["period"].values).values
+    mcse = sd * np.sqrt(1.0 / is_ess + 1.0 / refit_ess.values)
+    gap = np.abs(cells["scenario_mean"].to_numpy()
+                 - draws.mean(("chain", "draw")).sel(period=cells["period"].values).values)
+    assert (gap <= 4 * mcse).all(), (gap, mcse)
+
+
+def test_scenarios_outside_the_grid_or_without_change_are_refused(outcome_fit):
+    rows = scaled_troops(outcome_fit, "C001", 1.5, 2000).head(1)
+    with pytest.raises(PredictionError, match=r"outside the fitted grid 2000\.\.2011"):
+        run_scenario(outcome_fit, rows.assign(period=2012))
+    same = outcome_fit.data.signals.head(1)[["commitment_id", "period", "signal", "value"]]
+    with pytest.raises(PredictionError, match="changes no signal value"):
+        run_scenario(outcome_fit, same)
+    with pytest.raises(PredictionError, match="unknown scenario method"):
+        run_scenario(outcome_fit, rows, method="guess")
