@@ -128,7 +128,7 @@ class OutcomeChecks:
 
 def outcome_log_likelihood(fit: FitResult) -> xr.DataArray:
     """Pointwise log-likelihood ``(chain, draw, case)`` of the fitted outcomes."""
-    outcome = fit._outcome()
+    outcome = fit.outcome_posterior()
     fitted = fit.data.cases[fit.data.cases["outcome"].notna()]
     return fitted_log_likelihood(outcome, fitted,
                                  fit.data.commitments.set_index("commitment_id")["region"])
@@ -143,7 +143,7 @@ def outcome_checks(fit: FitResult) -> OutcomeChecks:
     >>> checks.brier_loo < checks.brier_base_rate  # doctest: +SKIP
     True
     """
-    outcome = fit._outcome()
+    outcome = fit.outcome_posterior()
     log_lik = outcome_log_likelihood(fit)
     params = [v for v in outcome.data_vars if v != "case_credibility"]
     tree = xr.DataTree.from_dict({

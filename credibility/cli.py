@@ -582,7 +582,7 @@ def _predictions_table(frame: pd.DataFrame, cases: pd.DataFrame, title: str) -> 
     return table
 
 
-def _scenario_tables(result: ScenarioResult, n: int = 10) -> list[Table]:
+def _scenario_tables(result: ScenarioResult, n: int = 6) -> list[Table]:
     """Predicted P(success) and credibility, baseline vs scenario, with the differences."""
     label = (f"reweighted posterior, Pareto k {result.pareto_k:.2f}, ESS {result.ess:.0f}"
              if result.method == "reweight" else "refitted posterior")
@@ -602,13 +602,14 @@ def _scenario_tables(result: ScenarioResult, n: int = 10) -> list[Table]:
     moved = result.credibility.reindex(
         result.credibility["diff_mean"].abs().sort_values(ascending=False).index).head(n)
     table = Table(title=f"Largest credibility changes (z scale; {label})", title_justify="left")
-    for column in ("commitment", "period", "baseline", "scenario", "difference", "90 % interval",
+    for column in ("commitment, period", "baseline", "scenario", "difference", "90 % interval",
                    "P(up)"):
-        table.add_column(column, justify="left" if column == "commitment" else "right")
+        table.add_column(column, justify="left" if column.startswith("commitment") else "right",
+                         no_wrap=True)
     for _, row in moved.iterrows():
-        table.add_row(escape(str(row["commitment_id"])), str(int(row["period"])),
+        table.add_row(f"{escape(str(row['commitment_id']))} {int(row['period'])}",
                       f"{row['baseline_mean']:.2f}", f"{row['scenario_mean']:.2f}",
-                      f"{row['diff_mean']:+.3f}", _interval(row["diff_q05"], row["diff_q95"], 2),
+                      f"{row['diff_mean']:+.2f}", _interval(row["diff_q05"], row["diff_q95"], 2),
                       f"{row['p_up']:.2f}")
     tables.append(table)
     return tables
@@ -673,7 +674,7 @@ def predict(
     _check_choice(method, SCENARIO_METHODS, "--method")
     fit = _load_fit(fit_dir)
     _warn_unreliable(fit)
-    frame = fit._cases(cases) if cases is not None else _default_cases(fit)
+    frame = fit.validated_cases(cases) if cases is not None else _default_cases(fit)
     console = _console()
     if scenario is None:
         table = fit.predict(frame)
@@ -727,20 +728,28 @@ def report(
     out.mkdir(parents=True, exist_ok=True)
     console = _console()
     written = [out / "trajectories.png", out / "forest.png", out / "loadings.png",
-               out / "ppc.png", out / "ppc.csv", out / "parameters.csv", out / "credibility.csv"]
-    with console.status("posterior predictive check ..."):
-        ppc = posterior_predictive(fit, draws=ppc_draws)
+               out / "parameters.csv", out / "credibility.csv"]
     plot_trajectories(fit, path=written[0])
     plot_forest(fit, path=written[1])
     plot_loadings(fit, path=written[2])
-    plot_ppc(fit, ppc=ppc, path=written[3])
-    ppc_table = ppc_summary(fit, ppc=ppc)
-    ppc_table.to_csv(written[4], index=False)
-    fit.parameters().rename_axis("parameter").reset_index().to_csv(written[5], index=False)
-    fit.credibility().to_csv(written[6], index=False)
+    fit.parameters().rename_axis("parameter").reset_index().to_csv(written[3], index=False)
+    fit.credibility().to_csv(written[4], index=False)
+    if fit.is_approximate:
+        ppc_lines = ["An APPROXIMATE update: posterior predictive checks need an exact "
+                     "posterior (run an exact update).", ""]
+    else:
+        with console.status("posterior predictive check ..."):
+            ppc = posterior_predictive(fit, draws=ppc_draws)
+        written += [out / "ppc.png", out / "ppc.csv"]
+        plot_ppc(fit, ppc=ppc, path=written[-2])
+        ppc_table = ppc_summary(fit, ppc=ppc)
+        ppc_table.to_csv(written[-1], index=False)
+        ppc_lines = [_markdown(ppc_table.round(3)), ""]
     lines = ["# Credibility fit report", "",
              f"Fit: `{fit_dir}`" + (" (SYNTHETIC data)" if fit.posterior.attrs.get(
-                 "synthetic_data") == "true" else ""), "", "## Data", "", "```",
+                 "synthetic_data") == "true" else "")
+             + (" - APPROXIMATE update" if fit.is_approximate else ""), "", "## Data", "",
+             "```",
              fit.data.summary(), "```", "", "## Sampler diagnostics", ""]
     lines += [f"- {check}: {value} ({verdict})" for check, value, verdict
               in fit.diagnostics.lines()]
@@ -749,7 +758,7 @@ def report(
         lines += [f"- {check}: {value} ({verdict})" for check, value, verdict
                   in fit.outcome_diagnostics.lines()]
     lines += ["", "## Posterior predictive check (p-values near 0 or 1 flag misfit)", "",
-              _markdown(ppc_table.round(3)), ""]
+              *ppc_lines]
     if fit.outcome_mode is not None:
         checks = outcome_checks(fit)
         extra = [out / "calibration.png", out / "calibration.csv", out / "predictions.png",

@@ -193,7 +193,7 @@ class FitResult:
         """Posterior summary of the outcome model's coefficients (per standardised unit)."""
         import arviz as az
 
-        outcome = self._outcome()
+        outcome = self.outcome_posterior()
         names = [v for v in predictor.OUTCOME_PARAMETERS if v in outcome]
         return az.summary(outcome[names], ci_prob=0.9, round_to="none")
 
@@ -210,20 +210,49 @@ class FitResult:
         --------
         >>> fit.predict().head()  # doctest: +SKIP
         """
-        self._outcome()
-        frame = self._cases(cases)
+        self.outcome_posterior()
+        frame = self.validated_cases(cases)
         draws = self.probability_draws(frame)
         return predictor.summarise_probabilities(frame["case_id"], draws)
 
+    def scenario(self, changes: pd.DataFrame | str | Path, **options):
+        """Counterfactual credibility and P(success) under changed signal rows.
+
+        ``changes`` are signal rows that replace or add observations; see
+        :func:`credibility.scenarios.run_scenario` for ``options`` (``cases``,
+        ``method``, ``seed``) and the result.
+
+        Examples
+        --------
+        >>> result = fit.scenario("troops_plus_50.csv")  # doctest: +SKIP
+        >>> result.predictions[["case_id", "diff_mean", "p_up"]]  # doctest: +SKIP
+        """
+        from credibility.scenarios import run_scenario
+
+        return run_scenario(self, changes, **options)
+
+    def update(self, new_signals: pd.DataFrame | str | Path, **options):
+        """Merge new signal rows and refit: :func:`credibility.updating.update_fit`.
+
+        Examples
+        --------
+        >>> result = fit.update("signals_2026.csv", method="approximate")  # doctest: +SKIP
+        >>> result.fit.is_approximate, result.merge.counts()  # doctest: +SKIP
+        """
+        from credibility.updating import update_fit
+
+        return update_fit(self, new_signals, **options)
+
     def probability_draws(self, cases: pd.DataFrame | str | Path | None = None) -> np.ndarray:
         """Posterior draws of P(success), ``(sample, case)``, for :meth:`predict`'s cases."""
-        outcome = self._outcome()
-        frame = self._cases(cases)
+        outcome = self.outcome_posterior()
+        frame = self.validated_cases(cases)
         return predictor.predict_probabilities(
             self.posterior["posterior"]["credibility"], outcome, frame,
             self.data.commitments.set_index("commitment_id")["region"])
 
-    def _outcome(self) -> xr.Dataset:
+    def outcome_posterior(self) -> xr.Dataset:
+        """The outcome model's draws (``posterior["outcome"]``); an error without one."""
         if self.outcome_mode is None:
             raise PredictionError(
                 "this fit has no outcome model: fit data with a cases table that has observed "
@@ -231,7 +260,8 @@ class FitResult:
             )
         return self.posterior["outcome"].to_dataset()
 
-    def _cases(self, cases: pd.DataFrame | str | Path | None) -> pd.DataFrame:
+    def validated_cases(self, cases: pd.DataFrame | str | Path | None) -> pd.DataFrame:
+        """``cases`` checked against the fitted data (default: the data's own cases)."""
         if cases is None:
             if self.data.cases is None:
                 raise PredictionError("the fitted data have no cases; pass cases to predict")

@@ -366,7 +366,7 @@ def plot_predictions(
     if cases is None and fit.data.cases is not None:
         open_cases = fit.data.cases[fit.data.cases["outcome"].isna()]
         cases = open_cases if len(open_cases) else fit.data.cases
-    frame = fit._cases(cases)
+    frame = fit.validated_cases(cases)
     draws = fit.probability_draws(frame)
     q = np.quantile(draws, list(_QUANTILES), axis=0)
     order = np.argsort(draws.mean(axis=0))

@@ -189,7 +189,7 @@ def run_scenario(
     if cases is None and has_outcome and fit.data.cases is not None:
         case_frame = fit.data.cases
     elif cases is not None:
-        case_frame = fit._cases(cases)
+        case_frame = fit.validated_cases(cases)
     else:
         case_frame = None
     base_p = fit.probability_draws(case_frame) if case_frame is not None else None

@@ -398,7 +398,8 @@ got '-1'; signal 'joint_exercises' has family count: expected an integer >= 0
         """A few lines for humans: units, periods, rows per signal and missing share.
 
         The missing share of a signal is the fraction of active unit-periods
-        (commitment- or alliance-periods, by the signal's level) without a row.
+        (commitment- or alliance-periods, by the signal's level) up to the last
+        period with any signal row that have no row of it.
 
         Examples
         --------
@@ -416,10 +417,17 @@ got '-1'; signal 'joint_exercises' has family count: expected an integer >= 0
             f"periods {self.first_period}..{self.last_period} ({len(self.periods)})",
             f"signals: {_rows(len(self.signals))}",
         ]
+        # Periods after the last signal (reached only by cases to predict) are forecasts,
+        # not gaps in the reporting.
+        reported = int(self.signals["period"].max()) if len(self.signals) else self.last_period
         windows = _alliance_windows(self.commitments)
+
+        def active(start: pd.Series, end: pd.Series) -> int:
+            return int((end.clip(upper=reported) - start + 1).clip(lower=0).sum())
+
         unit_periods = {
-            "commitment": int((self.commitments["end"] - self.commitments["start"] + 1).sum()),
-            "alliance": int((windows["end"] - windows["start"] + 1).sum()),
+            "commitment": active(self.commitments["start"], self.commitments["end"]),
+            "alliance": active(windows["start"], windows["end"]),
         }
         counts = self.signals["signal"].value_counts()
         for signal in self.spec.signals:
@@ -429,6 +437,10 @@ got '-1'; signal 'joint_exercises' has family count: expected an integer >= 0
                 f"  {signal.name} ({signal.family}, {signal.level}): "
                 f"{_rows(n)}, {missing:.0%} missing"
             )
+        if reported < self.last_period:
+            span = (f"period {self.last_period}" if reported + 1 == self.last_period
+                    else f"periods {reported + 1}..{self.last_period}")
+            lines.append(f"{span}: no signals (forecast only)")
         if self.cases is not None:
             to_predict = int(self.cases["outcome"].isna().sum())
             lines.append(f"cases: {len(self.cases)} ({to_predict} to predict)")

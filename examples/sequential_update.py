@@ -2,9 +2,12 @@
 
     python examples/sequential_update.py --quick        # a fast look (diagnostics will say so)
     python examples/sequential_update.py --draws 1000 --store fits/demo --out sequential.png
+    python examples/sequential_update.py --quick --approximate
 
 Every year's signal rows (and the commitments that start that year, e.g. AUKUS in 2021)
-go through ``credibility.updating.update_fit`` with the exact method, and each result is
+go through ``credibility.updating.update_fit`` with the exact method (with
+``--approximate``: the approximate method in years without new commitments, which it
+cannot add, and the exact one otherwise), and each result is
 stored as a new version of a ``PosteriorStore`` (a temporary folder unless --store is
 given), with the previous version as its parent and the merge ledger saved with it.
 The figure shows, for a few commitments, the credibility estimated each year for that
@@ -36,9 +39,9 @@ def _table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def run_updates(store: cr.PosteriorStore, *, draws: int, tune: int, chains: int
-                ) -> list[str]:
-    """Store a fit of 2000-2020 and one exact update per new year; return the versions."""
+def run_updates(store: cr.PosteriorStore, *, draws: int, tune: int, chains: int,
+                approximate: bool = False) -> list[str]:
+    """Store a fit of 2000-2020 and one update per new year; return the versions."""
     info = cr.dataset_info("demo")
     commitments = _table(info.path / "commitments.csv")
     signals = _table(info.path / "signals.csv")
@@ -54,13 +57,14 @@ def run_updates(store: cr.PosteriorStore, *, draws: int, tune: int, chains: int
     _report(versions[-1], fit)
     for year in NEW_YEARS:
         starting = commitments[starts == year]
-        result = update_fit(fit, signals[periods == year],
+        method = "approximate" if approximate and not len(starting) else "exact"
+        result = update_fit(fit, signals[periods == year], method=method,
                             new_commitments=starting if len(starting) else None, progress=False)
         fit = result.fit
         versions.append(store.save(fit, parent=versions[-1], method=result.method,
                                    ledger=result.ledger, note=f"signals of {year}"))
         added = ", ".join(result.merge.added_commitments) or "none"
-        print(f"{year}: {result.merge.counts()}; new commitments: {added}")
+        print(f"{year} ({method}): {result.merge.counts()}; new commitments: {added}")
         _report(versions[-1], fit)
     return versions
 
@@ -123,6 +127,8 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--quick", action="store_true",
                         help="100 draws and 100 tuning iterations on 2 chains: fast, unreliable")
+    parser.add_argument("--approximate", action="store_true",
+                        help="approximate updates in years without new commitments")
     parser.add_argument("--store", type=Path, default=None,
                         help="posterior store folder (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=Path("sequential_update.png"),
@@ -134,7 +140,8 @@ def main() -> None:
         # Each version's diagnostics are printed; a short run is expected to fail them.
         warnings.simplefilter("ignore", cr.ConvergenceWarning)
         store = cr.PosteriorStore(args.store or Path(scratch) / "store")
-        versions = run_updates(store, draws=draws, tune=tune, chains=chains)
+        versions = run_updates(store, draws=draws, tune=tune, chains=chains,
+                               approximate=args.approximate)
         print(store.history()[["version", "parent", "method", "rows_added", "max_rhat",
                                "min_ess_bulk", "note"]].to_string(index=False))
         print(f"figure: {plot_nowcasts(store, versions, HIGHLIGHTS, args.out)}")

@@ -58,7 +58,7 @@ def base(world) -> FitResult:
 
 @pytest.fixture(scope="module")
 def approximate(base: FitResult, world) -> FitResult:
-    return update_fit(base, world[1], method="approximate", progress=False).fit
+    return base.update(world[1], method="approximate", progress=False).fit
 
 
 def test_new_period_is_added_and_labelled(base: FitResult, approximate: FitResult) -> None:
@@ -121,3 +121,8 @@ def test_cli_update_approximate_is_stored_and_exported_as_such(base: FitResult, 
     lines = exported.stdout.splitlines()
     assert lines[0].endswith(",posterior") and lines[1].endswith(",approximate")
     assert "APPROXIMATE" in exported.stderr
+    report = runner.invoke(cli.app, ["report", "--fit", str(store / "v0002"), "--out",
+                                     str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "APPROXIMATE update" in summary and not (tmp_path / "report" / "ppc.png").exists()

@@ -27,7 +27,7 @@ def scaled_troops(fit, commitment: str, factor: float, since: int) -> pd.DataFra
 
 def test_more_troops_raise_credibility_and_fewer_lower_it(outcome_fit):
     up = run_scenario(outcome_fit, scaled_troops(outcome_fit, "C001", 1.5, 2006))
-    down = run_scenario(outcome_fit, scaled_troops(outcome_fit, "C001", 1 / 1.5, 2006))
+    down = outcome_fit.scenario(scaled_troops(outcome_fit, "C001", 1 / 1.5, 2006))
     assert up.reliable and down.reliable
     assert set(up.changes["action"]) == {"revised"}
     touched = up.credibility[(up.credibility["commitment_id"] == "C001")
