@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench example-update clean
+.PHONY: demo test test-fast lint bench bench-sbc example-update clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/predictor_holdout.py --joint
+
+bench-sbc: $(STAMP)
+	$(PY) benchmarks/sbc_full.py --out benchmarks/results/sbc_full --doc docs/validation.md
 
 example-update: $(STAMP)
 	$(PY) examples/sequential_update.py --quick --out examples_output/sequential_update.png

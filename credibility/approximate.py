@@ -13,11 +13,11 @@ update refits everything. The approximate update (DESIGN §5) instead
    forward from the last period into the new ones, and the likelihood of the new
    periods' rows only.
 
-Credibility of the earlier periods is kept from the previous posterior, except
-the last fitted period, which the new rows revise (one step of smoothing); the new
-periods are reported on the previous fit's location and scale. The approximation
-is otherwise a filter: new data do not revise earlier periods, and the normal
-summary drops the posterior's non-Gaussian shape. A benchmark compares it
+The states of the last :data:`SMOOTHED_PERIODS` fitted periods are part of the
+normal summary, so the new rows revise them through its correlations (a Gaussian
+fixed-lag smoother); earlier periods keep the previous draws. The new periods are
+reported on the previous fit's location and scale. The normal summary drops the
+posterior's non-Gaussian shape. A benchmark compares it
 with the exact update (``benchmarks/update_approximate.py``). Only AR(1) specs,
 and only rows in new periods for commitments active in the last fitted period,
 can be updated this way; anything else needs the exact update.
@@ -45,6 +45,11 @@ from credibility.measurement import (
 )
 from credibility.sampling import sample_model
 from credibility.schema import CredibilityData
+
+#: Periods at the end of the previous fit whose credibility the new rows revise
+#: (T, T-1, ...): their states enter the normal prior jointly, so what the new
+#: periods say about period T reaches back through the posterior correlations.
+SMOOTHED_PERIODS = 6
 
 #: Posterior variables kept by an approximate update, besides credibility and levels.
 _CARRIED = ("persistence_alliance", "persistence_commitment", "sd_alliance_dynamics",
@@ -156,7 +161,24 @@ def previous_state(fit, index: ModelIndex) -> tuple[np.ndarray, list[_Block], di
     if "region_effect" in post:
         path -= _flat(post["region_effect"])[:, index.commitment_region[commitments]]
     add("commitment_last", path, "identity")
-    units = {"alliances": alliances, "commitments": commitments}
+    units = {"alliances": alliances, "commitments": commitments, "lags": []}
+    for lag in range(1, min(SMOOTHED_PERIODS, last + 1)):
+        period = last - lag
+        a_held = alliances[np.isin(alliances, a_cells.unit[a_cells.period == period])]
+        c_held = commitments[np.isin(commitments, cells.unit[cells.period == period])]
+        level_lag = _flat(post["alliance_level"].isel(period=period))[:, a_held] * spread[
+            :, None]
+        where = {int(k): j for j, k in enumerate(a_held)}
+        x_lag = _flat(post["credibility"].isel(period=period))[:, c_held] * spread[:, None]
+        path_lag = x_lag - level_lag[:, [where[int(k)] for k in
+                                         index.commitment_alliance[c_held]]]
+        if "type_effect" in post:
+            path_lag -= _flat(post["type_effect"])[:, index.commitment_type[c_held]]
+        if "region_effect" in post:
+            path_lag -= _flat(post["region_effect"])[:, index.commitment_region[c_held]]
+        add(f"alliance_level_lag{lag}", level_lag, "identity")
+        add(f"commitment_path_lag{lag}", path_lag, "identity")
+        units["lags"].append((lag, a_held, c_held))
     return np.concatenate(columns, axis=1), blocks, units
 
 
@@ -291,17 +313,23 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
             x = x + region[new_index.commitment_region[c_unit]]
         pm.Deterministic("credibility_new", x / spread, dims="new_cell")
         pm.Deterministic("alliance_level_new", alliance_new / spread, dims="new_alliance_cell")
-        # The last fitted period, revised by what the new rows say about it (one step
-        # of smoothing; earlier periods keep their previous draws).
-        held = units["commitments"]
-        x_last = part["alliance_last"][a_pos[new_index.commitment_alliance[held]]] + part[
-            "commitment_last"]
-        if "type_effect" in part:
-            x_last = x_last + part["type_effect"][new_index.commitment_type[held]]
-        if "region_effect" in part:
-            x_last = x_last + part["region_effect"][new_index.commitment_region[held]]
-        pm.Deterministic("credibility_last", x_last / spread)
-        pm.Deterministic("alliance_level_last", part["alliance_last"] / spread)
+        # The last SMOOTHED_PERIODS fitted periods, revised by what the new rows say
+        # about them through the prior's correlations; earlier periods keep their draws.
+        revised = [(0, units["alliances"], units["commitments"], part["alliance_last"],
+                    part["commitment_last"])]
+        revised += [(lag, a_held, c_held, part[f"alliance_level_lag{lag}"],
+                     part[f"commitment_path_lag{lag}"])
+                    for lag, a_held, c_held in units["lags"]]
+        for lag, a_held, c_held, level, path_lag in revised:
+            where = np.full(len(new_index.alliances), -1)
+            where[a_held] = np.arange(a_held.size)
+            x_lag = level[where[new_index.commitment_alliance[c_held]]] + path_lag
+            if "type_effect" in part:
+                x_lag = x_lag + part["type_effect"][new_index.commitment_type[c_held]]
+            if "region_effect" in part:
+                x_lag = x_lag + part["region_effect"][new_index.commitment_region[c_held]]
+            pm.Deterministic(f"credibility_lag{lag}", x_lag / spread)
+            pm.Deterministic(f"alliance_level_lag{lag}", level / spread)
 
         direction = np.array([s.direction for s in signals], dtype=np.float64)
         loading = direction * part["loading_magnitude"]
@@ -391,14 +419,17 @@ def approximate_update(fit, data: CredibilityData, *, seed: int | None = None,
     c = index.cells
     new_c = parts["new_cells"]
     credibility[:, :, c.unit[new_c], c.period[new_c]] = raw["credibility_new"].values
-    credibility[:, :, parts["commitments"], parts["last"]] = raw["credibility_last"].values
+    revised = [(0, parts["alliances"], parts["commitments"]), *parts["lags"]]
+    for lag, _, c_held in revised:
+        credibility[:, :, c_held, parts["last"] - lag] = raw[f"credibility_lag{lag}"].values
     alliance = np.full((chains, draws, len(index.alliances), periods.size), np.nan)
     old_alliance = previous["alliance_level"].values
     alliance[:, :, :, :old_alliance.shape[3]] = old_alliance
     a = index.alliance_cells
     new_a = parts["new_alliance_cells"]
     alliance[:, :, a.unit[new_a], a.period[new_a]] = raw["alliance_level_new"].values
-    alliance[:, :, parts["alliances"], parts["last"]] = raw["alliance_level_last"].values
+    for lag, a_held, _ in revised:
+        alliance[:, :, a_held, parts["last"] - lag] = raw[f"alliance_level_lag{lag}"].values
     carried = raw[[v for v in _CARRIED if v in raw]]
     posterior = carried.assign(
         credibility=(("chain", "draw", "commitment", "period"), credibility),

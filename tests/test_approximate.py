@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from credibility import cli
-from credibility.approximate import ApproximateUpdateError
+from credibility.approximate import SMOOTHED_PERIODS, ApproximateUpdateError
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import PredictionError
 from credibility.fitting import CredibilityModel, FitResult
@@ -67,13 +67,13 @@ def test_new_period_is_added_and_labelled(base: FitResult, approximate: FitResul
     table = approximate.credibility()
     assert table["period"].max() == 2010
     assert (table["period"] == 2010).sum() == 10
-    # Earlier periods keep the previous draws; the last fitted one is revised.
-    old = base.posterior["posterior"]["credibility"].sel(period=slice(2000, 2008))
-    new = approximate.posterior["posterior"]["credibility"].sel(period=slice(2000, 2008))
-    np.testing.assert_array_equal(old.values, new.values)
-    assert not np.array_equal(
-        base.posterior["posterior"]["credibility"].sel(period=2009).values,
-        approximate.posterior["posterior"]["credibility"].sel(period=2009).values)
+    # Earlier periods keep the previous draws; the last SMOOTHED_PERIODS are revised.
+    kept = slice(2000, 2009 - SMOOTHED_PERIODS)
+    old = base.posterior["posterior"]["credibility"]
+    new = approximate.posterior["posterior"]["credibility"]
+    np.testing.assert_array_equal(old.sel(period=kept).values, new.sel(period=kept).values)
+    for period in range(2009 - SMOOTHED_PERIODS + 1, 2010):
+        assert not np.array_equal(old.sel(period=period).values, new.sel(period=period).values)
     assert {"loading", "persistence_commitment", "alliance_mean"} <= set(
         approximate.posterior["posterior"].data_vars)
     assert "loading[troops]" in approximate.parameters().index

@@ -1,0 +1,1265 @@
+"""Simulation-based calibration (SBC) and recovery of the measurement model and predictor.
+
+Each *simulation* draws every parameter from the priors of a spec, simulates data
+with :func:`credibility.simulate.simulate` (and, with ``cases``, deterrence outcomes
+with :func:`credibility.simulate.simulate_cases`, their coefficients drawn from the
+spec's ``[outcome]`` priors), fits the model and compares the fit with the truth
+(Talts et al. 2018):
+
+- the **rank** of every true parameter among posterior draws thinned to about
+  their effective sample size (hyper-parameters, loadings, intercepts, noise, group
+  effects, the outcome coefficients and a fixed sample of latent cells). If the
+  fitted model is the simulator's, ranks are uniform; a test per quantity
+  (:func:`ecdf_uniformity_test`, simultaneous ECDF bands after Säilynoja, Bürkner
+  and Vehtari 2022) with Holm's correction across quantities flags those that are not;
+- **coverage** of central posterior intervals at 50/80/90/95 % (every active
+  commitment-period for latent credibility) and **recovery** (truth against
+  posterior mean: correlation, bias, contraction).
+
+Only quantities defined identically in ``simulate``'s truth and in the posterior
+are ranked: credibility and alliance levels are standardised per draw over the
+active cells in both, ``loading`` is on that z-scale in both. Ordinal cutpoints
+and proportion precisions are not in the simulator's truth and are not ranked.
+
+:func:`run_sbc` runs the simulations as independent tasks on ``dask.distributed``
+(a ``LocalCluster`` by default, or an existing scheduler), writes each finished
+simulation to ``OUT/sims/`` at once and skips finished ones when run again, so an
+interrupted run resumes. Every simulation of a run shares one *design*
+(commitments table, pattern of missing reports, case cells and covariates), drawn
+once from the run's seed; only parameters and data differ. SBC is conditional on
+the design, and a shared design lets each worker compile the model once and swap
+the data in (compiling costs 10-30 s, sampling a small model well under one).
+
+Examples
+--------
+>>> settings = SBCSettings("default", commitments=4, periods=6)
+>>> result = run_sbc(settings, "sbc_out", n_sims=20)  # doctest: +SKIP
+>>> result.uniformity().head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from credibility import predictor
+from credibility.datasets import load_dataset
+from credibility.diagnostics import compute_diagnostics
+from credibility.errors import CredibilityError, FitError, PredictionError
+from credibility.fitting import label_posterior
+from credibility.measurement import build_index, build_measurement_model, signal_priors
+from credibility.sampling import sample_model
+from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
+from credibility.spec import ModelSpec, load_spec
+
+__all__ = ["COVERAGE_LEVELS", "REPORT_KINDS", "SBCResult", "SBCSettings", "ValidationError",
+           "coverage_table", "ecdf_band", "ecdf_uniformity_test", "fractional_rank", "holm",
+           "load_simulations", "rank_statistics", "recovery_table", "run_sbc", "run_simulation",
+           "simulation_seed", "summary_markdown", "thinned_rank", "uniformity_table",
+           "write_report"]
+
+#: Nominal levels of the central posterior intervals whose coverage is reported.
+COVERAGE_LEVELS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
+
+#: Latent quantities whose coverage is taken over every active cell of every simulation.
+LATENT_GROUPS: tuple[str, ...] = ("credibility", "alliance_level")
+
+#: Ranked scalar parameters and their group.
+_SCALARS = {"persistence_alliance": "dynamics", "persistence_commitment": "dynamics",
+            "step_alliance": "dynamics", "step_commitment": "dynamics",
+            "sd_alliance_mean": "scale", "sd_alliance_dynamics": "scale", "latent_sd": "scale"}
+#: Ranked vector parameters: variable -> group (one quantity per element).
+_VECTORS = {"loading": "loading", "intercept": "intercept", "noise": "noise",
+            "type_effect": "group effect", "region_effect": "group effect"}
+
+_SIMS = "sims"
+_SETTINGS = "settings.json"
+_COMBINED = "simulations.nc"
+
+
+class ValidationError(CredibilityError):
+    """A validation run cannot be set up or resumed as asked."""
+
+
+@dataclass(frozen=True)
+class SBCSettings:
+    """Everything that defines an SBC / recovery run, apart from the number of simulations.
+
+    ``spec`` is the simulator's spec (name or path, or a :class:`ModelSpec`); every
+    signal prior in it must be explicit, so that simulator and model share them.
+    ``fit_spec`` (default: ``spec``) is the spec the model is fitted with: a
+    different one shows what a mis-specified prior looks like. The design is
+    ``commitments`` commitments in ``alliances`` alliances over ``periods`` periods
+    from ``first_period`` (:func:`~credibility.simulate.synthetic_commitments`), or
+    the commitments table of ``structure`` (a bundled data set name such as
+    ``"demo"``, or a commitments CSV). A share ``missing`` of the reports is dropped
+    (the same ones in every simulation); ``cases`` > 0 adds that many deterrence
+    cases and ranks the two-stage outcome model too. Each quantity is ranked among
+    its draws thinned to ``min(ESS, max_rank)`` draws; ``latent_sample`` commitment
+    cells and ``alliance_sample`` alliance cells are ranked as latent states.
+
+    Examples
+    --------
+    >>> settings = SBCSettings("default", commitments=4, periods=6)
+    >>> settings.spec.name, settings.fitted_spec is settings.spec
+    ('default', True)
+    """
+
+    spec: ModelSpec | str | Path = "default"
+    fit_spec: ModelSpec | str | Path | None = None
+    commitments: int = 6
+    alliances: int = 2
+    periods: int = 8
+    first_period: int = 2000
+    structure: str | None = None
+    missing: float = 0.2
+    cases: int = 0
+    draws: int = 300
+    tune: int = 300
+    chains: int = 2
+    target_accept: float = 0.9
+    max_rank: int = 100
+    latent_sample: int = 6
+    alliance_sample: int = 2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("spec", "fit_spec"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, ModelSpec):
+                object.__setattr__(self, name, load_spec(value))
+        for name in ("commitments", "alliances", "periods", "draws", "tune", "chains",
+                     "max_rank"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValidationError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("cases", "latent_sample", "alliance_sample"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValidationError(f"{name} must be an integer >= 0, got {value!r}")
+        if not 0.0 <= self.missing < 1.0:
+            raise ValidationError(f"missing must be in [0, 1), got {self.missing!r}")
+        _check_explicit_priors(self.spec)  # type: ignore[arg-type]
+        simulated, fitted = self.spec.covariates, self.fitted_spec.covariates  # type: ignore
+        if self.cases and simulated != fitted:
+            raise ValidationError(
+                f"{self.fitted_spec.source}: [outcome] covariates {list(fitted)} differ from "
+                f"the simulator's {list(simulated)}; expected the same covariates"
+            )
+
+    @property
+    def fitted_spec(self) -> ModelSpec:
+        """The spec the model is fitted with (``fit_spec``, or the simulator's)."""
+        return self.fit_spec if self.fit_spec is not None else self.spec  # type: ignore[return-value]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly record of the settings; specs by name, source and content hash.
+
+        Examples
+        --------
+        >>> SBCSettings("default").to_dict()["spec"]["name"]
+        'default'
+        """
+        record = {k: v for k, v in asdict(self).items() if k not in ("spec", "fit_spec")}
+        record["spec"] = _spec_record(self.spec)  # type: ignore[arg-type]
+        record["fit_spec"] = _spec_record(self.fitted_spec)
+        return record
+
+
+def _spec_record(spec: ModelSpec) -> dict[str, str]:
+    # The content hash covers every field (a spec changed with dataclasses.replace keeps
+    # its old TOML text, so ModelSpec.sha256 would not see the change).
+    content = repr(replace(spec, source="", text=""))
+    return {"name": spec.name, "source": spec.source,
+            "content_sha256": hashlib.sha256(content.encode("utf-8")).hexdigest()}
+
+
+def _check_explicit_priors(spec: ModelSpec) -> None:
+    for s in spec.signals:
+        missing = []
+        if s.family != "ordinal" and s.intercept is None:
+            missing.append("intercept")
+        if s.loading_sd is None:
+            missing.append("loading")
+        if s.family in ("count", "amount", "ratio") and s.noise_mean is None:
+            missing.append("noise")
+        if missing:
+            raise ValidationError(
+                f"{spec.source}: signal {s.name!r} leaves {', '.join(missing)} on \"auto\"; "
+                "simulation-based calibration needs explicit priors (the simulator cannot "
+                "scale priors to data it has not drawn), e.g. models/default.toml"
+            )
+
+
+def simulation_seed(seed: int, index: int) -> int:
+    """Seed of simulation ``index`` of a run with seed ``seed`` (independent streams).
+
+    Examples
+    --------
+    >>> simulation_seed(0, 1) == simulation_seed(0, 1) != simulation_seed(0, 2)
+    True
+    """
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def thinned_rank(draws: np.ndarray, truth: float, keep: int) -> int:
+    """Rank of ``truth`` among ``keep`` evenly spaced draws of ``(chain, draw)`` draws.
+
+    The chains are laid end to end and every ``size / keep``-th draw is kept, so
+    the rank is in ``0 .. keep``.
+
+    Examples
+    --------
+    >>> thinned_rank(np.arange(10.0).reshape(2, 5), 4.5, keep=5)
+    3
+    """
+    flat = np.asarray(draws, dtype=np.float64).reshape(-1)
+    keep = int(min(max(keep, 1), flat.size))
+    picked = flat[(np.arange(keep) * flat.size) // keep]
+    return int(np.sum(picked < truth))
+
+
+def fractional_rank(rank: np.ndarray, keep: np.ndarray, jitter: np.ndarray) -> np.ndarray:
+    """``(rank + jitter) / (keep + 1)``: uniform on (0, 1) when ``rank`` is uniform on 0..keep.
+
+    ``jitter`` are independent uniforms on (0, 1). Spreading each discrete rank
+    over its bin makes ranks from different thinnings (``keep`` varies with each
+    quantity's ESS) comparable and lets continuous uniformity tests apply exactly.
+
+    Examples
+    --------
+    >>> fractional_rank(np.array([0, 9]), np.array([9, 9]), np.array([0.5, 0.5]))
+    array([0.05, 0.95])
+    """
+    return (np.asarray(rank, dtype=np.float64) + np.asarray(jitter)) / (
+        np.asarray(keep, dtype=np.float64) + 1.0)
+
+
+def rank_statistics(
+    draws: np.ndarray, truth: np.ndarray, *, max_rank: int = 100,
+    rng: np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """Ranks of true values among thinned posterior draws, one row per quantity.
+
+    ``draws`` is ``(chain, draw, quantity)`` and ``truth`` ``(quantity,)``. Each
+    quantity is thinned to ``keep = clip(floor(bulk ESS), 1, max_rank)`` draws,
+    so that the kept draws are close to independent. Columns: ``ess``, ``keep``,
+    ``rank`` (0..keep) and ``fraction`` (:func:`fractional_rank`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> table = rank_statistics(rng.normal(size=(2, 200, 3)), np.zeros(3), max_rank=50, rng=rng)
+    >>> list(table.columns), int(table["keep"].max())
+    (['ess', 'keep', 'rank', 'fraction'], 50)
+    """
+    import arviz as az
+
+    draws = np.asarray(draws, dtype=np.float64)
+    truth = np.asarray(truth, dtype=np.float64)
+    rng = rng or np.random.default_rng()
+    ess = np.asarray(az.ess(xr.DataArray(draws, dims=("chain", "draw", "quantity")),
+                            method="bulk").values, dtype=np.float64)
+    most = min(max_rank, draws.shape[0] * draws.shape[1])
+    keep = np.clip(np.floor(np.nan_to_num(ess, nan=1.0)), 1, most).astype(np.int64)
+    rank = np.array([thinned_rank(draws[..., q], truth[q], int(keep[q]))
+                     for q in range(truth.size)], dtype=np.int64)
+    fraction = fractional_rank(rank, keep, rng.uniform(size=truth.size))
+    return pd.DataFrame({"ess": ess, "keep": keep, "rank": rank, "fraction": fraction})
+
+
+def _pointwise_tails(n: int, z: np.ndarray) -> np.ndarray:
+    """``(n + 1, len(z))``: two-sided binomial tail probability of each ECDF count."""
+    counts = np.arange(n + 1)[:, None]
+    below = stats.binom.cdf(counts, n, z[None, :])
+    above = stats.binom.sf(counts - 1, n, z[None, :])
+    return np.minimum(1.0, 2.0 * np.minimum(below, above))
+
+
+def _evaluation_points(n: int) -> np.ndarray:
+    k = max(n, 2)
+    return np.arange(1, k) / k
+
+
+def _ecdf_counts(u: np.ndarray, k: int) -> np.ndarray:
+    """``(replicate, k - 1)`` counts of ``u <= i / k`` for i = 1 .. k - 1."""
+    u = np.atleast_2d(u)
+    bins = np.minimum((u * k).astype(np.int64), k - 1)
+    rows = np.repeat(np.arange(u.shape[0]), u.shape[1])
+    hist = np.bincount(rows * k + bins.ravel(), minlength=u.shape[0] * k).reshape(-1, k)
+    return np.cumsum(hist, axis=1)[:, :-1]
+
+
+@functools.lru_cache(maxsize=64)
+def _null_statistics(n: int, n_null: int, seed: int) -> np.ndarray:
+    """Smallest pointwise tail probability of ``n_null`` ECDFs of ``n`` true uniforms."""
+    z = _evaluation_points(n)
+    tails = _pointwise_tails(n, z)
+    counts = _ecdf_counts(np.random.default_rng(seed).uniform(size=(n_null, n)), z.size + 1)
+    return np.sort(tails[counts, np.arange(z.size)].min(axis=1))
+
+
+def ecdf_uniformity_test(fractions: np.ndarray, *, n_null: int = 4000, seed: int = 0) -> float:
+    """P-value of the simultaneous ECDF test that ``fractions`` are uniform on (0, 1).
+
+    The statistic is the smallest two-sided binomial tail probability of the
+    empirical CDF at ``i / n`` (Säilynoja, Bürkner and Vehtari 2022); its null
+    distribution is simulated (``n_null`` replicates, fixed ``seed``). The test
+    rejects at level α exactly when the ECDF leaves the ``1 - α`` band of
+    :func:`ecdf_band`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> ecdf_uniformity_test(rng.uniform(size=100)) > 0.05
+    True
+    >>> ecdf_uniformity_test(rng.uniform(size=100) ** 2) < 0.01
+    True
+    """
+    u = np.asarray(fractions, dtype=np.float64)
+    u = u[~np.isnan(u)]
+    if u.size == 0:
+        return float("nan")
+    z = _evaluation_points(u.size)
+    observed = _pointwise_tails(u.size, z)[_ecdf_counts(u, z.size + 1)[0], np.arange(z.size)]
+    null = _null_statistics(u.size, n_null, seed)
+    return float((1 + np.searchsorted(null, observed.min(), side="right")) / (n_null + 1))
+
+
+def ecdf_band(
+    n: int, *, alpha: float = 0.05, n_null: int = 4000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Simultaneous ``1 - alpha`` band for the ECDF of ``n`` uniforms: ``(z, lower, upper)``.
+
+    ``lower`` and ``upper`` bound the ECDF at the points ``z = i / n``; an ECDF of
+    true uniforms stays inside at every point with probability ``1 - alpha``.
+    Subtract ``z`` for the ECDF-difference plot.
+
+    Examples
+    --------
+    >>> z, lower, upper = ecdf_band(50)
+    >>> bool(np.all(lower <= z) and np.all(z <= upper))
+    True
+    """
+    z = _evaluation_points(n)
+    null = _null_statistics(n, n_null, seed)
+    gamma = float(np.quantile(null, alpha))
+    lower = stats.binom.ppf(gamma / 2.0, n, z) / n
+    upper = stats.binom.ppf(1.0 - gamma / 2.0, n, z) / n
+    return z, lower, upper
+
+
+def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment of p-values (family-wise error rate; NaN kept).
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03])
+    array([0.03, 0.06, 0.06])
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    adjusted = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = order.size
+    steps = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted[order] = np.maximum.accumulate(steps)
+    return adjusted
+
+
+def uniformity_table(simulations: xr.Dataset, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Per ranked quantity: ``group, n, p_value, p_holm, flagged`` and the mean rank fraction.
+
+    ``simulations`` is :func:`load_simulations`' dataset. ``p_value`` is the
+    :func:`ecdf_uniformity_test` of the quantity's fractional ranks; ``p_holm``
+    adjusts it across all quantities; ``flagged`` is ``p_holm < alpha``.
+
+    Examples
+    --------
+    >>> sims = _example_simulations()
+    >>> row = uniformity_table(sims).iloc[0]
+    >>> int(row["n"]), bool(row["flagged"]), round(float(row["p_value"]), 2)
+    (40, False, 0.69)
+    """
+    fractions = simulations["fraction"].transpose("quantity", "simulation").values
+    p = np.array([ecdf_uniformity_test(row) for row in fractions])
+    table = pd.DataFrame({
+        "quantity": simulations["quantity"].values.astype(str),
+        "group": simulations["group"].values.astype(str),
+        "n": (~np.isnan(fractions)).sum(axis=1),
+        "mean_fraction": [np.nanmean(row) if np.any(~np.isnan(row)) else np.nan
+                          for row in fractions],
+        "p_value": p,
+    })
+    table["p_holm"] = holm(p)
+    table["flagged"] = table["p_holm"] < alpha
+    return table
+
+
+def coverage_table(simulations: xr.Dataset) -> pd.DataFrame:
+    """Share of true values inside central posterior intervals, per group and level.
+
+    Rows are the groups of ranked quantities plus ``credibility (all cells)`` and
+    ``alliance_level (all cells)``, every active cell of every simulation. Columns:
+    ``group, n`` (true values), ``n_simulations``, one column per level of
+    :data:`COVERAGE_LEVELS` (``"50%"`` ...) and ``se_90%``, the standard error of
+    the 90 % coverage from the spread of per-simulation coverage (cells of one
+    simulation are correlated, so this is wider than a binomial one).
+
+    Examples
+    --------
+    >>> coverage_table(_example_simulations())["group"].tolist()
+    ['dynamics', 'credibility (all cells)', 'alliance_level (all cells)']
+    """
+    levels = simulations["level"].values
+    rows = []
+    truth = simulations["truth"]
+    inside = ((simulations["lower"] <= truth) & (truth <= simulations["upper"])).where(
+        truth.notnull())
+    groups = simulations["group"].values.astype(str)
+    for group in dict.fromkeys(groups):
+        sel = inside.isel(quantity=np.flatnonzero(groups == group))
+        per_sim = sel.mean("quantity")
+        row = {"group": group, "n": int(sel.isel(level=0).count()),
+               "n_simulations": int(per_sim.isel(level=0).count())}
+        row.update(_coverage_columns(levels, sel.mean(("quantity", "simulation")).values,
+                                     per_sim.sel(level=0.9, method="nearest").values))
+        rows.append(row)
+    for latent in LATENT_GROUPS:
+        if latent not in simulations["latent"].values:
+            continue
+        covered = simulations["latent_covered"].sel(latent=latent)
+        cells = simulations["latent_cells"].sel(latent=latent)
+        if int(cells.sum()) == 0:
+            continue
+        share = covered.sum("simulation") / cells.sum("simulation")
+        per_sim = (covered / cells).sel(level=0.9, method="nearest")
+        row = {"group": f"{latent} (all cells)", "n": int(cells.sum()),
+               "n_simulations": int(cells.count())}
+        row.update(_coverage_columns(levels, share.values, per_sim.values))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _coverage_columns(levels: np.ndarray, shares: np.ndarray, per_sim_90: np.ndarray
+                      ) -> dict[str, float]:
+    out = {f"{round(100 * level)}%": float(share) for level, share in zip(levels, shares,
+                                                                          strict=True)}
+    valid = per_sim_90[~np.isnan(per_sim_90)]
+    out["se_90%"] = float(valid.std(ddof=1) / np.sqrt(valid.size)) if valid.size > 1 else np.nan
+    return out
+
+
+def recovery_table(simulations: xr.Dataset) -> pd.DataFrame:
+    """Truth against posterior mean, per ranked quantity and for the latent cells.
+
+    Columns: ``quantity, group, n``, ``prior_sd`` (sd of the true values across
+    simulations), ``correlation`` (posterior mean vs truth), ``bias`` and ``rmse``
+    of the posterior mean, ``posterior_sd`` (mean), ``contraction`` (1 - mean
+    posterior variance / prior variance: 0 = nothing learnt, 1 = pinned down) and
+    ``z_mean``, ``z_sd`` of ``(mean - truth) / posterior sd`` (about 0 and 1 when
+    calibrated). The ``credibility (all cells)`` row averages per-simulation
+    correlations and RMSEs over every active cell.
+
+    Examples
+    --------
+    >>> recovery_table(_example_simulations())["quantity"].tolist()
+    ['persistence_commitment', 'credibility (all cells)', 'alliance_level (all cells)']
+    """
+    truth = simulations["truth"].transpose("quantity", "simulation").values
+    mean = simulations["mean"].transpose("quantity", "simulation").values
+    sd = simulations["sd"].transpose("quantity", "simulation").values
+    rows = []
+    for q, name in enumerate(simulations["quantity"].values.astype(str)):
+        ok = ~np.isnan(truth[q]) & ~np.isnan(mean[q])
+        t, m, s = truth[q][ok], mean[q][ok], sd[q][ok]
+        prior_var = t.var(ddof=1) if t.size > 1 else np.nan
+        corr = (float(np.corrcoef(t, m)[0, 1]) if t.size > 2 and t.std() > 0 and m.std() > 0
+                else np.nan)
+        z = (m - t) / np.where(s > 0, s, np.nan)
+        rows.append({
+            "quantity": name, "group": str(simulations["group"].values[q]), "n": int(ok.sum()),
+            "prior_sd": float(np.sqrt(prior_var)), "correlation": corr,
+            "bias": float(np.mean(m - t)) if t.size else np.nan,
+            "rmse": float(np.sqrt(np.mean((m - t) ** 2))) if t.size else np.nan,
+            "posterior_sd": float(np.mean(s)) if t.size else np.nan,
+            "contraction": float(1.0 - np.mean(s**2) / prior_var) if t.size > 1 else np.nan,
+            "z_mean": float(np.nanmean(z)) if t.size else np.nan,
+            "z_sd": float(np.nanstd(z, ddof=1)) if t.size > 1 else np.nan,
+        })
+    for latent in LATENT_GROUPS:
+        if latent not in simulations["latent"].values:
+            continue
+        cells = simulations["latent_cells"].sel(latent=latent)
+        if int(cells.sum()) == 0:
+            continue
+        corr = simulations["latent_correlation"].sel(latent=latent).values
+        rmse = simulations["latent_rmse"].sel(latent=latent).values
+        rows.append({"quantity": f"{latent} (all cells)", "group": latent,
+                     "n": int(cells.sum()), "correlation": float(np.nanmean(corr)),
+                     "rmse": float(np.nanmean(rmse))})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- one simulation
+
+
+@dataclass(frozen=True)
+class _Design:
+    """What every simulation of a run shares (drawn once from the run's seed)."""
+
+    commitments: pd.DataFrame
+    last_period: int
+    keep: np.ndarray
+    cases: pd.DataFrame | None
+    cells: tuple[tuple[str, int], ...]
+    alliance_cells: tuple[tuple[str, int], ...]
+    regions: tuple[str, ...]
+
+
+def _structure(settings: SBCSettings) -> tuple[pd.DataFrame, int | None]:
+    if settings.structure is None:
+        last = settings.first_period + settings.periods - 1
+        table = synthetic_commitments(settings.commitments, settings.alliances,
+                                      (settings.first_period, last), seed=settings.seed)
+        return table, last
+    path = Path(settings.structure)
+    if path.suffix == ".csv":
+        if not path.is_file():
+            raise ValidationError(f"{path}: no such commitments table")
+        return pd.read_csv(path, dtype={"end": "string"}), None
+    data = load_dataset(settings.structure)
+    table = data.commitments.drop(columns="ongoing")
+    table["end"] = np.where(data.commitments["ongoing"], "", table["end"].astype(str))
+    return table, int(data.last_period)
+
+
+@functools.lru_cache(maxsize=8)
+def _design(settings: SBCSettings) -> _Design:
+    commitments, last = _structure(settings)
+    # One simulation at the run's seed fixes the layout of rows, cells and cases;
+    # row order does not depend on the drawn values.
+    layout = simulate(settings.spec, commitments, seed=settings.seed, missing=0.0,
+                      last_period=last)
+    rng = np.random.default_rng([settings.seed, 7])
+    keep = rng.uniform(size=len(layout.data.signals)) >= settings.missing
+    active = layout.truth["credibility"].to_series().dropna().index.to_list()
+    alliance_active = layout.truth["alliance_level"].to_series().dropna().index.to_list()
+    cells = [active[i] for i in np.sort(rng.choice(len(active), min(settings.latent_sample,
+                                                                     len(active)), False))]
+    alliance_cells = [alliance_active[i] for i in np.sort(rng.choice(
+        len(alliance_active), min(settings.alliance_sample, len(alliance_active)), False))]
+    cases = None
+    if settings.cases:
+        pick = rng.choice(len(active), settings.cases, replace=settings.cases > len(active))
+        cases = pd.DataFrame({
+            "case_id": [f"SIM{k + 1:04d}" for k in range(settings.cases)],
+            "commitment_id": [str(active[i][0]) for i in pick],
+            "period": np.array([active[i][1] for i in pick], dtype=np.int64),
+            **{name: rng.normal(size=settings.cases) for name in settings.spec.covariates},
+        })
+    return _Design(commitments=commitments, last_period=int(layout.data.last_period),
+                   keep=keep, cases=cases,
+                   cells=tuple((str(c), int(p)) for c, p in cells),
+                   alliance_cells=tuple((str(a), int(p)) for a, p in alliance_cells),
+                   regions=tuple(layout.data.regions))
+
+
+def _simulate(settings: SBCSettings, design: _Design, seed: int) -> Simulation:
+    """Data and truth of one simulation: parameters from the simulator spec's priors."""
+    spec = settings.spec
+    sim = simulate(spec, design.commitments, seed=seed, missing=0.0,
+                   last_period=design.last_period)
+    signals = sim.data.signals
+    if len(signals) != design.keep.size:
+        raise ValidationError(f"simulation {seed}: {len(signals)} signal rows, expected "
+                              f"{design.keep.size} (the design's layout)")
+    data = replace(sim.data, signals=signals[design.keep].reset_index(drop=True))
+    sim = Simulation(data=data, truth=sim.truth, seed=seed)
+    if design.cases is None:
+        return sim
+    o = spec.outcome  # type: ignore[union-attr]
+    rng = np.random.default_rng([seed, 1])
+    intercept = rng.normal(0.0, o.intercept_sd)
+    slope = rng.normal(0.0, o.credibility_sd)
+    gamma = rng.normal(0.0, o.covariate_sd, len(o.covariates))
+    pooled = o.region and len(data.regions) > 1
+    region_sd = abs(rng.normal(0.0, o.region_sd)) if pooled else 0.0
+    sim = simulate_cases(sim, design.cases, seed=seed, intercept=intercept, credibility=slope,
+                         covariates=dict(zip(o.covariates, gamma, strict=True)),
+                         region_sd=region_sd)
+    return replace(sim, truth=sim.truth.assign(outcome_region_sd=((), region_sd)))
+
+
+# Compiled models per worker process, keyed by everything but the data values.
+_COMPILED: dict[str, Any] = {}
+_COMPILE_LOCK = threading.Lock()
+
+
+class _NotShareable(Exception):
+    """A constant to turn into data was not found exactly once in the model graph."""
+
+
+def _shared_model(model: Any, constants: Mapping[str, np.ndarray]) -> Any:
+    """A copy of ``model`` whose observed data and ``constants`` are shared variables.
+
+    Observed data become ``<name>_data``; each array of ``constants`` must appear
+    exactly once as a constant of the graph and becomes a shared variable of that name.
+    """
+    import pytensor
+    from pymc.model.fgraph import ModelObservedRV, fgraph_from_model, model_from_fgraph
+    from pytensor.graph.basic import Constant
+
+    fgraph, _ = fgraph_from_model(model, inlined_views=True)
+    for node in list(fgraph.apply_nodes):
+        if isinstance(node.op, ModelObservedRV) and isinstance(node.inputs[1], Constant):
+            value = node.inputs[1]
+            fgraph.replace(value, pytensor.shared(np.asarray(value.data),
+                                                  name=f"{node.op.name}_data"),
+                           import_missing=True)
+    for name, array in constants.items():
+        found = [v for v in fgraph.variables if isinstance(v, Constant)
+                 and np.shape(v.data) == array.shape and np.array_equal(v.data, array)]
+        if len(found) != 1:
+            raise _NotShareable(name)
+        fgraph.replace(found[0], pytensor.shared(np.asarray(array), name=name),
+                       import_missing=True)
+    return model_from_fgraph(fgraph, mutate_fgraph=True)
+
+
+def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
+            constants: Mapping[str, np.ndarray] | None = None) -> xr.DataTree:
+    """Sample ``model`` with nutpie, compiling it once per ``key`` and process.
+
+    Later models with the same key differ only in observed data and ``constants``,
+    which are swapped into the compiled model (``CompiledModel.with_data``).
+    Falls back to compiling this model when its data cannot be made shared.
+    """
+    import nutpie
+
+    constants = dict(constants or {})
+    sampler = {"draws": settings.draws, "tune": settings.tune, "chains": settings.chains,
+               "seed": seed, "target_accept": settings.target_accept}
+    with _COMPILE_LOCK:
+        compiled = _COMPILED.get(key)
+        if compiled is None:
+            try:
+                compiled = nutpie.compile_pymc_model(_shared_model(model, constants),
+                                                     backend="numba")
+            except _NotShareable:
+                compiled = False
+            _COMPILED[key] = compiled
+    if compiled is False:
+        return sample_model(model, backend="nutpie", progress=False, **sampler)
+    data = {f"{rv.name}_data": model.rvs_to_values[rv].data for rv in model.observed_RVs}
+    try:
+        return nutpie.sample(compiled.with_data(**data, **constants),
+                             cores=min(settings.chains, os.cpu_count() or 1),
+                             save_warmup=False, progress_bar=False, **sampler)
+    except (ValueError, RuntimeError) as exc:
+        raise FitError(f"sampling simulation {seed} failed: {exc}") from exc
+
+
+def _key(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            part = part.to_csv(index=False)
+        elif isinstance(part, np.ndarray):
+            part = f"{part.dtype}{part.shape}".encode() + np.ascontiguousarray(part).tobytes()
+        digest.update(part if isinstance(part, bytes) else repr(part).encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _fit_measurement(settings: SBCSettings, sim: Simulation, seed: int
+                     ) -> tuple[xr.Dataset, Any, Any]:
+    """Labelled measurement posterior, its index and diagnostics."""
+    spec = settings.fitted_spec
+    data = sim.data
+    index = build_index(data, spec)
+    model = build_measurement_model(data, spec, index=index)
+    key = _key("measurement", _spec_record(spec)["content_sha256"], data.commitments,
+               data.signals.drop(columns=["value", "source"]), data.first_period,
+               data.last_period, signal_priors(data, spec, index=index))
+    started = time.perf_counter()
+    tree = _sample(model, key, settings, seed)
+    raw = tree["posterior"].to_dataset()
+    free = [v.name for v in model.free_RVs]
+    diagnostics = compute_diagnostics(raw[[*free, "credibility_cell"]],
+                                      tree["sample_stats"].to_dataset(),
+                                      sampling_seconds=time.perf_counter() - started)
+    return label_posterior(raw, index), index, diagnostics
+
+
+def _fit_outcome(settings: SBCSettings, sim: Simulation, posterior: xr.Dataset, index: Any,
+                 seed: int) -> xr.Dataset | None:
+    """Two-stage outcome posterior, or ``None`` when these data cannot fit it.
+
+    Skipping depends on the data alone (e.g. every outcome equal), which leaves the
+    ranks of the other simulations uniform: SBC holds conditionally on the data.
+    """
+    try:
+        design = predictor.outcome_design(sim.data, index)
+    except PredictionError:
+        return None
+    unique, mapping = np.unique(design.cell, return_inverse=True)
+    mean, chol = predictor.stage_one_normal(
+        predictor.stage_one_draws(posterior["credibility"], index, unique))
+    model = predictor.build_two_stage_model(design, mean, chol, settings.fitted_spec.outcome,
+                                            unique_cell=mapping)
+    key = _key("outcome", settings.fitted_spec.outcome, design.cell, design.covariates,
+               design.region, design.regions, mapping)
+    tree = _sample(model, key, settings, seed + 1,
+                   constants={"stage_one_mean": mean, "stage_one_chol": chol})
+    return predictor.outcome_posterior(tree["posterior"].to_dataset(), design, "two_stage")
+
+
+def _quantities(posterior: xr.Dataset, outcome: xr.Dataset | None, truth: xr.Dataset,
+                settings: SBCSettings, design: _Design
+                ) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """Names, groups, true values and ``(chain, draw, quantity)`` draws of ranked quantities.
+
+    The names depend on the spec and the design only, so every simulation of a run
+    has the same ones; the outcome model's are NaN where it was skipped.
+    """
+    names, groups, values, draws = [], [], [], []
+
+    def add(name: str, group: str, true: Any, draw: xr.DataArray | None) -> None:
+        names.append(name)
+        groups.append(group)
+        if draw is None:
+            values.append(np.nan)
+            draws.append(np.full(posterior["latent_sd"].shape, np.nan))
+            return
+        values.append(float(true))
+        draws.append(draw.transpose("chain", "draw").values)
+
+    for var, group in _SCALARS.items():
+        if var in posterior and var in truth:
+            add(var, group, truth[var], posterior[var])
+    for var, group in _VECTORS.items():
+        if var in posterior and var in truth:
+            dim = truth[var].dims[0]
+            for label in posterior[var][dim].values:
+                add(f"{var}[{label}]", group, truth[var].sel({dim: label}),
+                    posterior[var].sel({dim: label}))
+    for commitment, period in design.cells:
+        add(f"credibility[{commitment},{period}]", "credibility cell",
+            truth["credibility"].sel(commitment=commitment, period=period),
+            posterior["credibility"].sel(commitment=commitment, period=period))
+    for alliance, period in design.alliance_cells:
+        add(f"alliance_level[{alliance},{period}]", "alliance cell",
+            truth["alliance_level"].sel(alliance=alliance, period=period),
+            posterior["alliance_level"].sel(alliance=alliance, period=period))
+    if design.cases is not None:
+        spec = settings.fitted_spec.outcome
+        parameters = [("outcome_intercept", None), ("outcome_credibility", None)]
+        parameters += [("outcome_covariate", c) for c in spec.covariates]
+        if spec.region and len(design.regions) > 1:
+            parameters += [("outcome_region_sd", None)]
+            parameters += [("outcome_region", r) for r in design.regions]
+        for var, label in parameters:
+            name = var if label is None else f"{var}[{label}]"
+            if outcome is None:
+                add(name, "outcome", None, None)
+                continue
+            dim = None if label is None else truth[var].dims[0]
+            add(name, "outcome", truth[var] if dim is None else truth[var].sel({dim: label}),
+                outcome[var] if dim is None else outcome[var].sel({dim: label}))
+    return names, groups, np.array(values), np.stack(draws, axis=-1)
+
+
+def _intervals(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(quantity, level)`` lower and upper bounds of central intervals of sample-first draws."""
+    probs = np.concatenate([[(1 - lv) / 2 for lv in COVERAGE_LEVELS],
+                            [(1 + lv) / 2 for lv in COVERAGE_LEVELS]])
+    q = np.quantile(draws, probs, axis=0)
+    n = len(COVERAGE_LEVELS)
+    return np.moveaxis(q[:n], 0, -1), np.moveaxis(q[n:], 0, -1)
+
+
+def _latent_metrics(posterior: xr.Dataset, truth: xr.Dataset) -> dict[str, np.ndarray]:
+    """Coverage counts, cells, correlation and RMSE over every active cell per latent array."""
+    covered, cells, corr, rmse = [], [], [], []
+    for latent in LATENT_GROUPS:
+        true = truth[latent]
+        dims = list(true.dims)
+        flat_truth = true.values.reshape(-1)
+        active = ~np.isnan(flat_truth)
+        aligned = posterior[latent].sel({d: true[d].values for d in dims})
+        samples = aligned.stack(sample=("chain", "draw")).transpose(
+            "sample", *dims).values.reshape(-1, flat_truth.size)[:, active]
+        t = flat_truth[active]
+        lower, upper = _intervals(samples)
+        covered.append(((lower <= t[:, None]) & (t[:, None] <= upper)).sum(axis=0))
+        cells.append(t.size)
+        m = samples.mean(axis=0)
+        corr.append(np.corrcoef(m, t)[0, 1] if t.size > 2 and t.std() > 0 else np.nan)
+        rmse.append(np.sqrt(np.mean((m - t) ** 2)) if t.size else np.nan)
+    return {"latent_covered": np.array(covered), "latent_cells": np.array(cells),
+            "latent_correlation": np.array(corr), "latent_rmse": np.array(rmse)}
+
+
+def run_simulation(settings: SBCSettings, index: int) -> xr.Dataset:
+    """Simulate, fit and score simulation ``index`` of a run (one dask task).
+
+    Returns a dataset with dim ``quantity`` (coordinate ``group``): ``truth``,
+    ``mean``, ``sd``, ``ess``, ``keep``, ``rank``, ``fraction`` (see
+    :func:`rank_statistics`), ``lower``/``upper`` (``quantity, level``) of central
+    intervals; over every active cell of each ``latent`` array: ``latent_covered``
+    (``latent, level``), ``latent_cells``, ``latent_correlation``, ``latent_rmse``;
+    and the sampler's ``max_rhat``, ``min_ess_bulk``, ``divergences``, ``seconds``,
+    ``outcome_fitted``. The scalar coordinate ``simulation`` is ``index``.
+
+    Examples
+    --------
+    >>> ds = run_simulation(SBCSettings("default", commitments=4, periods=5), 0)  # doctest: +SKIP
+    >>> ds["rank"].dims  # doctest: +SKIP
+    ('quantity',)
+    """
+    started = time.perf_counter()
+    seed = simulation_seed(settings.seed, index)
+    design = _design(settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = _simulate(settings, design, seed)
+        posterior, model_index, diagnostics = _fit_measurement(settings, sim, seed)
+        outcome = (_fit_outcome(settings, sim, posterior, model_index, seed)
+                   if design.cases is not None else None)
+        names, groups, truth, draws = _quantities(posterior, outcome, sim.truth, settings,
+                                                  design)
+        flat = draws.reshape(-1, truth.size)
+        ranks = rank_statistics(np.nan_to_num(draws), truth, max_rank=settings.max_rank,
+                                rng=np.random.default_rng([seed, 2]))
+        lower, upper = _intervals(flat)
+        latent = _latent_metrics(posterior, sim.truth)
+    missing = np.isnan(truth)
+    ranks.loc[missing, ["rank", "fraction"]] = np.nan
+    q, lv = ("quantity",), ("quantity", "level")
+    return xr.Dataset(
+        {
+            "truth": (q, truth),
+            "mean": (q, np.where(missing, np.nan, flat.mean(axis=0))),
+            "sd": (q, np.where(missing, np.nan, flat.std(axis=0, ddof=1))),
+            "ess": (q, np.where(missing, np.nan, ranks["ess"].to_numpy())),
+            "keep": (q, ranks["keep"].to_numpy()),
+            "rank": (q, ranks["rank"].to_numpy(np.float64)),
+            "fraction": (q, ranks["fraction"].to_numpy()),
+            "lower": (lv, np.where(missing[:, None], np.nan, lower)),
+            "upper": (lv, np.where(missing[:, None], np.nan, upper)),
+            "latent_covered": (("latent", "level"), latent["latent_covered"]),
+            "latent_cells": (("latent",), latent["latent_cells"]),
+            "latent_correlation": (("latent",), latent["latent_correlation"]),
+            "latent_rmse": (("latent",), latent["latent_rmse"]),
+            "max_rhat": ((), diagnostics.max_rhat),
+            "min_ess_bulk": ((), diagnostics.min_ess_bulk),
+            "divergences": ((), diagnostics.divergences),
+            "outcome_fitted": ((), outcome is not None),
+            "seed": ((), seed),
+            "seconds": ((), time.perf_counter() - started),
+        },
+        coords={"quantity": names, "group": (q, groups), "level": list(COVERAGE_LEVELS),
+                "latent": list(LATENT_GROUPS), "simulation": index},
+        attrs={"synthetic": "true", "note": "SYNTHETIC: simulation-based calibration"},
+    )
+
+
+# --------------------------------------------------------------------------- runs on dask
+
+
+def _sim_path(folder: Path, index: int) -> Path:
+    return folder / _SIMS / f"sim-{index:05d}.nc"
+
+
+def _finished(folder: Path) -> set[int]:
+    sims = folder / _SIMS
+    if not sims.is_dir():
+        return set()
+    return {int(p.stem.split("-")[1]) for p in sims.glob("sim-*.nc")}
+
+
+def _write_simulation(folder: Path, result: xr.Dataset) -> Path:
+    """Write atomically, so that an interrupted run never leaves half a file behind."""
+    path = _sim_path(folder, int(result["simulation"]))
+    partial = path.with_suffix(".partial")
+    result.to_netcdf(partial, engine="h5netcdf")
+    os.replace(partial, path)
+    return path
+
+
+def _comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """Settings that decide the simulations (where a spec file lives does not)."""
+    return {k: ({n: v for n, v in value.items() if n != "source"} if isinstance(value, dict)
+                else value) for k, value in record.items()}
+
+
+def _check_settings(folder: Path, settings: SBCSettings) -> None:
+    record = settings.to_dict()
+    path = folder / _SETTINGS
+    if path.exists():
+        stored = _comparable(json.loads(path.read_text(encoding="utf-8")))
+        current = _comparable(json.loads(json.dumps(record, default=str)))
+        changed = [k for k in sorted(set(stored) | set(current))
+                   if stored.get(k) != current.get(k)]
+        if changed:
+            key = changed[0]
+            raise ValidationError(
+                f"{folder}: holds simulations run with other settings ({key} was "
+                f"{stored.get(key)!r}, now {current.get(key)!r}); resume with the same "
+                "settings or choose another --out"
+            )
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def load_simulations(folder: str | Path, n_sims: int | None = None) -> xr.Dataset:
+    """The finished simulations under ``folder`` (``sims/*.nc``), along dim ``simulation``.
+
+    ``n_sims`` keeps simulations ``0 .. n_sims - 1`` only.
+
+    Examples
+    --------
+    >>> load_simulations("sbc_out").sizes["simulation"]  # doctest: +SKIP
+    200
+    """
+    folder = Path(folder)
+    indices = sorted(i for i in _finished(folder) if n_sims is None or i < n_sims)
+    if not indices:
+        raise ValidationError(f"{folder}: no finished simulations in {folder / _SIMS}")
+    parts = []
+    for i in indices:
+        with xr.open_dataset(_sim_path(folder, i), engine="h5netcdf") as part:
+            parts.append(part.load())
+    return xr.concat(parts, dim="simulation", coords="different", compat="equals",
+                     join="outer")
+
+
+@contextmanager
+def _client(scheduler: str | None, n_workers: int | None, settings: SBCSettings,
+            client: Any = None) -> Iterator[Any]:
+    """A dask client: the one given, the scheduler at ``scheduler`` (or
+    ``DASK_SCHEDULER_ADDRESS``), or a ``LocalCluster`` of single-threaded workers."""
+    if client is not None:
+        yield client
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if address:
+        try:
+            remote = Client(address, timeout="20s")
+        except OSError as exc:
+            raise ValidationError(f"cannot reach the dask scheduler at {address}: {exc}"
+                                  ) from exc
+        with remote:
+            yield remote
+        return
+    workers = n_workers or max(1, (os.cpu_count() or 1) // settings.chains)
+    # No dashboard; the scheduler's HTTP routes on a free port, not on 8787 (often taken).
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                      silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as local:
+        yield local
+
+
+@dataclass
+class SBCResult:
+    """The simulations of a run and what this call did.
+
+    ``simulations`` is :func:`load_simulations`' dataset; ``computed`` and
+    ``reused`` count simulations run now and found finished on disk; ``failed``
+    maps simulation index to the error (they are retried on the next run).
+    """
+
+    simulations: xr.Dataset
+    settings: SBCSettings
+    folder: Path
+    computed: int = 0
+    reused: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
+
+    def uniformity(self, alpha: float = 0.05) -> pd.DataFrame:
+        """:func:`uniformity_table` of the simulations."""
+        return uniformity_table(self.simulations, alpha=alpha)
+
+    def coverage(self) -> pd.DataFrame:
+        """:func:`coverage_table` of the simulations."""
+        return coverage_table(self.simulations)
+
+    def recovery(self) -> pd.DataFrame:
+        """:func:`recovery_table` of the simulations."""
+        return recovery_table(self.simulations)
+
+
+def run_sbc(
+    settings: SBCSettings,
+    folder: str | Path,
+    n_sims: int,
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    client: Any = None,
+    progress: bool = True,
+) -> SBCResult:
+    """Run simulations ``0 .. n_sims - 1`` on dask.distributed, resuming a run in ``folder``.
+
+    Each simulation is one task (:func:`run_simulation`) with its own seed
+    (:func:`simulation_seed`); finished ones are written to ``folder/sims/`` as they
+    arrive and skipped when the run is repeated with the same settings (other
+    settings raise :class:`ValidationError`). The scheduler is ``client``, else
+    ``scheduler`` (an address such as ``tcp://127.0.0.1:8786``, default
+    ``$DASK_SCHEDULER_ADDRESS``), else a ``LocalCluster`` with ``n_workers``
+    single-threaded worker processes (default: cores / chains). Writes the
+    combined dataset ``folder/simulations.nc``.
+
+    Examples
+    --------
+    >>> result = run_sbc(SBCSettings("default"), "sbc_out", n_sims=100)  # doctest: +SKIP
+    >>> result.coverage()  # doctest: +SKIP
+    """
+    if not isinstance(n_sims, int) or n_sims < 1:
+        raise ValidationError(f"n_sims must be a positive integer, got {n_sims!r}")
+    folder = Path(folder)
+    _check_settings(folder, settings)
+    (folder / _SIMS).mkdir(exist_ok=True)
+    done = _finished(folder)
+    todo = [i for i in range(n_sims) if i not in done]
+    failed: dict[int, str] = {}
+    if todo:
+        failed = _run_tasks(settings, folder, todo, scheduler=scheduler, n_workers=n_workers,
+                            client=client, progress=progress)
+    simulations = load_simulations(folder, n_sims)
+    combined = folder / _COMBINED
+    simulations.to_netcdf(combined.with_suffix(".partial"), engine="h5netcdf")
+    os.replace(combined.with_suffix(".partial"), combined)
+    return SBCResult(simulations=simulations, settings=settings, folder=folder,
+                     computed=len(todo) - len(failed), reused=n_sims - len(todo), failed=failed)
+
+
+def _run_tasks(settings: SBCSettings, folder: Path, todo: list[int], *, scheduler: str | None,
+               n_workers: int | None, client: Any, progress: bool) -> dict[int, str]:
+    from distributed import as_completed
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    failed: dict[int, str] = {}
+    columns = (TextColumn("[bold]simulations"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    run = _key(settings.to_dict())[:10]
+    with _client(scheduler, n_workers, settings, client) as executor, \
+            Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task("sbc", total=len(todo))
+        futures = {executor.submit(run_simulation, settings, i, key=f"sbc-{run}-{i}"): i
+                   for i in todo}
+        try:
+            for future in as_completed(futures):
+                index = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # recorded, and retried on the next run
+                    failed[index] = f"{type(exc).__name__}: {exc}"
+                else:
+                    _write_simulation(folder, result)
+                bar.advance(task)
+        finally:
+            for future in futures:
+                future.cancel()
+    failures = folder / "failed.json"
+    if failed:
+        failures.write_text(json.dumps(failed, indent=2) + "\n", encoding="utf-8")
+    elif failures.exists():
+        failures.unlink()
+    if failed and len(failed) == len(todo):
+        first = min(failed)
+        raise ValidationError(f"every simulation failed; simulation {first}: {failed[first]}")
+    return failed
+
+
+# --------------------------------------------------------------------------- reports
+
+
+#: What :func:`write_report` writes for each kind of run.
+REPORT_KINDS: tuple[str, ...] = ("sbc", "recovery")
+
+
+def _markdown_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, bool | np.bool_):
+            return "FLAGGED" if value else "ok"
+        if isinstance(value, float | np.floating):
+            return "" if np.isnan(value) else f"{value:.{digits}f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
+             "|" + "|".join("---" for _ in frame.columns) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |"
+              for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def summary_markdown(result: SBCResult, kind: str = "sbc", *, command: str | None = None,
+                     alpha: float = 0.05) -> str:
+    """The markdown summary of a run: settings, timing, uniformity, coverage, recovery.
+
+    ``kind="sbc"`` leads with the uniformity tests; ``"recovery"`` with the
+    recovery table (and has no uniformity section).
+    """
+    if kind not in REPORT_KINDS:
+        raise ValidationError(f"unknown report kind {kind!r}; expected one of "
+                              f"{', '.join(REPORT_KINDS)}")
+    sims = result.simulations
+    n = sims.sizes["simulation"]
+    seconds = sims["seconds"].values
+    record = result.settings.to_dict()
+    spec, fitted = record.pop("spec"), record.pop("fit_spec")
+    title = ("Simulation-based calibration" if kind == "sbc" else "Parameter recovery")
+    lines = [f"# {title}: spec `{spec['name']}` (SYNTHETIC simulations)", ""]
+    if command:
+        lines += ["Regenerate with:", "", "```", command, "```", ""]
+    fit_note = ("the same spec" if fitted["content_sha256"] == spec["content_sha256"]
+                else f"`{Path(fitted['source']).name}` (content sha256 "
+                f"{fitted['content_sha256'][:12]}; a DIFFERENT spec: a mis-specification check)")
+    lines += [f"Data simulated from `{Path(spec['source']).name}` (content sha256 "
+              f"{spec['content_sha256'][:12]}), fitted with {fit_note}.", "",
+              "| setting | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in record.items()]
+    divergent = int((sims["divergences"] > 0).sum())
+    lines += [
+        "",
+        f"**Simulations:** {n} finished (this call computed {result.computed}, reused "
+        f"{result.reused}; {len(result.failed)} failed).",
+        f"**Time per simulation** (worker wall time; the first simulation on each worker "
+        f"also compiles the model): median {np.median(seconds):.1f} s, mean "
+        f"{np.mean(seconds):.1f} s, total {np.sum(seconds) / 60:.1f} min.",
+        f"**Sampler:** {divergent} of {n} fits had divergent transitions; median of the "
+        f"smallest bulk ESS {np.median(sims['min_ess_bulk'].values):.0f}, median of the "
+        f"largest R-hat {np.median(sims['max_rhat'].values):.3f}. Ranks are taken among "
+        "draws thinned to each quantity's bulk ESS (at most max_rank).",
+    ]
+    if "outcome_fitted" in sims and result.settings.cases:
+        skipped = int((~sims["outcome_fitted"].values.astype(bool)).sum())
+        lines.append(f"**Outcome model:** fitted in {n - skipped} of {n} simulations "
+                     "(skipped where every simulated outcome was equal).")
+    uniformity = uniformity_table(sims, alpha=alpha)
+    coverage = coverage_table(sims)
+    recovery = recovery_table(sims)
+    sections = {
+        "uniformity": [
+            "## Uniformity of ranks", "",
+            f"ECDF test of each quantity's fractional ranks (Säilynoja et al. 2022), Holm's "
+            f"correction over {len(uniformity)} quantities at α = {alpha}: "
+            f"**{int(uniformity['flagged'].sum())} flagged**"
+            + (" (" + ", ".join(uniformity.loc[uniformity["flagged"], "quantity"]) + ")"
+               if uniformity["flagged"].any() else "") + ". Figure: `rank_ecdf.png`.", "",
+            _markdown_table(uniformity[["quantity", "group", "n", "mean_fraction", "p_value",
+                                        "p_holm", "flagged"]]), ""],
+        "coverage": [
+            "## Coverage of central posterior intervals", "",
+            "Share of true values inside the central 50/80/90/95 % posterior intervals "
+            "(all draws). `se_90%` is the standard error of the 90 % coverage from the "
+            "spread between simulations. Figure: `coverage.png`.", "",
+            _markdown_table(coverage), ""],
+        "recovery": [
+            "## Recovery", "",
+            "Posterior mean against truth across simulations: correlation, bias, RMSE, "
+            "contraction (1 - posterior variance / prior variance) and the z-score "
+            "(mean - truth) / posterior sd. Figure: `recovery.png`.", "",
+            _markdown_table(recovery), ""],
+    }
+    order = (["uniformity", "coverage", "recovery"] if kind == "sbc"
+             else ["recovery", "coverage"])
+    lines.append("")
+    for name in order:
+        lines += sections[name]
+    return "\n".join(lines)
+
+
+def write_report(result: SBCResult, kind: str = "sbc", *, command: str | None = None,
+                 alpha: float = 0.05) -> list[Path]:
+    """Write ``summary.md``, tables (CSV) and figures (PNG) of a run into its folder.
+
+    ``kind="sbc"``: ``uniformity.csv``, ``rank_ecdf.png``, ``coverage.csv``,
+    ``coverage.png``, ``recovery.csv``. ``kind="recovery"``: ``recovery.csv``,
+    ``recovery.png``, ``coverage.csv``, ``coverage.png``. Returns the paths written.
+
+    Examples
+    --------
+    >>> write_report(run_sbc(SBCSettings(), "sbc_out", 100), "sbc")  # doctest: +SKIP
+    """
+    from credibility.validation_plots import plot_coverage, plot_rank_ecdf, plot_recovery
+
+    folder = result.folder
+    summary = summary_markdown(result, kind, command=command, alpha=alpha)
+    coverage = coverage_table(result.simulations)
+    paths = {"summary": folder / "summary.md", "coverage_csv": folder / "coverage.csv",
+             "coverage_png": folder / "coverage.png", "recovery_csv": folder / "recovery.csv"}
+    paths["summary"].write_text(summary + "\n", encoding="utf-8")
+    coverage.to_csv(paths["coverage_csv"], index=False)
+    plot_coverage(coverage, path=paths["coverage_png"])
+    recovery_table(result.simulations).to_csv(paths["recovery_csv"], index=False)
+    if kind == "sbc":
+        uniformity = uniformity_table(result.simulations, alpha=alpha)
+        paths["uniformity_csv"] = folder / "uniformity.csv"
+        paths["rank_ecdf_png"] = folder / "rank_ecdf.png"
+        uniformity.to_csv(paths["uniformity_csv"], index=False)
+        plot_rank_ecdf(result.simulations, uniformity=uniformity, alpha=alpha,
+                       path=paths["rank_ecdf_png"])
+    else:
+        paths["recovery_png"] = folder / "recovery.png"
+        plot_recovery(result.simulations, path=paths["recovery_png"])
+    return list(paths.values())
+
+
+def _example_simulations(n: int = 40, seed: int = 2) -> xr.Dataset:
+    """A small calibrated stand-in for :func:`load_simulations` (doctests and tests)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(size=(n, 1))
+    mean = truth + rng.normal(scale=0.5, size=(n, 1))
+    sd = np.full((n, 1), 0.5)
+    z = stats.norm.ppf([(1 + lv) / 2 for lv in COVERAGE_LEVELS])
+    cells = np.full((n, 2), 50)
+    covered = rng.binomial(50, np.array(COVERAGE_LEVELS)[None, None, :], size=(n, 2, 4))
+    return xr.Dataset(
+        {"truth": (("simulation", "quantity"), truth),
+         "mean": (("simulation", "quantity"), mean),
+         "sd": (("simulation", "quantity"), sd),
+         "fraction": (("simulation", "quantity"), stats.norm.cdf((truth - mean) / sd)),
+         "lower": (("simulation", "quantity", "level"), mean[..., None] - z * sd[..., None]),
+         "upper": (("simulation", "quantity", "level"), mean[..., None] + z * sd[..., None]),
+         "latent_covered": (("simulation", "latent", "level"), covered),
+         "latent_cells": (("simulation", "latent"), cells),
+         "latent_correlation": (("simulation", "latent"), np.full((n, 2), 0.9)),
+         "latent_rmse": (("simulation", "latent"), np.full((n, 2), 0.4))},
+        coords={"quantity": ["persistence_commitment"], "group": ("quantity", ["dynamics"]),
+                "level": list(COVERAGE_LEVELS), "latent": list(LATENT_GROUPS),
+                "simulation": np.arange(n)},
+    )

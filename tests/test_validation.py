@@ -1,0 +1,272 @@
+"""Simulation-based calibration (``credibility.validation``) and ``credibility validate``.
+
+The fast tests check the statistics on known distributions. The slow ones run
+tiny SBC runs (SYNTHETIC data) on dask ``LocalCluster``s: the machinery (files,
+shapes, resume, the CLI against a running scheduler) and a statistical check that
+the uniformity test flags a fit whose loading prior is ten times too narrow for
+one signal, but not the correctly specified fit, at 10 simulations each (the
+wrong prior pushes that loading's ranks to the top in nearly every simulation; a
+by-hand run at this size gave Holm-adjusted p = 0.007 for it and no flag, smallest
+raw p = 0.09, for the correct fit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from credibility.cli import app
+from credibility.spec import load_spec, parse_spec
+from credibility.validation import (
+    COVERAGE_LEVELS,
+    SBCSettings,
+    ValidationError,
+    _check_settings,
+    _example_simulations,
+    coverage_table,
+    ecdf_band,
+    ecdf_uniformity_test,
+    fractional_rank,
+    holm,
+    load_simulations,
+    rank_statistics,
+    recovery_table,
+    run_sbc,
+    simulation_seed,
+    thinned_rank,
+    uniformity_table,
+)
+from credibility.validation_plots import plot_coverage, plot_rank_ecdf, plot_recovery
+
+AUTO_SPEC = """
+[model]
+name = "auto_priors"
+
+[[signals]]
+name = "troops"
+family = "amount"
+"""
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def test_thinned_rank_counts_kept_draws_below_truth():
+    draws = np.arange(20.0).reshape(2, 10)
+    assert thinned_rank(draws, -1.0, keep=5) == 0
+    assert thinned_rank(draws, 100.0, keep=5) == 5
+    # Kept draws are 0, 4, 8, 12, 16: three of them are below 9.
+    assert thinned_rank(draws, 9.0, keep=5) == 3
+    assert thinned_rank(draws, 9.0, keep=1000) == 9  # at most every draw is kept
+
+
+def test_fractional_ranks_of_uniform_ranks_are_uniform():
+    rng = np.random.default_rng(0)
+    keep = rng.integers(1, 30, 5000)
+    rank = rng.integers(0, keep + 1)
+    u = fractional_rank(rank, keep, rng.uniform(size=keep.size))
+    assert 0 < u.min() and u.max() < 1
+    assert ecdf_uniformity_test(u[:500]) > 0.05
+    assert np.histogram(u, bins=10, range=(0, 1))[0].min() > 400
+
+
+def test_ecdf_test_is_calibrated_and_has_power():
+    rng = np.random.default_rng(3)
+    p_null = np.array([ecdf_uniformity_test(rng.uniform(size=30)) for _ in range(300)])
+    assert 0.02 <= np.mean(p_null < 0.05) <= 0.09
+    # A posterior twice too narrow (ranks pile up at both ends) and a biased one.
+    narrow = stats_cdf(rng.normal(scale=2.0, size=100))
+    biased = stats_cdf(rng.normal(loc=0.6, size=100))
+    assert ecdf_uniformity_test(narrow) < 0.01
+    assert ecdf_uniformity_test(biased) < 0.01
+
+
+def stats_cdf(x: np.ndarray) -> np.ndarray:
+    from scipy.stats import norm
+
+    return norm.cdf(x)
+
+
+def test_ecdf_band_holds_simultaneously_at_its_level():
+    n, rng = 40, np.random.default_rng(4)
+    z, lower, upper = ecdf_band(n, alpha=0.1)
+    inside = []
+    for _ in range(400):
+        u = np.sort(rng.uniform(size=n))
+        ecdf = np.searchsorted(u, z, side="right") / n
+        inside.append(bool(np.all((lower <= ecdf) & (ecdf <= upper))))
+    assert 0.85 <= np.mean(inside) <= 0.95
+
+
+def test_holm_matches_the_step_down_definition():
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    adjusted = holm(p)
+    np.testing.assert_allclose(adjusted[:4], [0.03, 0.06, 0.06, 0.02])
+    assert np.isnan(adjusted[4])
+
+
+def test_rank_statistics_thins_to_the_effective_sample_size():
+    rng = np.random.default_rng(1)
+    independent = rng.normal(size=(2, 400, 1))
+    sticky = np.repeat(rng.normal(size=(2, 20, 1)), 20, axis=1)  # ESS about 40
+    table = rank_statistics(np.concatenate([independent, sticky], axis=2), np.zeros(2),
+                            max_rank=100, rng=rng)
+    assert table.loc[0, "keep"] == 100
+    assert table.loc[1, "keep"] < 80
+    assert ((table["rank"] >= 0) & (table["rank"] <= table["keep"])).all()
+
+
+def test_tables_and_plots_on_calibrated_stand_in(tmp_path):
+    sims = _example_simulations()
+    uniformity = uniformity_table(sims)
+    assert not uniformity["flagged"].any()
+    coverage = coverage_table(sims)
+    row = coverage.set_index("group").loc["dynamics"]
+    for level in COVERAGE_LEVELS:
+        assert abs(row[f"{round(100 * level)}%"] - level) < 0.15
+    recovery = recovery_table(sims).set_index("quantity")
+    assert recovery.loc["persistence_commitment", "correlation"] > 0.8
+    assert abs(recovery.loc["persistence_commitment", "z_mean"]) < 0.4
+    for plot, name in ((plot_rank_ecdf, "ecdf.png"), (plot_coverage, "coverage.png"),
+                       (plot_recovery, "recovery.png")):
+        plot(sims, path=tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_miscalibrated_intervals_show_in_coverage():
+    sims = _example_simulations(n=200)
+    narrow = sims.assign(lower=sims["mean"] + (sims["lower"] - sims["mean"]) / 2,
+                         upper=sims["mean"] + (sims["upper"] - sims["mean"]) / 2)
+    assert coverage_table(narrow).set_index("group").loc["dynamics", "90%"] < 0.75
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def test_settings_need_explicit_priors():
+    with pytest.raises(ValidationError, match="auto"):
+        SBCSettings(parse_spec(AUTO_SPEC, source="auto.toml"))
+
+
+def test_settings_reject_bad_sizes():
+    with pytest.raises(ValidationError, match="draws"):
+        SBCSettings("default", draws=0)
+    with pytest.raises(ValidationError, match="missing"):
+        SBCSettings("default", missing=1.0)
+
+
+def test_settings_record_sees_a_changed_prior():
+    spec = load_spec("default")
+    wrong = replace(spec, priors=replace(spec.priors, alliance_mean_sd=9.0))
+    same = SBCSettings(spec).to_dict()
+    assert same["spec"] == same["fit_spec"]
+    changed = SBCSettings(spec, fit_spec=wrong).to_dict()
+    assert changed["fit_spec"]["content_sha256"] != changed["spec"]["content_sha256"]
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    _check_settings(tmp_path, SBCSettings("default", seed=1))
+    _check_settings(tmp_path, SBCSettings("default", seed=1))
+    with pytest.raises(ValidationError, match="seed"):
+        _check_settings(tmp_path, SBCSettings("default", seed=2))
+    with pytest.raises(ValidationError, match="no finished simulations"):
+        load_simulations(tmp_path)
+
+
+def test_simulation_seeds_differ():
+    seeds = {simulation_seed(0, i) for i in range(100)}
+    assert len(seeds) == 100
+
+
+def test_cli_reports_a_spec_it_cannot_calibrate(tmp_path):
+    spec = tmp_path / "auto.toml"
+    spec.write_text(AUTO_SPEC, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", "sbc", "--spec", str(spec), "--n-sims", "2",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "auto" in result.stderr and "Traceback" not in result.output
+
+
+# ----------------------------------------------------------------------------- slow: SBC runs
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": ":0"},
+                      silence_logs=logging.ERROR) as local:
+        yield local
+
+
+@pytest.mark.slow
+def test_cli_sbc_runs_on_a_scheduler_and_resumes(cluster, tmp_path):
+    """The CLI against a running scheduler: files, shapes, and a resumed run."""
+    out = tmp_path / "sbc"
+    args = ["validate", "sbc", "--out", str(out), "--commitments", "4", "--periods", "6",
+            "--draws", "100", "--tune", "100", "--cases", "30", "--quiet",
+            "--scheduler", cluster.scheduler_address]
+    first = CliRunner().invoke(app, [*args, "--n-sims", "2"])
+    assert first.exit_code == 0, first.output
+    assert sorted(p.name for p in (out / "sims").iterdir()) == ["sim-00000.nc", "sim-00001.nc"]
+    second = CliRunner().invoke(app, [*args, "--n-sims", "3"])
+    assert second.exit_code == 0, second.output
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "this call computed 1, reused 2" in summary
+    assert "credibility validate sbc --spec default --n-sims 3" in summary
+    for name in ("uniformity.csv", "rank_ecdf.png", "coverage.csv", "coverage.png",
+                 "recovery.csv", "settings.json"):
+        assert (out / name).exists(), name
+    sims = xr.open_dataset(out / "simulations.nc", engine="h5netcdf").load()
+    assert sims.sizes["simulation"] == 3
+    assert sims["lower"].dims == ("simulation", "quantity", "level")
+    quantities = set(sims["quantity"].values)
+    assert {"persistence_commitment", "loading[troops]", "outcome_credibility",
+            "outcome_covariate[capability_ratio]"} <= quantities
+    assert int((sims["group"] == "credibility cell").sum()) == 6  # latent_sample default
+    assert ((sims["rank"] >= 0) & (sims["rank"] <= sims["keep"])).all()
+    assert (sims["latent_cells"].sel(latent="credibility") > 0).all()
+    assert len({int(s) for s in sims["seed"].values}) == 3
+    changed = CliRunner().invoke(app, [*args, "--n-sims", "3", "--seed", "5"])
+    assert changed.exit_code == 2 and "other settings" in changed.stderr
+    recovery = CliRunner().invoke(app, ["validate", "recovery", "--out", str(tmp_path / "rec"),
+                                        "--n-sims", "1", "--commitments", "4", "--periods",
+                                        "6", "--draws", "100", "--tune", "100", "--cases", "0",
+                                        "--quiet", "--scheduler", cluster.scheduler_address])
+    assert recovery.exit_code == 0, recovery.output
+    assert (tmp_path / "rec" / "recovery.png").exists()
+
+
+@pytest.mark.slow
+def test_uniformity_flags_a_misspecified_prior_but_not_the_right_one(cluster, tmp_path):
+    spec = load_spec("default")
+    too_narrow = replace(spec, signals=tuple(
+        replace(s, loading_sd=s.loading_sd * 0.1) if s.name == "troops" else s
+        for s in spec.signals))
+    settings = {"commitments": 5, "periods": 7, "draws": 200, "tune": 200, "seed": 11}
+    # The correct fit on a LocalCluster of its own (the default when no scheduler is given).
+    right = run_sbc(SBCSettings(spec, **settings), tmp_path / "right", 10, n_workers=1,
+                    progress=False)
+    from distributed import Client
+
+    with Client(cluster) as client:
+        wrong = run_sbc(SBCSettings(spec, fit_spec=too_narrow, **settings), tmp_path / "wrong",
+                        10, client=client, progress=False)
+    right_table, wrong_table = right.uniformity(), wrong.uniformity()
+    assert right.computed == 10 and not right.failed
+    assert not right_table["flagged"].any(), right_table.sort_values("p_value").head()
+    flagged = set(wrong_table.loc[wrong_table["flagged"], "quantity"])
+    assert "loading[troops]" in flagged, wrong_table.sort_values("p_value").head()
+    # Its true loading sits above nearly all posterior draws.
+    assert wrong_table.set_index("quantity").loc["loading[troops]", "mean_fraction"] > 0.85
+    assert isinstance(wrong.coverage(), pd.DataFrame)
+    assert json.loads((tmp_path / "wrong" / "settings.json").read_text())["fit_spec"][
+        "content_sha256"] != json.loads((tmp_path / "right" / "settings.json").read_text())[
+        "spec"]["content_sha256"]
