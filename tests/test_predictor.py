@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 import xarray as xr
 
@@ -93,6 +94,24 @@ def test_stage_one_normal_stays_positive_definite_with_few_draws():
     mean, chol = predictor.stage_one_normal(draws)
     assert np.all(np.isfinite(chol)) and np.all(np.diag(chol) > 0)
     np.testing.assert_allclose(mean, draws.mean(axis=0))
+
+
+def test_block_diagonal_stage_one_keeps_within_block_covariance(small_cases):
+    design = predictor.outcome_design(small_cases.data)
+    rng = np.random.default_rng(3)
+    groups = np.arange(design.size) % 4
+    shared = rng.normal(size=(6000, 4))[:, groups]  # correlation 0.5 within a group
+    draws = 1.0 + shared + rng.normal(size=(6000, design.size))
+    mean, blocks = predictor.stage_one_blocks(draws, groups)
+    model = predictor.build_two_stage_model(design, mean, blocks, small_cases.data.spec.outcome)
+    x = pm.draw(model["case_credibility"], draws=6000, random_seed=1)
+    cov = np.cov(x, rowvar=False)
+    same = groups[:, None] == groups[None, :]
+    off = ~np.eye(design.size, dtype=bool)
+    # Monte Carlo sd of a covariance estimate from 6000 draws is about 0.03.
+    assert np.allclose(np.diag(cov), 2.0, atol=0.15)
+    assert np.allclose(cov[same & off], 1.0, atol=0.15)
+    assert np.allclose(cov[~same], 0.0, atol=0.15)
 
 
 def test_predict_needs_an_outcome_model(tiny_fit):
