@@ -544,7 +544,21 @@ class _Table:
             self.fail_first(repeated, column, expected)
 
 
-def _read_csv(path: PathLike) -> _Table:
+def read_text_cells(path: PathLike) -> pd.DataFrame:
+    """Every cell of a CSV file as text; row 0 is the header, blank lines are kept.
+
+    Problems reading the file (missing, not UTF-8, empty, ragged) raise
+    :class:`CredibilityDataError` naming it. Keeping the header as a row lets
+    repeated column names be reported, and keeping blank lines keeps row numbers
+    equal to the file's.
+
+    Examples
+    --------
+    >>> read_text_cells("no/such.csv")
+    Traceback (most recent call last):
+    ...
+    credibility.errors.CredibilityDataError: no/such.csv: no such file
+    """
     name = os.fspath(path)
     try:
         # The header is read as a data row so that repeated column names can be
@@ -578,7 +592,12 @@ def _read_csv(path: PathLike) -> _Table:
         ) from None
     except OSError as exc:
         raise CredibilityDataError(f"cannot read the file ({exc})", file=name) from None
-    return _make_table(name, cells.iloc[0].tolist(), cells.iloc[1:])
+    return cells
+
+
+def _read_csv(path: PathLike) -> _Table:
+    cells = read_text_cells(path)
+    return _make_table(os.fspath(path), cells.iloc[0].tolist(), cells.iloc[1:])
 
 
 def _frame_table(frame: pd.DataFrame, name: str) -> _Table:

@@ -36,7 +36,7 @@ import xarray as xr
 from credibility.errors import CredibilityDataError, CredibilityError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import UnitCells, build_index, build_measurement_model
-from credibility.schema import CredibilityData
+from credibility.schema import CredibilityData, read_text_cells
 
 __all__ = [
     "DIFF_COLUMNS",
@@ -252,30 +252,10 @@ def _read_table(source: Table, default_name: str) -> tuple[pd.DataFrame, str]:
     them, so row numbers in messages are those of the file.
     """
     if isinstance(source, pd.DataFrame):
-        # CredibilityData.from_frames aligns cells on a 0..n-1 index: a filtered frame
-        # (index 7, 14, ...) would lose rows there.
+        # Row numbers in messages count from 1 in the order given, whatever the index.
         return source.reset_index(drop=True), default_name
     name = os.fspath(source)
-    try:
-        cells = pd.read_csv(name, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                            header=None, skip_blank_lines=False)
-    except FileNotFoundError:
-        raise CredibilityDataError("no such file", file=name) from None
-    except UnicodeDecodeError as exc:
-        raise CredibilityDataError(
-            f"not UTF-8 text (byte {exc.start}); save the table as UTF-8 CSV", file=name
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise CredibilityDataError(
-            "the file is empty; expected a header row naming the columns", file=name
-        ) from None
-    except pd.errors.ParserError as exc:
-        raise CredibilityDataError(
-            f"not a valid CSV table ({exc}); every line needs as many comma-separated fields "
-            "as the header, and quotes must be closed", file=name,
-        ) from None
-    except OSError as exc:
-        raise CredibilityDataError(f"cannot read the file ({exc})", file=name) from None
+    cells = read_text_cells(name)
     frame = cells.iloc[1:].reset_index(drop=True)
     frame.columns = [str(c).strip() for c in cells.iloc[0]]
     return frame, name
