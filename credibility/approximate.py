@@ -402,7 +402,8 @@ def approximate_update(fit, data: CredibilityData, *, seed: int | None = None,
     tree = sample_model(model, backend=settings.get("backend", "nutpie"), draws=draws,
                         tune=settings.get("tune", 1000), chains=chains,
                         seed=settings.get("seed", 0) + 1 if seed is None else seed,
-                        target_accept=settings.get("target_accept", 0.9), progress=progress)
+                        target_accept=settings.get("target_accept", 0.9), progress=progress,
+                        mass_matrix=settings.get("mass_matrix", "diag"))
     sampled = time.perf_counter()
     raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]

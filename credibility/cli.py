@@ -47,6 +47,7 @@ from credibility.plots import (
     plot_predictions,
     plot_trajectories,
 )
+from credibility.sampling import MASS_MATRICES
 from credibility.scenarios import ScenarioResult, ScenarioWarning
 from credibility.schema import CredibilityData
 from credibility.spec import load_spec
@@ -197,6 +198,7 @@ def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
 def _run_fit(
     console: Console, model: CredibilityModel, data: CredibilityData, *, draws: int, tune: int,
     chains: int, seed: int, backend: str, quiet: bool, outcome: str = "auto",
+    mass_matrix: str = "diag",
 ) -> FitResult:
     """Fit with a status line; convergence warnings become the diagnostics table."""
     stages = _StageLine(console, enabled=not quiet)
@@ -204,8 +206,8 @@ def _run_fit(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return model.fit(data, draws=draws, tune=tune, chains=chains, seed=seed,
-                             backend=backend, outcome=outcome, progress=not quiet,
-                             on_stage=stages)
+                             backend=backend, outcome=outcome, mass_matrix=mass_matrix,
+                             progress=not quiet, on_stage=stages)
     finally:
         stages.close()
 
@@ -425,6 +427,9 @@ def fit_command(
     outcome: Annotated[str, typer.Option(
         metavar="MODE", help="Deterrence-success model when the cases have outcomes: "
         "auto (default: two_stage), two_stage, joint, or none.")] = "auto",
+    mass_matrix: Annotated[str, typer.Option(
+        metavar="KIND", help="Mass-matrix adaptation (nutpie): diag (default) or low_rank, "
+        "for posteriors with strongly correlated directions.")] = "diag",
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit with code 1 when the diagnostics fail (results are still written).")
     ] = False,
@@ -455,8 +460,9 @@ def fit_command(
     out.mkdir(parents=True, exist_ok=True)  # fail before sampling, not after
     console.print(data.summary(), markup=False)
     _check_choice(outcome, ("auto", "two_stage", "joint", "none"), "--outcome")
+    _check_choice(mass_matrix, MASS_MATRICES, "--mass-matrix")
     result = _run_fit(console, model, data, draws=draws, tune=tune, chains=chains, seed=seed,
-                      backend=backend, quiet=quiet, outcome=outcome)
+                      backend=backend, quiet=quiet, outcome=outcome, mass_matrix=mass_matrix)
     paths = result.save(out)
     _print_fit_diagnostics(console, result)
     _print_written(console, [p for key, p in paths.items() if not key.startswith("data_")]

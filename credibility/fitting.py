@@ -347,6 +347,7 @@ class CredibilityModel:
         backend: Backend = "nutpie",
         target_accept: float = 0.9,
         outcome: OutcomeMode = "auto",
+        mass_matrix: str = "diag",
         progress: bool = True,
         on_stage: Callable[[str], None] | None = None,
     ) -> FitResult:
@@ -356,8 +357,10 @@ class CredibilityModel:
         ``"two_stage"`` fits it on the measurement posterior, ``"joint"`` in one
         model with it, ``"none"`` skips it; ``"auto"`` (default) is ``"two_stage"``
         when the data have cases with observed outcomes and ``"none"`` otherwise.
-        ``on_stage`` (optional) is called with a short description as each stage
-        starts; the CLI uses it for its status line. A
+        ``mass_matrix="low_rank"`` uses nutpie's low-rank mass-matrix adaptation
+        (for posteriors with a few strongly correlated directions). ``on_stage``
+        (optional) is called with a short description as each stage starts; the CLI
+        uses it for its status line. A
         :class:`~credibility.diagnostics.ConvergenceWarning` is issued when R-hat,
         ESS or divergences fail their thresholds.
 
@@ -385,7 +388,8 @@ class CredibilityModel:
         built = time.perf_counter()
         stage(f"sampling ({backend}, {chains} chains x {draws} draws)")
         sampler = {"backend": backend, "draws": draws, "tune": tune, "chains": chains,
-                   "target_accept": target_accept, "progress": progress}
+                   "target_accept": target_accept, "progress": progress,
+                   "mass_matrix": mass_matrix}
         idata = sample_model(model, seed=seed, **sampler)
         sampled = time.perf_counter()
         stage("checking convergence")
@@ -421,7 +425,7 @@ class CredibilityModel:
             diagnostics=diagnostics,
             settings={"draws": draws, "tune": tune, "chains": chains, "seed": seed,
                       "backend": backend, "target_accept": target_accept,
-                      "outcome": mode or "none",
+                      "outcome": mode or "none", "mass_matrix": mass_matrix,
                       "unused_signals": list(index.unused_signals)},
             outcome_diagnostics=outcome_diagnostics,
         )

@@ -355,6 +355,7 @@ def fit_two_stage(
     seed: int = 0,
     target_accept: float = 0.9,
     progress: bool = True,
+    mass_matrix: str = "diag",
 ) -> tuple[xr.Dataset, Diagnostics]:
     """Stage 2: sample the outcome model on the stage-1 credibility posterior.
 
@@ -375,7 +376,8 @@ def fit_two_stage(
                                   unique_cell=mapping)
     built = time.perf_counter()
     tree = sample_model(model, backend=backend, draws=draws, tune=tune, chains=chains,
-                        seed=seed, target_accept=target_accept, progress=progress)
+                        seed=seed, target_accept=target_accept, progress=progress,
+                        mass_matrix=mass_matrix)
     sampled = time.perf_counter()
     raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]

@@ -19,6 +19,9 @@ from credibility.errors import FitError
 
 Backend = Literal["nutpie", "pymc", "numpyro"]
 BACKENDS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
+#: Mass-matrix adaptations: diagonal, or nutpie's low-rank correction (helps when a few
+#: directions -- e.g. a common level of all states -- are strongly correlated).
+MASS_MATRICES: tuple[str, ...] = ("diag", "low_rank")
 
 
 def check_backend(backend: str) -> None:
@@ -50,11 +53,13 @@ def sample_model(
     seed: int = 0,
     target_accept: float = 0.9,
     progress: bool = True,
+    mass_matrix: str = "diag",
 ) -> xr.DataTree:
     """Sample ``model`` with NUTS; returns the DataTree with ``posterior`` and ``sample_stats``.
 
-    Chains run in parallel on up to ``os.cpu_count()`` cores. Sampler failures
-    are raised as :class:`FitError`.
+    Chains run in parallel on up to ``os.cpu_count()`` cores. ``mass_matrix``
+    (:data:`MASS_MATRICES`) other than ``"diag"`` needs the nutpie backend.
+    Sampler failures are raised as :class:`FitError`.
 
     Examples
     --------
@@ -65,11 +70,17 @@ def sample_model(
     (1, 20)
     """
     check_backend(backend)
+    if mass_matrix not in MASS_MATRICES:
+        raise FitError(f"unknown mass matrix {mass_matrix!r}; expected one of "
+                       f"{', '.join(MASS_MATRICES)}")
+    if mass_matrix != "diag" and backend != "nutpie":
+        raise FitError(f"mass_matrix={mass_matrix!r} needs the nutpie backend")
     cores = min(chains, os.cpu_count() or 1)
     try:
         if backend == "nutpie":
             return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, cores=cores,
-                                  seed=seed, target_accept=target_accept, progress=progress)
+                                  seed=seed, target_accept=target_accept, progress=progress,
+                                  adaptation=mass_matrix)
         with model, warnings.catch_warnings():
             # Our Diagnostics report convergence; PyMC's summary would repeat it.
             warnings.filterwarnings("ignore", message=".*(rhat|R-hat|effective sample).*")
@@ -84,7 +95,7 @@ def sample_model(
 
 def _sample_nutpie(
     model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int,
-    target_accept: float, progress: bool,
+    target_accept: float, progress: bool, adaptation: str = "diag",
 ) -> xr.DataTree:
     """Compile with numba and sample with nutpie directly.
 
@@ -98,4 +109,5 @@ def _sample_nutpie(
     return nutpie.sample(
         compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
         save_warmup=False, progress_bar=progress, target_accept=target_accept,
+        adaptation=adaptation,
     )

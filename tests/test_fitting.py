@@ -96,3 +96,18 @@ def test_bad_arguments_raise_fit_error(tiny_fit):
 def test_numpyro_backend_without_jax_extra_says_how_to_install(tiny_fit):
     with pytest.raises(FitError, match=r"credibility\[jax\]"):
         CredibilityModel("default").fit(tiny_fit.data, backend="numpyro")
+
+
+def test_low_rank_mass_matrix_runs_and_is_recorded():
+    sim = simulate("default", synthetic_commitments(4, 2, (2000, 2004), seed=2), seed=2,
+                   last_period=2004)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = CredibilityModel("default").fit(sim.data, draws=40, tune=40, chains=2, seed=1,
+                                              progress=False, mass_matrix="low_rank")
+    assert fit.settings["mass_matrix"] == "low_rank"
+    assert fit.posterior["posterior"]["credibility"].sizes["draw"] == 40
+    with pytest.raises(FitError, match="needs the nutpie backend"):
+        CredibilityModel("default").fit(sim.data, backend="pymc", mass_matrix="low_rank")
+    with pytest.raises(FitError, match="unknown mass matrix 'full'"):
+        CredibilityModel("default").fit(sim.data, mass_matrix="full")
