@@ -76,7 +76,7 @@ app = typer.Typer(
         "Estimate the credibility of alliance commitments from observable signals "
         "(exercises, troop deployments, spending, consultations, ...) with a Bayesian "
         "measurement model.\n\n"
-        "Start with `credibility demo` (a synthetic data set, about two minutes), then "
+        "Start with `credibility demo` (a synthetic data set, a few minutes), then "
         "`credibility fit` on your own CSV files. Every command's --help is its manual."
     ),
     no_args_is_help=True,
