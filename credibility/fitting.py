@@ -210,10 +210,10 @@ class FitResult:
         --------
         >>> fit.predict().head()  # doctest: +SKIP
         """
-        self.outcome_posterior()
+        outcome = self.outcome_posterior()
         frame = self.validated_cases(cases)
-        draws = self.probability_draws(frame)
-        return predictor.summarise_probabilities(frame["case_id"], draws)
+        return predictor.summarise_probabilities(frame["case_id"],
+                                                 self._probabilities(outcome, frame))
 
     def scenario(self, changes: pd.DataFrame | str | Path, **options):
         """Counterfactual credibility and P(success) under changed signal rows.
@@ -246,7 +246,10 @@ class FitResult:
     def probability_draws(self, cases: pd.DataFrame | str | Path | None = None) -> np.ndarray:
         """Posterior draws of P(success), ``(sample, case)``, for :meth:`predict`'s cases."""
         outcome = self.outcome_posterior()
-        frame = self.validated_cases(cases)
+        return self._probabilities(outcome, self.validated_cases(cases))
+
+    def _probabilities(self, outcome: xr.Dataset, frame: pd.DataFrame) -> np.ndarray:
+        """Draws of P(success) for cases already validated against the fitted data."""
         return predictor.predict_probabilities(
             self.posterior["posterior"]["credibility"], outcome, frame,
             self.data.commitments.set_index("commitment_id")["region"])
