@@ -112,10 +112,17 @@ def _style(ax: Axes) -> None:
 
 
 def _finish(fig: Figure, fit: FitResult, title: str, owned: bool, path: str | Path | None,
-            legend_rows: int = 0, outcome: bool = False) -> Figure:
-    """Title, the diagnostics note, layout (for figures we created) and saving."""
+            legend_rows: int = 0, outcome: bool = False, ax: Axes | None = None,
+            mark_synthetic: bool = True) -> Figure:
+    """Title (with the SYNTHETIC and APPROXIMATE labels), the diagnostics note, layout
+    (for figures we created) and saving. On a caller's axes the title goes on ``ax``.
+    """
+    if mark_synthetic and _is_synthetic(fit):
+        title += " - SYNTHETIC data"
     if fit.is_approximate:
         title += " - APPROXIMATE update"
+    if not owned and ax is not None:
+        ax.set_title(title, fontsize=10)
     width_in = fig.get_figwidth()
     note = _problem_note(fit, width=max(40, int(width_in * 11)), outcome=outcome)
     height_in = fig.get_figheight()
@@ -244,8 +251,6 @@ def plot_trajectories(
     fig.legend(handles=handles, loc="lower center", ncols=len(handles), frameon=False,
                fontsize=9)
     title = f"Credibility trajectories ({_SCALE_NAMES[scale]})"
-    if _is_synthetic(fit):
-        title += " - SYNTHETIC data"
     return _finish(fig, fit, title, owned=True, path=path, legend_rows=1)
 
 
@@ -310,11 +315,7 @@ def plot_forest(
                   title="alliance", loc="lower right", fontsize=8, title_fontsize=8,
                   frameon=True, framealpha=0.9)
     title = f"Credibility of commitments in {chosen} (mean, 50 % and 90 % intervals)"
-    if _is_synthetic(fit):
-        title += " - SYNTHETIC data"
-    if not owned:
-        ax.set_title(title, fontsize=10)
-    return _finish(fig, fit, title, owned=owned, path=path)
+    return _finish(fig, fit, title, owned=owned, path=path, ax=ax)
 
 
 def plot_loadings(
@@ -343,9 +344,7 @@ def plot_loadings(
     ax.axvline(0.0, color="0.55", linewidth=0.8, linestyle=":")
     ax.set_xlabel("loading (change in the signal's linear predictor per 1 sd of credibility)")
     title = "Signal loadings (mean, 50 % and 90 % intervals)"
-    if not owned:
-        ax.set_title(title, fontsize=10)
-    return _finish(fig, fit, title, owned=owned, path=path)
+    return _finish(fig, fit, title, owned=owned, path=path, ax=ax, mark_synthetic=False)
 
 
 def plot_predictions(
@@ -382,11 +381,7 @@ def plot_predictions(
     ax.axvline(0.5, color="0.55", linewidth=0.8, linestyle=":")
     ax.set_xlabel("P(deterrence holds)")
     title = f"Predicted deterrence success ({fit.outcome_mode}; mean, 50 % and 90 % intervals)"
-    if _is_synthetic(fit):
-        title += " - SYNTHETIC data"
-    if not owned:
-        ax.set_title(title, fontsize=10)
-    return _finish(fig, fit, title, owned=owned, path=path, outcome=True)
+    return _finish(fig, fit, title, owned=owned, path=path, outcome=True, ax=ax)
 
 
 def plot_calibration(
@@ -429,11 +424,7 @@ def plot_calibration(
                     f"{checks.brier_base_rate:.3f}", title_fontsize=8)
     _style(ax)
     title = f"Calibration of the outcome model ({checks.mode}, {len(checks.case_ids)} cases)"
-    if _is_synthetic(fit):
-        title += " - SYNTHETIC data"
-    if not owned:
-        ax.set_title(title, fontsize=10)
-    return _finish(fig, fit, title, owned=owned, path=path, outcome=True)
+    return _finish(fig, fit, title, owned=owned, path=path, outcome=True, ax=ax)
 
 
 def plot_ppc(
@@ -486,6 +477,4 @@ def plot_ppc(
                         Line2D([], [], color=_BLUE, alpha=0.5, label="replicated (posterior)")],
                loc="lower center", ncols=2, frameon=False, fontsize=9)
     title = "Posterior predictive check of every signal (empirical CDFs)"
-    if _is_synthetic(fit):
-        title += " - SYNTHETIC data"
     return _finish(fig, fit, title, owned=True, path=path, legend_rows=1)
