@@ -16,31 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner, Result
+from cli_helpers import assert_one_line_error, invoke
+from typer.testing import Result
 
 from credibility import cli
 from credibility.datasets import DatasetInfo
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
-runner = CliRunner()
 TINY_RUN = ["--draws", "50", "--tune", "50", "--chains", "2", "--seed", "1"]
 tiny_sampling = pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
-
-
-def invoke(*args: str | Path) -> Result:
-    return runner.invoke(cli.app, [str(a) for a in args])
-
-
-def assert_one_line_error(result: Result, *words: str) -> None:
-    """Exit code 2, one `error:` line on stderr naming the problem, no traceback."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for word in words:
-        assert word in lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,9 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import assert_one_line_error, invoke
 from pymc.initial_point import make_initial_point_fn
-from typer.testing import CliRunner, Result
 
-from credibility import cli
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import CredibilityDataError
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
@@ -39,28 +38,12 @@ from credibility.updating import (
     warm_start_values,
 )
 
-runner = CliRunner()
 #: Sampler settings of the shared exact update (chains as tiny_fit: 2).
 UPDATE_RUN = {"draws": 150, "tune": 150, "seed": 11}
 #: Largest |difference| of a cell mean between two fits of the same data, in combined MCSEs.
 MAX_MCSE = 4.0
 SIGNAL_HEADER = ["commitment_id", "alliance", "period", "signal", "value"]
 tiny_sampling = pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
-
-
-def invoke(*args: str | Path) -> Result:
-    return runner.invoke(cli.app, [str(a) for a in args])
-
-
-def assert_one_line_error(result: Result, *words: str) -> None:
-    """Exit code 2, one `error:` line on stderr naming the problem, no traceback."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
