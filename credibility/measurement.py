@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+from pymc.distributions.transforms import ZeroSumTransform
 
 from credibility.errors import SpecError
 from credibility.schema import CredibilityData
@@ -358,16 +359,24 @@ def _dynamic_component(
         innovations = pm.Normal(f"{name}_innovation", 0.0, 1.0, dims=dim)
         return scale * _paths(innovations, cells, rho, dynamics)
     states = pm.Flat(f"{name}_state", dims=dim)
+    _path_prior(name, states, cells, rho, scale, dynamics)
+    return states
+
+
+def _path_prior(
+    name: str, path: pt.TensorVariable, cells: UnitCells, rho: pt.TensorVariable,
+    scale: pt.TensorVariable, dynamics: str,
+) -> None:
+    """The AR(1) / random-walk density of centred ``path`` values, as potential ``{name}_prior``."""
     first = cells.local == 0
     previous = np.where(first, 0, np.arange(cells.size) - 1)
     if dynamics == "ar1":
-        mean = pt.where(first, 0.0, rho * states[previous])
+        mean = pt.where(first, 0.0, rho * path[previous])
         sd = pt.where(first, scale, scale * pt.sqrt(1.0 - rho**2))
     else:
-        mean = pt.where(first, 0.0, states[previous])
+        mean = pt.where(first, 0.0, path[previous])
         sd = pt.where(first, scale, scale * rho)
-    pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(mean, sd), states).sum())
-    return states
+    pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(mean, sd), path).sum())
 
 
 def _zero_sum(name: str, sigma: float, dim: str, n: int) -> pt.TensorVariable:
@@ -547,24 +556,33 @@ def build_measurement_model(
         # variance of a persistent path does (docs/decisions.md).
         anchor = (1.0 / pt.sqrt(1.0 - rho_commitment**2) if spec.dynamics == "ar1"
                   else pt.as_tensor(1.0))
-        x = (
-            alliance_level[index.cell_alliance_cell]
-            + _dynamic_component("commitment", "cell", cells, rho_commitment,
-                                 anchor, spec.dynamics,
-                                 centred="commitment" in spec.centred_states)
-        )
+        group_mean = alliance_level[index.cell_alliance_cell]
         if spec.region_effects and len(index.regions) > 1:
             region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions))
-            x = x + region[index.commitment_region[cells.unit]]
+            group_mean = group_mean + region[index.commitment_region[cells.unit]]
         if spec.type_effects and len(index.types) > 1:
             type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types))
-            x = x + type_effect[index.commitment_type[cells.unit]]
+            group_mean = group_mean + type_effect[index.commitment_type[cells.unit]]
         # Location anchor: the mean over all active commitment-periods is 0 in every
         # draw. Sum-to-zero effects alone would leave the level of a large group
         # (NATO, Europe) to the priors of a few small groups, trading off against
         # every intercept (docs/model.md, "Identification").
-        level = x.mean()
-        x = x - level
+        if "commitment" in spec.centred_states:
+            # Centred states are sampled as the latent itself (hierarchical centring:
+            # the group effects are the mean of the paths' prior), split into its
+            # sum-to-zero part and its mean. The likelihood sees only the former, so
+            # the mean, which only the prior pins down, is a coordinate of its own
+            # instead of a direction through every state (docs/decisions.md 15).
+            x = pm.Flat("commitment_state", dims="cell",
+                        default_transform=ZeroSumTransform([-1]))
+            level = pm.Flat("commitment_level")
+            _path_prior("commitment", x + level - group_mean, cells, rho_commitment,
+                        anchor, spec.dynamics)
+        else:
+            x = group_mean + _dynamic_component("commitment", "cell", cells, rho_commitment,
+                                                anchor, spec.dynamics, centred=False)
+            level = x.mean()
+            x = x - level
         alliance_level = alliance_level - level
         latent = pt.concatenate([x, alliance_level])
         # Reported scale: standardised per draw (mean 0, sd 1 over active cells).
