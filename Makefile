@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-sbc example-update clean
+.PHONY: demo test test-fast lint bench bench-perf bench-sbc example-update clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,jax]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/predictor_holdout.py --joint
+
+bench-perf: $(STAMP)
+	$(PY) benchmarks/performance.py --sizes S M --out benchmarks/results/performance.json
 
 bench-sbc: $(STAMP)
 	$(PY) benchmarks/sbc_full.py --out benchmarks/results/sbc_full --doc docs/validation.md

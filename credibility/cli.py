@@ -47,7 +47,7 @@ from credibility.plots import (
     plot_predictions,
     plot_trajectories,
 )
-from credibility.sampling import MASS_MATRICES
+from credibility.sampling import MASS_MATRICES, METHODS
 from credibility.scenarios import ScenarioResult, ScenarioWarning
 from credibility.schema import CredibilityData
 from credibility.spec import load_spec
@@ -198,7 +198,7 @@ def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
 def _run_fit(
     console: Console, model: CredibilityModel, data: CredibilityData, *, draws: int, tune: int,
     chains: int, seed: int, backend: str, quiet: bool, outcome: str = "auto",
-    mass_matrix: str = "diag",
+    mass_matrix: str = "diag", method: str = "nuts",
 ) -> FitResult:
     """Fit with a status line; convergence warnings become the diagnostics table."""
     stages = _StageLine(console, enabled=not quiet)
@@ -207,7 +207,7 @@ def _run_fit(
             warnings.simplefilter("ignore", ConvergenceWarning)
             return model.fit(data, draws=draws, tune=tune, chains=chains, seed=seed,
                              backend=backend, outcome=outcome, mass_matrix=mass_matrix,
-                             progress=not quiet, on_stage=stages)
+                             method=method, progress=not quiet, on_stage=stages)
     finally:
         stages.close()
 
@@ -430,6 +430,10 @@ def fit_command(
     mass_matrix: Annotated[str, typer.Option(
         metavar="KIND", help="Mass-matrix adaptation (nutpie): diag (default) or low_rank, "
         "for posteriors with strongly correlated directions.")] = "diag",
+    method: Annotated[str, typer.Option(
+        metavar="METHOD", help="nuts (default: the posterior) or advi (mean-field ADVI: fast, "
+        "for exploration; understates uncertainty; results are labelled APPROXIMATE).")
+    ] = "nuts",
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit with code 1 when the diagnostics fail (results are still written).")
     ] = False,
@@ -461,8 +465,14 @@ def fit_command(
     console.print(data.summary(), markup=False)
     _check_choice(outcome, ("auto", "two_stage", "joint", "none"), "--outcome")
     _check_choice(mass_matrix, MASS_MATRICES, "--mass-matrix")
+    _check_choice(method, METHODS, "--method")
     result = _run_fit(console, model, data, draws=draws, tune=tune, chains=chains, seed=seed,
-                      backend=backend, quiet=quiet, outcome=outcome, mass_matrix=mass_matrix)
+                      backend=backend, quiet=quiet, outcome=outcome, mass_matrix=mass_matrix,
+                      method=method)
+    if result.is_approximate:
+        console.print("[bold yellow]APPROXIMATE[/]: mean-field ADVI, not NUTS; it understates "
+                      "uncertainty. Use for exploration only; refit with --method nuts to "
+                      "report.")
     paths = result.save(out)
     _print_fit_diagnostics(console, result)
     _print_written(console, [p for key, p in paths.items() if not key.startswith("data_")]

@@ -141,8 +141,10 @@ class FitResult:
 
     @property
     def is_approximate(self) -> bool:
-        """True for the result of an approximate update (:mod:`credibility.approximate`)."""
-        return self.settings.get("update_method") == "approximate"
+        """True for an ADVI fit (``method="advi"``) or an approximate update
+        (:mod:`credibility.approximate`): its posterior is an approximation."""
+        return (self.settings.get("update_method") == "approximate"
+                or self.settings.get("method", "nuts") != "nuts")
 
     @property
     def outcome_mode(self) -> str | None:
@@ -351,6 +353,7 @@ class CredibilityModel:
         target_accept: float = 0.9,
         outcome: OutcomeMode = "auto",
         mass_matrix: str = "diag",
+        method: str = "nuts",
         progress: bool = True,
         on_stage: Callable[[str], None] | None = None,
     ) -> FitResult:
@@ -361,7 +364,10 @@ class CredibilityModel:
         model with it, ``"none"`` skips it; ``"auto"`` (default) is ``"two_stage"``
         when the data have cases with observed outcomes and ``"none"`` otherwise.
         ``mass_matrix="low_rank"`` uses nutpie's low-rank mass-matrix adaptation
-        (for posteriors with a few strongly correlated directions). ``on_stage``
+        (for posteriors with a few strongly correlated directions). ``method="advi"``
+        replaces NUTS by mean-field ADVI (:data:`~credibility.sampling.METHODS`): fast,
+        for exploration only; it understates uncertainty and the result is labelled
+        approximate (:attr:`FitResult.is_approximate`). ``on_stage``
         (optional) is called with a short description as each stage starts; the CLI
         uses it for its status line. A
         :class:`~credibility.diagnostics.ConvergenceWarning` is issued when R-hat,
@@ -389,10 +395,11 @@ class CredibilityModel:
         else:
             model = build_measurement_model(data, self.spec, index=index)
         built = time.perf_counter()
-        stage(f"sampling ({backend}, {chains} chains x {draws} draws)")
+        stage(f"sampling ({backend}, {chains} chains x {draws} draws)" if method == "nuts"
+              else f"fitting ADVI (APPROXIMATE), then {chains} x {draws} draws")
         sampler = {"backend": backend, "draws": draws, "tune": tune, "chains": chains,
                    "target_accept": target_accept, "progress": progress,
-                   "mass_matrix": mass_matrix}
+                   "mass_matrix": mass_matrix, "method": method}
         idata = sample_model(model, seed=seed, **sampler)
         sampled = time.perf_counter()
         stage("checking convergence")
@@ -429,6 +436,7 @@ class CredibilityModel:
             settings={"draws": draws, "tune": tune, "chains": chains, "seed": seed,
                       "backend": backend, "target_accept": target_accept,
                       "outcome": mode or "none", "mass_matrix": mass_matrix,
+                      "method": method,
                       "unused_signals": list(index.unused_signals)},
             outcome_diagnostics=outcome_diagnostics,
         )

@@ -356,6 +356,7 @@ def fit_two_stage(
     target_accept: float = 0.9,
     progress: bool = True,
     mass_matrix: str = "diag",
+    method: str = "nuts",
 ) -> tuple[xr.Dataset, Diagnostics]:
     """Stage 2: sample the outcome model on the stage-1 credibility posterior.
 
@@ -377,7 +378,7 @@ def fit_two_stage(
     built = time.perf_counter()
     tree = sample_model(model, backend=backend, draws=draws, tune=tune, chains=chains,
                         seed=seed, target_accept=target_accept, progress=progress,
-                        mass_matrix=mass_matrix)
+                        mass_matrix=mass_matrix, method=method)
     sampled = time.perf_counter()
     raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]

@@ -12,6 +12,7 @@ import os
 import warnings
 from typing import Literal
 
+import numpy as np
 import pymc as pm
 import xarray as xr
 
@@ -22,6 +23,12 @@ BACKENDS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
 #: Mass-matrix adaptations: diagonal, or nutpie's low-rank correction (helps when a few
 #: directions -- e.g. a common level of all states -- are strongly correlated).
 MASS_MATRICES: tuple[str, ...] = ("diag", "low_rank")
+#: Inference methods: NUTS (the default; the posterior) or mean-field ADVI (a fast,
+#: approximate posterior for exploration: it understates uncertainty; every result
+#: of it is labelled APPROXIMATE, docs/performance.md gives its error against NUTS).
+METHODS: tuple[str, ...] = ("nuts", "advi")
+#: Default number of ADVI optimisation steps.
+ADVI_ITERATIONS = 20_000
 
 
 def check_backend(backend: str) -> None:
@@ -54,11 +61,17 @@ def sample_model(
     target_accept: float = 0.9,
     progress: bool = True,
     mass_matrix: str = "diag",
+    method: str = "nuts",
+    advi_iterations: int | None = None,
 ) -> xr.DataTree:
     """Sample ``model`` with NUTS; returns the DataTree with ``posterior`` and ``sample_stats``.
 
     Chains run in parallel on up to ``os.cpu_count()`` cores. ``mass_matrix``
     (:data:`MASS_MATRICES`) other than ``"diag"`` needs the nutpie backend.
+    ``method="advi"`` fits mean-field ADVI for ``advi_iterations`` steps (default
+    :data:`ADVI_ITERATIONS`) instead and
+    draws ``chains x draws`` independent draws from it (``backend`` is then unused);
+    the posterior's attributes record ``method`` and the ELBO trace summary.
     Sampler failures are raised as :class:`FitError`.
 
     Examples
@@ -70,6 +83,11 @@ def sample_model(
     (1, 20)
     """
     check_backend(backend)
+    if method not in METHODS:
+        raise FitError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if method == "advi":
+        return _fit_advi(model, draws=draws, chains=chains, seed=seed, progress=progress,
+                         iterations=advi_iterations or ADVI_ITERATIONS)
     if mass_matrix not in MASS_MATRICES:
         raise FitError(f"unknown mass matrix {mass_matrix!r}; expected one of "
                        f"{', '.join(MASS_MATRICES)}")
@@ -93,6 +111,16 @@ def sample_model(
         raise FitError(f"sampling with backend {backend!r} failed: {exc}") from exc
 
 
+def compile_nutpie(model: pm.Model):
+    """The model compiled by nutpie with numba (what the nutpie backend samples).
+
+    Exposed so that benchmarks can time compilation apart from sampling.
+    """
+    import nutpie
+
+    return nutpie.compile_pymc_model(model, backend="numba")
+
+
 def _sample_nutpie(
     model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int,
     target_accept: float, progress: bool, adaptation: str = "diag",
@@ -105,9 +133,46 @@ def _sample_nutpie(
     """
     import nutpie
 
-    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    compiled = compile_nutpie(model)
     return nutpie.sample(
         compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
         save_warmup=False, progress_bar=progress, target_accept=target_accept,
         adaptation=adaptation,
     )
+
+
+def _fit_advi(
+    model: pm.Model, *, draws: int, chains: int, seed: int, progress: bool, iterations: int
+) -> xr.DataTree:
+    """Mean-field ADVI, then ``chains x draws`` draws shaped like a NUTS result.
+
+    The draws are independent, so R-hat and ESS computed on them describe only
+    the Monte Carlo error of the draws, not the approximation's error. The
+    posterior's attributes hold ``method="advi"``, the number of steps and the
+    relative change of the mean loss over the last 10 % of them (``advi_drift``;
+    above 0.01 the optimisation had not settled).
+    """
+    if iterations < 100:
+        raise FitError(f"advi_iterations must be at least 100, got {iterations!r}")
+    try:
+        with model:
+            approx = pm.fit(n=iterations, method="advi", random_seed=seed, progressbar=progress)
+            tree = approx.sample(draws * chains, random_seed=seed)
+    except (ValueError, RuntimeError, FloatingPointError) as exc:
+        raise FitError(f"ADVI failed: {exc}") from exc
+    loss = np.asarray(approx.hist, dtype=float)
+    tail = max(len(loss) // 10, 1)
+    last, before = loss[-tail:].mean(), loss[-2 * tail:-tail].mean()
+    drift = float(abs(before - last) / max(abs(last), 1.0))
+    posterior = tree["posterior"].to_dataset()
+    reshaped = posterior.isel(chain=0, drop=True).rename(draw="sample")
+    reshaped = reshaped.assign_coords(
+        chain=("sample", np.repeat(np.arange(chains), draws)),
+        draw=("sample", np.tile(np.arange(draws), chains)),
+    ).set_index(sample=("chain", "draw")).unstack("sample")
+    reshaped = reshaped.transpose("chain", "draw", ...)
+    reshaped.attrs.update({"method": "advi", "advi_iterations": iterations,
+                           "advi_final_loss": float(last), "advi_drift": drift})
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((chains, draws), bool))},
+                       coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+    return xr.DataTree.from_dict({"posterior": reshaped, "sample_stats": stats})

@@ -66,7 +66,7 @@ DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change
                 "change_q95", "p_up")
 #: Keyword arguments of ``CredibilityModel.fit`` that ``FitResult.settings`` records.
 FIT_SETTINGS = ("draws", "tune", "chains", "seed", "backend", "target_accept", "outcome",
-                "mass_matrix")
+                "mass_matrix", "method")
 
 #: The cells of a signal row that make up its observation (compared on a repeat).
 _OBSERVATION = ("value", "trials", "exposure")
@@ -407,7 +407,7 @@ def refit_settings(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]
     ...             "target_accept": 0.9, "outcome": "two_stage", "unused_signals": []}
     >>> refit_settings(previous, draws=1000, seed=None)  # doctest: +NORMALIZE_WHITESPACE
     {'draws': 1000, 'tune': 500, 'chains': 2, 'seed': 7, 'backend': 'nutpie',
-     'target_accept': 0.9, 'outcome': 'two_stage', 'mass_matrix': 'diag'}
+     'target_accept': 0.9, 'outcome': 'two_stage', 'mass_matrix': 'diag', 'method': 'nuts'}
     >>> refit_settings({})["draws"]
     1000
     """

@@ -98,6 +98,38 @@ def test_numpyro_backend_without_jax_extra_says_how_to_install(tiny_fit):
         CredibilityModel("default").fit(tiny_fit.data, backend="numpyro")
 
 
+@pytest.mark.skipif(importlib.util.find_spec("numpyro") is None,
+                    reason="needs the optional JAX extra")
+def test_numpyro_backend_samples(tiny_fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = CredibilityModel("default").fit(tiny_fit.data, draws=30, tune=30, chains=2,
+                                              backend="numpyro", progress=False)
+    assert fit.settings["backend"] == "numpyro"
+    assert fit.posterior["posterior"]["credibility"].sizes["draw"] == 30
+    assert np.isfinite(fit.diagnostics.max_rhat)
+
+
+def test_advi_fit_is_labelled_approximate(tiny_fit, monkeypatch):
+    monkeypatch.setattr("credibility.sampling.ADVI_ITERATIONS", 500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = CredibilityModel("default").fit(tiny_fit.data, draws=50, chains=2, seed=3,
+                                              method="advi", progress=False)
+    assert fit.is_approximate and fit.settings["method"] == "advi"
+    post = fit.posterior["posterior"]
+    assert post.attrs["method"] == "advi" and post.attrs["advi_iterations"] == 500
+    assert post["credibility"].sizes == {"chain": 2, "draw": 50, **{
+        d: tiny_fit.posterior["posterior"]["credibility"].sizes[d]
+        for d in ("commitment", "period")}}
+    # Draws differ across chains (independent draws, not copies of one chain).
+    first = post["credibility"].isel(draw=0).stack(cell=("commitment", "period")).dropna("cell")
+    assert not np.allclose(first.isel(chain=0), first.isel(chain=1))
+    assert not tiny_fit.is_approximate
+    with pytest.raises(FitError, match="unknown method 'vi'"):
+        CredibilityModel("default").fit(tiny_fit.data, method="vi")
+
+
 def test_low_rank_mass_matrix_runs_and_is_recorded():
     sim = simulate("default", synthetic_commitments(4, 2, (2000, 2004), seed=2), seed=2,
                    last_period=2004)

@@ -1,0 +1,313 @@
+"""Speed and sampling efficiency of our model against a naive hand-written PyMC model.
+
+For SYNTHETIC data simulated from the default spec at sizes
+
+- S: 40 commitments x 26 periods x 6 signals,
+- M: 300 x 50 x 6,
+- L: 1000 x 50 x 6,
+
+each configuration runs in its own process (so that peak memory is its own) and
+reports model build time, compile time (where it is separate), sampling wall time,
+min bulk ESS and max R-hat over the standardised credibility of every cell and
+the signal loadings, ESS per second, divergences and peak resident memory.
+Configurations:
+
+- ``ours/<backend>``: :func:`credibility.measurement.build_measurement_model`
+  sampled with NUTS by ``nutpie``, ``pymc`` or ``numpyro`` (JAX);
+- ``ours/advi``: the same model by mean-field ADVI (approximate), with its error
+  against ``ours/nutpie`` at the same size;
+- ``naive/default``: ``benchmarks/naive.py`` (centred ``pm.AR`` paths built in
+  Python loops, one likelihood per signal) with a plain ``pm.sample()``, which
+  picks nutpie itself when it is installed;
+- ``naive/pymc``: the same with ``nuts_sampler="pymc"`` (what ``pm.sample()`` does
+  without nutpie).
+
+Ratios (ESS/s of each configuration over each naive one) come from the same run.
+Prints a table and writes JSON. Examples::
+
+    python benchmarks/performance.py --sizes S --out benchmarks/results/performance_S.json
+    python benchmarks/performance.py --sizes M --configs ours/nutpie naive/pymc \\
+        --naive-draws 300 --naive-tune 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+SIZES = {"S": (40, 26), "M": (300, 50), "L": (1000, 50)}
+CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "naive/default",
+           "naive/pymc")
+CHECKED = ("credibility_cell", "loading")
+HERE = Path(__file__).resolve().parent
+
+
+def simulated(size: str):
+    """The SYNTHETIC data of one size (same seed, so every configuration sees the same)."""
+    from credibility.simulate import simulate, synthetic_commitments
+
+    n, periods = SIZES[size]
+    table = synthetic_commitments(n, max(n // 10, 3), (1951, 1951 + periods - 1), seed=11)
+    return simulate("default", table, seed=11)
+
+
+def run_one(config: dict) -> dict:
+    """Run one configuration in this process; returns its figures."""
+    import arviz as az
+    import pymc as pm
+
+    from credibility.measurement import build_measurement_model
+    from credibility.sampling import compile_nutpie, sample_model
+
+    sys.path.insert(0, str(HERE))
+    from naive import build_naive_model
+
+    variant, engine = config["name"].split("/")
+    data = simulated(config["size"]).data
+    started = time.perf_counter()
+    model = build_measurement_model(data) if variant == "ours" else build_naive_model(data)
+    build_s = time.perf_counter() - started
+    compile_s = None
+    draws, tune, chains = config["draws"], config["tune"], config["chains"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if variant == "ours" and engine == "nutpie":
+            import nutpie
+
+            started = time.perf_counter()
+            compiled = compile_nutpie(model)
+            compile_s = time.perf_counter() - started
+            started = time.perf_counter()
+            tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
+                                 cores=min(chains, os.cpu_count() or 1), seed=config["seed"],
+                                 save_warmup=False, progress_bar=False, target_accept=0.9)
+        elif variant == "ours":
+            started = time.perf_counter()
+            tree = sample_model(model, backend=engine if engine != "advi" else "nutpie",
+                                method="advi" if engine == "advi" else "nuts", draws=draws,
+                                tune=tune, chains=chains, seed=config["seed"], progress=False,
+                                advi_iterations=config["advi_iterations"])
+        else:
+            started = time.perf_counter()
+            with model:
+                kwargs = {} if engine == "default" else {"nuts_sampler": engine}
+                tree = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=config["seed"],
+                                 progressbar=False, compute_convergence_checks=False, **kwargs)
+        sample_s = time.perf_counter() - started
+    posterior = tree["posterior"].to_dataset()[list(CHECKED)]
+    ess = az.ess(posterior, method="bulk")
+    rhat = az.rhat(posterior)
+    stats = tree["sample_stats"].to_dataset()
+    steps = next((stats[n] for n in ("n_steps", "tree_size") if n in stats), None)
+    memory_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    cell = tree["posterior"]["credibility_cell"]
+    np.savez(config["arrays"], mean=cell.mean(("chain", "draw")).to_numpy(),
+             sd=cell.std(("chain", "draw")).to_numpy(),
+             q05=cell.quantile(0.05, ("chain", "draw")).to_numpy(),
+             q95=cell.quantile(0.95, ("chain", "draw")).to_numpy(),
+             loading=tree["posterior"]["loading"].mean(("chain", "draw")).to_numpy())
+    min_ess = float(min(float(ess[v].min()) for v in CHECKED))
+    return {
+        **{k: config[k] for k in ("name", "size", "draws", "tune", "chains")},
+        "cells": int(cell.sizes[cell.dims[-1]]),
+        "observations": len(data.signals),
+        "free_variables": len(model.free_RVs),
+        "build_s": build_s,
+        "compile_s": compile_s,
+        "sample_s": sample_s,
+        "min_bulk_ess": min_ess,
+        "ess_per_s": min_ess / sample_s,
+        "ess_per_s_total": min_ess / (build_s + (compile_s or 0.0) + sample_s),
+        "max_rhat": float(max(float(rhat[v].max()) for v in CHECKED)),
+        "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
+        "mean_leapfrog_steps": None if steps is None else float(steps.mean()),
+        "peak_memory_gib": memory_kib / 2**20,
+        "approximate": engine == "advi",
+        "advi_drift": tree["posterior"].attrs.get("advi_drift"),
+    }
+
+
+def advi_error(advi: Path, nuts: Path) -> dict:
+    """ADVI against NUTS per cell: mean error in NUTS sds, sd ratio, 90 % interval overlap."""
+    a, n = np.load(advi), np.load(nuts)
+    z = np.abs(a["mean"] - n["mean"]) / n["sd"]
+    covered = (a["q05"] <= n["mean"]) & (n["mean"] <= a["q95"])
+    return {"mean_abs_z": float(z.mean()), "max_abs_z": float(z.max()),
+            "median_sd_ratio": float(np.median(a["sd"] / n["sd"])),
+            "nuts_mean_inside_advi_90": float(covered.mean()),
+            "loading_rel_error": float(np.max(np.abs(a["loading"] - n["loading"])
+                                              / np.abs(n["loading"])))}
+
+
+def run(args: argparse.Namespace) -> dict:
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for size in args.sizes:
+        for name in args.configs:
+            naive = name.startswith("naive")
+            config = {"name": name, "size": size, "seed": args.seed,
+                      "draws": args.naive_draws if naive and args.naive_draws else args.draws,
+                      "tune": args.naive_tune if naive and args.naive_tune else args.tune,
+                      "chains": args.naive_chains if naive and args.naive_chains else args.chains,
+                      "advi_iterations": args.advi_iterations,
+                      "arrays": str(work / f"{size}_{name.replace('/', '_')}.npz")}
+            print(f"[{time.strftime('%H:%M:%S')}] {size} {name} ...", flush=True)
+            row = _spawn(config, args.timeout)
+            rows.append(row)
+            print(f"    {_line(row)}", flush=True)
+    for row in rows:
+        _ratios(row, rows)
+        if row["name"] == "ours/advi" and "error" not in row:
+            nuts = work / f"{row['size']}_ours_nutpie.npz"
+            if any(r["name"] == "ours/nutpie" and r["size"] == row["size"] and "error" not in r
+                   for r in rows):
+                row["error_vs_nuts"] = advi_error(Path(work / f"{row['size']}_ours_advi.npz"),
+                                                  nuts)
+    return {"synthetic": True, "sizes": {k: SIZES[k] for k in args.sizes},
+            "signals": 6, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                      "platform": platform.platform()},
+            "command": " ".join(sys.argv), "results": rows}
+
+
+def _spawn(config: dict, timeout: float) -> dict:
+    """Run one configuration in a child process; failures and timeouts become rows."""
+    command = [sys.executable, __file__, "--one", json.dumps(config)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**_head(config), "error": f"did not finish within {timeout:.0f} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {**_head(config), "error": " | ".join(tail) or f"exit {done.returncode}"}
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def _head(config: dict) -> dict:
+    return {k: config[k] for k in ("name", "size", "draws", "tune", "chains")}
+
+
+def _ratios(row: dict, rows: list[dict]) -> None:
+    """ESS/s of ``row`` over each naive configuration of the same size."""
+    if "error" in row:
+        return
+    for base in rows:
+        if (base["size"] == row["size"] and base["name"].startswith("naive")
+                and base is not row and "error" not in base and base["ess_per_s"] > 0):
+            row[f"ess_per_s_ratio_vs_{base['name'].replace('/', '_')}"] = (
+                row["ess_per_s"] / base["ess_per_s"])
+
+
+def _fmt(value, spec: str = ".1f") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, spec)
+
+
+def _line(row: dict) -> str:
+    if "error" in row:
+        return f"FAILED: {row['error']}"
+    return (f"build {_fmt(row['build_s'])} s, compile {_fmt(row['compile_s'])} s, sample "
+            f"{_fmt(row['sample_s'])} s, min ESS {_fmt(row['min_bulk_ess'], '.0f')}, ESS/s "
+            f"{_fmt(row['ess_per_s'], '.2f')}, R-hat {_fmt(row['max_rhat'], '.3f')}, "
+            f"div {row['divergences']}, mem {_fmt(row['peak_memory_gib'], '.2f')} GiB")
+
+
+def print_table(result: dict) -> None:
+    header = (f"{'size':4} {'config':14} {'draws':>9} {'build s':>8} {'compile s':>9} "
+              f"{'sample s':>9} {'min ESS':>8} {'ESS/s':>8} {'vs naive':>9} {'R-hat':>6} "
+              f"{'div':>5} {'GiB':>5}")
+    print("SYNTHETIC data;", "ESS over standardised credibility of every cell + loadings")
+    print(header)
+    print("-" * len(header))
+    for row in result["results"]:
+        head = f"{row['size']:4} {row['name']:14} {row['chains']}x{row['draws']:<7}"
+        if "error" in row:
+            print(f"{head} FAILED: {row['error'][:80]}")
+            continue
+        ratio = row.get("ess_per_s_ratio_vs_naive_pymc")
+        print(f"{head} {_fmt(row['build_s']):>8} {_fmt(row['compile_s']):>9} "
+              f"{_fmt(row['sample_s']):>9} {_fmt(row['min_bulk_ess'], '.0f'):>8} "
+              f"{_fmt(row['ess_per_s'], '.2f'):>8} {_fmt(ratio, '.1f'):>9} "
+              f"{_fmt(row['max_rhat'], '.3f'):>6} {row['divergences']:>5} "
+              f"{_fmt(row['peak_memory_gib'], '.2f'):>5}")
+        if "error_vs_nuts" in row:
+            e = row["error_vs_nuts"]
+            print(f"     ADVI vs NUTS: mean |diff| {e['mean_abs_z']:.2f} NUTS sd (max "
+                  f"{e['max_abs_z']:.2f}), median sd ratio {e['median_sd_ratio']:.2f}, NUTS mean "
+                  f"inside ADVI 90% {e['nuts_mean_inside_advi_90']:.2f}")
+
+
+def markdown_table(result: dict) -> str:
+    """The results as a markdown table (for docs/performance.md)."""
+    lines = ["| size | configuration | chains x draws (tune) | build s | compile s | sample s "
+             "| min bulk ESS | ESS/s | ESS/s vs naive/pymc | ESS/s vs naive/default | max R-hat "
+             "| divergences | leapfrog steps/draw | peak GiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in result["results"]:
+        head = (f"| {row['size']} | {row['name']} | {row['chains']} x {row['draws']} "
+                f"({row['tune']}) |")
+        if "error" in row:
+            lines.append(f"{head} failed: {row['error'][:120]} |" + " |" * 10)
+            continue
+        lines.append(
+            f"{head} {_fmt(row['build_s'])} | {_fmt(row['compile_s'])} | "
+            f"{_fmt(row['sample_s'])} | {_fmt(row['min_bulk_ess'], '.0f')} | "
+            f"{_fmt(row['ess_per_s'], '.3f')} | "
+            f"{_fmt(row.get('ess_per_s_ratio_vs_naive_pymc'), '.1f')} | "
+            f"{_fmt(row.get('ess_per_s_ratio_vs_naive_default'), '.1f')} | "
+            f"{_fmt(row['max_rhat'], '.3f')} | {row['divergences']} | "
+            f"{_fmt(row['mean_leapfrog_steps'], '.0f')} | {_fmt(row['peak_memory_gib'], '.2f')} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", nargs="+", default=["S"], choices=list(SIZES))
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--naive-draws", type=int, default=None,
+                        help="draws for the naive baseline (default: --draws)")
+    parser.add_argument("--naive-tune", type=int, default=None)
+    parser.add_argument("--naive-chains", type=int, default=None)
+    parser.add_argument("--advi-iterations", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=3600.0,
+                        help="seconds one configuration may take")
+    parser.add_argument("--work", default="benchmarks/results/performance_work")
+    parser.add_argument("--out", default="benchmarks/results/performance.json")
+    parser.add_argument("--markdown", nargs="+", metavar="JSON",
+                        help="print the markdown table of result files and exit")
+    args = parser.parse_args()
+    if args.markdown:
+        for path in args.markdown:
+            print(markdown_table(json.loads(Path(path).read_text(encoding="utf-8"))))
+        return
+    if args.one:
+        print("RESULT " + json.dumps(run_one(json.loads(args.one))), flush=True)
+        return
+    result = run(args)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print_table(result)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Smoke test of benchmarks/performance.py at size S (CI runs only this size)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "performance.py"
+CONFIGS = {"ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "naive/default",
+           "naive/pymc"}
+FIGURES = ("build_s", "sample_s", "min_bulk_ess", "ess_per_s", "max_rhat", "peak_memory_gib")
+
+
+def test_performance_benchmark_reports_every_configuration(tmp_path):
+    pytest.importorskip("numpyro", reason="the benchmark compares the numpyro backend too")
+    out = tmp_path / "perf.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--sizes", "S", "--draws", "30", "--tune", "30",
+         "--chains", "2", "--advi-iterations", "500", "--timeout", "600",
+         "--out", str(out), "--work", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["synthetic"] is True
+    rows = {row["name"]: row for row in result["results"]}
+    assert set(rows) == CONFIGS
+    for name, row in rows.items():
+        assert "error" not in row, f"{name}: {row.get('error')}"
+        assert row["size"] == "S" and row["cells"] > 900
+        for figure in FIGURES:
+            assert math.isfinite(row[figure]) and row[figure] > 0, (name, figure, row[figure])
+    assert rows["ours/nutpie"]["compile_s"] > 0
+    assert rows["ours/advi"]["approximate"] and not rows["ours/nutpie"]["approximate"]
+    for name in CONFIGS - {"naive/pymc"}:
+        assert math.isfinite(rows[name]["ess_per_s_ratio_vs_naive_pymc"])
+    error = rows["ours/advi"]["error_vs_nuts"]
+    assert all(math.isfinite(v) for v in error.values())
+    assert "ours/nutpie" in done.stdout and "ESS/s" in done.stdout
