@@ -201,8 +201,8 @@ def posterior_predictive(fit: FitResult, draws: int = 200, seed: int = 0) -> xr.
     ('sample', 'row')
     """
     if fit.is_approximate:
-        raise PredictionError("posterior predictive checks need an exact posterior; this fit "
-                              "is an approximate update: run an exact update first")
+        raise PredictionError(f"posterior predictive checks need an exact posterior; "
+                              f"{fit.exact_hint}")
     index = build_index(fit.data, fit.spec)
     model = build_measurement_model(fit.data, fit.spec, index=index)
     free = [v.name for v in model.free_RVs]

@@ -555,9 +555,11 @@ def export(
     if result.is_approximate:
         # Labelled in the file itself, so the label travels with the numbers.
         frame = frame.assign(posterior="approximate")
-        typer.echo("note: this version is an APPROXIMATE update (previous posterior as "
-                   "prior, only new periods sampled); every row says so in column "
-                   "'posterior'", err=True)
+        what = ("mean-field ADVI fit (understates uncertainty)"
+                if result.approximation == "ADVI fit" else
+                "update (previous posterior as prior, only new periods sampled)")
+        typer.echo(f"note: this version is an APPROXIMATE {what}; every row says so in "
+                   "column 'posterior'", err=True)
     text = frame.to_csv(index=False, lineterminator="\n")
     if out is None:
         typer.echo(text, nl=False)
@@ -751,8 +753,8 @@ def report(
     fit.parameters().rename_axis("parameter").reset_index().to_csv(written[3], index=False)
     fit.credibility().to_csv(written[4], index=False)
     if fit.is_approximate:
-        ppc_lines = ["An APPROXIMATE update: posterior predictive checks need an exact "
-                     "posterior (run an exact update).", ""]
+        ppc_lines = [f"APPROXIMATE ({fit.approximation}): posterior predictive checks need "
+                     f"an exact posterior ({fit.exact_hint}).", ""]
     else:
         with console.status("posterior predictive check ..."):
             ppc = posterior_predictive(fit, draws=ppc_draws)
@@ -764,7 +766,8 @@ def report(
     lines = ["# Credibility fit report", "",
              f"Fit: `{fit_dir}`" + (" (SYNTHETIC data)" if fit.posterior.attrs.get(
                  "synthetic_data") == "true" else "")
-             + (" - APPROXIMATE update" if fit.is_approximate else ""), "", "## Data", "",
+             + (f" - APPROXIMATE {fit.approximation}" if fit.is_approximate else ""), "",
+             "## Data", "",
              "```",
              fit.data.summary(), "```", "", "## Sampler diagnostics", ""]
     lines += [f"- {check}: {value} ({verdict})" for check, value, verdict

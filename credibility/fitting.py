@@ -147,6 +147,20 @@ class FitResult:
                 or self.settings.get("method", "nuts") != "nuts")
 
     @property
+    def approximation(self) -> str | None:
+        """``"ADVI fit"``, ``"update"`` (approximate update) or ``None`` (NUTS, exact)."""
+        if self.settings.get("update_method") == "approximate":
+            return "update"
+        return "ADVI fit" if self.settings.get("method", "nuts") != "nuts" else None
+
+    @property
+    def exact_hint(self) -> str:
+        """How to get an exact posterior instead of this approximate one (for messages)."""
+        if self.approximation == "ADVI fit":
+            return "this fit is a mean-field ADVI fit: refit with method='nuts' (--method nuts)"
+        return "this fit is an approximate update: run an exact update first"
+
+    @property
     def outcome_mode(self) -> str | None:
         """``"joint"``, ``"two_stage"`` or ``None`` (no outcome model was fitted)."""
         if "outcome" not in self.posterior.children:

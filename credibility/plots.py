@@ -120,7 +120,7 @@ def _finish(fig: Figure, fit: FitResult, title: str, owned: bool, path: str | Pa
     if mark_synthetic and _is_synthetic(fit):
         title += " - SYNTHETIC data"
     if fit.is_approximate:
-        title += " - APPROXIMATE update"
+        title += f" - APPROXIMATE {fit.approximation}"
     if not owned and ax is not None:
         ax.set_title(title, fontsize=10)
     width_in = fig.get_figwidth()

@@ -164,8 +164,7 @@ def run_scenario(
     >>> result.predictions[["case_id", "diff_mean", "p_up"]]  # doctest: +SKIP
     """
     if fit.is_approximate:
-        raise PredictionError("scenarios need an exact posterior; this fit is an approximate "
-                              "update: run an exact update first")
+        raise PredictionError(f"scenarios need an exact posterior; {fit.exact_hint}")
     if method not in SCENARIO_METHODS:
         raise PredictionError(f"unknown scenario method {method!r}; expected one of "
                               f"{', '.join(SCENARIO_METHODS)}")

@@ -8,8 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
+from credibility.checks import posterior_predictive
 from credibility.diagnostics import ConvergenceWarning
-from credibility.errors import FitError
+from credibility.errors import FitError, PredictionError
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import simulate, synthetic_commitments
 
@@ -125,7 +126,9 @@ def test_advi_fit_is_labelled_approximate(tiny_fit, monkeypatch):
     # Draws differ across chains (independent draws, not copies of one chain).
     first = post["credibility"].isel(draw=0).stack(cell=("commitment", "period")).dropna("cell")
     assert not np.allclose(first.isel(chain=0), first.isel(chain=1))
-    assert not tiny_fit.is_approximate
+    assert not tiny_fit.is_approximate and fit.approximation == "ADVI fit"
+    with pytest.raises(PredictionError, match=r"ADVI fit: refit with method='nuts'"):
+        posterior_predictive(fit, draws=10)
     with pytest.raises(FitError, match="unknown method 'vi'"):
         CredibilityModel("default").fit(tiny_fit.data, method="vi")
 
