@@ -290,11 +290,13 @@ Why (what the probe runs made while building this example showed):
   and each commitment's level has a prior sd of about {stationary_sd:.0f}.
 - Stage 2 rests on the stage-1 posterior, so it is no sounder than stage 1.
 
-Remedies beyond this example's budget: much longer runs; nutpie's low-rank mass-matrix
-adaptation (`nutpie.sample(..., adaptation="low_rank")`, not exposed by
-`credibility.sampling`); a commitment-level constant, so that the persistence need not
-absorb the differences between protégés (docs/decisions.md, section 8, removed it for
-the synthetic demo, where it was confounded with the path).
+Tried without success: nutpie's low-rank mass-matrix adaptation
+(`fit(..., mass_matrix="low_rank")`: R-hat 2.96), a per-commitment random mean (R-hat
+2.30), and the exact reparameterisation of decision 15 (hierarchical centring with an
+explicit level), which helps the synthetic data but not these: the directions above
+are the model's scale, not its location. Remedies still open: much longer runs;
+standardising each signal across protégés, or `random_walk` dynamics, so that the
+persistence need not absorb the differences between protégés.
 
 """
     text += f"""## Figures
