@@ -73,15 +73,21 @@ def test_parameters_table_lists_loadings(tiny_fit):
     assert "r_hat" in table.columns
 
 
-def test_pymc_backend_runs():
+@pytest.mark.parametrize("backend", [
+    "pymc",
+    pytest.param("numpyro", marks=pytest.mark.skipif(
+        importlib.util.find_spec("numpyro") is None, reason="needs the optional JAX extra")),
+])
+def test_other_backends_sample(backend):
     sim = simulate("default", synthetic_commitments(4, 2, (2000, 2004), seed=2), seed=2,
                    last_period=2004)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = CredibilityModel("default").fit(sim.data, draws=30, tune=30, chains=2,
-                                              backend="pymc", progress=False)
-    assert fit.settings["backend"] == "pymc"
+                                              backend=backend, progress=False)
+    assert fit.settings["backend"] == backend
     assert fit.posterior["posterior"]["credibility"].sizes["draw"] == 30
+    assert np.isfinite(fit.diagnostics.max_rhat)
 
 
 def test_bad_arguments_raise_fit_error(tiny_fit):
@@ -97,18 +103,6 @@ def test_bad_arguments_raise_fit_error(tiny_fit):
 def test_numpyro_backend_without_jax_extra_says_how_to_install(tiny_fit):
     with pytest.raises(FitError, match=r"credibility\[jax\]"):
         CredibilityModel("default").fit(tiny_fit.data, backend="numpyro")
-
-
-@pytest.mark.skipif(importlib.util.find_spec("numpyro") is None,
-                    reason="needs the optional JAX extra")
-def test_numpyro_backend_samples(tiny_fit):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = CredibilityModel("default").fit(tiny_fit.data, draws=30, tune=30, chains=2,
-                                              backend="numpyro", progress=False)
-    assert fit.settings["backend"] == "numpyro"
-    assert fit.posterior["posterior"]["credibility"].sizes["draw"] == 30
-    assert np.isfinite(fit.diagnostics.max_rhat)
 
 
 def test_advi_fit_is_labelled_approximate(tiny_fit, monkeypatch):
