@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> dict:
                       "tune": args.naive_tune if naive and args.naive_tune else args.tune,
                       "chains": args.naive_chains if naive and args.naive_chains else args.chains,
                       "advi_iterations": args.advi_iterations,
-                      "arrays": str(work / f"{size}_{name.replace('/', '_')}.npz")}
+                      "arrays": str(_arrays(work, size, name))}
             print(f"[{time.strftime('%H:%M:%S')}] {size} {name} ...", flush=True)
             row = _spawn(config, args.timeout)
             rows.append(row)
@@ -171,15 +171,19 @@ def run(args: argparse.Namespace) -> dict:
     for row in rows:
         _ratios(row, rows)
         if row["name"] == "ours/advi" and "error" not in row:
-            nuts = work / f"{row['size']}_ours_nutpie.npz"
             if any(r["name"] == "ours/nutpie" and r["size"] == row["size"] and "error" not in r
                    for r in rows):
-                row["error_vs_nuts"] = advi_error(Path(work / f"{row['size']}_ours_advi.npz"),
-                                                  nuts)
+                row["error_vs_nuts"] = advi_error(_arrays(work, row["size"], "ours/advi"),
+                                                  _arrays(work, row["size"], "ours/nutpie"))
     return {"synthetic": True, "sizes": {k: SIZES[k] for k in args.sizes},
             "signals": 6, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                       "platform": platform.platform()},
             "command": " ".join(sys.argv), "results": rows}
+
+
+def _arrays(work: Path, size: str, name: str) -> Path:
+    """Where a configuration's per-cell posterior summaries are written."""
+    return work / f"{size}_{name.replace('/', '_')}.npz"
 
 
 def _spawn(config: dict, timeout: float) -> dict:
