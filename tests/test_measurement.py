@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pytensor.graph.traversal import ancestors
+from scipy.special import expit
 
 from credibility.measurement import (
+    bernoulli_logit_logp,
     build_index,
     build_measurement_model,
     dynamics_matrix,
+    negative_binomial_logp,
     signal_priors,
 )
 from credibility.schema import CredibilityData
@@ -148,3 +155,48 @@ def test_fitted_spec_decides_directions_and_must_match_the_data(small_simulation
                                    *spec.signals[1:]))
     with pytest.raises(SpecError, match="signal 'exercises' has family = 'amount'"):
         build_measurement_model(data, wrong)
+
+
+
+def _negative_binomial_pair():
+    """Compiled once: (ours, PyMC's) log density and their gradients in (log_mu, alpha)."""
+    values, lm, a = pt.lvector("y"), pt.dscalar("lm"), pt.dscalar("a")
+    ours = negative_binomial_logp(values, lm, a, pt.gammaln(a)).sum()
+    theirs = pm.logp(pm.NegativeBinomial.dist(mu=pt.exp(lm), alpha=a), values).sum()
+    outputs = [ours, *pt.grad(ours, [lm, a]), theirs, *pt.grad(theirs, [lm, a])]
+    return pytensor.function([values, lm, a], outputs)
+
+
+def _bernoulli_ours():
+    values, e = pt.lvector("y"), pt.dscalar("e")
+    ours = bernoulli_logit_logp(values, e).sum()
+    return pytensor.function([values, e], [ours, pt.grad(ours, e)])
+
+
+_COMPILED = {}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    y=st.lists(st.integers(0, 500), min_size=1, max_size=20),
+    log_mu=st.floats(-8.0, 8.0),
+    alpha=st.floats(0.01, 200.0),
+)
+def test_negative_binomial_logp_and_gradient_match_pymc(y, log_mu, alpha):
+    """The fast count likelihood is PyMC's NegativeBinomial: value and gradient."""
+    f = _COMPILED.get("nb") or _COMPILED.setdefault("nb", _negative_binomial_pair())
+    out = [float(v) for v in f(np.array(y), log_mu, alpha)]
+    assert out[:3] == pytest.approx(out[3:], rel=1e-8, abs=1e-8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(y=st.lists(st.integers(0, 1), min_size=1, max_size=20), eta=st.floats(-30.0, 30.0))
+def test_bernoulli_logit_logp_and_gradient_are_exact(y, eta):
+    """The fast binary likelihood against the exact log-sigmoid (PyMC's log1p(-p) form
+    loses digits for large |eta|; where it is accurate the two agree: doctest)."""
+    f = _COMPILED.get("bernoulli") or _COMPILED.setdefault("bernoulli", _bernoulli_ours())
+    values = np.array(y)
+    logp, grad = f(values, eta)
+    exact = float(np.sum(np.where(values == 1, -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta))))
+    assert logp == pytest.approx(exact, rel=1e-12, abs=1e-12)
+    assert grad == pytest.approx(float(np.sum(values - expit(eta))), rel=1e-10, abs=1e-12)
