@@ -42,7 +42,7 @@ def two_stage(fit: FitResult, design: predictor.OutcomeDesign, *, plug_in: bool 
         warnings.simplefilter("ignore", ConvergenceWarning)
         return predictor.fit_two_stage(
             fit.posterior["posterior"]["credibility"], build_index(fit.data, fit.spec), design,
-            fit.spec.outcome, plug_in=plug_in, draws=400, tune=400, chains=2, seed=3,
+            fit.spec.outcome, plug_in=plug_in, draws=1000, tune=400, chains=2, seed=3,
             progress=False)
 
 

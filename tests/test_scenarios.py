@@ -51,7 +51,7 @@ def test_reweighting_agrees_with_refitting_within_monte_carlo_error(outcome_fit)
     data = merge_signals(outcome_fit.data, rows, revise=True).data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        refit = CredibilityModel(outcome_fit.spec).fit(data, draws=400, tune=400, chains=2,
+        refit = CredibilityModel(outcome_fit.spec).fit(data, draws=1000, tune=500, chains=2,
                                                        seed=5, outcome="none", progress=False)
     cells = reweighted.credibility[reweighted.credibility["commitment_id"] == "C002"]
     draws = refit.posterior["posterior"]["credibility"].sel(commitment="C002")

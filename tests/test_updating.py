@@ -286,10 +286,11 @@ def test_warm_start_values_follow_the_labels(tiny_fit: FitResult, next_year: pd.
     values = warm_start_values(tiny_fit, merged)
     model = build_measurement_model(merged, tiny_fit.spec)
     assert set(values) <= {rv.name for rv in model.free_RVs}
-    assert {"commitment_state", "loading_magnitude", "persistence_commitment"} <= set(values)
+    assert {"commitment_state", "loading_magnitude_stationary",
+            "persistence_commitment"} <= set(values)
     posterior = tiny_fit.posterior["posterior"]
-    np.testing.assert_allclose(values["loading_magnitude"],
-                               posterior["loading_magnitude"].mean(("chain", "draw")))
+    np.testing.assert_allclose(values["loading_magnitude_stationary"],
+                               posterior["loading_magnitude_stationary"].mean(("chain", "draw")))
     # Each commitment's states keep their (unit, period) place; a new 2007 state
     # continues from 2006.
     old_state = posterior["commitment_state"].mean(("chain", "draw")).to_numpy()
