@@ -280,10 +280,12 @@ Why (what the probe runs made while building this example showed):
 - The real signals differ far more between protégés than from year to year (log
   troops, log relative spending), so the AR(1) persistence of the commitment paths is
   pushed to {rho:.4f} (posterior mean) and, with their innovation sd fixed at 1 (the
-  scale anchor of [model.md](model.md)), their stationary sd to {stationary_sd:.0f}. The
-  overall scale (`latent_sd`, `persistence_commitment`, every loading) and the common
-  level of all centred commitment states are then collective directions that NUTS
-  with a diagonal mass matrix crosses only slowly: each step moves every state at once.
+  scale anchor of [model.md](model.md)), their stationary sd to {stationary_sd:.0f}.
+  Sampling every scale in stationary-sd units (decision 16), which freed the
+  loadings on synthetic data, does not help here: the persistence stays stuck, and
+  the loadings and states with it. With centred states it is pinned by ~1,800
+  year-to-year transitions of the current states while its marginal posterior is far
+  wider, so it moves only as fast as all states together.
 - The alliance components (`sd_alliance_mean`, `sd_alliance_dynamics`,
   `persistence_alliance`, the alliance effects and innovations) are told apart from
   the commitments' own persistent paths only by their priors: there are four groups,
@@ -292,11 +294,14 @@ Why (what the probe runs made while building this example showed):
 
 Tried without success: nutpie's low-rank mass-matrix adaptation
 (`fit(..., mass_matrix="low_rank")`: R-hat 2.96), a per-commitment random mean (R-hat
-2.30), and the exact reparameterisation of decision 15 (hierarchical centring with an
-explicit level), which helps the synthetic data but not these: the directions above
-are the model's scale, not its location. Remedies still open: much longer runs;
-standardising each signal across protégés, or `random_walk` dynamics, so that the
-persistence need not absorb the differences between protégés.
+2.30), the exact reparameterisations of decisions 15 (hierarchical centring with an
+explicit level: 3.47) and 16 (stationary-sd units: this run), and, one probe run each
+of 4 x 500 draws with the stage-1 fit only, `random_walk` dynamics (R-hat 2.66 on
+`latent_sd`, 1.81 on the step sd) and non-centred commitment paths (`centred_states =
+[]`: R-hat 1.42, persistence 0.996, four times slower). Remedies still open: a
+per-commitment constant with its own scale next to paths whose *stationary* sd is
+the anchor, so that persistent differences between protégés need not come from the
+dynamics; standardising each signal across protégés; much longer runs.
 
 """
     text += f"""## Figures
