@@ -625,8 +625,9 @@ def build_measurement_model(
                   else pt.as_tensor(1.0))
         # Every scale of the latent is sampled in units of that stationary sd
         # (decision 16): the likelihood sees latent / anchor with loadings * anchor,
-        # so it does not change when persistence does, and the slow direction
-        # "persistence against every state, loading and alliance scale" is gone.
+        # so it does not change when persistence does: persistence no longer drags
+        # every state, loading and alliance scale along (it is still the slowest
+        # parameter: docs/performance.md).
         sd_alliance_mean = _half_normal_in_units("sd_alliance_mean", p.alliance_mean_sd, anchor)
         sd_alliance_dynamics = _half_normal_in_units("sd_alliance_dynamics",
                                                      p.alliance_dynamics_sd, anchor)
