@@ -43,12 +43,7 @@ def family_models(obs, family: str) -> dict:
     import pymc as pm
     import pytensor.tensor as pt
 
-    from credibility.measurement import (
-        _bernoulli,
-        _negative_binomial,
-        bernoulli_logit_logp,
-        negative_binomial_logp,
-    )
+    from credibility.measurement import binary_likelihood, count_likelihood
 
     n, signals = obs.size, int(obs.signal.max()) + 1
     models = {}
@@ -63,16 +58,13 @@ def family_models(obs, family: str) -> dict:
                     pm.NegativeBinomial("obs", mu=pt.exp(log_mu), alpha=alpha[obs.signal],
                                         observed=y)
                 else:
-                    pm.CustomDist("obs", log_mu, alpha[obs.signal],
-                                  pt.gammaln(alpha)[obs.signal], dist=_negative_binomial,
-                                  logp=negative_binomial_logp, observed=y)
+                    count_likelihood("obs", log_mu, alpha, obs.signal, y)
             else:
                 y = obs.value.astype(np.int64)
                 if form == "pymc":
                     pm.Bernoulli("obs", logit_p=eta, observed=y)
                 else:
-                    pm.CustomDist("obs", eta, dist=_bernoulli, logp=bernoulli_logit_logp,
-                                  observed=y)
+                    binary_likelihood("obs", eta, y)
         models[form] = model
     return models
 

@@ -502,6 +502,26 @@ def _bernoulli(eta: pt.TensorVariable, size: pt.TensorVariable) -> pt.TensorVari
     return pm.Bernoulli.dist(logit_p=eta, size=size)
 
 
+def count_likelihood(
+    name: str, log_mu: pt.TensorVariable, alpha: pt.TensorVariable, position: np.ndarray,
+    observed: np.ndarray,
+) -> pt.TensorVariable:
+    """Observed negative-binomial counts in the model in context (:func:`negative_binomial_logp`).
+
+    ``alpha`` holds one dispersion per signal and ``position[o]`` row ``o``'s signal.
+    """
+    return pm.CustomDist(name, log_mu, alpha[position], pt.gammaln(alpha)[position],
+                         dist=_negative_binomial, logp=negative_binomial_logp, observed=observed)
+
+
+def binary_likelihood(name: str, eta: pt.TensorVariable, observed: np.ndarray
+                      ) -> pt.TensorVariable:
+    """Observed 0/1 values with log-odds ``eta`` in the model in context
+    (:func:`bernoulli_logit_logp`)."""
+    return pm.CustomDist(name, eta, dist=_bernoulli, logp=bernoulli_logit_logp,
+                         observed=observed)
+
+
 def add_likelihoods(
     families: dict[str, FamilyObservations],
     signals: tuple[SignalSpec, ...],
@@ -540,11 +560,8 @@ def add_likelihoods(
         eta = intercept[intercept_position[obs.signal]] + slope
         name = f"obs_{family}"
         if family == "count":
-            alpha = 1.0 / noise
-            position = noise_position[obs.signal]
-            pm.CustomDist(name, np.log(obs.exposure) + eta, alpha[position],
-                          pt.gammaln(alpha)[position], dist=_negative_binomial,
-                          logp=negative_binomial_logp, observed=obs.value.astype(np.int64))
+            count_likelihood(name, np.log(obs.exposure) + eta, 1.0 / noise,
+                             noise_position[obs.signal], obs.value.astype(np.int64))
         elif family in LOG_FAMILIES:
             targets = np.array([s.target for s in signals])[obs.signal]
             pm.LogNormal(name, mu=eta, sigma=noise[noise_position[obs.signal]],
@@ -554,8 +571,7 @@ def add_likelihoods(
             phi = precision[precision_position[obs.signal]]
             pm.Beta(name, alpha=mean * phi, beta=(1.0 - mean) * phi, observed=obs.value)
         elif family == "binary":
-            pm.CustomDist(name, eta, dist=_bernoulli, logp=bernoulli_logit_logp,
-                          observed=obs.value.astype(np.int64))
+            binary_likelihood(name, eta, obs.value.astype(np.int64))
         elif family == "binomial":
             pm.Binomial(name, n=obs.trials.astype(np.int64), logit_p=eta,
                         observed=obs.value.astype(np.int64))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -157,7 +159,7 @@ def test_fitted_spec_decides_directions_and_must_match_the_data(small_simulation
         build_measurement_model(data, wrong)
 
 
-
+@functools.cache
 def _negative_binomial_pair():
     """Compiled once: (ours, PyMC's) log density and their gradients in (log_mu, alpha)."""
     values, lm, a = pt.lvector("y"), pt.dscalar("lm"), pt.dscalar("a")
@@ -167,13 +169,11 @@ def _negative_binomial_pair():
     return pytensor.function([values, lm, a], outputs)
 
 
+@functools.cache
 def _bernoulli_ours():
     values, e = pt.lvector("y"), pt.dscalar("e")
     ours = bernoulli_logit_logp(values, e).sum()
     return pytensor.function([values, e], [ours, pt.grad(ours, e)])
-
-
-_COMPILED = {}
 
 
 @settings(max_examples=60, deadline=None)
@@ -184,8 +184,7 @@ _COMPILED = {}
 )
 def test_negative_binomial_logp_and_gradient_match_pymc(y, log_mu, alpha):
     """The fast count likelihood is PyMC's NegativeBinomial: value and gradient."""
-    f = _COMPILED.get("nb") or _COMPILED.setdefault("nb", _negative_binomial_pair())
-    out = [float(v) for v in f(np.array(y), log_mu, alpha)]
+    out = [float(v) for v in _negative_binomial_pair()(np.array(y), log_mu, alpha)]
     assert out[:3] == pytest.approx(out[3:], rel=1e-8, abs=1e-8)
 
 
@@ -194,9 +193,8 @@ def test_negative_binomial_logp_and_gradient_match_pymc(y, log_mu, alpha):
 def test_bernoulli_logit_logp_and_gradient_are_exact(y, eta):
     """The fast binary likelihood against the exact log-sigmoid (PyMC's log1p(-p) form
     loses digits for large |eta|; where it is accurate the two agree: doctest)."""
-    f = _COMPILED.get("bernoulli") or _COMPILED.setdefault("bernoulli", _bernoulli_ours())
     values = np.array(y)
-    logp, grad = f(values, eta)
+    logp, grad = _bernoulli_ours()(values, eta)
     exact = float(np.sum(np.where(values == 1, -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta))))
     assert logp == pytest.approx(exact, rel=1e-12, abs=1e-12)
     assert grad == pytest.approx(float(np.sum(values - expit(eta))), rel=1e-10, abs=1e-12)
