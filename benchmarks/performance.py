@@ -119,6 +119,16 @@ def run_one(config: dict) -> dict:
              q95=cell.quantile(0.95, ("chain", "draw")).to_numpy(),
              loading=tree["posterior"]["loading"].mean(("chain", "draw")).to_numpy())
     min_ess = float(min(float(ess[v].min()) for v in CHECKED))
+    device = {"device": "cpu", "device_peak_memory_gib": None}
+    if engine == "numpyro":
+        import jax
+
+        first = jax.devices()[0]
+        stats_of = first.memory_stats() if first.platform != "cpu" else None
+        name = "cpu" if first.platform == "cpu" else f"{first.platform}: {first.device_kind}"
+        device = {"device": name,
+                  "device_peak_memory_gib": (stats_of["peak_bytes_in_use"] / 2**30
+                                             if stats_of else None)}
     return {
         **{k: config[k] for k in ("name", "size", "draws", "tune", "chains")},
         "cells": int(cell.sizes[cell.dims[-1]]),
@@ -134,6 +144,7 @@ def run_one(config: dict) -> dict:
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "mean_leapfrog_steps": None if steps is None else float(steps.mean()),
         "peak_memory_gib": memory_kib / 2**20,
+        **device,
         "approximate": engine == "advi",
         "advi_drift": tree["posterior"].attrs.get("advi_drift"),
     }
@@ -248,6 +259,9 @@ def print_table(result: dict) -> None:
               f"{_fmt(row['ess_per_s'], '.2f'):>8} {_fmt(ratio, '.1f'):>9} "
               f"{_fmt(row['max_rhat'], '.3f'):>6} {row['divergences']:>5} "
               f"{_fmt(row['peak_memory_gib'], '.2f'):>5}")
+        if row.get("device", "cpu") != "cpu":
+            print(f"     sampled on {row['device']}; device peak memory "
+                  f"{_fmt(row['device_peak_memory_gib'], '.2f')} GiB")
         if "error_vs_nuts" in row:
             e = row["error_vs_nuts"]
             print(f"     ADVI vs NUTS: mean |diff| {e['mean_abs_z']:.2f} NUTS sd (max "

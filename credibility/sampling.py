@@ -99,16 +99,36 @@ def sample_model(
             return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, cores=cores,
                                   seed=seed, target_accept=target_accept, progress=progress,
                                   adaptation=mass_matrix)
+        nuts: dict = {"target_accept": target_accept}
+        if backend == "numpyro":
+            nuts["chain_method"] = jax_chain_method()
         with model, warnings.catch_warnings():
             # Our Diagnostics report convergence; PyMC's summary would repeat it.
             warnings.filterwarnings("ignore", message=".*(rhat|R-hat|effective sample).*")
             return pm.sample(
                 draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
                 nuts_sampler=backend, progressbar=progress,
-                compute_convergence_checks=False, nuts={"target_accept": target_accept},
+                compute_convergence_checks=False, nuts=nuts,
             )
     except (ValueError, RuntimeError) as exc:
         raise FitError(f"sampling with backend {backend!r} failed: {exc}") from exc
+
+
+def jax_chain_method() -> str:
+    """How the numpyro backend runs its chains on JAX's default device.
+
+    On a GPU (or other accelerator) all chains run as one vectorised program on
+    the one device (``"vectorized"``); on the CPU each chain gets its own host
+    device (``"parallel"``; PyMC makes JAX expose several).
+
+    Examples
+    --------
+    >>> jax_chain_method() in ("parallel", "vectorized")
+    True
+    """
+    import jax
+
+    return "parallel" if jax.default_backend() == "cpu" else "vectorized"
 
 
 def compile_nutpie(model: pm.Model):
