@@ -298,10 +298,21 @@ Tried without success: nutpie's low-rank mass-matrix adaptation
 explicit level: 3.47) and 16 (stationary-sd units: this run), and, one probe run each
 of 4 x 500 draws with the stage-1 fit only, `random_walk` dynamics (R-hat 2.66 on
 `latent_sd`, 1.81 on the step sd) and non-centred commitment paths (`centred_states =
-[]`: R-hat 1.42, persistence 0.996, four times slower). Remedies still open: a
-per-commitment constant with its own scale next to paths whose *stationary* sd is
-the anchor, so that persistent differences between protégés need not come from the
-dynamics; standardising each signal across protégés; much longer runs.
+[]`: R-hat 1.42, persistence 0.996, four times slower). Three more such probes
+(stage 1, 4 x 500 draws after 500 tuning steps, one run each, 2026-11-26): a
+per-commitment constant with its own HalfNormal(2) scale beside the AR(1) paths
+(the scale in the paths' stationary-sd units) gave R-hat 2.87: the chains split
+between two explanations of the persistent differences between protégés, a large
+constant with persistence ~0.92 (constant sd 3.3 and 3.0 in two chains) and
+near-unit-root paths with a small constant (persistence 0.98-0.99, constant sd 1.3
+and 0.9), while the reported loadings agreed across chains (troops 2.29-2.33,
+relative spending 2.89-2.94); the same without the relative-spending signal, R-hat
+2.07 (persistence 0.93-0.96, the consultation loading 0.68-1.37 between chains);
+this example's model without that signal, R-hat 2.33 (persistence R-hat 1.87,
+credibility cells 1.25, 47 divergences). So neither that signal nor the missing
+constant alone is the cause; the constant was not kept. Remedies still open:
+standardising each signal across protégés; a prior that keeps persistence away from
+1 once a constant carries the differences between protégés; much longer runs.
 
 """
     text += f"""## Figures
