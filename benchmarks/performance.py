@@ -83,15 +83,12 @@ def run_one(config: dict) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if variant == "ours" and engine == "nutpie":
-            import nutpie
-
             started = time.perf_counter()
             compiled = compile_nutpie(model)
             compile_s = time.perf_counter() - started
             started = time.perf_counter()
-            tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains,
-                                 cores=min(chains, os.cpu_count() or 1), seed=config["seed"],
-                                 save_warmup=False, progress_bar=False, target_accept=0.9)
+            tree = sample_model(model, backend="nutpie", compiled=compiled, draws=draws,
+                                tune=tune, chains=chains, seed=config["seed"], progress=False)
         elif variant == "ours":
             started = time.perf_counter()
             tree = sample_model(model, backend=engine if engine != "advi" else "nutpie",

@@ -63,6 +63,7 @@ def sample_model(
     mass_matrix: str = "diag",
     method: str = "nuts",
     advi_iterations: int | None = None,
+    compiled=None,
 ) -> xr.DataTree:
     """Sample ``model`` with NUTS; returns the DataTree with ``posterior`` and ``sample_stats``.
 
@@ -72,6 +73,8 @@ def sample_model(
     :data:`ADVI_ITERATIONS`) instead and
     draws ``chains x draws`` independent draws from it (``backend`` is then unused);
     the posterior's attributes record ``method`` and the ELBO trace summary.
+    ``compiled`` is ``model`` as :func:`compile_nutpie` returned it (or a
+    ``with_data`` copy of that), sampled instead of compiling again (nutpie only).
     Sampler failures are raised as :class:`FitError`.
 
     Examples
@@ -93,12 +96,14 @@ def sample_model(
                        f"{', '.join(MASS_MATRICES)}")
     if mass_matrix != "diag" and backend != "nutpie":
         raise FitError(f"mass_matrix={mass_matrix!r} needs the nutpie backend")
+    if compiled is not None and backend != "nutpie":
+        raise FitError(f"a compiled model can only be sampled by nutpie, not {backend!r}")
     cores = min(chains, os.cpu_count() or 1)
     try:
         if backend == "nutpie":
             return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, cores=cores,
                                   seed=seed, target_accept=target_accept, progress=progress,
-                                  adaptation=mass_matrix)
+                                  adaptation=mass_matrix, compiled=compiled)
         nuts: dict = {"target_accept": target_accept}
         if backend == "numpyro":
             nuts["chain_method"] = jax_chain_method()
@@ -143,7 +148,7 @@ def compile_nutpie(model: pm.Model):
 
 def _sample_nutpie(
     model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int,
-    target_accept: float, progress: bool, adaptation: str = "diag",
+    target_accept: float, progress: bool, adaptation: str = "diag", compiled=None,
 ) -> xr.DataTree:
     """Compile with numba and sample with nutpie directly.
 
@@ -153,7 +158,8 @@ def _sample_nutpie(
     """
     import nutpie
 
-    compiled = compile_nutpie(model)
+    if compiled is None:
+        compiled = compile_nutpie(model)
     return nutpie.sample(
         compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
         save_warmup=False, progress_bar=progress, target_accept=target_accept,

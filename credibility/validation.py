@@ -671,11 +671,10 @@ def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
         return sample_model(model, backend="nutpie", progress=False, **sampler)
     data = {f"{rv.name}_data": model.rvs_to_values[rv].data for rv in model.observed_RVs}
     try:
-        return nutpie.sample(compiled.with_data(**data, **constants),
-                             cores=min(settings.chains, os.cpu_count() or 1),
-                             save_warmup=False, progress_bar=False, **sampler)
-    except (ValueError, RuntimeError) as exc:
-        raise FitError(f"sampling simulation {seed} failed: {exc}") from exc
+        return sample_model(model, backend="nutpie", progress=False,
+                            compiled=compiled.with_data(**data, **constants), **sampler)
+    except FitError as exc:
+        raise FitError(f"simulation {seed}: {exc}") from exc
 
 
 def _key(*parts: Any) -> str:

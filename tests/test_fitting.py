@@ -140,3 +140,14 @@ def test_low_rank_mass_matrix_runs_and_is_recorded():
         CredibilityModel("default").fit(sim.data, backend="pymc", mass_matrix="low_rank")
     with pytest.raises(FitError, match="unknown mass matrix 'full'"):
         CredibilityModel("default").fit(sim.data, mass_matrix="full")
+
+
+def test_a_compiled_model_is_for_nutpie_only():
+    import pymc as pm
+
+    from credibility.sampling import sample_model
+
+    with pm.Model() as model:
+        pm.Normal("mu")
+    with pytest.raises(FitError, match="only be sampled by nutpie, not 'pymc'"):
+        sample_model(model, backend="pymc", compiled=object(), progress=False)
