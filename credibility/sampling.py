@@ -131,7 +131,10 @@ def jax_chain_method() -> str:
     >>> jax_chain_method() in ("parallel", "vectorized")
     True
     """
+    # PyMC's JAX module asks JAX for several host devices (XLA_FLAGS); it must be
+    # imported before JAX first picks its devices, or CPU chains run one by one.
     import jax
+    import pymc.sampling.jax  # noqa: F401
 
     return "parallel" if jax.default_backend() == "cpu" else "vectorized"
 

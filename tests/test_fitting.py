@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import warnings
 
 import numpy as np
@@ -151,3 +152,19 @@ def test_a_compiled_model_is_for_nutpie_only():
         pm.Normal("mu")
     with pytest.raises(FitError, match="only be sampled by nutpie, not 'pymc'"):
         sample_model(model, backend="pymc", compiled=object(), progress=False)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numpyro") is None,
+                    reason="needs the optional JAX extra")
+def test_choosing_the_chain_method_leaves_jax_several_cpu_devices():
+    """Asking JAX for its backend first must not cost numpyro its parallel CPU chains."""
+    import subprocess
+    import sys
+
+    code = ("from credibility.sampling import jax_chain_method; import jax; "
+            "print(jax_chain_method(), jax.local_device_count())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu"}, check=True)
+    method, devices = done.stdout.split()
+    assert method == "parallel"
+    assert int(devices) >= 2
