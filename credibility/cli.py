@@ -937,7 +937,7 @@ def validate_sbc(
 
     **Writes** into OUT: summary.md, uniformity.csv, rank_ecdf.png (ECDF-difference
     plots with 95 % simultaneous bands), coverage.csv and coverage.png (50/80/90/95 %
-    intervals), recovery.csv, simulations.nc (everything per simulation),
+    intervals), recovery.csv and recovery.png, simulations.nc (everything per simulation),
     sims/ (one file per simulation) and settings.json.
 
     **Examples**

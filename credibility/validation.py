@@ -1206,9 +1206,9 @@ def write_report(result: SBCResult, kind: str = "sbc", *, command: str | None = 
                  alpha: float = 0.05) -> list[Path]:
     """Write ``summary.md``, tables (CSV) and figures (PNG) of a run into its folder.
 
-    ``kind="sbc"``: ``uniformity.csv``, ``rank_ecdf.png``, ``coverage.csv``,
-    ``coverage.png``, ``recovery.csv``. ``kind="recovery"``: ``recovery.csv``,
-    ``recovery.png``, ``coverage.csv``, ``coverage.png``. Returns the paths written.
+    Both kinds: ``recovery.csv``, ``recovery.png``, ``coverage.csv``,
+    ``coverage.png``; ``kind="sbc"`` adds ``uniformity.csv`` and ``rank_ecdf.png``.
+    Returns the paths written.
 
     Examples
     --------
@@ -1220,11 +1220,13 @@ def write_report(result: SBCResult, kind: str = "sbc", *, command: str | None = 
     summary = summary_markdown(result, kind, command=command, alpha=alpha)
     coverage = coverage_table(result.simulations)
     paths = {"summary": folder / "summary.md", "coverage_csv": folder / "coverage.csv",
-             "coverage_png": folder / "coverage.png", "recovery_csv": folder / "recovery.csv"}
+             "coverage_png": folder / "coverage.png", "recovery_csv": folder / "recovery.csv",
+             "recovery_png": folder / "recovery.png"}
     paths["summary"].write_text(summary + "\n", encoding="utf-8")
     coverage.to_csv(paths["coverage_csv"], index=False)
     plot_coverage(coverage, path=paths["coverage_png"])
     recovery_table(result.simulations).to_csv(paths["recovery_csv"], index=False)
+    plot_recovery(result.simulations, path=paths["recovery_png"])
     if kind == "sbc":
         uniformity = uniformity_table(result.simulations, alpha=alpha)
         paths["uniformity_csv"] = folder / "uniformity.csv"
@@ -1232,9 +1234,6 @@ def write_report(result: SBCResult, kind: str = "sbc", *, command: str | None = 
         uniformity.to_csv(paths["uniformity_csv"], index=False)
         plot_rank_ecdf(result.simulations, uniformity=uniformity, alpha=alpha,
                        path=paths["rank_ecdf_png"])
-    else:
-        paths["recovery_png"] = folder / "recovery.png"
-        plot_recovery(result.simulations, path=paths["recovery_png"])
     return list(paths.values())
 
 

@@ -222,7 +222,7 @@ def test_cli_sbc_runs_on_a_scheduler_and_resumes(cluster, tmp_path):
     assert "this call computed 1, reused 2" in summary
     assert "credibility validate sbc --spec default --n-sims 3" in summary
     for name in ("uniformity.csv", "rank_ecdf.png", "coverage.csv", "coverage.png",
-                 "recovery.csv", "settings.json"):
+                 "recovery.csv", "recovery.png", "settings.json"):
         assert (out / name).exists(), name
     sims = xr.open_dataset(out / "simulations.nc", engine="h5netcdf").load()
     assert sims.sizes["simulation"] == 3
