@@ -10,13 +10,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pymc as pm
 import xarray as xr
 
 from credibility.errors import FitError
+
+if TYPE_CHECKING:
+    from nutpie.compile_pymc import CompiledPyMCModel
 
 Backend = Literal["nutpie", "pymc", "numpyro"]
 BACKENDS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
@@ -63,7 +66,7 @@ def sample_model(
     mass_matrix: str = "diag",
     method: str = "nuts",
     advi_iterations: int | None = None,
-    compiled=None,
+    compiled: CompiledPyMCModel | None = None,
 ) -> xr.DataTree:
     """Sample ``model`` with NUTS; returns the DataTree with ``posterior`` and ``sample_stats``.
 
@@ -139,7 +142,7 @@ def jax_chain_method() -> str:
     return "parallel" if jax.default_backend() == "cpu" else "vectorized"
 
 
-def compile_nutpie(model: pm.Model):
+def compile_nutpie(model: pm.Model) -> CompiledPyMCModel:
     """The model compiled by nutpie with numba (what the nutpie backend samples).
 
     Exposed so that benchmarks can time compilation apart from sampling.
@@ -151,7 +154,8 @@ def compile_nutpie(model: pm.Model):
 
 def _sample_nutpie(
     model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int,
-    target_accept: float, progress: bool, adaptation: str = "diag", compiled=None,
+    target_accept: float, progress: bool, adaptation: str = "diag",
+    compiled: CompiledPyMCModel | None = None,
 ) -> xr.DataTree:
     """Compile with numba and sample with nutpie directly.
 
