@@ -1140,6 +1140,10 @@ def summary_markdown(result: SBCResult, kind: str = "sbc", *, command: str | Non
     seconds = sims["seconds"].values
     record = result.settings.to_dict()
     spec, fitted = record.pop("spec"), record.pop("fit_spec")
+    if record.get("structure") is not None:
+        # The design comes from that table; the synthetic design's sizes are unused.
+        for unused in ("commitments", "alliances", "periods", "first_period"):
+            record.pop(unused, None)
     title = ("Simulation-based calibration" if kind == "sbc" else "Parameter recovery")
     lines = [f"# {title}: spec `{spec['name']}` (SYNTHETIC simulations)", ""]
     if command:
