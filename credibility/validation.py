@@ -63,7 +63,7 @@ from credibility.diagnostics import compute_diagnostics
 from credibility.errors import CredibilityError, FitError, PredictionError
 from credibility.fitting import label_posterior
 from credibility.measurement import build_index, build_measurement_model, signal_priors
-from credibility.sampling import sample_model
+from credibility.sampling import compile_nutpie, sample_model
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.spec import ModelSpec, load_spec
 
@@ -653,8 +653,6 @@ def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
     which are swapped into the compiled model (``CompiledModel.with_data``).
     Falls back to compiling this model when its data cannot be made shared.
     """
-    import nutpie
-
     constants = dict(constants or {})
     sampler = {"draws": settings.draws, "tune": settings.tune, "chains": settings.chains,
                "seed": seed, "target_accept": settings.target_accept}
@@ -662,8 +660,7 @@ def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
         compiled = _COMPILED.get(key)
         if compiled is None:
             try:
-                compiled = nutpie.compile_pymc_model(_shared_model(model, constants),
-                                                     backend="numba")
+                compiled = compile_nutpie(_shared_model(model, constants))
             except _NotShareable:
                 compiled = False
             _COMPILED[key] = compiled
