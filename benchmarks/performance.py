@@ -16,6 +16,8 @@ Configurations:
   sampled with NUTS by ``nutpie``, ``pymc`` or ``numpyro`` (JAX);
 - ``ours/advi``: the same model by mean-field ADVI (approximate), with its error
   against ``ours/nutpie`` at the same size;
+- ``spectral/nutpie``: our model with ``spectral_states = true`` (commitment paths
+  partially non-centred by frequency, docs/decisions.md 17), sampled by nutpie;
 - ``naive/default``: ``benchmarks/naive.py`` (centred ``pm.AR`` paths built in
   Python loops, one likelihood per signal) with a plain ``pm.sample()``, which
   picks nutpie itself when it is installed;
@@ -47,8 +49,8 @@ from pathlib import Path
 import numpy as np
 
 SIZES = {"S": (40, 26), "M": (300, 50), "L": (1000, 50)}
-CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "naive/default",
-           "naive/pymc")
+CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "spectral/nutpie",
+           "naive/default", "naive/pymc")
 CHECKED = ("credibility_cell", "loading")
 HERE = Path(__file__).resolve().parent
 
@@ -64,6 +66,8 @@ def simulated(size: str):
 
 def run_one(config: dict) -> dict:
     """Run one configuration in this process; returns its figures."""
+    import dataclasses
+
     import arviz as az
     import pymc as pm
 
@@ -76,13 +80,17 @@ def run_one(config: dict) -> dict:
     variant, engine = config["name"].split("/")
     data = simulated(config["size"]).data
     started = time.perf_counter()
-    model = build_measurement_model(data) if variant == "ours" else build_naive_model(data)
+    if variant == "naive":
+        model = build_naive_model(data)
+    else:
+        spec = dataclasses.replace(data.spec, spectral_states=variant == "spectral")
+        model = build_measurement_model(data, spec)
     build_s = time.perf_counter() - started
     compile_s = None
     draws, tune, chains = config["draws"], config["tune"], config["chains"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if variant == "ours" and engine == "nutpie":
+        if variant != "naive" and engine == "nutpie":
             started = time.perf_counter()
             compiled = compile_nutpie(model)
             compile_s = time.perf_counter() - started

@@ -379,6 +379,102 @@ def _path_prior(
     pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(mean, sd), path).sum())
 
 
+def dct_basis(length: int) -> np.ndarray:
+    """Orthonormal DCT-II basis of ``length`` periods, one basis vector per row.
+
+    Examples
+    --------
+    >>> basis = dct_basis(5)
+    >>> bool(np.allclose(basis @ basis.T, np.eye(5)))
+    True
+    """
+    t = np.arange(length)
+    basis = np.cos(np.pi * np.arange(length)[:, None] * (t[None, :] + 0.5) / length)
+    basis *= np.sqrt(2.0 / length)
+    basis[0] /= np.sqrt(2.0)
+    return basis
+
+
+def dct_lag_weights(basis: np.ndarray) -> np.ndarray:
+    """``C`` with ``diag(B R(rho) B') = C @ rho**d``, ``d = 0 .. T-1``.
+
+    ``R(rho)[t, s] = rho**|t - s|`` is the correlation of a stationary AR(1) and ``B`` a
+    basis (:func:`dct_basis`): the variance of each basis coefficient is a polynomial
+    in ``rho``, so the model computes it with one small matrix-vector product.
+
+    Examples
+    --------
+    >>> basis, rho = dct_basis(6), 0.7
+    >>> lag = np.abs(np.subtract.outer(np.arange(6), np.arange(6)))
+    >>> exact = np.diag(basis @ rho**lag @ basis.T)
+    >>> bool(np.allclose(dct_lag_weights(basis) @ rho ** np.arange(6), exact))
+    True
+    """
+    length = basis.shape[1]
+    lag = np.abs(np.subtract.outer(np.arange(length), np.arange(length)))
+    products = basis[:, :, None] * basis[:, None, :]
+    return np.stack([(products * (lag == d)).sum(axis=(1, 2)) for d in range(length)], axis=1)
+
+
+def spectral_weights(length: int, rho: float, precision: float) -> np.ndarray:
+    """Non-centring weight of each DCT coefficient: ``1 / (1 + lambda_k(rho) * precision)``.
+
+    ``lambda_k`` is coefficient ``k``'s prior variance (stationary AR(1), unit marginal
+    variance) and ``precision`` the data's precision per commitment-period in the
+    same units: the weight of a Gaussian partially non-centred parameterisation
+    (Papaspiliopoulos, Roberts & Sköld 2007), near 0 (centred) for the slow
+    components the data pin down, near 1 (non-centred) for the fast ones the prior
+    does. Fixed numbers: any weights give the same model, only its geometry.
+
+    Examples
+    --------
+    >>> w = spectral_weights(30, 0.8, 1.0)
+    >>> bool(w[0] < 0.2 and w[-1] > 0.8)
+    True
+    """
+    lam = dct_lag_weights(dct_basis(length)) @ rho ** np.arange(length, dtype=np.float64)
+    return 1.0 / (1.0 + lam * precision)
+
+
+def _spectral_states(
+    cells: UnitCells, group_std: pt.TensorVariable, rho: pt.TensorVariable, weights: np.ndarray,
+) -> pt.TensorVariable:
+    """Commitment states (stationary-sd units) from partially non-centred DCT coefficients.
+
+    Each commitment's window is padded at its end to the longest window (the padded
+    periods have no data; a stationary AR(1) extended forward leaves the density of
+    the earlier periods unchanged, so the padding integrates out exactly). With
+    ``B`` the DCT basis, ``lambda(rho)`` the coefficients' prior variances, ``w``
+    the fixed ``weights`` and ``gamma`` the coefficients of the group mean, the free
+    variable ``commitment_spectral`` (``z``) maps to the states by::
+
+        s = (lambda**(w/2) * z + w * gamma) @ B
+
+    so coefficient ``k`` is centred (``w = 0``: the state itself) or non-centred
+    (``w = 1``: the prior's standardised coefficient) or in between. The AR(1)
+    density of ``s - group mean`` and the Jacobian ``sum(w/2 * log lambda)`` per
+    commitment are added as a potential: the model is the centred one's, in other
+    coordinates (docs/decisions.md 17).
+    """
+    n, length = cells.n_units, cells.max_length
+    basis = dct_basis(length)
+    lam = pt.dot(dct_lag_weights(basis), rho ** np.arange(length, dtype=np.float64))
+    last = np.zeros(n, dtype=np.int64)
+    last[cells.unit] = np.arange(cells.size)  # the last write is each unit's last cell
+    padded = np.repeat(last[:, None], length, axis=1)
+    padded[cells.unit, cells.local] = np.arange(cells.size)
+    group_full = group_std[padded]
+    gamma = group_full @ basis.T
+    free = pm.Flat("commitment_spectral", shape=(n, length))
+    states = (lam ** (weights / 2.0) * free + weights * gamma) @ basis
+    paths = states - group_full
+    innovation_sd = pt.sqrt(1.0 - rho**2)
+    logp = (pm.logp(pm.Normal.dist(0.0, 1.0), paths[:, 0]).sum()
+            + pm.logp(pm.Normal.dist(rho * paths[:, :-1], innovation_sd), paths[:, 1:]).sum())
+    jacobian = n * (weights / 2.0 * pt.log(lam)).sum()
+    pm.Potential("commitment_spectral_prior", logp + jacobian)
+    return states[cells.unit, cells.local]
+
 def _half_normal_in_units(
     name: str, sigma: float | np.ndarray, factor: pt.TensorVariable, dims: str | None = None,
 ) -> pt.TensorVariable:
@@ -666,7 +762,17 @@ def build_measurement_model(
         # draw. Sum-to-zero effects alone would leave the level of a large group
         # (NATO, Europe) to the priors of a few small groups, trading off against
         # every intercept (docs/model.md, "Identification").
-        if "commitment" in spec.centred_states:
+        if spec.spectral_states:
+            # Partially non-centred in the frequency domain (decision 17): the slow
+            # components of each path centred, the fast ones non-centred, so that
+            # persistence no longer has to drag ~15,000 states along.
+            weights = spectral_weights(
+                cells.max_length, p.persistence_alpha / (p.persistence_alpha + p.persistence_beta),
+                spec.spectral_data_precision)
+            states = _spectral_states(cells, group_mean / anchor, rho_commitment, weights)
+            level_std = states.mean()
+            state = states - level_std
+        elif "commitment" in spec.centred_states:
             # Centred states are sampled as the latent itself (hierarchical centring:
             # the group effects are the mean of the paths' prior), split into its
             # sum-to-zero part and its mean. The likelihood sees only the former, so

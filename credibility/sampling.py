@@ -164,14 +164,19 @@ def _sample_nutpie(
     busy of two; about 5x slower than calling nutpie itself).
     """
     import nutpie
+    from threadpoolctl import threadpool_limits
 
     if compiled is None:
         compiled = compile_nutpie(model)
-    return nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-        save_warmup=False, progress_bar=progress, target_accept=target_accept,
-        adaptation=adaptation,
-    )
+    # One BLAS thread per chain: nutpie runs the chains in parallel threads already,
+    # and OpenBLAS's own threads on top of them (the matrix products of the dynamic
+    # paths) oversubscribe the cores: 2.3x slower at size M on 2 cores (decision 17).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return nutpie.sample(
+            compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+            save_warmup=False, progress_bar=progress, target_accept=target_accept,
+            adaptation=adaptation,
+        )
 
 
 def _fit_advi(

@@ -107,6 +107,8 @@ class ModelSpec:
     signals: tuple[SignalSpec, ...]
     dynamics: Literal["ar1", "random_walk"] = "ar1"
     centred_states: tuple[str, ...] = ("commitment",)
+    spectral_states: bool = False
+    spectral_data_precision: float = 1.0
     description: str = ""
     region_effects: bool = True
     type_effects: bool = True
@@ -186,7 +188,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(f"{source}: not valid TOML ({exc})") from None
     _known_keys(raw, {"model", "hierarchy", "priors", "signals", "outcome"}, source, "")
     model = _table(raw, "model", source)
-    _known_keys(model, {"name", "description", "dynamics", "centred_states"}, source, "model")
+    _known_keys(model, {"name", "description", "dynamics", "centred_states", "spectral_states",
+                        "spectral_data_precision"}, source, "model")
     centred = model.get("centred_states", ["commitment"])
     if not isinstance(centred, list) or not set(centred) <= set(LEVELS):
         raise SpecError(
@@ -199,6 +202,14 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(
             f"{source}: [model] dynamics = {dynamics!r}; expected one of {', '.join(DYNAMICS)}"
         )
+    spectral = _bool(model, "spectral_states", source, "model", default=False)
+    if spectral and dynamics != "ar1":
+        raise SpecError(f"{source}: [model] spectral_states = true needs dynamics = 'ar1' "
+                        f"(got {dynamics!r})")
+    if spectral and "commitment" not in centred:
+        raise SpecError(f"{source}: [model] spectral_states = true replaces the centred "
+                        "commitment states; add 'commitment' to centred_states")
+    precision = _positive(model, "spectral_data_precision", source, "model", default=1.0)
     hierarchy = _table(raw, "hierarchy", source, required=False)
     _known_keys(hierarchy, {"region", "type"}, source, "hierarchy")
     priors = _parse_priors(_table(raw, "priors", source, required=False), source)
@@ -219,6 +230,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         description=_string(model, "description", source, "model", default=""),
         dynamics=dynamics,  # type: ignore[arg-type]
         centred_states=tuple(centred),
+        spectral_states=spectral,
+        spectral_data_precision=precision,
         signals=signals,
         region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
         type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -14,14 +15,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytensor.graph.traversal import ancestors
 from scipy.special import expit
+from scipy.stats import multivariate_normal
 
 from credibility.measurement import (
+    UnitCells,
+    _spectral_states,
     bernoulli_logit_logp,
     build_index,
     build_measurement_model,
     dynamics_matrix,
     negative_binomial_logp,
     signal_priors,
+    spectral_weights,
 )
 from credibility.schema import CredibilityData
 
@@ -198,3 +203,48 @@ def test_bernoulli_logit_logp_and_gradient_are_exact(y, eta):
     exact = float(np.sum(np.where(values == 1, -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta))))
     assert logp == pytest.approx(exact, rel=1e-12, abs=1e-12)
     assert grad == pytest.approx(float(np.sum(values - expit(eta))), rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.8, 0.97])
+def test_spectral_states_density_is_the_change_of_variables(rho):
+    """The spectral potential is the stationary AR(1) density of the implied paths
+    plus log|det d(states)/d(free)|, computed here by brute force: the same model as
+    the centred states in other coordinates (decision 17)."""
+    n, length = 3, 6
+    cells = UnitCells(unit=np.repeat(np.arange(n), length), period=np.tile(np.arange(length), n),
+                      local=np.tile(np.arange(length), n), n_units=n)
+    rng = np.random.default_rng(5)
+    group = rng.normal(size=cells.size)
+    rho_var = pt.scalar("rho")
+    with pm.Model() as model:
+        states = _spectral_states(cells, pt.as_tensor(group), rho_var,
+                                  spectral_weights(length, 0.8, 1.0))
+    free = model.rvs_to_values[model["commitment_spectral"]]
+    potential, states = model.replace_rvs_by_values([model["commitment_spectral_prior"], states])
+    jacobian = pytensor.gradient.jacobian(states, free)
+    fn = pytensor.function([free, rho_var], [potential, states, jacobian])
+    lag = np.abs(np.subtract.outer(np.arange(length), np.arange(length)))
+    for z in rng.normal(size=(3, n, length)):
+        value, s, jac = fn(z, rho)
+        paths = (s - group).reshape(n, length)
+        expected = multivariate_normal(np.zeros(length), rho**lag).logpdf(paths).sum()
+        expected += np.linalg.slogdet(jac.reshape(cells.size, -1))[1]
+        np.testing.assert_allclose(value, expected, rtol=1e-10)
+
+
+def test_spectral_states_with_staggered_windows(small_simulation):
+    """Windows of different lengths are padded at their ends: the model builds, its
+    log density is finite and every active cell gets a credibility."""
+    data = small_simulation.data
+    spec = dataclasses.replace(data.spec, spectral_states=True)
+    model = build_measurement_model(data, spec)
+    assert "commitment_spectral" in model.named_vars
+    assert "commitment_state" not in model.named_vars
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
+    index = build_index(data, spec)
+    assert index.cells.size < index.cells.n_units * index.cells.max_length  # really staggered
+    (credibility,) = model.replace_rvs_by_values([model["credibility_cell"]])
+    point = model.initial_point()
+    inputs = [v for v in model.value_vars if v in set(ancestors([credibility]))]
+    cells = pytensor.function(inputs, credibility)(*[point[v.name] for v in inputs])
+    assert cells.shape == (index.cells.size,)

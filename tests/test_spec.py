@@ -54,6 +54,13 @@ def test_spec_by_path(tmp_path):
         (VALID.replace("[model]", "[model]\ndynamics = 'ar2'"), "dynamics = 'ar2'"),
         (VALID + "[priors]\nalliance_mean_sd = -1\n", "alliance_mean_sd = -1.0"),
         (VALID.replace("[model]", "[model]\ncentred_states = ['region']"), "centred_states"),
+        (VALID.replace("[model]", "[model]\nspectral_states = 'yes'"), "expected true or false"),
+        (VALID.replace("[model]", "[model]\nspectral_states = true\ndynamics = 'random_walk'"),
+         "needs dynamics = 'ar1'"),
+        (VALID.replace("[model]", "[model]\nspectral_states = true\ncentred_states = []"),
+         "add 'commitment' to centred_states"),
+        (VALID.replace("[model]", "[model]\nspectral_data_precision = 0"),
+         "spectral_data_precision"),
         (VALID + "level = 'alliance'\n", "at least one signal must have level = 'commitment'"),
         (VALID.replace('"exercises"', '"two words"'), "letters, digits and underscores"),
     ],
@@ -68,3 +75,10 @@ def test_bad_spec_raises_spec_error_naming_the_problem(text, fragment):
 def test_missing_spec_file_lists_bundled_specs():
     with pytest.raises(SpecError, match="bundled specifications: default"):
         load_spec("no_such_spec")
+
+
+def test_spectral_states_are_off_by_default_and_parsed():
+    assert not parse_spec(VALID).spectral_states
+    spec = parse_spec(VALID.replace("[model]", "[model]\nspectral_states = true\n"
+                                               "spectral_data_precision = 2.5"))
+    assert spec.spectral_states and spec.spectral_data_precision == 2.5
