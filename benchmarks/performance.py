@@ -247,14 +247,14 @@ def _line(row: dict) -> str:
 
 
 def print_table(result: dict) -> None:
-    header = (f"{'size':4} {'config':14} {'draws':>9} {'build s':>8} {'compile s':>9} "
+    header = (f"{'size':4} {'config':16} {'draws':>9} {'build s':>8} {'compile s':>9} "
               f"{'sample s':>9} {'min ESS':>8} {'ESS/s':>8} {'vs naive':>9} {'R-hat':>6} "
               f"{'div':>5} {'GiB':>5}")
     print("SYNTHETIC data;", "ESS over standardised credibility of every cell + loadings")
     print(header)
     print("-" * len(header))
     for row in result["results"]:
-        head = f"{row['size']:4} {row['name']:14} {row['chains']}x{row['draws']:<7}"
+        head = f"{row['size']:4} {row['name']:16} {row['chains']}x{row['draws']:<7}"
         if "error" in row:
             print(f"{head} FAILED: {row['error'][:80]}")
             continue
