@@ -17,7 +17,8 @@ the mean over all active commitment-periods (location), and
 standardised per draw to mean 0 and sd 1 over the active cells.
 
 Alliance paths are non-centred, a lower-triangular matrix product of innovations
-(no ``scan``); commitment paths are centred by default (``centred_states``).
+(no ``scan``); commitment paths are centred by default (``centred_states``), or
+partially non-centred by frequency with ``spectral_states`` (DCT coefficients).
 Each observed row enters one likelihood term per family with linear predictor
 ``eta = intercept[s] + loading[s] * latent``. Everything here is a pure function of
 the data and the spec; :mod:`credibility.fitting` samples the model.
