@@ -694,6 +694,9 @@ def build_measurement_model(
     True
     """
     spec = spec or data.spec
+    if spec.spectral_states and spec.dynamics != "ar1":
+        raise SpecError(f"{spec.source}: spectral_states needs dynamics = 'ar1' "
+                        f"(got {spec.dynamics!r})")
     index = index or build_index(data, spec)
     if index.unused_signals:
         warnings.warn(

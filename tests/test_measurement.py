@@ -17,6 +17,7 @@ from pytensor.graph.traversal import ancestors
 from scipy.special import expit
 from scipy.stats import multivariate_normal
 
+from credibility.errors import SpecError
 from credibility.measurement import (
     UnitCells,
     _spectral_states,
@@ -248,3 +249,10 @@ def test_spectral_states_with_staggered_windows(small_simulation):
     inputs = [v for v in model.value_vars if v in set(ancestors([credibility]))]
     cells = pytensor.function(inputs, credibility)(*[point[v.name] for v in inputs])
     assert cells.shape == (index.cells.size,)
+
+
+def test_spectral_states_need_ar1_dynamics(small_simulation):
+    data = small_simulation.data
+    spec = dataclasses.replace(data.spec, spectral_states=True, dynamics="random_walk")
+    with pytest.raises(SpecError, match="spectral_states needs dynamics = 'ar1'"):
+        build_measurement_model(data, spec)
