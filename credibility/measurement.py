@@ -453,9 +453,10 @@ def _spectral_states(
 
     so coefficient ``k`` is centred (``w = 0``: the state itself) or non-centred
     (``w = 1``: the prior's standardised coefficient) or in between. The AR(1)
-    density of ``s - group mean`` and the Jacobian ``sum(w/2 * log lambda)`` per
-    commitment are added as a potential: the model is the centred one's, in other
-    coordinates (docs/decisions.md 17).
+    density of ``s - group mean`` (:func:`_path_prior` on the padded grid, potential
+    ``commitment_prior``) and the Jacobian ``sum(w/2 * log lambda)`` per commitment
+    (``commitment_spectral_jacobian``) are added: the model is the centred one's, in
+    other coordinates (docs/decisions.md 17).
     """
     n, length = cells.n_units, cells.max_length
     basis = dct_basis(length)
@@ -468,13 +469,12 @@ def _spectral_states(
     gamma = group_full @ basis.T
     free = pm.Flat("commitment_spectral", shape=(n, length))
     states = (lam ** (weights / 2.0) * free + weights * gamma) @ basis
-    paths = states - group_full
-    innovation_sd = pt.sqrt(1.0 - rho**2)
-    logp = (pm.logp(pm.Normal.dist(0.0, 1.0), paths[:, 0]).sum()
-            + pm.logp(pm.Normal.dist(rho * paths[:, :-1], innovation_sd), paths[:, 1:]).sum())
-    jacobian = n * (weights / 2.0 * pt.log(lam)).sum()
-    pm.Potential("commitment_spectral_prior", logp + jacobian)
+    grid = UnitCells(unit=np.repeat(np.arange(n), length), period=np.tile(np.arange(length), n),
+                     local=np.tile(np.arange(length), n), n_units=n)
+    _path_prior("commitment", (states - group_full).ravel(), grid, rho, 1.0, "ar1")
+    pm.Potential("commitment_spectral_jacobian", n * (weights / 2.0 * pt.log(lam)).sum())
     return states[cells.unit, cells.local]
+
 
 def _half_normal_in_units(
     name: str, sigma: float | np.ndarray, factor: pt.TensorVariable, dims: str | None = None,

@@ -208,7 +208,7 @@ def test_bernoulli_logit_logp_and_gradient_are_exact(y, eta):
 
 @pytest.mark.parametrize("rho", [0.3, 0.8, 0.97])
 def test_spectral_states_density_is_the_change_of_variables(rho):
-    """The spectral potential is the stationary AR(1) density of the implied paths
+    """The spectral potentials are the stationary AR(1) density of the implied paths
     plus log|det d(states)/d(free)|, computed here by brute force: the same model as
     the centred states in other coordinates (decision 17)."""
     n, length = 3, 6
@@ -221,7 +221,8 @@ def test_spectral_states_density_is_the_change_of_variables(rho):
         states = _spectral_states(cells, pt.as_tensor(group), rho_var,
                                   spectral_weights(length, 0.8, 1.0))
     free = model.rvs_to_values[model["commitment_spectral"]]
-    potential, states = model.replace_rvs_by_values([model["commitment_spectral_prior"], states])
+    potential, states = model.replace_rvs_by_values(
+        [model["commitment_prior"] + model["commitment_spectral_jacobian"], states])
     jacobian = pytensor.gradient.jacobian(states, free)
     fn = pytensor.function([free, rho_var], [potential, states, jacobian])
     lag = np.abs(np.subtract.outer(np.arange(length), np.arange(length)))
