@@ -58,7 +58,7 @@ def family_models(obs, family: str) -> dict:
                     pm.NegativeBinomial("obs", mu=pt.exp(log_mu), alpha=alpha[obs.signal],
                                         observed=y)
                 else:
-                    count_likelihood("obs", log_mu, alpha, obs.signal, y)
+                    count_likelihood("obs", log_mu, alpha, obs.signal, y, signals)
             else:
                 y = obs.value.astype(np.int64)
                 if form == "pymc":

@@ -543,6 +543,36 @@ def _ordinal_cutpoints(signals: tuple[SignalSpec, ...], spec: ModelSpec) -> pt.T
     return cutpoint_matrix(signals, first, log_gap)
 
 
+def per_row(
+    values: pt.TensorVariable, position: np.ndarray, size: int, *, one_hot: bool = False
+) -> pt.TensorVariable:
+    """``values[position]`` for a short parameter vector (or matrix, by rows) of ``size`` entries.
+
+    With ``one_hot`` it is written as a product with a constant one-hot ``(rows,
+    size)`` matrix: its gradient is then a matrix product, where indexing's is a
+    scatter-add that piles thousands of rows onto a handful of addresses
+    (per-signal loadings, intercepts, noise scales), which a GPU serialises
+    (docs/performance.md, "numpyro on a GPU"). On the CPU indexing is faster. The
+    same values either way.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loading = pt.as_tensor(np.array([0.5, -1.0, 2.0]))
+    >>> per_row(loading, np.array([2, 0, 0, 1]), 3, one_hot=True).eval()
+    array([ 2. ,  0.5,  0.5, -1. ])
+    """
+    position = np.asarray(position, dtype=np.int64)
+    if not one_hot:
+        return values[position]
+    if position.size and (position.min() < 0 or position.max() >= size):
+        raise ValueError(f"per_row: positions must lie in [0, {size}), got "
+                         f"[{position.min()}, {position.max()}]")
+    matrix = np.zeros((position.size, size))
+    matrix[np.arange(position.size), position] = 1.0
+    return pt.dot(matrix, values)
+
+
 def negative_binomial_logp(
     value: pt.TensorVariable, log_mu: pt.TensorVariable, alpha: pt.TensorVariable,
     gammaln_alpha: pt.TensorVariable,
@@ -601,13 +631,15 @@ def _bernoulli(eta: pt.TensorVariable, size: pt.TensorVariable) -> pt.TensorVari
 
 def count_likelihood(
     name: str, log_mu: pt.TensorVariable, alpha: pt.TensorVariable, position: np.ndarray,
-    observed: np.ndarray,
+    observed: np.ndarray, size: int, *, one_hot: bool = False,
 ) -> pt.TensorVariable:
     """Observed negative-binomial counts in the model in context (:func:`negative_binomial_logp`).
 
-    ``alpha`` holds one dispersion per signal and ``position[o]`` row ``o``'s signal.
+    ``alpha`` holds ``size`` dispersions, one per signal with noise, and ``position[o]``
+    is row ``o``'s entry in it; ``one_hot`` as in :func:`per_row`.
     """
-    return pm.CustomDist(name, log_mu, alpha[position], pt.gammaln(alpha)[position],
+    return pm.CustomDist(name, log_mu, per_row(alpha, position, size, one_hot=one_hot),
+                         per_row(pt.gammaln(alpha), position, size, one_hot=one_hot),
                          dist=_negative_binomial, logp=negative_binomial_logp, observed=observed)
 
 
@@ -633,39 +665,49 @@ def add_likelihoods(
     precision_position: np.ndarray,
     cutpoints: pt.TensorVariable | None,
     ordinal_position: np.ndarray,
+    one_hot: bool = False,
 ) -> None:
     """One likelihood term ``obs_<family>`` per family, in the PyMC model in context.
 
     ``latent`` is the vector the observations' ``latent`` indices point into and
     ``loading`` the signed loading per signal (raw scale); ``*_position[s]`` is
     signal ``s``'s entry in ``intercept`` / ``noise`` / ``precision`` / the rows of
-    ``cutpoints`` (-1 where it has none). Shared by the measurement model and the
+    ``cutpoints`` (-1 where it has none); ``one_hot`` gathers the per-signal
+    parameters as in :func:`per_row`. Shared by the measurement model and the
     approximate update (:mod:`credibility.approximate`).
     """
+    n_intercept, n_noise, n_precision, n_ordinal = (
+        int((p >= 0).sum()) for p in (intercept_position, noise_position, precision_position,
+                                      ordinal_position))
     for family, obs in families.items():
         state = latent[obs.latent]
-        slope = loading[obs.signal] * state
+        slope = per_row(loading, obs.signal, len(signals), one_hot=one_hot) * state
         if family == "ordinal":
             pm.OrderedLogistic(
                 "obs_ordinal",
                 eta=slope,
-                cutpoints=cutpoints[ordinal_position[obs.signal]],
+                cutpoints=per_row(cutpoints, ordinal_position[obs.signal],
+                                  n_ordinal, one_hot=one_hot),
                 observed=obs.value.astype(np.int64) - 1,
                 compute_p=False,
             )
             continue
-        eta = intercept[intercept_position[obs.signal]] + slope
+        eta = per_row(intercept, intercept_position[obs.signal], n_intercept,
+                      one_hot=one_hot) + slope
         name = f"obs_{family}"
         if family == "count":
             count_likelihood(name, np.log(obs.exposure) + eta, 1.0 / noise,
-                             noise_position[obs.signal], obs.value.astype(np.int64))
+                             noise_position[obs.signal], obs.value.astype(np.int64), n_noise,
+                             one_hot=one_hot)
         elif family in LOG_FAMILIES:
             targets = np.array([s.target for s in signals])[obs.signal]
-            pm.LogNormal(name, mu=eta, sigma=noise[noise_position[obs.signal]],
+            sigma = per_row(noise, noise_position[obs.signal], n_noise, one_hot=one_hot)
+            pm.LogNormal(name, mu=eta, sigma=sigma,
                          observed=obs.value / targets)
         elif family == "proportion":
             mean = pm.math.invlogit(eta)
-            phi = precision[precision_position[obs.signal]]
+            phi = per_row(precision, precision_position[obs.signal], n_precision,
+                          one_hot=one_hot)
             pm.Beta(name, alpha=mean * phi, beta=(1.0 - mean) * phi, observed=obs.value)
         elif family == "binary":
             binary_likelihood(name, eta, obs.value.astype(np.int64))
@@ -675,7 +717,8 @@ def add_likelihoods(
 
 
 def build_measurement_model(
-    data: CredibilityData, spec: ModelSpec | None = None, *, index: ModelIndex | None = None
+    data: CredibilityData, spec: ModelSpec | None = None, *, index: ModelIndex | None = None,
+    one_hot: bool = False,
 ) -> pm.Model:
     """Build the PyMC measurement model for validated data.
 
@@ -684,7 +727,9 @@ def build_measurement_model(
     the deterministic ``credibility_cell`` (dim ``cell``: every active
     commitment-period) and ``alliance_cell_level`` (dim ``alliance_cell``), which
     :mod:`credibility.fitting` reshapes into ``(commitment, period)`` and
-    ``(alliance, period)`` arrays.
+    ``(alliance, period)`` arrays. ``one_hot`` gathers per-signal, region and type
+    parameters by one-hot products (:func:`per_row`; for GPUs, where the same model
+    otherwise spends its time in scatter-adds).
 
     Examples
     --------
@@ -758,10 +803,12 @@ def build_measurement_model(
         group_mean = alliance_level[index.cell_alliance_cell]
         if spec.region_effects and len(index.regions) > 1:
             region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions))
-            group_mean = group_mean + region[index.commitment_region[cells.unit]]
+            group_mean = group_mean + per_row(region, index.commitment_region[cells.unit],
+                                              len(index.regions), one_hot=one_hot)
         if spec.type_effects and len(index.types) > 1:
             type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types))
-            group_mean = group_mean + type_effect[index.commitment_type[cells.unit]]
+            group_mean = group_mean + per_row(type_effect, index.commitment_type[cells.unit],
+                                              len(index.types), one_hot=one_hot)
         # Location anchor: the mean over all active commitment-periods is 0 in every
         # draw. Sum-to-zero effects alone would leave the level of a large group
         # (NATO, Europe) to the priors of a few small groups, trading off against
@@ -845,5 +892,6 @@ def build_measurement_model(
                         intercept=intercept, intercept_position=intercept_position,
                         noise=noise, noise_position=noise_position,
                         precision=precision, precision_position=precision_position,
-                        cutpoints=cutpoints, ordinal_position=ordinal_position)
+                        cutpoints=cutpoints, ordinal_position=ordinal_position,
+                        one_hot=one_hot)
     return model

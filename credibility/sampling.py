@@ -142,6 +142,22 @@ def jax_chain_method() -> str:
     return "parallel" if jax.default_backend() == "cpu" else "vectorized"
 
 
+def one_hot_gathers(backend: str) -> bool:
+    """Whether a model sampled by ``backend`` should gather its per-signal parameters by
+    one-hot products (``build_measurement_model(one_hot=...)``).
+
+    True for the numpyro backend on an accelerator, where the scatter-adds of
+    indexing's gradient are slow (docs/performance.md, "numpyro on a GPU"); on the
+    CPU indexing is faster.
+
+    Examples
+    --------
+    >>> one_hot_gathers("nutpie")
+    False
+    """
+    return backend == "numpyro" and jax_chain_method() == "vectorized"
+
+
 def compile_nutpie(model: pm.Model) -> CompiledPyMCModel:
     """The model compiled by nutpie with numba (what the nutpie backend samples).
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytensor.graph.traversal import ancestors
+from pytensor.tensor.math import Dot
 from scipy.special import expit
 from scipy.stats import multivariate_normal
 
@@ -26,6 +27,7 @@ from credibility.measurement import (
     build_measurement_model,
     dynamics_matrix,
     negative_binomial_logp,
+    per_row,
     signal_priors,
     spectral_weights,
 )
@@ -257,3 +259,40 @@ def test_spectral_states_need_ar1_dynamics(small_simulation):
     spec = dataclasses.replace(data.spec, spectral_states=True, dynamics="random_walk")
     with pytest.raises(SpecError, match="spectral_states needs dynamics = 'ar1'"):
         build_measurement_model(data, spec)
+
+
+def _dots(model: pm.Model) -> int:
+    return sum(1 for v in ancestors([model.logp()]) if v.owner and isinstance(v.owner.op, Dot))
+
+
+def test_one_hot_gathers_give_the_same_density_and_gradient(small_simulation):
+    """``one_hot=True`` (for GPUs) changes how per-signal parameters reach the rows,
+    not the model: same log density and gradient at a point away from the start."""
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    from pymc.sampling.jax import get_jaxified_logp
+
+    jax.config.update("jax_enable_x64", True)
+    data = small_simulation.data
+    spec = dataclasses.replace(data.spec, spectral_states=False)
+    assert {"count", "ordinal", "binary"} <= set(build_index(data, spec).families)
+    plain = build_measurement_model(data, spec)
+    one_hot = build_measurement_model(data, spec, one_hot=True)
+    assert _dots(one_hot) > _dots(plain)  # the one-hot products are really there
+    rng = np.random.default_rng(3)
+    point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
+             for k, v in plain.initial_point().items()}
+    values = []
+    for model in (plain, one_hot):  # JAX: the backend the one-hot form is for
+        logp = get_jaxified_logp(model, negative_logp=False)
+        grad = jax.jit(jax.value_and_grad(lambda *x, f=logp: f(x),
+                                          argnums=tuple(range(len(model.value_vars)))))
+        value, gradient = grad(*[jnp.asarray(point[v.name]) for v in model.value_vars])
+        values.append((float(value), np.concatenate([np.ravel(g) for g in gradient])))
+    np.testing.assert_allclose(values[1][0], values[0][0], rtol=1e-12)
+    np.testing.assert_allclose(values[1][1], values[0][1], rtol=1e-9, atol=1e-9)
+
+
+def test_per_row_refuses_positions_outside_the_parameter():
+    with pytest.raises(ValueError, match=r"positions must lie in \[0, 3\)"):
+        per_row(pt.as_tensor(np.zeros(3)), np.array([0, 3]), 3, one_hot=True)
