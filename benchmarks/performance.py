@@ -9,15 +9,17 @@ For SYNTHETIC data simulated from the default spec at sizes
 each configuration runs in its own process (so that peak memory is its own) and
 reports model build time, compile time (where it is separate), sampling wall time,
 min bulk ESS and max R-hat over the standardised credibility of every cell and
-the signal loadings, ESS per second, divergences and peak resident memory.
+the signal loadings, ESS per second, divergences and peak resident memory; the
+commitment persistence, the slowest parameter, gets its own bulk ESS and R-hat.
 Configurations:
 
-- ``ours/<backend>``: :func:`credibility.measurement.build_measurement_model`
-  sampled with NUTS by ``nutpie``, ``pymc`` or ``numpyro`` (JAX);
+- ``ours/<backend>``: :func:`credibility.measurement.build_measurement_model` with
+  the default spec (spectral states, docs/decisions.md 17) sampled with NUTS by
+  ``nutpie``, ``pymc`` or ``numpyro`` (JAX);
 - ``ours/advi``: the same model by mean-field ADVI (approximate), with its error
   against ``ours/nutpie`` at the same size;
-- ``spectral/nutpie``: our model with ``spectral_states = true`` (commitment paths
-  partially non-centred by frequency, docs/decisions.md 17), sampled by nutpie;
+- ``centred/nutpie``: our model with ``spectral_states = false`` (centred
+  commitment states, the default before decision 17), sampled by nutpie;
 - ``naive/default``: ``benchmarks/naive.py`` (centred ``pm.AR`` paths built in
   Python loops, one likelihood per signal) with a plain ``pm.sample()``, which
   picks nutpie itself when it is installed;
@@ -49,10 +51,8 @@ from pathlib import Path
 import numpy as np
 
 SIZES = {"S": (40, 26), "M": (300, 50), "L": (1000, 50)}
-CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "spectral/nutpie",
+CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "centred/nutpie",
            "naive/default", "naive/pymc")
-# Also runnable, not in the default set: spectral states on JAX (for GPU machines).
-CHOICES = (*CONFIGS, "spectral/numpyro")
 CHECKED = ("credibility_cell", "loading")
 HERE = Path(__file__).resolve().parent
 
@@ -85,7 +85,8 @@ def run_one(config: dict) -> dict:
     if variant == "naive":
         model = build_naive_model(data)
     else:
-        spec = dataclasses.replace(data.spec, spectral_states=variant == "spectral")
+        spec = (data.spec if variant == "ours"
+                else dataclasses.replace(data.spec, spectral_states=False))
         model = build_measurement_model(data, spec, one_hot=one_hot_gathers(engine))
     build_s = time.perf_counter() - started
     compile_s = None
@@ -99,7 +100,7 @@ def run_one(config: dict) -> dict:
             started = time.perf_counter()
             tree = sample_model(model, backend="nutpie", compiled=compiled, draws=draws,
                                 tune=tune, chains=chains, seed=config["seed"], progress=False)
-        elif variant in ("ours", "spectral"):
+        elif variant in ("ours", "centred"):
             started = time.perf_counter()
             tree = sample_model(model, backend=engine if engine != "advi" else "nutpie",
                                 method="advi" if engine == "advi" else "nuts", draws=draws,
@@ -113,6 +114,7 @@ def run_one(config: dict) -> dict:
                                  progressbar=False, compute_convergence_checks=False, **kwargs)
         sample_s = time.perf_counter() - started
     posterior = tree["posterior"].to_dataset()[list(CHECKED)]
+    persistence = tree["posterior"].to_dataset()[["persistence_commitment"]]
     ess = az.ess(posterior, method="bulk")
     rhat = az.rhat(posterior)
     stats = tree["sample_stats"].to_dataset()
@@ -148,6 +150,8 @@ def run_one(config: dict) -> dict:
         "ess_per_s": min_ess / sample_s,
         "ess_per_s_total": min_ess / (build_s + (compile_s or 0.0) + sample_s),
         "max_rhat": float(max(float(rhat[v].max()) for v in CHECKED)),
+        "persistence_ess": float(az.ess(persistence, method="bulk")["persistence_commitment"]),
+        "persistence_rhat": float(az.rhat(persistence)["persistence_commitment"]),
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "mean_leapfrog_steps": None if steps is None else float(steps.mean()),
         "peak_memory_gib": memory_kib / 2**20,
@@ -245,14 +249,17 @@ def _line(row: dict) -> str:
     return (f"build {_fmt(row['build_s'])} s, compile {_fmt(row['compile_s'])} s, sample "
             f"{_fmt(row['sample_s'])} s, min ESS {_fmt(row['min_bulk_ess'], '.0f')}, ESS/s "
             f"{_fmt(row['ess_per_s'], '.2f')}, R-hat {_fmt(row['max_rhat'], '.3f')}, "
-            f"div {row['divergences']}, mem {_fmt(row['peak_memory_gib'], '.2f')} GiB")
+            f"persistence ESS {_fmt(row['persistence_ess'], '.0f')} R-hat "
+            f"{_fmt(row['persistence_rhat'], '.3f')}, div {row['divergences']}, "
+            f"mem {_fmt(row['peak_memory_gib'], '.2f')} GiB")
 
 
 def print_table(result: dict) -> None:
     header = (f"{'size':4} {'config':16} {'draws':>9} {'build s':>8} {'compile s':>9} "
               f"{'sample s':>9} {'min ESS':>8} {'ESS/s':>8} {'vs naive':>9} {'R-hat':>6} "
-              f"{'div':>5} {'GiB':>5}")
-    print("SYNTHETIC data;", "ESS over standardised credibility of every cell + loadings")
+              f"{'div':>5} {'GiB':>5} {'rho ESS':>7} {'rho R-hat':>9}")
+    print("SYNTHETIC data;", "ESS over standardised credibility of every cell + loadings;",
+          "rho = commitment persistence")
     print(header)
     print("-" * len(header))
     for row in result["results"]:
@@ -265,7 +272,8 @@ def print_table(result: dict) -> None:
               f"{_fmt(row['sample_s']):>9} {_fmt(row['min_bulk_ess'], '.0f'):>8} "
               f"{_fmt(row['ess_per_s'], '.2f'):>8} {_fmt(ratio, '.1f'):>9} "
               f"{_fmt(row['max_rhat'], '.3f'):>6} {row['divergences']:>5} "
-              f"{_fmt(row['peak_memory_gib'], '.2f'):>5}")
+              f"{_fmt(row['peak_memory_gib'], '.2f'):>5} "
+              f"{_fmt(row['persistence_ess'], '.0f'):>7} {_fmt(row['persistence_rhat'], '.3f'):>9}")
         if row.get("device", "cpu") != "cpu":
             print(f"     sampled on {row['device']}; device peak memory "
                   f"{_fmt(row['device_peak_memory_gib'], '.2f')} GiB")
@@ -303,7 +311,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", nargs="+", default=["S"], choices=list(SIZES))
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CHOICES)
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)

@@ -505,8 +505,10 @@ def warm_start_values(fit: FitResult, data: CredibilityData) -> dict[str, np.nda
     per-cell states and innovations, by (unit, period). Cells the previous fit did
     not have (new periods, new commitments) take the unit's last known value, or
     0 for a new unit; a new label of a per-label variable takes the mean of the
-    known ones. Variables whose shape cannot be aligned are left out (the
-    sampler's default initialisation applies). The values are on the variables'
+    known ones. Spectral state coefficients (``commitment_spectral``) are kept only
+    when the commitments and the longest window are unchanged: a new period changes
+    the basis they are coefficients of. Variables that cannot be aligned are left
+    out (the sampler's default initialisation applies). The values are on the variables'
     own (constrained) scale, the form ``nutpie.compile_pymc_model(initial_points=...)``
     and ``pm.sample(initvals=...)`` take.
 
@@ -514,7 +516,7 @@ def warm_start_values(fit: FitResult, data: CredibilityData) -> dict[str, np.nda
     --------
     >>> values = warm_start_values(fit, merged.data)  # doctest: +SKIP
     >>> sorted(values)[:3]  # doctest: +SKIP
-    ['alliance_effect_raw', 'alliance_innovation', 'commitment_state']
+    ['alliance_effect_raw', 'alliance_innovation', 'cutpoint_first']
     """
     model = build_measurement_model(data, fit.spec)
     shapes = model.eval_rv_shapes()
@@ -532,7 +534,15 @@ def warm_start_values(fit: FitResult, data: CredibilityData) -> dict[str, np.nda
         mean = posterior[name].mean(("chain", "draw"))
         dims = model.named_vars_to_dims.get(name) or ()
         shape = tuple(int(s) for s in shapes[name])
-        if len(dims) == 1 and dims[0] in cell_dims:
+        if name == "commitment_spectral":
+            # DCT coefficients of each commitment's padded window (decision 17): they
+            # mean the same only for the same commitments and the same longest window.
+            same = (old_index.commitments == new_index.commitments
+                    and old_index.cells.max_length == new_index.cells.max_length)
+            if not same:
+                continue
+            value = mean.to_numpy()
+        elif len(dims) == 1 and dims[0] in cell_dims:
             old_cells, new_cells, old_units, new_units = cell_dims[dims[0]]
             value = _align_cells(mean.to_numpy(), old_cells, new_cells, old_units, new_units,
                                  fit.data.first_period, data.first_period)
