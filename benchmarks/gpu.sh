@@ -6,7 +6,7 @@
 # Usage: OUT=DIR bash benchmarks/gpu.sh
 #   writes gradient.json (benchmarks/gpu_gradient.py S M L: four graphs per size),
 #   gpu_M.json and gpu_L.json (numpyro, 4 chains x 1,000 draws after 1,000 tuning steps,
-#   the default spec's spectral states, chains vectorised on the GPU) and their logs to DIR.
+#   spectral states, chains vectorised on the GPU) and their logs to DIR.
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
 if ls .whl/*.whl >/dev/null 2>&1; then
@@ -24,7 +24,7 @@ print('jax', jax.__version__, jax.devices(), 'numpyro', numpyro.__version__, 'py
 timeout "${GRADIENT_TIMEOUT:-150}" python3 benchmarks/gpu_gradient.py S M L \
     --json "$OUT/gradient.json" 2>&1 | grep -v Warning | tee "$OUT/log_gradient.txt"
 for size in M L; do
-    python3 benchmarks/performance.py --sizes "$size" --configs ours/numpyro --draws 1000 \
+    python3 benchmarks/performance.py --sizes "$size" --configs spectral/numpyro --draws 1000 \
         --tune 1000 --chains 4 --timeout "${SAMPLE_TIMEOUT:-180}" --out "$OUT/gpu_$size.json" \
         --work /tmp/perf_work 2>&1 | tee "$OUT/log_$size.txt"
 done

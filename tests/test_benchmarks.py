@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "performance.py"
-CONFIGS = {"ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "centred/nutpie",
+CONFIGS = {"ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "spectral/nutpie",
            "naive/default", "naive/pymc"}
 FIGURES = ("build_s", "sample_s", "min_bulk_ess", "ess_per_s", "max_rhat", "peak_memory_gib",
            "persistence_ess", "persistence_rhat")
@@ -38,7 +38,7 @@ def test_performance_benchmark_reports_every_configuration(tmp_path):
         assert row["size"] == "S" and row["cells"] > 500
         for figure in FIGURES:
             assert math.isfinite(row[figure]) and row[figure] > 0, (name, figure, row[figure])
-    assert rows["ours/nutpie"]["compile_s"] > 0 and rows["centred/nutpie"]["compile_s"] > 0
+    assert rows["ours/nutpie"]["compile_s"] > 0 and rows["spectral/nutpie"]["compile_s"] > 0
     assert rows["ours/advi"]["approximate"] and not rows["ours/nutpie"]["approximate"]
     for name in CONFIGS - {"naive/pymc"}:
         assert math.isfinite(rows[name]["ess_per_s_ratio_vs_naive_pymc"])

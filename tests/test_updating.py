@@ -283,21 +283,29 @@ def test_exact_update_agrees_with_a_fit_from_scratch(updated: UpdateResult) -> N
 
 def test_warm_start_values_follow_the_labels(tiny_fit: FitResult, next_year: pd.DataFrame
                                             ) -> None:
-    assert tiny_fit.spec.spectral_states  # the default spec (decision 17)
     merged = merge_signals(tiny_fit.data, next_year).data
     values = warm_start_values(tiny_fit, merged)
     model = build_measurement_model(merged, tiny_fit.spec)
     assert set(values) <= {rv.name for rv in model.free_RVs}
-    assert {"loading_magnitude_stationary", "persistence_commitment"} <= set(values)
+    assert {"commitment_state", "loading_magnitude_stationary",
+            "persistence_commitment"} <= set(values)
     posterior = tiny_fit.posterior["posterior"]
     np.testing.assert_allclose(values["loading_magnitude_stationary"],
                                posterior["loading_magnitude_stationary"].mean(("chain", "draw")))
-    # 2007 lengthens the longest window: the DCT basis changes, so the spectral
-    # coefficients are left to the sampler; unchanged data keep them.
-    assert "commitment_spectral" not in values
-    same = warm_start_values(tiny_fit, tiny_fit.data)
-    np.testing.assert_allclose(same["commitment_spectral"],
-                               posterior["commitment_spectral"].mean(("chain", "draw")))
+    # Each commitment's states keep their (unit, period) place; a new 2007 state
+    # continues from 2006.
+    old_state = posterior["commitment_state"].mean(("chain", "draw")).to_numpy()
+    new_state = values["commitment_state"]
+    assert new_state.size == old_state.size + int(tiny_fit.data.commitments["ongoing"].sum())
+    old_start = new_start = 0
+    for ongoing, length in zip(tiny_fit.data.commitments["ongoing"],
+                               tiny_fit.data.commitments.eval("end - start + 1"), strict=True):
+        old = old_state[old_start:old_start + length]
+        new = new_state[new_start:new_start + length + ongoing]
+        np.testing.assert_allclose(new[:length], old)
+        if ongoing:
+            assert new[-1] == old[-1]
+        old_start, new_start = old_start + length, new_start + length + ongoing
     point = make_initial_point_fn(model=model, overrides=values, jitter_rvs=set(),
                                   return_transformed=True)(0)
     assert np.isfinite(model.compile_logp()(point))
@@ -308,8 +316,8 @@ def test_cell_values_move_by_unit_and_period() -> None:
     continues its unit's last value and a new unit starts at 0."""
     old = UnitCells(unit=np.array([0, 0, 1, 1, 1]), period=np.array([0, 1, 0, 1, 2]),
                     local=np.array([0, 1, 0, 1, 2]), n_units=2)
-    # New layout: one period earlier in time (first period moves back by 1), "b" listed
-    # first, "a" gains a period, and a new commitment "c".
+    # New layout: the first period moves back by one, "b" is listed first, "a" gains a
+    # period, and a new commitment "c" starts.
     new = UnitCells(unit=np.array([0, 0, 0, 1, 1, 1, 2]), period=np.array([1, 2, 3, 1, 2, 3, 3]),
                     local=np.array([0, 1, 2, 0, 1, 2, 0]), n_units=3)
     moved = _align_cells(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), old, new, ("a", "b"),
