@@ -516,7 +516,7 @@ def warm_start_values(fit: FitResult, data: CredibilityData) -> dict[str, np.nda
     --------
     >>> values = warm_start_values(fit, merged.data)  # doctest: +SKIP
     >>> sorted(values)[:3]  # doctest: +SKIP
-    ['alliance_effect_raw', 'alliance_innovation', 'cutpoint_first']
+    ['alliance_effect_raw', 'alliance_innovation', 'commitment_state']
     """
     model = build_measurement_model(data, fit.spec)
     shapes = model.eval_rv_shapes()
