@@ -113,8 +113,7 @@ def run_one(config: dict) -> dict:
                 tree = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=config["seed"],
                                  progressbar=False, compute_convergence_checks=False, **kwargs)
         sample_s = time.perf_counter() - started
-    posterior = tree["posterior"].to_dataset()[list(CHECKED)]
-    persistence = tree["posterior"].to_dataset()[["persistence_commitment"]]
+    posterior = tree["posterior"].to_dataset()[[*CHECKED, "persistence_commitment"]]
     ess = az.ess(posterior, method="bulk")
     rhat = az.rhat(posterior)
     stats = tree["sample_stats"].to_dataset()
@@ -150,8 +149,8 @@ def run_one(config: dict) -> dict:
         "ess_per_s": min_ess / sample_s,
         "ess_per_s_total": min_ess / (build_s + (compile_s or 0.0) + sample_s),
         "max_rhat": float(max(float(rhat[v].max()) for v in CHECKED)),
-        "persistence_ess": float(az.ess(persistence, method="bulk")["persistence_commitment"]),
-        "persistence_rhat": float(az.rhat(persistence)["persistence_commitment"]),
+        "persistence_ess": float(ess["persistence_commitment"]),
+        "persistence_rhat": float(rhat["persistence_commitment"]),
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "mean_leapfrog_steps": None if steps is None else float(steps.mean()),
         "peak_memory_gib": memory_kib / 2**20,
