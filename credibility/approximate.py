@@ -196,6 +196,11 @@ def _check_new_rows(old: CredibilityData, new: CredibilityData, old_index: Model
     if old.spec.dynamics != "ar1":
         raise ApproximateUpdateError("the approximate update supports ar1 dynamics only; "
                                      "use the exact update")
+    autocorrelated = [s.name for s in old_index.signals if s.residual_persistence]
+    if autocorrelated:
+        raise ApproximateUpdateError(
+            "the approximate update does not carry autocorrelated residuals forward "
+            f"(residual_persistence = true: {', '.join(autocorrelated)}); use the exact update")
     if [s.name for s in new_index.signals] != [s.name for s in old_index.signals]:
         raise ApproximateUpdateError("the new rows add a signal the fit has not seen; use the "
                                      "exact update")

@@ -196,7 +196,8 @@ class FitResult:
         import arviz as az
 
         post = self.posterior["posterior"].to_dataset()
-        names = [v for v in ("loading", "intercept", "noise", "precision", "sd_alliance_mean",
+        names = [v for v in ("loading", "intercept", "noise", "precision", "residual_persistence",
+                             "sd_alliance_mean",
                              "sd_alliance_dynamics", "latent_sd",
                              "persistence_alliance", "persistence_commitment", "step_alliance",
                              "step_commitment", "region_effect", "type_effect") if v in post]

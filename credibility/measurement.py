@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+from numpy.typing import ArrayLike
 from pymc.distributions.transforms import ZeroSumTransform
 
 from credibility.errors import SpecError
@@ -83,6 +84,9 @@ class FamilyObservations:
     ``signal[o]`` is the signal's position in :attr:`ModelIndex.signals`; ``row[o]``
     is the observation's row in ``data.signals`` (the order of the likelihood's
     pointwise terms, used to pick out single rows: scenarios, posterior checks).
+    ``previous[o]`` is the position in these arrays of the same signal's latest
+    earlier row on the same unit (-1 for a unit's first) and ``gap[o]`` the periods
+    between them (for autocorrelated residuals; ``None`` where not computed).
     """
 
     family: str
@@ -92,6 +96,8 @@ class FamilyObservations:
     value: np.ndarray
     trials: np.ndarray
     exposure: np.ndarray
+    previous: np.ndarray | None = None
+    gap: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -158,6 +164,28 @@ def _fitted_signals(data: CredibilityData, spec: ModelSpec) -> tuple[SignalSpec,
     return spec.signals
 
 
+def previous_rows(unit: np.ndarray, signal: np.ndarray, period: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's predecessor: the same unit's and signal's row in the latest earlier period.
+
+    Returns ``(previous, gap)``: ``previous[o]`` is the predecessor's position (-1 for
+    a unit's first row of the signal) and ``gap[o]`` the periods since it (0 there).
+
+    Examples
+    --------
+    >>> previous_rows(np.array(["a", "b", "a", "a"]), np.zeros(4, int), np.array([3, 0, 0, 1]))
+    (array([ 3, -1, -1,  2]), array([2, 0, 0, 1]))
+    """
+    order = np.lexsort((period, signal, unit))
+    previous = np.full(unit.size, -1, dtype=np.int64)
+    gap = np.zeros(unit.size, dtype=np.int64)
+    same = (unit[order][1:] == unit[order][:-1]) & (signal[order][1:] == signal[order][:-1])
+    current, before = order[1:][same], order[:-1][same]
+    previous[current] = before
+    gap[current] = period[current] - period[before]
+    return previous, gap
+
+
 def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIndex:
     """Turn validated data into the index arrays of the measurement model.
 
@@ -220,10 +248,13 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
     ]
     family = sig["signal"].map(family_of).to_numpy()
     signal_index = sig["signal"].map(signal_pos).to_numpy(np.int64)
+    unit_key = np.where(is_alliance, "alliance\x00" + sig["alliance"].astype(str).to_numpy(),
+                        sig["commitment_id"].astype(str).to_numpy())
     families = {}
     for name in FAMILIES:
         rows = family == name
         if rows.any():
+            previous, gap = previous_rows(unit_key[rows], signal_index[rows], period_pos[rows])
             families[name] = FamilyObservations(
                 family=name,
                 row=sig.index.to_numpy(np.int64)[rows],
@@ -232,6 +263,8 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
                 value=sig["value"].to_numpy(np.float64)[rows],
                 trials=sig["trials"].to_numpy(np.float64)[rows],
                 exposure=sig["exposure"].to_numpy(np.float64)[rows],
+                previous=previous,
+                gap=gap,
             )
     return ModelIndex(
         commitments=commitments,
@@ -439,6 +472,7 @@ def spectral_weights(length: int, rho: float, precision: float) -> np.ndarray:
 
 def _spectral_states(
     cells: UnitCells, group_std: pt.TensorVariable, rho: pt.TensorVariable, weights: np.ndarray,
+    marker_scale: pt.TensorVariable | None = None,
 ) -> pt.TensorVariable:
     """Commitment states (stationary-sd units) from partially non-centred DCT coefficients.
 
@@ -457,6 +491,15 @@ def _spectral_states(
     ``commitment_prior``) and the Jacobian ``sum(w/2 * log lambda)`` per commitment
     (``commitment_spectral_jacobian``) are added: the model is the centred one's, in
     other coordinates (docs/decisions.md 17).
+
+    With ``marker_scale`` (``m``, the marker signal's loading on the stationary-sd
+    latent: ``[model] marker_signal``, decision 18) the coefficients are those of the
+    marker-scaled states ``u = m * s``, which the marker's data pin down directly::
+
+        s = ((m**2 * lambda)**(w/2) * z + w * m * gamma) @ B / m
+
+    with the Jacobian ``sum(w/2 * log(m**2 * lambda)) - T * log(m)`` per commitment;
+    ``m = 1`` is the form above.
     """
     n, length = cells.n_units, cells.max_length
     basis = dct_basis(length)
@@ -468,11 +511,19 @@ def _spectral_states(
     group_full = group_std[padded]
     gamma = group_full @ basis.T
     free = pm.Flat("commitment_spectral", shape=(n, length))
-    states = (lam ** (weights / 2.0) * free + weights * gamma) @ basis
+    if marker_scale is None:
+        states = (lam ** (weights / 2.0) * free + weights * gamma) @ basis
+        log_jacobian = n * (weights / 2.0 * pt.log(lam)).sum()
+    else:
+        variance = marker_scale**2 * lam
+        states = ((variance ** (weights / 2.0) * free + weights * marker_scale * gamma)
+                  @ basis) / marker_scale
+        log_jacobian = n * ((weights / 2.0 * pt.log(variance)).sum()
+                            - length * pt.log(marker_scale))
     grid = UnitCells(unit=np.repeat(np.arange(n), length), period=np.tile(np.arange(length), n),
                      local=np.tile(np.arange(length), n), n_units=n)
     _path_prior("commitment", (states - group_full).ravel(), grid, rho, 1.0, "ar1")
-    pm.Potential("commitment_spectral_jacobian", n * (weights / 2.0 * pt.log(lam)).sum())
+    pm.Potential("commitment_spectral_jacobian", log_jacobian)
     return states[cells.unit, cells.local]
 
 
@@ -492,6 +543,31 @@ def _half_normal_in_units(
     pm.Potential(f"{name}_prior",
                  pm.logp(pm.HalfNormal.dist(sigma=sigma), value).sum() + n * pt.log(factor))
     return pm.Deterministic(name, value, dims=dims)
+
+
+def _marker_loadings(
+    sigma: np.ndarray, anchor: pt.TensorVariable, marker: int,
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Loading magnitudes sampled as the marker's and every other's ratio to it.
+
+    The model is :func:`_half_normal_in_units`'s (HalfNormal(``sigma``) on each
+    magnitude, the returned deterministic ``loading_magnitude``); the free variables
+    are ``loading_marker_stationary`` (``m``, the marker signal's loading on the
+    stationary-sd latent, also returned) and ``loading_ratio`` (dim
+    ``signal_ratio``: every other signal's loading divided by ``m``), which the data
+    pin down without the latent's scale (decision 18). The potential
+    ``loading_magnitude_prior`` holds the prior and the Jacobian.
+    """
+    n = len(sigma)
+    marker_value = pm.HalfFlat("loading_marker_stationary")
+    ratio = pm.HalfFlat("loading_ratio", dims="signal_ratio")
+    others = ratio * marker_value
+    stationary = pt.concatenate([others[:marker], marker_value[None], others[marker:]])
+    value = stationary / anchor
+    pm.Potential("loading_magnitude_prior",
+                 pm.logp(pm.HalfNormal.dist(sigma=sigma), value).sum()
+                 - n * pt.log(anchor) + (n - 1) * pt.log(marker_value))
+    return pm.Deterministic("loading_magnitude", value, dims="signal"), marker_value
 
 
 def _zero_sum(name: str, sigma: float, dim: str, n: int) -> pt.TensorVariable:
@@ -643,6 +719,71 @@ def count_likelihood(
                          dist=_negative_binomial, logp=negative_binomial_logp, observed=observed)
 
 
+#: Beta prior of each signal's residual persistence (``residual_persistence = true``).
+RESIDUAL_PERSISTENCE_PRIOR = (2.0, 2.0)
+
+
+def autocorrelated_lognormal_logp(
+    value: pt.TensorVariable, eta: pt.TensorVariable, sigma: pt.TensorVariable,
+    phi: pt.TensorVariable, previous: pt.TensorVariable, gap: pt.TensorVariable,
+) -> pt.TensorVariable:
+    """Log density of positive values whose log residuals ``log(value) - eta`` follow a
+    stationary AR(1) per unit and signal: marginal sd ``sigma``, persistence ``phi``.
+
+    Row ``o`` is conditioned on its predecessor ``previous[o]`` (``gap[o]`` periods
+    earlier): mean ``phi**gap * r[previous]``, sd ``sigma * sqrt(1 - phi**(2 gap))``;
+    a unit's first row (``previous = -1``) has mean 0 and sd ``sigma``. With
+    ``phi = 0`` it is the LogNormal density.
+
+    Examples
+    --------
+    >>> import scipy.stats as st
+    >>> y, prev, gap = np.array([2.0, 3.0]), np.array([-1, 0]), np.array([0, 1])
+    >>> lp = autocorrelated_lognormal_logp(pt.as_tensor(y), 0.0, 1.0, 0.0, prev, gap).eval()
+    >>> bool(np.allclose(lp, st.lognorm(1.0).logpdf(y)))
+    True
+    """
+    residual = pt.log(value) - eta
+    has = pt.ge(previous, 0)
+    decay = pt.where(has, phi ** pt.maximum(gap, 1), 0.0)
+    mean = decay * residual[pt.maximum(previous, 0)]
+    sd = sigma * pt.sqrt(1.0 - decay**2)
+    return pm.logp(pm.Normal.dist(mean, sd), residual) - pt.log(value)
+
+
+def draw_autocorrelated_lognormal(
+    eta: ArrayLike, sigma: ArrayLike, phi: ArrayLike, previous: np.ndarray, gap: np.ndarray,
+    rng: np.random.Generator | None = None, size: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Draws of :func:`autocorrelated_lognormal_logp`, one per row (rows in any order).
+
+    Rows are drawn predecessor first; ``size`` is ignored (PyMC passes the rows' shape).
+
+    Examples
+    --------
+    >>> y = draw_autocorrelated_lognormal(0.0, 1.0, 0.9, np.array([-1, 0]), np.array([0, 1]),
+    ...                                   rng=np.random.default_rng(0))
+    >>> y.shape, bool((y > 0).all())
+    ((2,), True)
+    """
+    rng = rng if rng is not None else np.random.default_rng()
+    eta, sigma, phi = (np.broadcast_to(np.asarray(a, dtype=np.float64), np.shape(previous))
+                       for a in (eta, sigma, phi))
+    previous, gap = np.asarray(previous), np.asarray(gap)
+    depth = np.where(previous < 0, 0, -1)
+    while (depth < 0).any():  # rows whose predecessor has a depth get the next one
+        ready = (depth < 0) & (depth[np.maximum(previous, 0)] >= 0)
+        depth[ready] = depth[previous[ready]] + 1
+    residual = np.zeros(previous.size)
+    shocks = rng.normal(size=previous.size)
+    for level in range(depth.max() + 1):
+        rows = depth == level
+        decay = np.where(previous[rows] >= 0, phi[rows] ** np.maximum(gap[rows], 1), 0.0)
+        residual[rows] = (decay * residual[np.maximum(previous[rows], 0)]
+                          + sigma[rows] * np.sqrt(1.0 - decay**2) * shocks[rows])
+    return np.exp(eta + residual)
+
+
 def binary_likelihood(name: str, eta: pt.TensorVariable, observed: np.ndarray
                       ) -> pt.TensorVariable:
     """Observed 0/1 values with log-odds ``eta`` in the model in context
@@ -666,6 +807,8 @@ def add_likelihoods(
     cutpoints: pt.TensorVariable | None,
     ordinal_position: np.ndarray,
     one_hot: bool = False,
+    residual: pt.TensorVariable | None = None,
+    residual_position: np.ndarray | None = None,
 ) -> None:
     """One likelihood term ``obs_<family>`` per family, in the PyMC model in context.
 
@@ -673,8 +816,10 @@ def add_likelihoods(
     ``loading`` the signed loading per signal (raw scale); ``*_position[s]`` is
     signal ``s``'s entry in ``intercept`` / ``noise`` / ``precision`` / the rows of
     ``cutpoints`` (-1 where it has none); ``one_hot`` gathers the per-signal
-    parameters as in :func:`per_row`. Shared by the measurement model and the
-    approximate update (:mod:`credibility.approximate`).
+    parameters as in :func:`per_row`. ``residual`` holds the residual persistence
+    of the signals with ``residual_persistence = true`` (``residual_position`` as
+    above): their rows get :func:`autocorrelated_lognormal_logp`. Shared by the
+    measurement model and the approximate update (:mod:`credibility.approximate`).
     """
     n_intercept, n_noise, n_precision, n_ordinal = (
         int((p >= 0).sum()) for p in (intercept_position, noise_position, precision_position,
@@ -702,8 +847,16 @@ def add_likelihoods(
         elif family in LOG_FAMILIES:
             targets = np.array([s.target for s in signals])[obs.signal]
             sigma = per_row(noise, noise_position[obs.signal], n_noise, one_hot=one_hot)
-            pm.LogNormal(name, mu=eta, sigma=sigma,
-                         observed=obs.value / targets)
+            if residual is None or (residual_position[obs.signal] < 0).all():
+                pm.LogNormal(name, mu=eta, sigma=sigma, observed=obs.value / targets)
+                continue
+            position = residual_position[obs.signal]
+            phi = pt.where(position >= 0, per_row(residual, np.maximum(position, 0),
+                                                  int((residual_position >= 0).sum()),
+                                                  one_hot=one_hot), 0.0)
+            pm.CustomDist(name, eta, sigma, phi, obs.previous, obs.gap,
+                          logp=autocorrelated_lognormal_logp,
+                          random=draw_autocorrelated_lognormal, observed=obs.value / targets)
         elif family == "proportion":
             mean = pm.math.invlogit(eta)
             phi = per_row(precision, precision_position[obs.signal], n_precision,
@@ -714,6 +867,15 @@ def add_likelihoods(
         elif family == "binomial":
             pm.Binomial(name, n=obs.trials.astype(np.int64), logit_p=eta,
                         observed=obs.value.astype(np.int64))
+
+
+def _marker_position(spec: ModelSpec, signals: tuple[SignalSpec, ...]) -> int:
+    """Position of ``[model] marker_signal`` among the fitted signals, checked."""
+    names = [s.name for s in signals]
+    if spec.marker_signal not in names:
+        raise SpecError(f"{spec.source}: [model] marker_signal = {spec.marker_signal!r} is not "
+                        f"among the signals in the data ({', '.join(names)})")
+    return names.index(spec.marker_signal)
 
 
 def build_measurement_model(
@@ -756,6 +918,7 @@ def build_measurement_model(
     with_noise = [s.name for s in signals if s.family in _NOISE_FAMILIES]
     proportions = [s.name for s in signals if s.family == "proportion"]
     ordinals = [s for s in signals if s.family == "ordinal"]
+    with_residual = [s.name for s in signals if s.residual_persistence]
     coords = {
         "commitment": list(index.commitments),
         "alliance": list(index.alliances),
@@ -766,9 +929,14 @@ def build_measurement_model(
         "signal_noise": with_noise,
         "signal_proportion": proportions,
         "signal_ordinal": [s.name for s in ordinals],
+        "signal_residual": with_residual,
         "cell": np.arange(index.cells.size),
         "alliance_cell": np.arange(index.alliance_cells.size),
     }
+    marker = None
+    if spec.marker_signal is not None:
+        marker = _marker_position(spec, signals)
+        coords["signal_ratio"] = [n for n in names if n != spec.marker_signal]
     p = spec.priors
     with pm.Model(coords=coords) as model:
         if spec.dynamics == "ar1":
@@ -820,7 +988,13 @@ def build_measurement_model(
             weights = spectral_weights(
                 cells.max_length, p.persistence_alpha / (p.persistence_alpha + p.persistence_beta),
                 spec.spectral_data_precision)
-            states = _spectral_states(cells, group_mean / anchor, rho_commitment, weights)
+            marker_scale = None
+            if marker is not None:
+                # The latent's scale carried by one signal's loading (decision 18).
+                magnitude, marker_scale = _marker_loadings(
+                    priors.loc[names, "loading_sd"].to_numpy(), anchor, marker)
+            states = _spectral_states(cells, group_mean / anchor, rho_commitment, weights,
+                                      marker_scale)
             level_std = states.mean()
             state = states - level_std
         elif "commitment" in spec.centred_states:
@@ -852,9 +1026,10 @@ def build_measurement_model(
         pm.Deterministic("alliance_cell_level", alliance_std / spread, dims="alliance_cell")
         pm.Deterministic("latent_sd", anchor * spread)
 
-        magnitude = _half_normal_in_units("loading_magnitude",
-                                          priors.loc[names, "loading_sd"].to_numpy(),
-                                          1.0 / anchor, dims="signal")
+        if marker is None:
+            magnitude = _half_normal_in_units("loading_magnitude",
+                                              priors.loc[names, "loading_sd"].to_numpy(),
+                                              1.0 / anchor, dims="signal")
         direction = np.array([s.direction for s in signals], dtype=np.float64)
         loading = direction * magnitude * anchor
         pm.Deterministic("loading", loading * spread, dims="signal")
@@ -887,11 +1062,19 @@ def build_measurement_model(
         if ordinals:
             cutpoints = _ordinal_cutpoints(tuple(ordinals), spec)
             ordinal_position[[names.index(s.name) for s in ordinals]] = np.arange(len(ordinals))
+        residual = None
+        residual_position = np.full(len(signals), -1)
+        if with_residual:
+            # Each such signal's own persistent deviations from the latent (decision 19).
+            residual = pm.Beta("residual_persistence", *RESIDUAL_PERSISTENCE_PRIOR,
+                               dims="signal_residual")
+            residual_position[[names.index(n) for n in with_residual]] = np.arange(
+                len(with_residual))
 
         add_likelihoods(index.families, signals, latent, loading,
                         intercept=intercept, intercept_position=intercept_position,
                         noise=noise, noise_position=noise_position,
                         precision=precision, precision_position=precision_position,
                         cutpoints=cutpoints, ordinal_position=ordinal_position,
-                        one_hot=one_hot)
+                        one_hot=one_hot, residual=residual, residual_position=residual_position)
     return model

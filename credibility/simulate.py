@@ -20,7 +20,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from credibility.measurement import NOISE_SHAPE
+from credibility.measurement import (
+    NOISE_SHAPE,
+    RESIDUAL_PERSISTENCE_PRIOR,
+    draw_autocorrelated_lognormal,
+    previous_rows,
+)
 from credibility.schema import CredibilityData
 from credibility.spec import LOG_FAMILIES, ModelSpec, SignalSpec, load_spec
 
@@ -132,6 +137,8 @@ def _signal_parameters(
         params["intercept"] = rng.normal(mu, sigma)
     if spec.family in ("count", *LOG_FAMILIES):
         params["noise"] = rng.gamma(NOISE_SHAPE, noise_mean / NOISE_SHAPE)
+    if spec.residual_persistence:
+        params["residual_persistence"] = rng.beta(*RESIDUAL_PERSISTENCE_PRIOR)
     if spec.family == "proportion":
         p = priors.priors
         params["precision"] = rng.gamma(p.proportion_precision_alpha,
@@ -298,6 +305,13 @@ def simulate(
             unit_col = {"commitment_id": "", "alliance": np.array(alliances)[a_unit]}
             period = a_period
         values, trials = _draw_values(rng, s, params, state)
+        if s.residual_persistence:  # AR(1) log residuals per unit (decision 19)
+            unit = c_unit if s.level == "commitment" else a_unit
+            previous, gap = previous_rows(unit, np.zeros(unit.size, dtype=np.int64), period)
+            values = s.target * draw_autocorrelated_lognormal(
+                float(params["intercept"]) + float(params["loading"]) * state,
+                float(params["noise"]), float(params["residual_persistence"]), previous, gap,
+                rng=rng)
         share_missing = missing.get(s.name, 0.0) if isinstance(missing, Mapping) else missing
         keep = rng.random(values.size) >= share_missing
         table = pd.DataFrame({**unit_col, "period": period, "signal": s.name, "value": values,
@@ -328,6 +342,8 @@ def _truth_dataset(
     dyn = "persistence" if spec.dynamics == "ar1" else "step"
     intercepts = {n: float(v["intercept"]) for n, v in parameters.items() if "intercept" in v}
     noises = {n: float(v["noise"]) for n, v in parameters.items() if "noise" in v}
+    residual = {n: float(v["residual_persistence"]) for n, v in parameters.items()
+                if "residual_persistence" in v}
     truth = xr.Dataset(
         {
             "credibility": (("commitment", "period"), x_grid),
@@ -342,6 +358,9 @@ def _truth_dataset(
                                                         for n in names])),
             "intercept": (("signal_intercept",), np.array(list(intercepts.values()))),
             "noise": (("signal_noise",), np.array(list(noises.values()))),
+            **({"residual_persistence": (("signal_residual",),
+                                         np.array(list(residual.values())))}
+               if residual else {}),
         },
         coords={
             "commitment": ids,
@@ -352,6 +371,7 @@ def _truth_dataset(
             "signal": names,
             "signal_intercept": list(intercepts),
             "signal_noise": list(noises),
+            **({"signal_residual": list(residual)} if residual else {}),
         },
         attrs={"synthetic": "true", "note": "SYNTHETIC: simulated by credibility.simulate"},
     )

@@ -63,6 +63,7 @@ class SignalSpec:
     intercept: NormalPrior | None = None
     loading_sd: float | None = None
     noise_mean: float | None = None
+    residual_persistence: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class ModelSpec:
     centred_states: tuple[str, ...] = ("commitment",)
     spectral_states: bool = False
     spectral_data_precision: float = 1.0
+    marker_signal: str | None = None
     description: str = ""
     region_effects: bool = True
     type_effects: bool = True
@@ -189,7 +191,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     _known_keys(raw, {"model", "hierarchy", "priors", "signals", "outcome"}, source, "")
     model = _table(raw, "model", source)
     _known_keys(model, {"name", "description", "dynamics", "centred_states", "spectral_states",
-                        "spectral_data_precision"}, source, "model")
+                        "spectral_data_precision", "marker_signal"}, source, "model")
     centred = model.get("centred_states", ["commitment"])
     if not isinstance(centred, list) or not set(centred) <= set(LEVELS):
         raise SpecError(
@@ -210,6 +212,11 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(f"{source}: [model] spectral_states = true replaces the centred "
                         "commitment states; add 'commitment' to centred_states")
     precision = _positive(model, "spectral_data_precision", source, "model", default=1.0)
+    marker = model.get("marker_signal")
+    if marker is not None:
+        marker = _string(model, "marker_signal", source, "model")
+        if not spectral:
+            raise SpecError(f"{source}: [model] marker_signal needs spectral_states = true")
     hierarchy = _table(raw, "hierarchy", source, required=False)
     _known_keys(hierarchy, {"region", "type"}, source, "hierarchy")
     priors = _parse_priors(_table(raw, "priors", source, required=False), source)
@@ -225,6 +232,12 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(f"{source}: signal names must be unique; repeated: {', '.join(duplicated)}")
     if not any(s.level == "commitment" for s in signals):
         raise SpecError(f"{source}: at least one signal must have level = 'commitment'")
+    if marker is not None and marker not in names:
+        raise SpecError(f"{source}: [model] marker_signal = {marker!r} is not a declared signal "
+                        f"({', '.join(names)})")
+    if marker is not None and signals[names.index(marker)].level != "commitment":
+        raise SpecError(f"{source}: [model] marker_signal = {marker!r} must have "
+                        "level = 'commitment' (it scales the commitment states)")
     return ModelSpec(
         name=name,
         description=_string(model, "description", source, "model", default=""),
@@ -232,6 +245,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         centred_states=tuple(centred),
         spectral_states=spectral,
         spectral_data_precision=precision,
+        marker_signal=marker,
         signals=signals,
         region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
         type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),
@@ -249,7 +263,7 @@ def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
     _known_keys(
         raw,
         {"name", "family", "level", "direction", "description", "target", "levels",
-         "intercept", "loading", "noise"},
+         "intercept", "loading", "noise", "residual_persistence"},
         source,
         where,
     )
@@ -301,6 +315,10 @@ def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
     noise_mean = _auto_positive(raw, "noise", source, where)
     if noise_mean is not None and family in ("binary", "binomial", "ordinal"):
         raise SpecError(f"{source}: {where} family {family!r} has no noise parameter")
+    residual_persistence = _bool(raw, "residual_persistence", source, where, default=False)
+    if residual_persistence and family not in LOG_FAMILIES:
+        raise SpecError(f"{source}: {where} residual_persistence = true needs family "
+                        f"{' or '.join(repr(f) for f in LOG_FAMILIES)} (got {family!r})")
     return SignalSpec(
         name=name,
         family=family,  # type: ignore[arg-type]
@@ -312,6 +330,7 @@ def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
         intercept=intercept,
         loading_sd=loading_sd,
         noise_mean=noise_mean,
+        residual_persistence=residual_persistence,
     )
 
 

@@ -22,16 +22,20 @@ from credibility.errors import SpecError
 from credibility.measurement import (
     UnitCells,
     _spectral_states,
+    autocorrelated_lognormal_logp,
     bernoulli_logit_logp,
     build_index,
     build_measurement_model,
+    draw_autocorrelated_lognormal,
     dynamics_matrix,
     negative_binomial_logp,
     per_row,
+    previous_rows,
     signal_priors,
     spectral_weights,
 )
 from credibility.schema import CredibilityData
+from credibility.spec import parse_spec
 
 
 def test_index_covers_exactly_the_active_windows(small_simulation):
@@ -252,6 +256,113 @@ def test_spectral_states_with_staggered_windows(small_simulation):
     inputs = [v for v in model.value_vars if v in set(ancestors([credibility]))]
     cells = pytensor.function(inputs, credibility)(*[point[v.name] for v in inputs])
     assert cells.shape == (index.cells.size,)
+
+
+def test_marker_signal_is_the_same_model_in_other_coordinates(small_simulation):
+    """``marker_signal`` (decision 18) samples the spectral coefficients of the
+    marker-scaled states and the other loadings as ratios to the marker's: at matched
+    points the log density (without transforms' Jacobians) differs from the plain
+    spectral model's by exactly log|d(plain)/d(marker coordinates)|."""
+    data = small_simulation.data
+    plain_spec = dataclasses.replace(data.spec, spectral_states=True)
+    names = [s.name for s in build_index(data, plain_spec).signals]
+    marker = next(s.name for s in plain_spec.signals
+                  if s.level == "commitment" and s.family == "amount" and s.name in names)
+    k = names.index(marker)
+    plain = build_measurement_model(data, plain_spec)
+    scaled = build_measurement_model(data, dataclasses.replace(plain_spec, marker_signal=marker))
+    assert {"loading_marker_stationary", "loading_ratio"} <= set(scaled.named_vars)
+    index = build_index(data, plain_spec)
+    p = plain_spec.priors
+    w = spectral_weights(index.cells.max_length,
+                         p.persistence_alpha / (p.persistence_alpha + p.persistence_beta),
+                         plain_spec.spectral_data_precision)
+    rng = np.random.default_rng(8)
+    plain_logp = plain.compile_logp(jacobian=False)
+    scaled_logp = scaled.compile_logp(jacobian=False)
+    for _ in range(3):
+        point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
+                 for key, v in plain.initial_point().items()}
+        log_m = point["loading_magnitude_stationary_log__"]
+        mapped = {key: v for key, v in point.items()
+                  if key not in ("loading_magnitude_stationary_log__", "commitment_spectral")}
+        mapped["loading_marker_stationary_log__"] = log_m[k]
+        mapped["loading_ratio_log__"] = np.delete(log_m, k) - log_m[k]
+        m = np.exp(log_m[k])
+        mapped["commitment_spectral"] = point["commitment_spectral"] * m ** (1.0 - w)
+        expected = plain_logp(point) + (index.cells.n_units * (w - 1.0).sum()
+                                        + len(names) - 1) * np.log(m)
+        np.testing.assert_allclose(scaled_logp(mapped), expected, rtol=1e-10)
+
+
+def test_marker_signal_must_be_a_commitment_signal_with_spectral_states(small_simulation):
+    spec = small_simulation.data.spec
+    with pytest.raises(SpecError, match="marker_signal needs spectral_states = true"):
+        parse_spec(spec.text.replace("[model]", '[model]\nmarker_signal = "x"', 1))
+    text = spec.text.replace("[model]", '[model]\nspectral_states = true\nmarker_signal = "x"', 1)
+    with pytest.raises(SpecError, match="marker_signal = 'x' is not a declared signal"):
+        parse_spec(text)
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.6, 0.95])
+def test_autocorrelated_lognormal_is_the_stationary_ar1_density(phi):
+    """Conditioning each row on its predecessor (rows in any order, with a gap) gives
+    the joint density of a stationary AR(1) of the log residuals, brute-forced."""
+    periods = {"a": [0, 1, 2, 4, 5], "b": [3, 4], "c": [7]}
+    unit = np.array([u for u, ps in periods.items() for _ in ps])
+    period = np.array([t for ps in periods.values() for t in ps])
+    order = np.random.default_rng(2).permutation(unit.size)
+    unit, period = unit[order], period[order]
+    previous, gap = previous_rows(unit, np.zeros(unit.size, dtype=int), period)
+    rng = np.random.default_rng(4)
+    eta, sigma = rng.normal(size=unit.size), 0.7
+    value = np.exp(eta + rng.normal(size=unit.size))
+    logp = autocorrelated_lognormal_logp(pt.as_tensor(value), pt.as_tensor(eta), sigma, phi,
+                                         previous, gap).eval()
+    expected = -np.log(value).sum()
+    for u in periods:
+        rows = unit == u
+        lag = np.abs(np.subtract.outer(period[rows], period[rows]))
+        expected += multivariate_normal(np.zeros(rows.sum()), sigma**2 * phi**lag).logpdf(
+            np.log(value[rows]) - eta[rows])
+    np.testing.assert_allclose(logp.sum(), expected, rtol=1e-10)
+
+
+def test_autocorrelated_lognormal_draws_have_that_persistence_and_sd():
+    """Draws: lag-1 autocorrelation phi and marginal sd sigma of the log residuals,
+    within 4 Monte Carlo standard errors (200 units x 50 periods)."""
+    units, length, phi, sigma = 200, 50, 0.8, 0.5
+    unit = np.repeat(np.arange(units), length)
+    period = np.tile(np.arange(length), units)
+    order = np.random.default_rng(0).permutation(unit.size)
+    previous, gap = previous_rows(unit[order], np.zeros(unit.size, dtype=int), period[order])
+    draws = draw_autocorrelated_lognormal(0.0, sigma, phi, previous, gap,
+                                      rng=np.random.default_rng(1))
+    residual = np.empty(unit.size)
+    residual[order] = np.log(draws)
+    paths = residual.reshape(units, length)
+    lag1 = np.corrcoef(paths[:, 1:].ravel(), paths[:, :-1].ravel())[0, 1]
+    n = paths.size
+    assert abs(lag1 - phi) < 4 * (1 - phi**2) / np.sqrt(n / ((1 + phi**2) / (1 - phi**2)))
+    se_sd = sigma * np.sqrt((1 + phi**2) / (1 - phi**2) / (2 * n))
+    assert abs(paths.std() - sigma) < 4 * se_sd
+
+
+def test_residual_persistence_enters_the_model_and_is_refused_elsewhere(small_simulation):
+    data = small_simulation.data
+    name = next(s.name for s in data.spec.signals
+                if s.family == "amount" and s.level == "commitment")
+    signals = tuple(dataclasses.replace(s, residual_persistence=s.name == name)
+                    for s in data.spec.signals)
+    spec = dataclasses.replace(data.spec, signals=signals)
+    model = build_measurement_model(data, spec)
+    assert model.coords["signal_residual"] == (name,)
+    assert np.isfinite(model.compile_logp()(model.initial_point()))
+    prior = pm.sample_prior_predictive(draws=2, model=model, random_seed=1)
+    assert np.isfinite(prior["prior_predictive"]["obs_amount"].values).all()
+    text = spec.text.replace('family = "count"', 'family = "count"\nresidual_persistence = true', 1)
+    with pytest.raises(SpecError, match="residual_persistence = true needs family"):
+        parse_spec(text)
 
 
 def test_spectral_states_need_ar1_dynamics(small_simulation):

@@ -77,3 +77,34 @@ def test_ar1_paths_have_the_prior_persistence():
     expected = (rho + var_a * rho_a) / (1.0 + var_a)
     assert abs(lag1 - expected) < 0.15
     assert isinstance(sim.data.signals, pd.DataFrame)
+
+
+def test_autocorrelated_residuals_are_simulated_with_their_truth(all_families_spec):
+    """``residual_persistence = true``: the truth records each such signal's
+    persistence, and the log residuals are autocorrelated as drawn (consecutive
+    residuals' correlation within 4 Monte Carlo standard errors of the truth)."""
+    import dataclasses
+
+    name = next(s.name for s in all_families_spec.signals
+                if s.family == "amount" and s.level == "commitment")
+    spec = dataclasses.replace(all_families_spec, signals=tuple(
+        dataclasses.replace(s, residual_persistence=s.name == name)
+        for s in all_families_spec.signals))
+    sim = simulate(spec, synthetic_commitments(60, 3, (1981, 2010), seed=2), seed=2,
+                   last_period=2010, fixed={name: {"residual_persistence": 0.7}})
+    truth = sim.truth
+    assert list(truth["residual_persistence"].coords["signal_residual"].values) == [name]
+    phi = float(truth["residual_persistence"].values[0])
+    assert phi == 0.7
+    rows = sim.data.signals[sim.data.signals["signal"] == name]
+    cred = truth["credibility"].to_series()
+    x = cred.loc[list(zip(rows["commitment_id"], rows["period"], strict=True))].to_numpy()
+    loading = float(truth["loading"].sel(signal=name))
+    intercept = float(truth["intercept"].sel(signal_intercept=name))
+    residual = pd.Series(np.log(rows["value"].to_numpy()) - intercept - loading * x,
+                         index=pd.MultiIndex.from_arrays([rows["commitment_id"], rows["period"]]))
+    lagged = residual.groupby(level=0).shift(1)
+    pairs = pd.concat([residual, lagged], axis=1).dropna()
+    r = np.corrcoef(pairs.iloc[:, 0], pairs.iloc[:, 1])[0, 1]
+    n = len(pairs)
+    assert abs(r - phi) < 4 * (1 - phi**2) / np.sqrt(n / ((1 + phi**2) / (1 - phi**2)))
