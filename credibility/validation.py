@@ -85,6 +85,7 @@ _SCALARS = {"persistence_alliance": "dynamics", "persistence_commitment": "dynam
             "sd_alliance_mean": "scale", "sd_alliance_dynamics": "scale", "latent_sd": "scale"}
 #: Ranked vector parameters: variable -> group (one quantity per element).
 _VECTORS = {"loading": "loading", "intercept": "intercept", "noise": "noise",
+            "residual_persistence": "noise",
             "type_effect": "group effect", "region_effect": "group effect"}
 
 _SIMS = "sims"

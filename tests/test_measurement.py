@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
+import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytensor.graph.traversal import ancestors
@@ -358,8 +360,20 @@ def test_residual_persistence_enters_the_model_and_is_refused_elsewhere(small_si
     model = build_measurement_model(data, spec)
     assert model.coords["signal_residual"] == (name,)
     assert np.isfinite(model.compile_logp()(model.initial_point()))
-    prior = pm.sample_prior_predictive(draws=2, model=model, random_seed=1)
-    assert np.isfinite(prior["prior_predictive"]["obs_amount"].values).all()
+    # Replicated data (posterior predictive checks) at one point: the rows' own draws.
+    values = pytensor.function(model.value_vars, model.unobserved_value_vars,
+                               on_unused_input="ignore")(
+        *[model.initial_point()[v.name] for v in model.value_vars])
+    point = xr.Dataset({v.name: (("chain", "draw", *[f"{v.name}_{i}" for i in range(v.ndim)]),
+                                 np.asarray(x)[None, None])
+                        for v, x in zip(model.unobserved_value_vars, values, strict=True)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        replicated = pm.sample_posterior_predictive(point, model=model, var_names=["obs_amount"],
+                                                    random_seed=1, progressbar=False)
+    draws = replicated["posterior_predictive"]["obs_amount"].values
+    assert draws.shape[-1] == build_index(data, spec).families["amount"].size
+    assert np.isfinite(draws).all() and (draws > 0).all()
     text = spec.text.replace('family = "count"', 'family = "count"\nresidual_persistence = true', 1)
     with pytest.raises(SpecError, match="residual_persistence = true needs family"):
         parse_spec(text)
