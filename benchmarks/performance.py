@@ -19,6 +19,9 @@ Configurations:
   against ``ours/nutpie`` at the same size;
 - ``spectral/nutpie``: our model with ``spectral_states = true`` (commitment paths
   partially non-centred by frequency, docs/decisions.md 17), sampled by nutpie;
+- ``marker/nutpie`` (not in the default set): spectral states with
+  ``marker_signal = "troops"`` (the latent's scale sampled through that signal's
+  loading, docs/decisions.md 18);
 - ``naive/default``: ``benchmarks/naive.py`` (centred ``pm.AR`` paths built in
   Python loops, one likelihood per signal) with a plain ``pm.sample()``, which
   picks nutpie itself when it is installed;
@@ -53,7 +56,7 @@ SIZES = {"S": (40, 26), "M": (300, 50), "L": (1000, 50)}
 CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "spectral/nutpie",
            "naive/default", "naive/pymc")
 # Also runnable, not in the default set: spectral states on JAX (for GPU machines).
-CHOICES = (*CONFIGS, "spectral/numpyro")
+CHOICES = (*CONFIGS, "spectral/numpyro", "marker/nutpie")
 CHECKED = ("credibility_cell", "loading")
 HERE = Path(__file__).resolve().parent
 
@@ -86,7 +89,8 @@ def run_one(config: dict) -> dict:
     if variant == "naive":
         model = build_naive_model(data)
     else:
-        spec = dataclasses.replace(data.spec, spectral_states=variant == "spectral")
+        spec = dataclasses.replace(data.spec, spectral_states=variant in ("spectral", "marker"),
+                                   marker_signal="troops" if variant == "marker" else None)
         model = build_measurement_model(data, spec, one_hot=one_hot_gathers(engine))
     build_s = time.perf_counter() - started
     compile_s = None
@@ -100,7 +104,7 @@ def run_one(config: dict) -> dict:
             started = time.perf_counter()
             tree = sample_model(model, backend="nutpie", compiled=compiled, draws=draws,
                                 tune=tune, chains=chains, seed=config["seed"], progress=False)
-        elif variant in ("ours", "spectral"):
+        elif variant in ("ours", "spectral", "marker"):
             started = time.perf_counter()
             tree = sample_model(model, backend=engine if engine != "advi" else "nutpie",
                                 method="advi" if engine == "advi" else "nuts", draws=draws,
