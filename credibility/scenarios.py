@@ -112,6 +112,34 @@ def _signal_rows(signals: pd.DataFrame, ledger: pd.DataFrame) -> np.ndarray:
     return position["index"].to_numpy(np.int64)
 
 
+def affected_rows(signals: pd.DataFrame, ledger: pd.DataFrame,
+                  autocorrelated: tuple[str, ...] = ()) -> np.ndarray:
+    """Rows of ``signals`` whose likelihood terms the ledger's changes alter.
+
+    The ledger's own rows, and every row of each series (unit and signal) the
+    ledger touches among the ``autocorrelated`` signals (``residual_persistence``:
+    each row there is conditioned on its predecessor, so a change moves the terms of
+    the rows after it).
+
+    Examples
+    --------
+    >>> signals = pd.DataFrame({"level": "commitment", "commitment_id": ["A", "A", "B"],
+    ...                         "alliance": "", "period": [1, 2, 1], "signal": "troops"})
+    >>> affected_rows(signals, signals.iloc[[0]]).tolist()
+    [0]
+    >>> affected_rows(signals, signals.iloc[[0]], ("troops",)).tolist()
+    [0, 1]
+    """
+    rows = _signal_rows(signals, ledger)
+    touched = ledger[ledger["signal"].isin(autocorrelated)]
+    if touched.empty:
+        return rows
+    key = ["level", "commitment_id", "alliance", "signal"]
+    series = signals[key].reset_index().merge(touched[key].drop_duplicates(), on=key,
+                                              how="inner")
+    return np.union1d(rows, series["index"].to_numpy(np.int64))
+
+
 def _resample(log_weights: np.ndarray, size: int, seed: int) -> np.ndarray:
     """Systematic resampling: indices of ``size`` draws with the given weights."""
     weights = np.exp(log_weights - log_weights.max())
@@ -195,8 +223,11 @@ def run_scenario(
     samples = base_credibility.sizes["chain"] * base_credibility.sizes["draw"]
 
     if method == "reweight":
-        new_rows = _signal_rows(data.signals, changed)
-        old_rows = _signal_rows(fit.data.signals, changed[changed["action"] == "revised"])
+        autocorrelated = tuple(s.name for s in fit.spec.signals if s.residual_persistence)
+        new_rows = affected_rows(data.signals, changed, autocorrelated)
+        # Added rows have no row in the fitted data: there only revised rows (and the
+        # series they or the added rows belong to) have old terms.
+        old_rows = affected_rows(fit.data.signals, changed, autocorrelated)
         log_ratio = log_likelihood_rows(fit, new_rows, data).sum(axis=1)
         if old_rows.size:
             log_ratio = log_ratio - log_likelihood_rows(fit, old_rows).sum(axis=1)

@@ -12,7 +12,7 @@ import pytest
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import PredictionError
 from credibility.fitting import CredibilityModel
-from credibility.scenarios import run_scenario
+from credibility.scenarios import affected_rows, run_scenario
 from credibility.updating import merge_signals
 
 pytestmark = pytest.mark.slow
@@ -77,3 +77,19 @@ def test_scenarios_outside_the_grid_or_without_change_are_refused(outcome_fit):
         run_scenario(outcome_fit, same)
     with pytest.raises(PredictionError, match="unknown scenario method"):
         run_scenario(outcome_fit, rows, method="guess")
+
+
+def test_affected_rows_cover_whole_autocorrelated_series():
+    """With autocorrelated residuals a change (revision or an added period) moves the
+    terms of later rows of the same series: reweighting must sum over the whole
+    series, under the new data and under the fitted data."""
+    old = pd.DataFrame({"level": "commitment", "commitment_id": ["A", "A", "A", "B"],
+                        "alliance": "", "period": [1, 2, 4, 1],
+                        "signal": ["troops", "troops", "troops", "troops"]})
+    new = pd.concat([old, old.iloc[[0]].assign(period=3)], ignore_index=True)
+    added = new.iloc[[4]].assign(action="added")
+    assert affected_rows(new, added).tolist() == [4]
+    assert affected_rows(new, added, ("troops",)).tolist() == [0, 1, 2, 4]
+    assert affected_rows(old, added).tolist() == []
+    assert affected_rows(old, added, ("troops",)).tolist() == [0, 1, 2]
+    assert affected_rows(old, added, ("spending",)).tolist() == []
