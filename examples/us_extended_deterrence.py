@@ -337,10 +337,12 @@ its differences between protégés, so the correlations of levels across protég
 (above) are not what the latent is built from either. A latent that followed the
 exercises from year to year would make the smooth troop and spending paths jump,
 so they load weakly. Read the loadings below with that in mind: with their own
-persistence allowed, US troops and relative spending carry little of the measure, and credibility here is,
-for the most part, **joint exercises and the consultation pledge**, ranked across
-protégés and followed over time. That is a finding about these signals (they do not
-move together within a protégé), not a property of credibility; a researcher who
+persistence allowed, US troops and relative spending carry little of the measure,
+and credibility here is, for the most part, **joint exercises**, ranked across
+protégés and followed over time (the consultation pledge is 1 in every
+commitment-year but one, so its loading is mostly its prior: docs/sources.md). That
+is a finding about these signals (they do not move together within a protégé), not
+a property of credibility; a researcher who
 holds that troop levels are the core of a commitment's credibility should fit the
 single-factor model and face its two modes.
 
