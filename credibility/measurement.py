@@ -86,7 +86,7 @@ class FamilyObservations:
     pointwise terms, used to pick out single rows: scenarios, posterior checks).
     ``previous[o]`` is the position in these arrays of the same signal's latest
     earlier row on the same unit (-1 for a unit's first) and ``gap[o]`` the periods
-    between them (for autocorrelated residuals; ``None`` where not computed).
+    between them (for autocorrelated residuals; ``None`` in a family without them).
     """
 
     family: str
@@ -236,25 +236,24 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
     commitment_pos = {c: i for i, c in enumerate(commitments)}
     period_pos = sig["period"].to_numpy(np.int64) - first
     is_alliance = (sig["level"] == "alliance").to_numpy()
-    latent = np.empty(len(sig), dtype=np.int64)
     com_rows = ~is_alliance
-    latent[com_rows] = cell_table[
-        sig.loc[com_rows, "commitment_id"].map(commitment_pos).to_numpy(np.int64),
-        period_pos[com_rows],
-    ]
-    latent[is_alliance] = cells.size + alliance_table[
-        sig.loc[is_alliance, "alliance"].map(alliance_pos).to_numpy(np.int64),
-        period_pos[is_alliance],
-    ]
+    # Each row's unit: commitments first, then alliances after them.
+    unit = np.empty(len(sig), dtype=np.int64)
+    unit[com_rows] = sig.loc[com_rows, "commitment_id"].map(commitment_pos).to_numpy(np.int64)
+    unit[is_alliance] = sig.loc[is_alliance, "alliance"].map(alliance_pos).to_numpy(np.int64)
+    latent = np.empty(len(sig), dtype=np.int64)
+    latent[com_rows] = cell_table[unit[com_rows], period_pos[com_rows]]
+    latent[is_alliance] = cells.size + alliance_table[unit[is_alliance], period_pos[is_alliance]]
+    unit[is_alliance] += len(commitments)
     family = sig["signal"].map(family_of).to_numpy()
     signal_index = sig["signal"].map(signal_pos).to_numpy(np.int64)
-    unit_key = np.where(is_alliance, "alliance\x00" + sig["alliance"].astype(str).to_numpy(),
-                        sig["commitment_id"].astype(str).to_numpy())
     families = {}
     for name in FAMILIES:
         rows = family == name
         if rows.any():
-            previous, gap = previous_rows(unit_key[rows], signal_index[rows], period_pos[rows])
+            previous = gap = None
+            if any(s.residual_persistence for s in signals if s.family == name):
+                previous, gap = previous_rows(unit[rows], signal_index[rows], period_pos[rows])
             families[name] = FamilyObservations(
                 family=name,
                 row=sig.index.to_numpy(np.int64)[rows],
