@@ -4,9 +4,10 @@
 # ArviZ: those come as wheels in .whl/ (downloaded on a machine with network access, see
 # docs/performance.md), installed into /tmp/site.
 # Usage: OUT=DIR bash benchmarks/gpu.sh
-#   writes gradient.json (benchmarks/gpu_gradient.py S M L: four graphs per size),
-#   gpu_M.json and gpu_L.json (numpyro, 4 chains x 1,000 draws after 1,000 tuning steps,
-#   spectral states, chains vectorised on the GPU) and their logs to DIR.
+#   writes gradient.json (benchmarks/gpu_gradient.py S M L: four graphs per size; skipped
+#   with GRADIENT=0), gpu_<size>.json for each of SIZES (default "M L"; numpyro, 4 chains x
+#   1,000 draws after TUNE (default 1,000) tuning steps, spectral states, chains vectorised
+#   on the GPU) and their logs to DIR.
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
 if ls .whl/*.whl >/dev/null 2>&1; then
@@ -21,10 +22,12 @@ print('jax', jax.__version__, jax.devices(), 'numpyro', numpyro.__version__, 'py
       pymc.__version__, 'pytensor', pytensor.__version__, 'arviz', arviz.__version__,
       'numba', numba.__version__, 'pandas', pandas.__version__, 'xarray', xarray.__version__)
 " || exit 1
-timeout "${GRADIENT_TIMEOUT:-150}" python3 benchmarks/gpu_gradient.py S M L \
-    --json "$OUT/gradient.json" 2>&1 | grep -v Warning | tee "$OUT/log_gradient.txt"
-for size in M L; do
+if [ "${GRADIENT:-1}" != 0 ]; then
+    timeout "${GRADIENT_TIMEOUT:-150}" python3 benchmarks/gpu_gradient.py S M L \
+        --json "$OUT/gradient.json" 2>&1 | grep -v Warning | tee "$OUT/log_gradient.txt"
+fi
+for size in ${SIZES:-M L}; do
     python3 benchmarks/performance.py --sizes "$size" --configs spectral/numpyro --draws 1000 \
-        --tune 1000 --chains 4 --timeout "${SAMPLE_TIMEOUT:-180}" --out "$OUT/gpu_$size.json" \
+        --tune "${TUNE:-1000}" --chains 4 --timeout "${SAMPLE_TIMEOUT:-180}" --out "$OUT/gpu_$size.json" \
         --work /tmp/perf_work 2>&1 | tee "$OUT/log_$size.txt"
 done

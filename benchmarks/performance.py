@@ -86,6 +86,7 @@ def run_one(config: dict) -> dict:
     variant, engine = config["name"].split("/")
     data = simulated(config["size"]).data
     started = time.perf_counter()
+    _progress(f"{config['size']} {config['name']}: building")
     if variant == "naive":
         model = build_naive_model(data)
     else:
@@ -93,6 +94,7 @@ def run_one(config: dict) -> dict:
                                    marker_signal="troops" if variant == "marker" else None)
         model = build_measurement_model(data, spec, one_hot=one_hot_gathers(engine))
     build_s = time.perf_counter() - started
+    _progress(f"built in {build_s:.1f} s")
     compile_s = None
     draws, tune, chains = config["draws"], config["tune"], config["chains"]
     with warnings.catch_warnings():
@@ -101,6 +103,7 @@ def run_one(config: dict) -> dict:
             started = time.perf_counter()
             compiled = compile_nutpie(model)
             compile_s = time.perf_counter() - started
+            _progress(f"compiled in {compile_s:.1f} s; sampling")
             started = time.perf_counter()
             tree = sample_model(model, backend="nutpie", compiled=compiled, draws=draws,
                                 tune=tune, chains=chains, seed=config["seed"], progress=False)
@@ -112,11 +115,18 @@ def run_one(config: dict) -> dict:
                                 advi_iterations=config["advi_iterations"])
         else:
             started = time.perf_counter()
+            timed = _timed_nutpie_compile() if engine == "default" else {}
             with model:
                 kwargs = {} if engine == "default" else {"nuts_sampler": engine}
                 tree = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=config["seed"],
                                  progressbar=False, compute_convergence_checks=False, **kwargs)
+            # pm.sample() compiles inside (nutpie with numba when nutpie is installed):
+            # everything before sampling starts is reported as compile s, as for ours.
+            if "finished" in timed:
+                compile_s = timed["finished"] - started
+                started = timed["finished"]
         sample_s = time.perf_counter() - started
+        _progress(f"sampled in {sample_s:.1f} s")
     posterior = tree["posterior"].to_dataset()[[*CHECKED, "persistence_commitment"]]
     ess = az.ess(posterior, method="bulk")
     rhat = az.rhat(posterior)
@@ -162,6 +172,35 @@ def run_one(config: dict) -> dict:
         "approximate": engine == "advi",
         "advi_drift": tree["posterior"].attrs.get("advi_drift"),
     }
+
+
+def _progress(message: str) -> None:
+    """One timestamped progress line on stderr (the parent keeps it in the work folder's log)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _timed_nutpie_compile() -> dict:
+    """Time the numba compile that ``pm.sample()`` runs when it picks nutpie.
+
+    Wraps ``nutpie.compile_pymc_model`` (which PyMC looks up on the module at call
+    time) for the rest of this child process; the returned dict gets ``finished``, the
+    ``time.perf_counter()`` at which compiling ended.
+    """
+    import nutpie
+
+    timed: dict = {}
+    original = nutpie.compile_pymc_model
+
+    def compile_and_time(*args, **kwargs):
+        _progress("pm.sample: compiling with nutpie (numba)")
+        started = time.perf_counter()
+        compiled = original(*args, **kwargs)
+        timed["finished"] = time.perf_counter()
+        _progress(f"compiled in {timed['finished'] - started:.1f} s; sampling")
+        return compiled
+
+    nutpie.compile_pymc_model = compile_and_time
+    return timed
 
 
 def advi_error(advi: Path, nuts: Path) -> dict:
@@ -214,13 +253,18 @@ def _arrays(work: Path, size: str, name: str) -> Path:
 def _spawn(config: dict, timeout: float) -> dict:
     """Run one configuration in a child process; failures and timeouts become rows."""
     command = [sys.executable, __file__, "--one", json.dumps(config)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {**_head(config), "error": f"did not finish within {timeout:.0f} s"}
+    log = Path(config["arrays"]).with_suffix(".log")
+    with open(log, "w") as stderr:
+        try:
+            done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            reached = [line for line in log.read_text().splitlines() if line.startswith("[")]
+            last = f" (last progress: {reached[-1]})" if reached else ""
+            return {**_head(config), "error": f"did not finish within {timeout:.0f} s{last}"}
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        tail = (log.read_text() or done.stdout).strip().splitlines()[-3:]
         return {**_head(config), "error": " | ".join(tail) or f"exit {done.returncode}"}
     return json.loads(lines[-1][len("RESULT "):])
 

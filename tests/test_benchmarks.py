@@ -38,7 +38,8 @@ def test_performance_benchmark_reports_every_configuration(tmp_path):
         assert row["size"] == "S" and row["cells"] > 500
         for figure in FIGURES:
             assert math.isfinite(row[figure]) and row[figure] > 0, (name, figure, row[figure])
-    assert rows["ours/nutpie"]["compile_s"] > 0 and rows["spectral/nutpie"]["compile_s"] > 0
+    for name in ("ours/nutpie", "spectral/nutpie", "naive/default"):  # compile timed apart
+        assert rows[name]["compile_s"] > 0, name
     assert rows["ours/advi"]["approximate"] and not rows["ours/nutpie"]["approximate"]
     for name in CONFIGS - {"naive/pymc"}:
         assert math.isfinite(rows[name]["ess_per_s_ratio_vs_naive_pymc"])
