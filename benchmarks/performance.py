@@ -274,14 +274,20 @@ def _head(config: dict) -> dict:
 
 
 def _ratios(row: dict, rows: list[dict]) -> None:
-    """ESS/s of ``row`` over each naive configuration of the same size."""
+    """ESS/s of ``row`` over each naive configuration of the same size.
+
+    ``ess_per_s_ratio_vs_<naive>`` on sampling time, ``ess_per_s_total_ratio_vs_<naive>``
+    on build + compile + sampling time.
+    """
     if "error" in row:
         return
     for base in rows:
         if (base["size"] == row["size"] and base["name"].startswith("naive")
                 and base is not row and "error" not in base and base["ess_per_s"] > 0):
-            row[f"ess_per_s_ratio_vs_{base['name'].replace('/', '_')}"] = (
-                row["ess_per_s"] / base["ess_per_s"])
+            key = base["name"].replace("/", "_")
+            row[f"ess_per_s_ratio_vs_{key}"] = row["ess_per_s"] / base["ess_per_s"]
+            row[f"ess_per_s_total_ratio_vs_{key}"] = (row["ess_per_s_total"]
+                                                      / base["ess_per_s_total"])
 
 
 def _fmt(value, spec: str = ".1f") -> str:
@@ -314,13 +320,19 @@ def print_table(result: dict) -> None:
         if "error" in row:
             print(f"{head} FAILED: {row['error'][:80]}")
             continue
-        ratio = row.get("ess_per_s_ratio_vs_naive_pymc")
+        ratio = row.get("ess_per_s_ratio_vs_naive_pymc",
+                        row.get("ess_per_s_ratio_vs_naive_default"))
         print(f"{head} {_fmt(row['build_s']):>8} {_fmt(row['compile_s']):>9} "
               f"{_fmt(row['sample_s']):>9} {_fmt(row['min_bulk_ess'], '.0f'):>8} "
               f"{_fmt(row['ess_per_s'], '.2f'):>8} {_fmt(ratio, '.1f'):>9} "
               f"{_fmt(row['max_rhat'], '.3f'):>6} {row['divergences']:>5} "
               f"{_fmt(row['peak_memory_gib'], '.2f'):>5} "
               f"{_fmt(row['persistence_ess'], '.0f'):>7} {_fmt(row['persistence_rhat'], '.3f'):>9}")
+        for naive in ("naive_pymc", "naive_default"):
+            if f"ess_per_s_ratio_vs_{naive}" in row:
+                print(f"     ESS/s vs {naive.replace('_', '/')}: "
+                      f"{row[f'ess_per_s_ratio_vs_{naive}']:.1f}x sampling, "
+                      f"{row[f'ess_per_s_total_ratio_vs_{naive}']:.1f}x with build + compile")
         if row.get("device", "cpu") != "cpu":
             print(f"     sampled on {row['device']}; device peak memory "
                   f"{_fmt(row['device_peak_memory_gib'], '.2f')} GiB")
@@ -334,21 +346,24 @@ def print_table(result: dict) -> None:
 def markdown_table(result: dict) -> str:
     """The results as a markdown table (for docs/performance.md)."""
     lines = ["| size | configuration | chains x draws (tune) | build s | compile s | sample s "
-             "| min bulk ESS | ESS/s | ESS/s vs naive/pymc | ESS/s vs naive/default | max R-hat "
+             "| min bulk ESS | ESS/s | ESS/s incl. build + compile "
+             "| ESS/s vs naive/pymc | ESS/s vs naive/default "
+             "| incl. build + compile, vs naive/default | max R-hat "
              "| divergences | leapfrog steps/draw | peak GiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in result["results"]:
         head = (f"| {row['size']} | {row['name']} | {row['chains']} x {row['draws']} "
                 f"({row['tune']}) |")
         if "error" in row:
-            lines.append(f"{head} failed: {row['error'][:120]} |" + " |" * 10)
+            lines.append(f"{head} failed: {row['error'][:120]} |" + " |" * 12)
             continue
         lines.append(
             f"{head} {_fmt(row['build_s'])} | {_fmt(row['compile_s'])} | "
             f"{_fmt(row['sample_s'])} | {_fmt(row['min_bulk_ess'], '.0f')} | "
-            f"{_fmt(row['ess_per_s'], '.3f')} | "
+            f"{_fmt(row['ess_per_s'], '.3f')} | {_fmt(row['ess_per_s_total'], '.3f')} | "
             f"{_fmt(row.get('ess_per_s_ratio_vs_naive_pymc'), '.1f')} | "
             f"{_fmt(row.get('ess_per_s_ratio_vs_naive_default'), '.1f')} | "
+            f"{_fmt(row.get('ess_per_s_total_ratio_vs_naive_default'), '.1f')} | "
             f"{_fmt(row['max_rhat'], '.3f')} | {row['divergences']} | "
             f"{_fmt(row['mean_leapfrog_steps'], '.0f')} | {_fmt(row['peak_memory_gib'], '.2f')} |")
     return "\n".join(lines)
@@ -377,7 +392,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.markdown:
         for path in args.markdown:
-            print(markdown_table(json.loads(Path(path).read_text(encoding="utf-8"))))
+            result = json.loads(Path(path).read_text(encoding="utf-8"))
+            for row in result["results"]:
+                _ratios(row, result["results"])
+            print(markdown_table(result))
         return
     if args.one:
         print("RESULT " + json.dumps(run_one(json.loads(args.one))), flush=True)
