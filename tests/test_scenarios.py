@@ -48,6 +48,22 @@ def test_more_troops_raise_credibility_and_fewer_lower_it(outcome_fit):
     assert moved["diff_mean"].mean() > 0 and (moved["p_up"] > 0.5).mean() >= 0.75
 
 
+def assert_agrees_with_refit(reweighted, base, refit, commitment: str) -> None:
+    """Each scenario mean of ``commitment`` lies within 4 Monte Carlo s.e. of the refit's."""
+    cells = reweighted.credibility[reweighted.credibility["commitment_id"] == commitment]
+    periods = cells["period"].values
+    draws = refit.posterior["posterior"]["credibility"].sel(commitment=commitment, period=periods)
+    base_draws = base.posterior["posterior"]["credibility"].sel(commitment=commitment,
+                                                                period=periods)
+    refit_ess = az.ess(draws.to_dataset(name="x"))["x"].values
+    base_ess = az.ess(base_draws.to_dataset(name="x"))["x"].values
+    # Importance-sampling ESS, discounted for the autocorrelation of the base chains.
+    is_ess = reweighted.ess * base_ess / (base_draws.sizes["chain"] * base_draws.sizes["draw"])
+    mcse = draws.std(("chain", "draw")).values * np.sqrt(1.0 / is_ess + 1.0 / refit_ess)
+    gap = np.abs(cells["scenario_mean"].to_numpy() - draws.mean(("chain", "draw")).values)
+    assert (gap <= 4 * mcse).all(), (gap, mcse)
+
+
 def test_reweighting_agrees_with_refitting_within_monte_carlo_error(outcome_fit):
     rows = scaled_troops(outcome_fit, "C002", 1.5, 2000)
     reweighted = run_scenario(outcome_fit, rows, seed=1)
@@ -56,19 +72,7 @@ def test_reweighting_agrees_with_refitting_within_monte_carlo_error(outcome_fit)
         warnings.simplefilter("ignore", ConvergenceWarning)
         refit = CredibilityModel(outcome_fit.spec).fit(data, draws=1000, tune=500, chains=2,
                                                        seed=5, outcome="none", progress=False)
-    cells = reweighted.credibility[reweighted.credibility["commitment_id"] == "C002"]
-    draws = refit.posterior["posterior"]["credibility"].sel(commitment="C002")
-    refit_ess = az.ess(draws.to_dataset(name="x"))["x"].sel(period=cells["period"].values)
-    base = outcome_fit.posterior["posterior"]["credibility"].sel(commitment="C002")
-    base_ess = az.ess(base.to_dataset(name="x"))["x"].sel(period=cells["period"].values)
-    samples = base.sizes["chain"] * base.sizes["draw"]
-    # Importance-sampling ESS, discounted for the autocorrelation of the base chains.
-    is_ess = reweighted.ess * base_ess.values / samples
-    sd = draws.std(("chain", "draw")).sel(period=cells["period"].values).values
-    mcse = sd * np.sqrt(1.0 / is_ess + 1.0 / refit_ess.values)
-    gap = np.abs(cells["scenario_mean"].to_numpy()
-                 - draws.mean(("chain", "draw")).sel(period=cells["period"].values).values)
-    assert (gap <= 4 * mcse).all(), (gap, mcse)
+    assert_agrees_with_refit(reweighted, outcome_fit, refit, "C002")
 
 
 def test_scenarios_outside_the_grid_or_without_change_are_refused(outcome_fit):
@@ -123,13 +127,4 @@ def test_reweighting_with_autocorrelated_residuals_agrees_with_refitting():
         warnings.simplefilter("ignore", ConvergenceWarning)
         refit = CredibilityModel(spec).fit(data, draws=1000, tune=1000, chains=2, seed=5,
                                            outcome="none", progress=False)
-    cells = reweighted.credibility[reweighted.credibility["commitment_id"] == "C002"]
-    periods = cells["period"].values
-    draws = refit.posterior["posterior"]["credibility"].sel(commitment="C002", period=periods)
-    base_draws = base.posterior["posterior"]["credibility"].sel(commitment="C002", period=periods)
-    refit_ess = az.ess(draws.to_dataset(name="x"))["x"].values
-    base_ess = az.ess(base_draws.to_dataset(name="x"))["x"].values
-    is_ess = reweighted.ess * base_ess / (base_draws.sizes["chain"] * base_draws.sizes["draw"])
-    mcse = draws.std(("chain", "draw")).values * np.sqrt(1.0 / is_ess + 1.0 / refit_ess)
-    gap = np.abs(cells["scenario_mean"].to_numpy() - draws.mean(("chain", "draw")).values)
-    assert (gap <= 4 * mcse).all(), (gap, mcse)
+    assert_agrees_with_refit(reweighted, base, refit, "C002")
