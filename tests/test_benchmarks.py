@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "performance.py"
 CONFIGS = {"ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "spectral/nutpie",
            "naive/default", "naive/pymc"}
-FIGURES = ("build_s", "sample_s", "min_bulk_ess", "ess_per_s", "max_rhat", "peak_memory_gib",
-           "persistence_ess", "persistence_rhat")
+FIGURES = ("build_s", "sample_s", "min_bulk_ess", "median_bulk_ess", "min_loading_ess",
+           "ess_per_s", "max_rhat", "peak_memory_gib", "persistence_ess", "persistence_rhat")
 
 
 def test_performance_benchmark_reports_every_configuration(tmp_path):
@@ -41,6 +41,8 @@ def test_performance_benchmark_reports_every_configuration(tmp_path):
     for name in ("ours/nutpie", "spectral/nutpie", "naive/default"):  # compile timed apart
         assert rows[name]["compile_s"] > 0, name
     assert rows["ours/advi"]["approximate"] and not rows["ours/nutpie"]["approximate"]
+    assert all(row["target_accept"] == 0.8 for row in rows.values())  # the naive's, pm.sample's
+    assert rows["ours/nutpie"]["median_bulk_ess"] >= rows["ours/nutpie"]["min_bulk_ess"]
     for name in CONFIGS - {"naive/pymc"}:
         assert math.isfinite(rows[name]["ess_per_s_ratio_vs_naive_pymc"])
     error = rows["ours/advi"]["error_vs_nuts"]
