@@ -61,6 +61,8 @@ CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "spectral/nu
 # Also runnable, not in the default set: spectral states on JAX (for GPU machines).
 CHOICES = (*CONFIGS, "spectral/numpyro", "marker/nutpie")
 CHECKED = ("credibility_cell", "loading")
+#: pm.sample()'s target acceptance with either sampler: the naive baseline's, and ours' default.
+PM_SAMPLE_TARGET_ACCEPT = 0.8
 HERE = Path(__file__).resolve().parent
 
 
@@ -161,7 +163,7 @@ def run_one(config: dict) -> dict:
                   "device_peak_memory_gib": (stats_of["peak_bytes_in_use"] / 2**30
                                              if stats_of else None)}
     return {
-        **{k: config[k] for k in ("name", "size", "draws", "tune", "chains", "target_accept")},
+        **_head(config),
         "cells": int(cell.sizes[cell.dims[-1]]),
         "observations": len(data.signals),
         "free_variables": len(model.free_RVs),
@@ -238,8 +240,7 @@ def run(args: argparse.Namespace) -> dict:
                       "tune": args.naive_tune if naive and args.naive_tune else args.tune,
                       "chains": args.naive_chains if naive and args.naive_chains else args.chains,
                       "advi_iterations": args.advi_iterations,
-                      # pm.sample()'s default (the naive's) is 0.8 with either sampler
-                      "target_accept": 0.8 if naive else args.target_accept,
+                      "target_accept": PM_SAMPLE_TARGET_ACCEPT if naive else args.target_accept,
                       "arrays": str(_arrays(work, size, name))}
             print(f"[{time.strftime('%H:%M:%S')}] {size} {name} ...", flush=True)
             row = _spawn(config, args.timeout)
@@ -398,7 +399,7 @@ def main() -> None:
     parser.add_argument("--naive-chains", type=int, default=None)
     parser.add_argument("--advi-iterations", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--target-accept", type=float, default=0.8,
+    parser.add_argument("--target-accept", type=float, default=PM_SAMPLE_TARGET_ACCEPT,
                         help="target acceptance of our NUTS configurations (default 0.8, "
                              "pm.sample()'s, which the naive baseline gets)")
     parser.add_argument("--timeout", type=float, default=3600.0,
