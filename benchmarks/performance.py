@@ -82,7 +82,9 @@ def run_one(config: dict) -> dict:
     import arviz as az
     import pymc as pm
 
-    from credibility.measurement import build_measurement_model
+    from credibility.diagnostics import blockwise, compute_diagnostics
+    from credibility.fitting import label_posterior
+    from credibility.measurement import build_index, build_measurement_model
     from credibility.sampling import compile_nutpie, one_hot_gathers, sample_model
 
     sys.path.insert(0, str(HERE))
@@ -102,6 +104,7 @@ def run_one(config: dict) -> dict:
     _progress(f"built in {build_s:.1f} s")
     compile_s = None
     draws, tune, chains = config["draws"], config["tune"], config["chains"]
+    warmup = WarmupClock()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if variant != "naive" and engine == "nutpie":
@@ -112,7 +115,8 @@ def run_one(config: dict) -> dict:
             started = time.perf_counter()
             tree = sample_model(model, backend="nutpie", compiled=compiled, draws=draws,
                                 tune=tune, chains=chains, seed=config["seed"], progress=False,
-                                target_accept=config["target_accept"])
+                                target_accept=config["target_accept"],
+                                progress_callback=warmup.observe)
         elif variant in ("ours", "spectral", "marker"):
             started = time.perf_counter()
             tree = sample_model(model, backend=engine if engine != "advi" else "nutpie",
@@ -135,18 +139,28 @@ def run_one(config: dict) -> dict:
         sample_s = time.perf_counter() - started
         _progress(f"sampled in {sample_s:.1f} s")
     posterior = tree["posterior"].to_dataset()[[*CHECKED, "persistence_commitment"]]
-    ess = az.ess(posterior, method="bulk")
-    rhat = az.rhat(posterior)
+    ess = blockwise(az.ess, posterior, method="bulk")
+    rhat = blockwise(az.rhat, posterior)
     stats = tree["sample_stats"].to_dataset()
     steps = next((stats[n] for n in ("n_steps", "tree_size") if n in stats), None)
-    memory_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     cell = tree["posterior"]["credibility_cell"]
     np.savez(config["arrays"], mean=cell.mean(("chain", "draw")).to_numpy(),
-             sd=cell.std(("chain", "draw")).to_numpy(),
-             q05=cell.quantile(0.05, ("chain", "draw")).to_numpy(),
-             q95=cell.quantile(0.95, ("chain", "draw")).to_numpy(),
+             sd=cell.std(("chain", "draw")).to_numpy(), **_quantiles(cell.to_numpy()),
              loading=tree["posterior"]["loading"].mean(("chain", "draw")).to_numpy())
+    fit_steps_s = None
+    if variant != "naive":
+        # What Model.fit does after sampling (diagnostics of every free variable and
+        # cell, the labelled grids), so that the peak memory is a user's fit's.
+        started = time.perf_counter()
+        raw = tree["posterior"].to_dataset()
+        free = [v.name for v in model.free_RVs]
+        compute_diagnostics(raw[[*free, "credibility_cell"]], stats,
+                            sampling_seconds=sample_s)
+        label_posterior(raw, build_index(data, spec))
+        fit_steps_s = time.perf_counter() - started
+        _progress(f"fit's diagnostics and labelling took {fit_steps_s:.1f} s")
+    memory_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     min_ess = float(min(float(ess[v].min()) for v in CHECKED))
     # The min over thousands of cells is partly the ESS estimator's own noise (per-cell
     # ESS of two seeds correlate ~0.2 at M, docs/performance.md): the median and the
@@ -181,10 +195,56 @@ def run_one(config: dict) -> dict:
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "mean_leapfrog_steps": None if steps is None else float(steps.mean()),
         "peak_memory_gib": memory_kib / 2**20,
+        "fit_steps_s": fit_steps_s,
+        **warmup.summary(),
         **device,
         "approximate": engine == "advi",
         "advi_drift": tree["posterior"].attrs.get("advi_drift"),
     }
+
+
+def _quantiles(draws: np.ndarray, block: int = 2048) -> dict[str, np.ndarray]:
+    """5 % and 95 % quantiles over chains and draws of ``(chain, draw, cell)`` draws, a
+    block of cells at a time (a quantile sorts a copy of its input)."""
+    flat = draws.reshape(-1, draws.shape[-1])
+    parts = [np.quantile(flat[:, start:start + block], [0.05, 0.95], axis=0)
+             for start in range(0, flat.shape[1], block)]
+    both = np.concatenate(parts, axis=1)
+    return {"q05": both[0], "q95": both[1]}
+
+
+class WarmupClock:
+    """Where nutpie's time goes: tuning or the kept draws (from its progress callback).
+
+    Notes, per chain, the run time and leapfrog steps when its tuning ended (to the
+    callback's one-second resolution) and when it finished.
+    """
+
+    def __init__(self) -> None:
+        self.tuned: dict[int, tuple[float, int]] = {}
+        self.finished: dict[int, tuple[float, int]] = {}
+
+    def observe(self, chains: list) -> None:
+        for i, chain in enumerate(chains):
+            if chain.started and not chain.tuning and i not in self.tuned:
+                self.tuned[i] = (chain.runtime_ms / 1000, chain.total_num_steps)
+                _progress(f"chain {i} tuned after {chain.runtime_ms / 1000:.0f} s, "
+                          f"{chain.total_num_steps} leapfrog steps")
+            if chain.finished_draws == chain.total_draws:
+                self.finished[i] = (chain.runtime_ms / 1000, chain.total_num_steps)
+
+    def summary(self) -> dict:
+        """Summed over chains: seconds and leapfrog steps of tuning and of the draws."""
+        chains = sorted(set(self.tuned) & set(self.finished))
+        if not chains:
+            return {}
+        tune_s = sum(self.tuned[i][0] for i in chains)
+        tune_steps = sum(self.tuned[i][1] for i in chains)
+        total_s = sum(self.finished[i][0] for i in chains)
+        total_steps = sum(self.finished[i][1] for i in chains)
+        return {"chain_seconds_tuning": tune_s, "chain_seconds_draws": total_s - tune_s,
+                "leapfrog_steps_tuning": tune_steps,
+                "leapfrog_steps_draws": total_steps - tune_steps}
 
 
 def _progress(message: str) -> None:

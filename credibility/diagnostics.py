@@ -17,6 +17,10 @@ import xarray as xr
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
+#: Elements of one variable per block when R-hat and ESS are computed: ArviZ works on
+#: copies and FFT buffers several times the size of its input, which for the ~45,000
+#: cells of size L (4,000 draws each) was gigabytes at once (decision 22).
+DIAGNOSTIC_BLOCK = 2048
 
 
 class ConvergenceWarning(UserWarning):
@@ -119,6 +123,41 @@ def _verdict(passed: bool) -> str:
     return "ok" if passed else "FAIL"
 
 
+def blockwise(statistic, posterior: xr.Dataset, **options) -> xr.Dataset:
+    """``statistic`` (``az.rhat``, ``az.ess``) of every element of every variable, computed
+    :data:`DIAGNOSTIC_BLOCK` elements at a time.
+
+    The same numbers as ``statistic(posterior, **options)``, with a bounded amount of
+    memory beside the draws: each variable's elements are flattened (a view for the
+    usual C-ordered draws) and passed on in blocks.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> post = xr.Dataset({"x": (("chain", "draw", "cell"), rng.normal(size=(2, 50, 5000)))})
+    >>> whole, blocks = az.ess(post, method="bulk"), blockwise(az.ess, post, method="bulk")
+    >>> bool(np.allclose(whole["x"], blocks["x"]))
+    True
+    """
+    out = {}
+    for name, draws in posterior.data_vars.items():
+        element_dims = [d for d in draws.dims if d not in ("chain", "draw")]
+        draws = draws.transpose("chain", "draw", *element_dims)
+        size = math.prod(draws.sizes[d] for d in element_dims)
+        if size <= DIAGNOSTIC_BLOCK:
+            out[name] = statistic(draws, **options)
+            continue
+        values = draws.to_numpy().reshape(draws.sizes["chain"], draws.sizes["draw"], size)
+        result = np.concatenate([
+            np.asarray(statistic(xr.DataArray(values[:, :, start:start + DIAGNOSTIC_BLOCK],
+                                              dims=("chain", "draw", "element")), **options))
+            for start in range(0, size, DIAGNOSTIC_BLOCK)])
+        shape = [draws.sizes[d] for d in element_dims]
+        out[name] = xr.DataArray(result.reshape(shape), dims=element_dims,
+                                 coords={d: draws[d] for d in element_dims if d in draws.coords})
+    return xr.Dataset(out)
+
+
 def _extreme(stat: xr.Dataset, largest: bool) -> tuple[float, str]:
     best_value, best_name = (-math.inf if largest else math.inf), ""
     for name, arr in stat.data_vars.items():
@@ -158,9 +197,9 @@ def compute_diagnostics(
     >>> d.max_rhat < 1.01, d.divergences
     (True, 0)
     """
-    rhat = az.rhat(posterior)
-    ess_bulk = az.ess(posterior, method="bulk")
-    ess_tail = az.ess(posterior, method="tail")
+    rhat = blockwise(az.rhat, posterior)
+    ess_bulk = blockwise(az.ess, posterior, method="bulk")
+    ess_tail = blockwise(az.ess, posterior, method="tail")
     max_rhat, worst_rhat = _extreme(rhat, largest=True)
     min_bulk, worst_ess = _extreme(ess_bulk, largest=False)
     min_tail, _ = _extreme(ess_tail, largest=False)

@@ -8,8 +8,11 @@ statistics and honour the same settings.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
+import tempfile
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -32,6 +35,15 @@ MASS_MATRICES: tuple[str, ...] = ("diag", "low_rank")
 METHODS: tuple[str, ...] = ("nuts", "advi")
 #: Default number of ADVI optimisation steps.
 ADVI_ITERATIONS = 20_000
+#: Where nutpie keeps the draws while it samples: in memory, in a temporary zarr store
+#: on disk, or ``"auto"``: on disk when they would take more than :data:`DISK_TRACE_BYTES`.
+TRACE_STORAGES: tuple[str, ...] = ("auto", "memory", "disk")
+#: In memory nutpie holds every draw of every stored variable, warm-up included, and
+#: converting them to xarray allocated the warm-up's and the posterior's arrays again:
+#: about 4x the posterior's size at the peak (13.1 GiB at size L; decision 22). Above
+#: this many bytes of draws (warm-up included) they go to disk and only the posterior
+#: is read back.
+DISK_TRACE_BYTES = 512 * 2**20
 
 
 def check_backend(backend: str) -> None:
@@ -67,6 +79,8 @@ def sample_model(
     method: str = "nuts",
     advi_iterations: int | None = None,
     compiled: CompiledPyMCModel | None = None,
+    trace_storage: str = "auto",
+    progress_callback: Callable[[list], None] | None = None,
 ) -> xr.DataTree:
     """Sample ``model`` with NUTS; returns the DataTree with ``posterior`` and ``sample_stats``.
 
@@ -78,6 +92,11 @@ def sample_model(
     the posterior's attributes record ``method`` and the ELBO trace summary.
     ``compiled`` is ``model`` as :func:`compile_nutpie` returned it (or a
     ``with_data`` copy of that), sampled instead of compiling again (nutpie only).
+    ``trace_storage`` (:data:`TRACE_STORAGES`, nutpie only) says where the draws are
+    kept while sampling; the result is the same either way (the same draws for the
+    same seed), in memory. ``progress_callback`` (nutpie only) is called about once
+    a second from a background thread with one ``nutpie.ChainProgress`` per chain
+    (draws done, whether it is still tuning, leapfrog steps, run time).
     Sampler failures are raised as :class:`FitError`.
 
     Examples
@@ -101,12 +120,19 @@ def sample_model(
         raise FitError(f"mass_matrix={mass_matrix!r} needs the nutpie backend")
     if compiled is not None and backend != "nutpie":
         raise FitError(f"a compiled model can only be sampled by nutpie, not {backend!r}")
+    if progress_callback is not None and backend != "nutpie":
+        raise FitError(f"progress_callback needs the nutpie backend, not {backend!r}")
+    if trace_storage not in TRACE_STORAGES:
+        raise FitError(f"unknown trace storage {trace_storage!r}; expected one of "
+                       f"{', '.join(TRACE_STORAGES)}")
     cores = min(chains, os.cpu_count() or 1)
     try:
         if backend == "nutpie":
             return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, cores=cores,
                                   seed=seed, target_accept=target_accept, progress=progress,
-                                  adaptation=mass_matrix, compiled=compiled)
+                                  adaptation=mass_matrix, compiled=compiled,
+                                  trace_storage=trace_storage,
+                                  progress_callback=progress_callback)
         nuts: dict = {"target_accept": target_accept}
         if backend == "numpyro":
             nuts["chain_method"] = jax_chain_method()
@@ -171,7 +197,8 @@ def compile_nutpie(model: pm.Model) -> CompiledPyMCModel:
 def _sample_nutpie(
     model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int,
     target_accept: float, progress: bool, adaptation: str = "diag",
-    compiled: CompiledPyMCModel | None = None,
+    compiled: CompiledPyMCModel | None = None, trace_storage: str = "auto",
+    progress_callback: Callable[[list], None] | None = None,
 ) -> xr.DataTree:
     """Compile with numba and sample with nutpie directly.
 
@@ -184,15 +211,66 @@ def _sample_nutpie(
 
     if compiled is None:
         compiled = compile_nutpie(model)
+    settings = dict(draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                    save_warmup=False, progress_bar=progress, target_accept=target_accept,
+                    adaptation=adaptation, progress_callback=progress_callback,
+                    progress_rate=1000)
+    nbytes = trace_bytes(compiled, chains * (draws + tune))
+    on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
     # One BLAS thread per chain: nutpie runs the chains in parallel threads already,
     # and OpenBLAS's own threads on top of them (the matrix products of the dynamic
     # paths) oversubscribe the cores: 2.3x slower at size M on 2 cores (decision 17).
     with threadpool_limits(limits=1, user_api="blas"):
-        return nutpie.sample(
-            compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
-            save_warmup=False, progress_bar=progress, target_accept=target_accept,
-            adaptation=adaptation,
-        )
+        if not on_disk:
+            return nutpie.sample(compiled, **settings)
+        with tempfile.TemporaryDirectory(prefix="credibility-trace-") as folder:
+            nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(folder), **settings)
+            return read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
+
+
+def trace_bytes(compiled: CompiledPyMCModel, iterations: int) -> int:
+    """Bytes of ``iterations`` draws (all chains, warm-up included) of every variable
+    nutpie stores for ``compiled`` (free variables, their unconstrained forms and the
+    deterministics, as float64)."""
+    shapes = compiled.shape_info[2]
+    return int(8 * iterations * sum(math.prod(shape) for shape in shapes))
+
+
+def read_nutpie_zarr(folder: str, dropped: list[str] | tuple[str, ...] = ()) -> xr.DataTree:
+    """The posterior and the per-draw sampler statistics of a nutpie zarr trace, in memory.
+
+    Shaped like nutpie's in-memory result: integer coordinates on unlabelled dimensions
+    (``chain`` and ``draw`` among them), text coordinates as Python strings, without
+    the unconstrained copies of the variables (``dropped``: the compiled model's
+    ``reparameterized_names``) and without the
+    per-draw vectors nutpie stores only on request (gradients, mass matrices,
+    divergence details), which a zarr trace lists but leaves empty. The warm-up is
+    not read.
+    """
+    import nutpie
+
+    lazy = xr.open_datatree(folder, engine="zarr", consolidated=False)
+    try:
+        posterior = lazy["posterior"].to_dataset()
+        posterior = xr.Dataset({name: posterior[name] for name in posterior.data_vars
+                                if name not in set(dropped)})
+        stats = lazy["sample_stats"].to_dataset()
+        stats = xr.Dataset({name: stats[name] for name in stats.data_vars
+                            if stats[name].dims == ("chain", "draw")})
+        groups = {"posterior": posterior.load(), "sample_stats": stats.load()}
+    finally:
+        lazy.close()
+    for name, group in groups.items():
+        text = {c: group[c].astype(object) for c in group.coords if group[c].dtype.kind == "T"}
+        # Dimensions without labels get 0, 1, ... as ArviZ gives them (chain, draw too).
+        bare = {d: np.arange(n) for d, n in group.sizes.items() if d not in group.coords}
+        group = group.assign_coords(text).assign_coords(bare)
+        group.attrs = {"sample_dims": ["chain", "draw"]}
+        groups[name] = group
+    groups["sample_stats"].attrs.update({"inference_library": "nutpie",
+                                         "inference_library_version": nutpie.__version__,
+                                         "trace_storage": "disk"})
+    return xr.DataTree.from_dict(groups)
 
 
 def _fit_advi(

@@ -1,0 +1,78 @@
+"""Sampling: where nutpie keeps the draws (memory or a temporary zarr store on disk)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+
+from credibility import sampling
+from credibility.errors import FitError
+from credibility.sampling import compile_nutpie, sample_model
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def funnel():
+    """Neal's funnel with labelled dims: it diverges, so some chunks of ``diverging``
+    hold a True and others only the fill value."""
+    with pm.Model(coords={"item": ["a", "b", "c"]}) as model:
+        log_scale = pm.Normal("log_scale", 0.0, 3.0)
+        pm.Normal("x", 0.0, pm.math.exp(log_scale / 2), dims="item")
+        pm.Deterministic("scale", pm.math.exp(log_scale))
+        pm.HalfNormal("positive", shape=(2, 2))
+    return model, compile_nutpie(model)
+
+
+def _sample(funnel, storage):
+    model, compiled = funnel
+    return sample_model(model, compiled=compiled, draws=200, tune=100, chains=2, seed=5,
+                        progress=False, target_accept=0.6, trace_storage=storage)
+
+
+def test_disk_and_memory_storage_give_the_same_result(funnel, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    memory, disk = _sample(funnel, "memory"), _sample(funnel, "disk")
+    assert disk["sample_stats"].attrs["trace_storage"] == "disk"
+    assert "trace_storage" not in memory["sample_stats"].attrs
+    posterior, read = memory["posterior"].to_dataset(), disk["posterior"].to_dataset()
+    assert set(read.data_vars) == set(posterior.data_vars) == {"log_scale", "x", "scale",
+                                                               "positive"}
+    posterior.attrs = read.attrs  # ArviZ's creation stamps are not the draws
+    xr.testing.assert_identical(read, posterior)
+    assert read["x"].coords["item"].dtype == object
+    stats, disk_stats = memory["sample_stats"], disk["sample_stats"]
+    for name in ("diverging", "n_steps", "maxdepth_reached", "step_size", "energy"):
+        np.testing.assert_array_equal(disk_stats[name].to_numpy(), stats[name].to_numpy())
+    assert 0 < int(disk_stats["diverging"].sum()) < 400
+    assert os.listdir(tmp_path) == []  # the temporary store is gone
+
+
+def test_auto_storage_goes_to_disk_above_the_threshold(funnel, monkeypatch):
+    compiled = funnel[1]
+    per_draw = 8 * (1 + 3 + 1 + 4 + 4)  # every variable, and positive's log-transformed copy
+    assert sampling.trace_bytes(compiled, 10) == 10 * per_draw
+    monkeypatch.setattr(sampling, "DISK_TRACE_BYTES", 600 * per_draw - 1)
+    assert _sample(funnel, "auto")["sample_stats"].attrs["trace_storage"] == "disk"
+    monkeypatch.setattr(sampling, "DISK_TRACE_BYTES", 600 * per_draw)
+    assert "trace_storage" not in _sample(funnel, "auto")["sample_stats"].attrs
+
+
+def test_unknown_trace_storage_is_a_fit_error(funnel):
+    with pytest.raises(FitError, match="unknown trace storage 'cloud'"):
+        _sample(funnel, "cloud")
+
+
+def test_progress_callback_hears_every_chain(funnel):
+    model, compiled = funnel
+    heard = []
+    sample_model(model, compiled=compiled, draws=50, tune=50, chains=2, progress=False,
+                 progress_callback=heard.append)
+    assert heard and len(heard[-1]) == 2
+    with pytest.raises(FitError, match="progress_callback needs the nutpie backend"):
+        sample_model(model, backend="pymc", progress_callback=heard.append)
