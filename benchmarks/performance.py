@@ -79,10 +79,9 @@ def run_one(config: dict) -> dict:
     """Run one configuration in this process; returns its figures."""
     import dataclasses
 
-    import arviz as az
     import pymc as pm
 
-    from credibility.diagnostics import blockwise, compute_diagnostics
+    from credibility.diagnostics import compute_diagnostics, ess, rhat
     from credibility.fitting import label_posterior
     from credibility.measurement import build_index, build_measurement_model
     from credibility.sampling import compile_nutpie, one_hot_gathers, sample_model
@@ -139,8 +138,8 @@ def run_one(config: dict) -> dict:
         sample_s = time.perf_counter() - started
         _progress(f"sampled in {sample_s:.1f} s")
     posterior = tree["posterior"].to_dataset()[[*CHECKED, "persistence_commitment"]]
-    ess = blockwise(az.ess, posterior, method="bulk")
-    rhat = blockwise(az.rhat, posterior)
+    bulk = ess(posterior, "bulk")
+    rhats = rhat(posterior)
     stats = tree["sample_stats"].to_dataset()
     steps = next((stats[n] for n in ("n_steps", "tree_size") if n in stats), None)
     cell = tree["posterior"]["credibility_cell"]
@@ -161,11 +160,11 @@ def run_one(config: dict) -> dict:
         _progress(f"fit's diagnostics and labelling took {fit_steps_s:.1f} s")
     memory_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    min_ess = float(min(float(ess[v].min()) for v in CHECKED))
+    min_ess = float(min(float(bulk[v].min()) for v in CHECKED))
     # The min over thousands of cells is partly the ESS estimator's own noise (per-cell
     # ESS of two seeds correlate ~0.2 at M, docs/performance.md): the median and the
     # loadings' min are reported beside it.
-    every = np.concatenate([np.ravel(ess[v].to_numpy()) for v in CHECKED])
+    every = np.concatenate([np.ravel(bulk[v].to_numpy()) for v in CHECKED])
     device = {"device": "cpu", "device_peak_memory_gib": None}
     if engine == "numpyro":
         import jax
@@ -186,12 +185,12 @@ def run_one(config: dict) -> dict:
         "sample_s": sample_s,
         "min_bulk_ess": min_ess,
         "median_bulk_ess": float(np.median(every)),
-        "min_loading_ess": float(ess["loading"].min()),
+        "min_loading_ess": float(bulk["loading"].min()),
         "ess_per_s": min_ess / sample_s,
         "ess_per_s_total": min_ess / (build_s + (compile_s or 0.0) + sample_s),
-        "max_rhat": float(max(float(rhat[v].max()) for v in CHECKED)),
-        "persistence_ess": float(ess["persistence_commitment"]),
-        "persistence_rhat": float(rhat["persistence_commitment"]),
+        "max_rhat": float(max(float(rhats[v].max()) for v in CHECKED)),
+        "persistence_ess": float(bulk["persistence_commitment"]),
+        "persistence_rhat": float(rhats["persistence_commitment"]),
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "mean_leapfrog_steps": None if steps is None else float(steps.mean()),
         "peak_memory_gib": memory_kib / 2**20,

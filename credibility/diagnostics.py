@@ -12,14 +12,17 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import arviz as az
+import numba
 import numpy as np
 import xarray as xr
+from scipy import special
+from scipy.fft import next_fast_len
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
-#: Elements of one variable per block when R-hat and ESS are computed: ArviZ works on
-#: copies and FFT buffers several times the size of its input, which for the ~45,000
-#: cells of size L (4,000 draws each) was gigabytes at once (decision 22).
+#: Elements of one variable per block when R-hat and ESS are computed: their ranks and
+#: FFT buffers are several times the size of the draws, which for the ~45,000 cells of
+#: size L (4,000 draws each) was gigabytes at once (decision 22).
 DIAGNOSTIC_BLOCK = 2048
 
 
@@ -123,39 +126,192 @@ def _verdict(passed: bool) -> str:
     return "ok" if passed else "FAIL"
 
 
-def blockwise(statistic, posterior: xr.Dataset, **options) -> xr.Dataset:
-    """``statistic`` (``az.rhat``, ``az.ess``) of every element of every variable, computed
-    :data:`DIAGNOSTIC_BLOCK` elements at a time.
+def rhat(posterior: xr.Dataset) -> xr.Dataset:
+    """Rank-normalised split R-hat (Vehtari et al. 2021) of every element of every variable.
 
-    The same numbers as ``statistic(posterior, **options)``, with a bounded amount of
-    memory beside the draws: each variable's elements are flattened (a view for the
-    usual C-ordered draws) and passed on in blocks.
+    The same numbers as ``az.rhat(posterior)`` (the maximum of the bulk and the folded
+    R-hat of the rank-normalised split chains), computed for :data:`DIAGNOSTIC_BLOCK`
+    elements at a time as array operations instead of one element at a time: about
+    3 s per 2,048 elements of 4,000 draws with ArviZ (decision 22).
 
     Examples
     --------
     >>> rng = np.random.default_rng(2)
-    >>> post = xr.Dataset({"x": (("chain", "draw", "cell"), rng.normal(size=(2, 50, 5000)))})
-    >>> whole, blocks = az.ess(post, method="bulk"), blockwise(az.ess, post, method="bulk")
-    >>> bool(np.allclose(whole["x"], blocks["x"]))
+    >>> post = xr.Dataset({"x": (("chain", "draw", "cell"), rng.normal(size=(4, 200, 3)))})
+    >>> bool(np.allclose(rhat(post)["x"], az.rhat(post)["x"], rtol=1e-10))
     True
     """
+    return _per_element(_rank_rhat, posterior)
+
+
+def ess(posterior: xr.Dataset, method: str = "bulk") -> xr.Dataset:
+    """Bulk or tail effective sample size of every element of every variable.
+
+    The same numbers as ``az.ess(posterior, method=method)``: the bulk ESS of the
+    rank-normalised split chains, or the smaller ESS of the indicators of the draws
+    below ArviZ's ``stats.ci_prob`` quantiles (tail), each with Geyer's initial
+    monotone sequence; computed for :data:`DIAGNOSTIC_BLOCK` elements at a time.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> post = xr.Dataset({"x": (("chain", "draw", "cell"), rng.normal(size=(4, 200, 3)))})
+    >>> bool(np.allclose(ess(post, "tail")["x"], az.ess(post, method="tail")["x"],
+    ...                  rtol=1e-10))
+    True
+    """
+    if method == "bulk":
+        return _per_element(_ess_bulk, posterior)
+    if method == "tail":
+        return _per_element(_ess_tail, posterior)
+    raise ValueError(f"unknown ESS method {method!r}; expected 'bulk' or 'tail'")
+
+
+def _per_element(kernel, posterior: xr.Dataset) -> xr.Dataset:
+    """``kernel`` (``(chain, draw, element)`` array -> ``(element,)``) of every element of
+    every variable, :data:`DIAGNOSTIC_BLOCK` elements at a time (a variable's elements are
+    flattened: a view for the usual C-ordered draws)."""
     out = {}
     for name, draws in posterior.data_vars.items():
         element_dims = [d for d in draws.dims if d not in ("chain", "draw")]
         draws = draws.transpose("chain", "draw", *element_dims)
         size = math.prod(draws.sizes[d] for d in element_dims)
-        if size <= DIAGNOSTIC_BLOCK:
-            out[name] = statistic(draws, **options)
-            continue
         values = draws.to_numpy().reshape(draws.sizes["chain"], draws.sizes["draw"], size)
-        result = np.concatenate([
-            np.asarray(statistic(xr.DataArray(values[:, :, start:start + DIAGNOSTIC_BLOCK],
-                                              dims=("chain", "draw", "element")), **options))
-            for start in range(0, size, DIAGNOSTIC_BLOCK)])
-        shape = [draws.sizes[d] for d in element_dims]
-        out[name] = xr.DataArray(result.reshape(shape), dims=element_dims,
+        # Elements ArviZ gives NaN (constant, too short, a NaN draw) divide by zero on the way.
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = np.concatenate(
+                [kernel(np.asarray(values[:, :, start:start + DIAGNOSTIC_BLOCK], dtype=float))
+                 for start in range(0, size, DIAGNOSTIC_BLOCK)] or [np.empty(0)])
+        out[name] = xr.DataArray(result.reshape([draws.sizes[d] for d in element_dims]),
+                                 dims=element_dims,
                                  coords={d: draws[d] for d in element_dims if d in draws.coords})
     return xr.Dataset(out)
+
+
+def _invalid(x: np.ndarray, min_chains: int) -> np.ndarray:
+    """Elements ArviZ returns NaN for: any NaN draw, too few chains or draws."""
+    chains, draws = x.shape[:2]
+    return np.isnan(x).any(axis=(0, 1)) | (chains < min_chains) | (draws < 4)
+
+
+def _split(x: np.ndarray) -> np.ndarray:
+    """Each chain's first and last halves as chains of their own (a middle draw is dropped)."""
+    half = x.shape[1] // 2
+    return np.concatenate([x[:, :half], x[:, x.shape[1] - half:]], axis=0)
+
+
+def _z_scale(x: np.ndarray) -> np.ndarray:
+    """Normal scores of the pooled ranks (ties averaged, Blom's offset 3/8) per element."""
+    chains, draws, k = x.shape
+    ranks = _average_ranks(x.reshape(chains * draws, k))
+    return special.ndtri((ranks - 3 / 8) / (chains * draws - 2 * 3 / 8 + 1)).reshape(x.shape)
+
+
+@numba.njit(cache=True)
+def _average_ranks(x: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """1-based ranks within each column of ``x``, ties given their average rank (as
+    ``scipy.stats.rankdata(method="average")``, which takes ~1 ms per 4,000 draws)."""
+    n, columns = x.shape
+    out = np.empty((n, columns))
+    for j in range(columns):
+        column = x[:, j].copy()
+        order = np.argsort(column)
+        first = 0
+        while first < n:
+            last = first
+            while last + 1 < n and column[order[last + 1]] == column[order[first]]:
+                last += 1
+            for position in range(first, last + 1):
+                out[order[position], j] = (first + last) / 2.0 + 1.0
+            first = last + 1
+    return out
+
+
+def _plain_rhat(z: np.ndarray) -> np.ndarray:
+    draws = z.shape[1]
+    between = draws * np.var(z.mean(axis=1), axis=0, ddof=1)
+    within = np.mean(np.var(z, axis=1, ddof=1), axis=0)
+    return np.sqrt((between / within + draws - 1) / draws)
+
+
+def _rank_rhat(x: np.ndarray) -> np.ndarray:
+    split = _split(x)
+    bulk = _plain_rhat(_z_scale(split))
+    median = np.median(split.reshape(-1, split.shape[2]), axis=0)
+    tail = _plain_rhat(_z_scale(np.abs(split - median)))
+    return np.where(_invalid(x, 2), np.nan, np.where(tail > bulk, tail, bulk))
+
+
+def _ess_bulk(x: np.ndarray) -> np.ndarray:
+    return np.where(_invalid(x, 1), np.nan, _geyer_ess(_z_scale(_split(x))))
+
+
+def _ess_tail(x: np.ndarray) -> np.ndarray:
+    prob = float(az.rcParams["stats.ci_prob"])
+    low, high = sorted((prob, 1 - prob))
+    pooled = x.reshape(-1, x.shape[2])
+    quantiles = np.quantile(pooled, [low, high], axis=0)
+    smaller = np.minimum(_geyer_ess(_split((x <= quantiles[0]).astype(float))),
+                         _geyer_ess(_split((x <= quantiles[1]).astype(float))))
+    return np.where(_invalid(x, 1), np.nan, smaller)
+
+
+def _geyer_ess(y: np.ndarray) -> np.ndarray:
+    """ESS of each element of ``(chain, draw, element)`` draws: FFT autocovariances, then
+    Geyer's initial positive and monotone sequences (ArviZ's ``_ess``)."""
+    chains, draws, _ = y.shape
+    length = next_fast_len(2 * draws)
+    centred = y - y.mean(axis=1, keepdims=True)
+    spectrum = np.fft.rfft(centred, n=length, axis=1)
+    spectrum *= np.conjugate(spectrum)
+    acov = np.fft.irfft(spectrum, n=length, axis=1)[:, :draws] / draws
+    mean_acov = acov.mean(axis=0)
+    mean_var = mean_acov[0] * draws / (draws - 1.0)
+    var_plus = mean_var * (draws - 1.0) / draws
+    if chains > 1:
+        var_plus = var_plus + np.var(y.mean(axis=1), axis=0, ddof=1)
+    rho = 1.0 - (mean_var - mean_acov) / var_plus
+    out = _geyer(np.ascontiguousarray(rho.T), chains, draws)
+    constant = (y.max(axis=(0, 1)) - y.min(axis=(0, 1))) < np.finfo(float).resolution
+    return np.where(constant, float(chains * draws), out)
+
+
+@numba.njit(cache=True)
+def _geyer(rho: np.ndarray, chains: int, draws: int) -> np.ndarray:  # pragma: no cover
+    """Geyer's sequences per row of autocorrelations ``rho`` (element, lag), line for
+    line as ArviZ's ``_ess`` (numba: a loop per element)."""
+    out = np.empty(rho.shape[0])
+    for j in range(rho.shape[0]):
+        r = np.zeros(draws)
+        even = 1.0
+        r[0] = even
+        odd = rho[j, 1]
+        r[1] = odd
+        t = 1
+        while t < draws - 3 and even + odd > 0.0:
+            even = rho[j, t + 1]
+            odd = rho[j, t + 2]
+            if even + odd >= 0:
+                r[t + 1] = even
+                r[t + 2] = odd
+            t += 2
+        max_t = t - 2
+        if even > 0:
+            r[max_t + 1] = even
+        t = 1
+        while t <= max_t - 2:
+            if r[t + 1] + r[t + 2] > r[t - 1] + r[t]:
+                r[t + 1] = (r[t - 1] + r[t]) / 2.0
+                r[t + 2] = r[t + 1]
+            t += 2
+        total = chains * draws
+        tau = -1.0 + 2.0 * r[: max_t + 1].sum() + r[max_t + 1: max_t + 2].sum()
+        floor = 1.0 / np.log10(total)
+        if floor > tau:
+            tau = floor
+        out[j] = np.nan if np.isnan(r).any() else total / tau
+    return out
 
 
 def _extreme(stat: xr.Dataset, largest: bool) -> tuple[float, str]:
@@ -197,10 +353,10 @@ def compute_diagnostics(
     >>> d.max_rhat < 1.01, d.divergences
     (True, 0)
     """
-    rhat = blockwise(az.rhat, posterior)
-    ess_bulk = blockwise(az.ess, posterior, method="bulk")
-    ess_tail = blockwise(az.ess, posterior, method="tail")
-    max_rhat, worst_rhat = _extreme(rhat, largest=True)
+    rhats = rhat(posterior)
+    ess_bulk = ess(posterior, "bulk")
+    ess_tail = ess(posterior, "tail")
+    max_rhat, worst_rhat = _extreme(rhats, largest=True)
     min_bulk, worst_ess = _extreme(ess_bulk, largest=False)
     min_tail, _ = _extreme(ess_tail, largest=False)
     divergences = int(sample_stats["diverging"].sum()) if "diverging" in sample_stats else 0

@@ -1,0 +1,86 @@
+"""Diagnostics: our array-at-a-time R-hat and ESS are ArviZ's numbers."""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credibility import diagnostics
+from credibility.diagnostics import ess, rhat
+
+
+def _arviz(posterior: xr.Dataset) -> dict[str, xr.Dataset]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {"rhat": az.rhat(posterior), "bulk": az.ess(posterior, method="bulk"),
+                "tail": az.ess(posterior, method="tail")}
+
+
+def _ours(posterior: xr.Dataset) -> dict[str, xr.Dataset]:
+    return {"rhat": rhat(posterior), "bulk": ess(posterior, "bulk"),
+            "tail": ess(posterior, "tail")}
+
+
+def _assert_same(ours: xr.Dataset, theirs: xr.Dataset) -> None:
+    assert set(ours.data_vars) == set(theirs.data_vars)
+    for name in theirs.data_vars:
+        assert ours[name].dims == theirs[name].dims
+        np.testing.assert_allclose(ours[name].to_numpy(), theirs[name].to_numpy(),
+                                   rtol=1e-9, equal_nan=True, err_msg=name)
+
+
+@settings(max_examples=40, deadline=None)
+@given(chains=st.integers(1, 4), draws=st.integers(2, 60), seed=st.integers(0, 2**32 - 1),
+       rounding=st.sampled_from([None, 0, 1]), walk=st.floats(0.0, 1.0))
+def test_rhat_and_ess_equal_arviz(chains, draws, seed, rounding, walk):
+    """Random chains, some autocorrelated, some with ties (rounded), a constant element
+    and one with a NaN draw."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(chains, draws, 5)) + walk * rng.normal(size=(chains, draws, 5)).cumsum(1)
+    if rounding is not None:
+        x = np.round(x, rounding)
+    x[:, :, 3] = 2.0
+    x[0, 0, 4] = np.nan
+    post = xr.Dataset({"v": (("chain", "draw", "cell"), x),
+                       "s": (("chain", "draw"), x[:, :, 1])}, coords={"cell": list("abcde")})
+    ours, theirs = _ours(post), _arviz(post)
+    for key in theirs:
+        _assert_same(ours[key], theirs[key])
+
+
+def test_blocks_give_the_same_numbers(monkeypatch):
+    """A variable larger than one block (and 2-D elements) is split and put back in order."""
+    rng = np.random.default_rng(4)
+    post = xr.Dataset({"m": (("chain", "draw", "row", "col"),
+                             rng.normal(size=(3, 40, 7, 11)).cumsum(1))},
+                      coords={"row": np.arange(7) * 10})
+    whole = _ours(post)
+    monkeypatch.setattr(diagnostics, "DIAGNOSTIC_BLOCK", 5)
+    blocks = _ours(post)
+    for key in whole:
+        xr.testing.assert_identical(blocks[key], whole[key])
+    _assert_same(blocks["rhat"], _arviz(post)["rhat"])
+
+
+def test_a_broken_rank_would_be_caught(monkeypatch):
+    """The comparison can fail: ranks without tie averaging change R-hat for tied draws."""
+    rng = np.random.default_rng(5)
+    post = xr.Dataset({"v": (("chain", "draw", "cell"),
+                             np.round(rng.normal(size=(4, 50, 6)), 0))})
+    theirs = _arviz(post)["rhat"]
+    monkeypatch.setattr(diagnostics, "_average_ranks",
+                        lambda x: np.argsort(np.argsort(x, axis=0), axis=0) + 1.0)
+    with pytest.raises(AssertionError):
+        _assert_same(rhat(post), theirs)
+
+
+def test_unknown_ess_method():
+    post = xr.Dataset({"v": (("chain", "draw"), np.zeros((2, 10)))})
+    with pytest.raises(ValueError, match="unknown ESS method 'mean'"):
+        ess(post, "mean")
