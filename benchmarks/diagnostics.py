@@ -1,0 +1,101 @@
+"""Cost of the convergence diagnostics: credibility's R-hat and ESS against ArviZ's.
+
+    python benchmarks/diagnostics.py [--elements 8192] [--chains 4] [--draws 1000]
+        [--json benchmarks/results/diagnostics.json]
+
+Every fit computes rank-normalised R-hat and bulk and tail ESS of every free
+variable and credibility cell: ~30,000 elements at size M and ~100,000 at L, of
+4 x 1,000 draws each. On SYNTHETIC draws (AR(1) chains, one element per column,
+fixed seed) of that shape this times, side by side in one process, ArviZ's
+functions (one element at a time) and ``credibility.diagnostics`` (blocks of
+2,048 elements as array operations), checks that both give the same numbers, and
+reports the peak memory each adds (tracemalloc, numpy allocations). Prints a table
+and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+
+def synthetic_draws(chains: int, draws: int, elements: int, seed: int = 0):
+    """SYNTHETIC AR(1) chains (persistence 0.5 to 0.95 across elements) as a Dataset."""
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    rho = np.linspace(0.5, 0.95, elements)
+    x = np.empty((chains, draws, elements))
+    x[:, 0] = rng.normal(size=(chains, elements))
+    for t in range(1, draws):
+        x[:, t] = rho * x[:, t - 1] + np.sqrt(1 - rho**2) * rng.normal(size=(chains, elements))
+    return xr.Dataset({"x": (("chain", "draw", "cell"), x)})
+
+
+def _measure(function) -> tuple[object, float, float]:
+    """Result, seconds and peak traced MiB of ``function()``."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = function()
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return result, seconds, peak
+
+
+def run(elements: int, chains: int, draws: int) -> dict:
+    import arviz as az
+
+    from credibility.diagnostics import ess, rhat
+
+    post = synthetic_draws(chains, draws, elements)
+    rhat(post.isel(cell=slice(0, 3)))  # numba's compile (cached after the first run)
+    ess(post.isel(cell=slice(0, 3)), "bulk")
+    rows = []
+    for name, ours, theirs in (
+        ("R-hat (rank)", lambda: rhat(post), lambda: az.rhat(post)),
+        ("bulk ESS", lambda: ess(post, "bulk"), lambda: az.ess(post, method="bulk")),
+        ("tail ESS", lambda: ess(post, "tail"), lambda: az.ess(post, method="tail")),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reference, arviz_s, arviz_mib = _measure(theirs)
+        result, ours_s, ours_mib = _measure(ours)
+        difference = float(np.max(np.abs(result["x"].to_numpy() - reference["x"].to_numpy())
+                                  / np.abs(reference["x"].to_numpy())))
+        rows.append({"statistic": name, "arviz_s": arviz_s, "ours_s": ours_s,
+                     "speed_up": arviz_s / ours_s, "arviz_peak_mib": arviz_mib,
+                     "ours_peak_mib": ours_mib, "max_relative_difference": difference})
+    return {"synthetic": True, "chains": chains, "draws": draws, "elements": elements,
+            "draws_mib": post["x"].nbytes / 2**20, "results": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--elements", type=int, default=8192)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--json", default="benchmarks/results/diagnostics.json")
+    args = parser.parse_args()
+    result = run(args.elements, args.chains, args.draws)
+    print(f"SYNTHETIC draws: {args.chains} chains x {args.draws} draws x {args.elements} "
+          f"elements ({result['draws_mib']:.0f} MiB)")
+    print(f"{'statistic':14} {'ArviZ s':>8} {'ours s':>8} {'speed-up':>9} {'ArviZ MiB':>10} "
+          f"{'ours MiB':>9} {'max rel diff':>13}")
+    for row in result["results"]:
+        print(f"{row['statistic']:14} {row['arviz_s']:8.2f} {row['ours_s']:8.2f} "
+              f"{row['speed_up']:8.1f}x {row['arviz_peak_mib']:10.0f} {row['ours_peak_mib']:9.0f} "
+              f"{row['max_relative_difference']:13.1e}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
