@@ -93,8 +93,10 @@ def sample_model(
     ``compiled`` is ``model`` as :func:`compile_nutpie` returned it (or a
     ``with_data`` copy of that), sampled instead of compiling again (nutpie only).
     ``trace_storage`` (:data:`TRACE_STORAGES`, nutpie only) says where the draws are
-    kept while sampling; the result is the same either way (the same draws for the
-    same seed), in memory. ``progress_callback`` (nutpie only) is called about once
+    kept while sampling: ``"disk"`` is a zarr store in the temporary folder (``TMPDIR``;
+    it needs about twice the posterior's size, warm-up included, and is deleted
+    afterwards). The result is the same either way (the same draws for the same
+    seed), in memory. ``progress_callback`` (nutpie only) is called about once
     a second from a background thread with one ``nutpie.ChainProgress`` per chain
     (draws done, whether it is still tuning, leapfrog steps, run time).
     Sampler failures are raised as :class:`FitError`.
@@ -144,7 +146,8 @@ def sample_model(
                 nuts_sampler=backend, progressbar=progress,
                 compute_convergence_checks=False, nuts=nuts,
             )
-    except (ValueError, RuntimeError) as exc:
+    except (ValueError, RuntimeError, OSError) as exc:
+        # OSError: a trace kept on disk (trace_storage) that the disk could not hold.
         raise FitError(f"sampling with backend {backend!r} failed: {exc}") from exc
 
 
