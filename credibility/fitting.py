@@ -371,6 +371,7 @@ class CredibilityModel:
         method: str = "nuts",
         progress: bool = True,
         on_stage: Callable[[str], None] | None = None,
+        trace_storage: str = "auto",
     ) -> FitResult:
         """Sample the posterior and check it.
 
@@ -382,7 +383,11 @@ class CredibilityModel:
         (for posteriors with a few strongly correlated directions). ``method="advi"``
         replaces NUTS by mean-field ADVI (:data:`~credibility.sampling.METHODS`): fast,
         for exploration only; it understates uncertainty and the result is labelled
-        approximate (:attr:`FitResult.is_approximate`). ``on_stage``
+        approximate (:attr:`FitResult.is_approximate`). ``trace_storage`` says where
+        nutpie keeps the draws while it samples (:func:`~credibility.sampling.sample_model`;
+        ``"auto"`` spills them to a temporary folder on disk above
+        :data:`~credibility.sampling.DISK_TRACE_BYTES`, e.g. 1,000 commitments x 50
+        periods; the result is the same). ``on_stage``
         (optional) is called with a short description as each stage starts; the CLI
         uses it for its status line. A
         :class:`~credibility.diagnostics.ConvergenceWarning` is issued when R-hat,
@@ -417,7 +422,7 @@ class CredibilityModel:
         sampler = {"backend": backend, "draws": draws, "tune": tune, "chains": chains,
                    "target_accept": target_accept, "progress": progress,
                    "mass_matrix": mass_matrix, "method": method}
-        idata = sample_model(model, seed=seed, **sampler)
+        idata = sample_model(model, seed=seed, trace_storage=trace_storage, **sampler)
         sampled = time.perf_counter()
         stage("checking convergence")
         raw = idata["posterior"].to_dataset()
