@@ -11,6 +11,10 @@ reports model build time, compile time (where it is separate), sampling wall tim
 min bulk ESS and max R-hat over the standardised credibility of every cell and
 the signal loadings, ESS per second, divergences and peak resident memory; the
 commitment persistence, the slowest parameter, gets its own bulk ESS and R-hat.
+Our configurations also run what ``CredibilityModel.fit`` does after sampling
+(diagnostics of every free variable and cell, the labelled grids: ``fit_steps_s``,
+and inside the peak memory); nutpie runs report the chain-seconds and leapfrog
+steps spent tuning and on the kept draws.
 Configurations:
 
 - ``ours/<backend>``: :func:`credibility.measurement.build_measurement_model`
