@@ -95,11 +95,11 @@ def sample_model(
     ``with_data`` copy of that), sampled instead of compiling again (nutpie only).
     ``trace_storage`` (:data:`TRACE_STORAGES`, nutpie only) says where the draws are
     kept while sampling: ``"disk"`` is a zarr store in the temporary folder (``TMPDIR``;
-    it needs about twice the posterior's size, warm-up included, and is deleted
-    afterwards). The result is the same either way (the same draws for the same
-    seed), in memory. ``progress_callback`` (nutpie only) is called about once
-    a second from a background thread with one ``nutpie.ChainProgress`` per chain
-    (draws done, whether it is still tuning, leapfrog steps, run time).
+    it holds the warm-up's draws beside the posterior's and is deleted afterwards).
+    The result is the same either way (the same draws for the same seed), in memory.
+    ``progress_callback`` (nutpie only) is called about once a second from a
+    background thread with one ``nutpie.ChainProgress`` per chain (draws done,
+    whether it is still tuning, leapfrog steps, run time).
     Sampler failures are raised as :class:`FitError`.
 
     Examples
@@ -219,7 +219,7 @@ def _sample_nutpie(
                     save_warmup=False, progress_bar=progress, target_accept=target_accept,
                     adaptation=adaptation, progress_callback=progress_callback,
                     progress_rate=1000)
-    nbytes = trace_bytes(compiled, chains * (draws + tune))
+    nbytes = _trace_bytes(compiled, chains * (draws + tune))
     on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
     # One BLAS thread per chain: nutpie runs the chains in parallel threads already,
     # and OpenBLAS's own threads on top of them (the matrix products of the dynamic
@@ -229,10 +229,10 @@ def _sample_nutpie(
             return nutpie.sample(compiled, **settings)
         with tempfile.TemporaryDirectory(prefix="credibility-trace-") as folder:
             nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(folder), **settings)
-            return read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
+            return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
 
 
-def trace_bytes(compiled: CompiledPyMCModel, iterations: int) -> int:
+def _trace_bytes(compiled: CompiledPyMCModel, iterations: int) -> int:
     """Bytes of ``iterations`` draws (all chains, warm-up included) of every variable
     nutpie stores for ``compiled`` (free variables, their unconstrained forms and the
     deterministics, as float64)."""
@@ -240,16 +240,15 @@ def trace_bytes(compiled: CompiledPyMCModel, iterations: int) -> int:
     return int(8 * iterations * sum(math.prod(shape) for shape in shapes))
 
 
-def read_nutpie_zarr(folder: str, dropped: list[str] | tuple[str, ...] = ()) -> xr.DataTree:
+def _read_nutpie_zarr(folder: str, dropped: list[str] | tuple[str, ...] = ()) -> xr.DataTree:
     """The posterior and the per-draw sampler statistics of a nutpie zarr trace, in memory.
 
     Shaped like nutpie's in-memory result: integer coordinates on unlabelled dimensions
     (``chain`` and ``draw`` among them), text coordinates as Python strings, without
     the unconstrained copies of the variables (``dropped``: the compiled model's
-    ``reparameterized_names``) and without the
-    per-draw vectors nutpie stores only on request (gradients, mass matrices,
-    divergence details), which a zarr trace lists but leaves empty. The warm-up is
-    not read.
+    ``reparameterized_names``) and without the per-draw vectors nutpie stores only on
+    request (gradients, mass matrices, divergence details), which a zarr trace lists
+    but leaves empty. The warm-up is not read.
     """
     import nutpie
 

@@ -56,7 +56,7 @@ def test_disk_and_memory_storage_give_the_same_result(funnel, tmp_path, monkeypa
 def test_auto_storage_goes_to_disk_above_the_threshold(funnel, monkeypatch):
     compiled = funnel[1]
     per_draw = 8 * (1 + 3 + 1 + 4 + 4)  # every variable, and positive's log-transformed copy
-    assert sampling.trace_bytes(compiled, 10) == 10 * per_draw
+    assert sampling._trace_bytes(compiled, 10) == 10 * per_draw
     monkeypatch.setattr(sampling, "DISK_TRACE_BYTES", 600 * per_draw - 1)
     assert _sample(funnel, "auto")["sample_stats"].attrs["trace_storage"] == "disk"
     monkeypatch.setattr(sampling, "DISK_TRACE_BYTES", 600 * per_draw)
