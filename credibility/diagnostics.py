@@ -142,7 +142,7 @@ def rhat(posterior: xr.Dataset) -> xr.Dataset:
     >>> bool(np.allclose(rhat(post)["x"], az.rhat(post)["x"], rtol=1e-10))
     True
     """
-    return _per_element(_rank_rhat, posterior)
+    return _per_element(posterior, ("rhat",))["rhat"]
 
 
 def ess(posterior: xr.Dataset, method: str = "bulk") -> xr.Dataset:
@@ -161,18 +161,16 @@ def ess(posterior: xr.Dataset, method: str = "bulk") -> xr.Dataset:
     ...                  rtol=1e-10))
     True
     """
-    if method == "bulk":
-        return _per_element(_ess_bulk, posterior)
-    if method == "tail":
-        return _per_element(_ess_tail, posterior)
-    raise ValueError(f"unknown ESS method {method!r}; expected 'bulk' or 'tail'")
+    if method not in ("bulk", "tail"):
+        raise ValueError(f"unknown ESS method {method!r}; expected 'bulk' or 'tail'")
+    return _per_element(posterior, (method,))[method]
 
 
-def _per_element(kernel, posterior: xr.Dataset) -> xr.Dataset:
-    """``kernel`` (``(chain, draw, element)`` array -> ``(element,)``) of every element of
-    every variable, :data:`DIAGNOSTIC_BLOCK` elements at a time (a variable's elements are
-    flattened: a view for the usual C-ordered draws)."""
-    out = {}
+def _per_element(posterior: xr.Dataset, which: tuple[str, ...]) -> dict[str, xr.Dataset]:
+    """The statistics ``which`` (:func:`_statistics`) of every element of every variable,
+    :data:`DIAGNOSTIC_BLOCK` elements at a time (a variable's elements are flattened: a
+    view for the usual C-ordered draws)."""
+    out: dict[str, dict[str, xr.DataArray]] = {statistic: {} for statistic in which}
     for name, draws in posterior.data_vars.items():
         element_dims = [d for d in draws.dims if d not in ("chain", "draw")]
         draws = draws.transpose("chain", "draw", *element_dims)
@@ -182,12 +180,32 @@ def _per_element(kernel, posterior: xr.Dataset) -> xr.Dataset:
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             result = np.concatenate(
-                [kernel(np.asarray(values[:, :, start:start + DIAGNOSTIC_BLOCK], dtype=float))
-                 for start in range(0, size, DIAGNOSTIC_BLOCK)] or [np.empty(0)])
-        out[name] = xr.DataArray(result.reshape([draws.sizes[d] for d in element_dims]),
-                                 dims=element_dims,
-                                 coords={d: draws[d] for d in element_dims if d in draws.coords})
-    return xr.Dataset(out)
+                [_statistics(np.asarray(values[:, :, start:start + DIAGNOSTIC_BLOCK],
+                                        dtype=float), which)
+                 for start in range(0, size, DIAGNOSTIC_BLOCK)] or [np.empty((len(which), 0))],
+                axis=1)
+        coords = {d: draws[d] for d in element_dims if d in draws.coords}
+        for row, statistic in zip(result, which, strict=True):
+            out[statistic][name] = xr.DataArray(
+                row.reshape([draws.sizes[d] for d in element_dims]), dims=element_dims,
+                coords=coords)
+    return {statistic: xr.Dataset(arrays) for statistic, arrays in out.items()}
+
+
+def _statistics(x: np.ndarray, which: tuple[str, ...]) -> np.ndarray:
+    """Rows ``which`` (``"rhat"``, ``"bulk"``, ``"tail"``) of ``(chain, draw, element)``
+    draws; the split chains' normal scores, which R-hat and bulk ESS share, once."""
+    split = _split(x)
+    z = _z_scale(split) if "rhat" in which or "bulk" in which else None
+    rows = []
+    for statistic in which:
+        if statistic == "rhat":
+            rows.append(_rank_rhat(x, split, z))
+        elif statistic == "bulk":
+            rows.append(np.where(_invalid(x, 1), np.nan, _geyer_ess(z)))
+        else:
+            rows.append(_ess_tail(x))
+    return np.stack(rows)
 
 
 def _invalid(x: np.ndarray, min_chains: int) -> np.ndarray:
@@ -236,16 +254,12 @@ def _plain_rhat(z: np.ndarray) -> np.ndarray:
     return np.sqrt((between / within + draws - 1) / draws)
 
 
-def _rank_rhat(x: np.ndarray) -> np.ndarray:
-    split = _split(x)
-    bulk = _plain_rhat(_z_scale(split))
+def _rank_rhat(x: np.ndarray, split: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """R-hat of ``x`` from its split chains and their normal scores ``z``."""
+    bulk = _plain_rhat(z)
     median = np.median(split.reshape(-1, split.shape[2]), axis=0)
     tail = _plain_rhat(_z_scale(np.abs(split - median)))
     return np.where(_invalid(x, 2), np.nan, np.where(tail > bulk, tail, bulk))
-
-
-def _ess_bulk(x: np.ndarray) -> np.ndarray:
-    return np.where(_invalid(x, 1), np.nan, _geyer_ess(_z_scale(_split(x))))
 
 
 def _ess_tail(x: np.ndarray) -> np.ndarray:
@@ -354,9 +368,8 @@ def compute_diagnostics(
     >>> d.max_rhat < 1.01, d.divergences
     (True, 0)
     """
-    rhats = rhat(posterior)
-    ess_bulk = ess(posterior, "bulk")
-    ess_tail = ess(posterior, "tail")
+    statistics = _per_element(posterior, ("rhat", "bulk", "tail"))
+    rhats, ess_bulk, ess_tail = statistics["rhat"], statistics["bulk"], statistics["tail"]
     max_rhat, worst_rhat = _extreme(rhats, largest=True)
     min_bulk, worst_ess = _extreme(ess_bulk, largest=False)
     min_tail, _ = _extreme(ess_tail, largest=False)

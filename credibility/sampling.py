@@ -256,7 +256,7 @@ def _read_nutpie_zarr(folder: str, dropped: list[str] | tuple[str, ...] = ()) ->
     try:
         posterior = lazy["posterior"].to_dataset()
         posterior = xr.Dataset({name: posterior[name] for name in posterior.data_vars
-                                if name not in set(dropped)})
+                                if name not in dropped})
         stats = lazy["sample_stats"].to_dataset()
         stats = xr.Dataset({name: stats[name] for name in stats.data_vars
                             if stats[name].dims == ("chain", "draw")})

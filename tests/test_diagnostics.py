@@ -80,6 +80,17 @@ def test_a_broken_rank_would_be_caught(monkeypatch):
         _assert_same(rhat(post), theirs)
 
 
+def test_compute_diagnostics_reports_the_same_extremes_in_one_pass():
+    """compute_diagnostics shares the split chains' ranks between R-hat and bulk ESS."""
+    rng = np.random.default_rng(6)
+    post = xr.Dataset({"v": (("chain", "draw", "cell"), rng.normal(size=(4, 80, 9)).cumsum(1))})
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 80), bool))})
+    result = diagnostics.compute_diagnostics(post, stats, sampling_seconds=1.0)
+    assert result.max_rhat == float(rhat(post)["v"].max())
+    assert result.min_ess_bulk == float(ess(post, "bulk")["v"].min())
+    assert result.min_ess_tail == float(ess(post, "tail")["v"].min())
+
+
 def test_unknown_ess_method():
     post = xr.Dataset({"v": (("chain", "draw"), np.zeros((2, 10)))})
     with pytest.raises(ValueError, match="unknown ESS method 'mean'"):
