@@ -18,7 +18,9 @@ steps spent tuning and on the kept draws.
 Configurations:
 
 - ``ours/<backend>``: :func:`credibility.measurement.build_measurement_model`
-  sampled with NUTS by ``nutpie``, ``pymc`` or ``numpyro`` (JAX);
+  sampled with NUTS by ``nutpie``, ``pymc`` or ``numpyro`` (JAX); built as
+  ``CredibilityModel.fit`` builds it for that backend (the likelihood's fused
+  kernels, ``credibility.kernels``, for nutpie, pymc and ADVI; not for numpyro);
 - ``ours/advi``: the same model by mean-field ADVI (approximate), with its error
   against ``ours/nutpie`` at the same size;
 - ``spectral/nutpie``: our model with ``spectral_states = true`` (commitment paths
@@ -88,7 +90,12 @@ def run_one(config: dict) -> dict:
     from credibility.diagnostics import compute_diagnostics, ess, rhat
     from credibility.fitting import label_posterior
     from credibility.measurement import build_index, build_measurement_model
-    from credibility.sampling import compile_nutpie, one_hot_gathers, sample_model
+    from credibility.sampling import (
+        compile_nutpie,
+        fused_likelihood,
+        one_hot_gathers,
+        sample_model,
+    )
 
     sys.path.insert(0, str(HERE))
     from naive import build_naive_model
@@ -102,7 +109,10 @@ def run_one(config: dict) -> dict:
     else:
         spec = dataclasses.replace(data.spec, spectral_states=variant in ("spectral", "marker"),
                                    marker_signal="troops" if variant == "marker" else None)
-        model = build_measurement_model(data, spec, one_hot=one_hot_gathers(engine))
+        # The model CredibilityModel.fit samples with this backend (ADVI: the default's).
+        backend = "nutpie" if engine == "advi" else engine
+        model = build_measurement_model(data, spec, one_hot=one_hot_gathers(engine),
+                                        fused=fused_likelihood(backend))
     build_s = time.perf_counter() - started
     _progress(f"built in {build_s:.1f} s")
     compile_s = None
@@ -184,6 +194,8 @@ def run_one(config: dict) -> dict:
         "cells": int(cell.sizes[cell.dims[-1]]),
         "observations": len(data.signals),
         "free_variables": len(model.free_RVs),
+        "fused_likelihood": variant != "naive" and fused_likelihood(
+            "nutpie" if engine == "advi" else engine),
         "build_s": build_s,
         "compile_s": compile_s,
         "sample_s": sample_s,

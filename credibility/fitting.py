@@ -26,7 +26,14 @@ from credibility import predictor
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
 from credibility.measurement import ModelIndex, build_index, build_measurement_model
-from credibility.sampling import BACKENDS, Backend, check_backend, one_hot_gathers, sample_model
+from credibility.sampling import (
+    BACKENDS,
+    Backend,
+    check_backend,
+    fused_likelihood,
+    one_hot_gathers,
+    sample_model,
+)
 from credibility.schema import CredibilityData, read_cases
 from credibility.spec import ModelSpec, load_spec, parse_spec
 
@@ -410,12 +417,14 @@ class CredibilityModel:
         stage("building model")
         index = build_index(data, self.spec)
         design = None if mode is None else predictor.outcome_design(data, index)
-        one_hot = one_hot_gathers(backend)
+        # The model to sample: the likelihood's fused kernels where the backend can run
+        # them (the same posterior, ~2x faster; docs/decisions.md 23).
+        options = {"one_hot": one_hot_gathers(backend), "fused": fused_likelihood(backend)}
         if mode == "joint":
             model = predictor.build_joint_model(data, self.spec, index=index, design=design,
-                                                one_hot=one_hot)
+                                                **options)
         else:
-            model = build_measurement_model(data, self.spec, index=index, one_hot=one_hot)
+            model = build_measurement_model(data, self.spec, index=index, **options)
         built = time.perf_counter()
         stage(f"sampling ({backend}, {chains} chains x {draws} draws)" if method == "nuts"
               else f"fitting ADVI (APPROXIMATE), then {chains} x {draws} draws")

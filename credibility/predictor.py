@@ -208,11 +208,11 @@ def add_outcome_model(
 
 def build_joint_model(
     data: CredibilityData, spec: ModelSpec | None = None, *, index: ModelIndex | None = None,
-    design: OutcomeDesign | None = None, one_hot: bool = False,
+    design: OutcomeDesign | None = None, one_hot: bool = False, fused: bool = False,
 ) -> pm.Model:
     """Measurement model and outcome model in one PyMC model (``joint`` mode).
 
-    ``one_hot`` as in :func:`credibility.measurement.build_measurement_model`.
+    ``one_hot`` and ``fused`` as in :func:`credibility.measurement.build_measurement_model`.
 
     Examples
     --------
@@ -224,7 +224,7 @@ def build_joint_model(
     spec = spec or data.spec
     index = index or build_index(data, spec)
     design = design or outcome_design(data, index)
-    model = build_measurement_model(data, spec, index=index, one_hot=one_hot)
+    model = build_measurement_model(data, spec, index=index, one_hot=one_hot, fused=fused)
     with model:
         add_outcome_model(design, model["credibility_cell"][design.cell], spec.outcome)
     return model

@@ -188,6 +188,21 @@ def one_hot_gathers(backend: str) -> bool:
     return backend == "numpyro" and jax_chain_method() == "vectorized"
 
 
+def fused_likelihood(backend: str) -> bool:
+    """Whether a model sampled by ``backend`` should compute its likelihood with the fused
+    kernels of :mod:`credibility.kernels` (``build_measurement_model(fused=...)``).
+
+    True for nutpie (numba) and PyMC's own samplers; the numpyro backend compiles the
+    model with JAX, for which the kernels have no implementation.
+
+    Examples
+    --------
+    >>> fused_likelihood("nutpie"), fused_likelihood("numpyro")
+    (True, False)
+    """
+    return backend in ("nutpie", "pymc")
+
+
 def compile_nutpie(model: pm.Model) -> CompiledPyMCModel:
     """The model compiled by nutpie with numba (what the nutpie backend samples).
 

@@ -1,0 +1,232 @@
+"""Fused likelihood kernels: the same densities and gradients as PyMC's distributions."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from credibility.kernels import FamilyLogp, family_logp
+from credibility.measurement import (
+    bernoulli_logit_logp,
+    build_index,
+    build_measurement_model,
+    cutpoint_matrix,
+)
+from credibility.spec import SignalSpec
+
+
+def _rows(draw, n_latent: int, n_signals: int, n: int) -> dict:
+    return {"row_latent": np.array(draw(st.lists(st.integers(0, n_latent - 1), min_size=n,
+                                                 max_size=n))),
+            "row_signal": np.array(draw(st.lists(st.integers(0, n_signals - 1), min_size=n,
+                                                 max_size=n)))}
+
+
+@st.composite
+def _problems(draw, family: str) -> dict:
+    """A few rows of one family over 1-3 signals, with parameters away from the prior."""
+    n_latent, n_signals = draw(st.integers(1, 6)), draw(st.integers(1, 3))
+    n = draw(st.integers(1, 25))
+    floats = st.floats(-2.5, 2.5)
+    problem = {
+        "latent": np.array(draw(st.lists(floats, min_size=n_latent, max_size=n_latent))),
+        "loading": np.array(draw(st.lists(floats, min_size=n_signals, max_size=n_signals))),
+        "intercept": np.array(draw(st.lists(floats, min_size=n_signals, max_size=n_signals))),
+        "noise": np.array(draw(st.lists(st.floats(0.05, 3.0), min_size=n_signals,
+                                        max_size=n_signals))),
+        **_rows(draw, n_latent, n_signals, n),
+    }
+    problem["row_intercept"] = problem["row_noise"] = problem["row_signal"]
+    if family == "count":
+        # Both branches of the kernel: exact products below 16, Stirling's series above.
+        problem["value"] = np.array(draw(st.lists(
+            st.one_of(st.integers(0, 15), st.integers(16, 5000)), min_size=n, max_size=n)))
+        problem["offset"] = np.log(draw(st.lists(st.floats(0.2, 5.0), min_size=n, max_size=n)))
+    elif family == "lognormal":
+        problem["value"] = np.array(draw(st.lists(st.floats(1e-3, 1e4), min_size=n, max_size=n)))
+    else:
+        problem["value"] = np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
+    return problem
+
+
+def _logp_and_gradients(logp: pt.TensorVariable, inputs: dict, values: dict) -> list[np.ndarray]:
+    names = list(inputs)
+    # Python implementations (fast to compile; the kernels' Python path is numba's own
+    # function, and the whole-model test below compiles both backends).
+    fn = pytensor.function([inputs[k] for k in names],
+                           [logp, *pt.grad(logp, [inputs[k] for k in names])],
+                           mode="FAST_COMPILE")
+    return fn(*[values[k] for k in names])
+
+
+def _compare(ours: list[np.ndarray], theirs: list[np.ndarray]) -> None:
+    scale = max(1.0, *(float(np.max(np.abs(t))) for t in theirs))
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10 * scale)
+
+
+def _symbolic(problem: dict, names: tuple[str, ...]) -> dict:
+    return {k: pt.vector(k) for k in names if k in problem}
+
+
+@settings(max_examples=30, deadline=None)
+@given(problem=_problems("count"))
+def test_count_kernel_matches_pymc_negative_binomial(problem):
+    x = _symbolic(problem, ("latent", "loading", "intercept", "noise"))
+    data = {k: problem[k] for k in ("row_latent", "row_signal", "row_intercept", "row_noise",
+                                    "value", "offset")}
+    ours = family_logp("count", x["latent"], x["loading"], intercept=x["intercept"],
+                       noise=x["noise"], **data)
+    eta = (problem["offset"] + x["intercept"][problem["row_intercept"]]
+           + x["loading"][problem["row_signal"]] * x["latent"][problem["row_latent"]])
+    theirs = pm.logp(pm.NegativeBinomial.dist(mu=pt.exp(eta),
+                                              alpha=1.0 / x["noise"][problem["row_noise"]]),
+                     problem["value"]).sum()
+    _compare(_logp_and_gradients(ours, x, problem), _logp_and_gradients(theirs, x, problem))
+
+
+@settings(max_examples=30, deadline=None)
+@given(problem=_problems("lognormal"))
+def test_lognormal_kernel_matches_pymc_lognormal(problem):
+    x = _symbolic(problem, ("latent", "loading", "intercept", "noise"))
+    data = {k: problem[k] for k in ("row_latent", "row_signal", "row_intercept", "row_noise",
+                                    "value")}
+    ours = family_logp("amount", x["latent"], x["loading"], intercept=x["intercept"],
+                       noise=x["noise"], **data)
+    eta = (x["intercept"][problem["row_intercept"]]
+           + x["loading"][problem["row_signal"]] * x["latent"][problem["row_latent"]])
+    theirs = pm.logp(pm.LogNormal.dist(mu=eta, sigma=x["noise"][problem["row_noise"]]),
+                     problem["value"]).sum()
+    _compare(_logp_and_gradients(ours, x, problem), _logp_and_gradients(theirs, x, problem))
+
+
+@settings(max_examples=30, deadline=None)
+@given(problem=_problems("binary"), stretch=st.sampled_from([1.0, 20.0]))
+def test_binary_kernel_matches_the_exact_bernoulli_logit(problem, stretch):
+    """Against the graph form ``y * eta - softplus(eta)``: PyMC's ``Bernoulli(logit_p=)``
+    loses digits from ``|eta|`` of about 20 on and is ``-inf`` at 40
+    (``measurement.bernoulli_logit_logp`` is checked against it where it is exact)."""
+    problem = {**problem, "loading": problem["loading"] * stretch}  # |eta| up to ~100
+    x = _symbolic(problem, ("latent", "loading", "intercept"))
+    data = {k: problem[k] for k in ("row_latent", "row_signal", "row_intercept", "value")}
+    ours = family_logp("binary", x["latent"], x["loading"], intercept=x["intercept"], **data)
+    eta = (x["intercept"][problem["row_intercept"]]
+           + x["loading"][problem["row_signal"]] * x["latent"][problem["row_latent"]])
+    theirs = bernoulli_logit_logp(pt.as_tensor(problem["value"]), eta).sum()
+    _compare(_logp_and_gradients(ours, x, problem), _logp_and_gradients(theirs, x, problem))
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_ordinal_kernel_matches_pymc_ordered_logistic(data):
+    """Signals with 2-5 levels share one padded cutpoint matrix, as in the model."""
+    levels = data.draw(st.lists(st.integers(2, 5), min_size=1, max_size=3))
+    signals = tuple(SignalSpec(name=f"s{k}", family="ordinal", levels=n)
+                    for k, n in enumerate(levels))
+    first = pt.vector("first")
+    gaps = sum(n - 2 for n in levels)
+    log_gap = pt.vector("log_gap") if gaps else None
+    cut = cutpoint_matrix(signals, first, log_gap)
+    n_latent, n = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 25))
+    rows = _rows(data.draw, n_latent, len(levels), n)
+    level = np.array([data.draw(st.integers(0, levels[s] - 1)) for s in rows["row_signal"]])
+    values = {
+        "latent": np.array(data.draw(st.lists(st.floats(-3, 3), min_size=n_latent,
+                                              max_size=n_latent))),
+        "loading": np.array(data.draw(st.lists(st.floats(-2, 2), min_size=len(levels),
+                                               max_size=len(levels)))),
+        "first": np.array(data.draw(st.lists(st.floats(-2, 1), min_size=len(levels),
+                                             max_size=len(levels)))),
+        "log_gap": np.array(data.draw(st.lists(st.floats(-2, 1), min_size=gaps,
+                                               max_size=gaps))),
+    }
+    x = {"latent": pt.vector("latent"), "loading": pt.vector("loading"), "first": first}
+    if log_gap is not None:
+        x["log_gap"] = log_gap
+    ours = family_logp("ordinal", x["latent"], x["loading"], cutpoints=cut, value=level,
+                       row_ordinal=rows["row_signal"],
+                       top=np.array(levels)[rows["row_signal"]] - 1, **rows)
+    eta = x["loading"][rows["row_signal"]] * x["latent"][rows["row_latent"]]
+    theirs = pm.logp(pm.OrderedLogistic.dist(eta=eta, cutpoints=cut[rows["row_signal"]],
+                                             compute_p=False), level).sum()
+    _compare(_logp_and_gradients(ours, x, values), _logp_and_gradients(theirs, x, values))
+
+
+def test_a_wrong_gradient_is_caught():
+    """The comparisons above can fail: a kernel whose gradient is off by 1e-6 in one
+    row is told apart from PyMC's."""
+    problem = {"latent": np.array([0.4, -0.7]), "loading": np.array([0.9]),
+               "intercept": np.array([0.2]), "row_latent": np.array([0, 1]),
+               "row_signal": np.array([0, 0]), "row_intercept": np.array([0, 0]),
+               "value": np.array([1, 0])}
+    x = _symbolic(problem, ("latent", "loading", "intercept"))
+    data = {k: problem[k] for k in ("row_latent", "row_signal", "row_intercept", "value")}
+    ours = _logp_and_gradients(
+        family_logp("binary", x["latent"], x["loading"], intercept=x["intercept"], **data),
+        x, problem)
+    eta = x["intercept"][[0, 0]] + x["loading"][[0, 0]] * x["latent"]
+    theirs = _logp_and_gradients(pm.logp(pm.Bernoulli.dist(logit_p=eta), [1, 0]).sum(),
+                                 x, problem)
+    _compare(ours, theirs)
+    ours[1] = ours[1] + np.array([1e-6, 0.0])
+    with pytest.raises(AssertionError):
+        _compare(ours, theirs)
+
+
+@pytest.mark.parametrize("spectral", [False, True])
+def test_fused_model_has_the_graph_models_density_and_gradient(small_simulation, spectral):
+    """Every family (proportions and binomials keep their graph form), two ordinal
+    signals of different sizes, an alliance signal: same log density and gradient at
+    a point away from the start, with numba (nutpie) and with the C backend (PyMC)."""
+    data = small_simulation.data
+    spec = dataclasses.replace(data.spec, spectral_states=spectral)
+    assert {"count", "amount", "ratio", "binary", "ordinal", "proportion", "binomial"} <= set(
+        build_index(data, spec).families)
+    graph = build_measurement_model(data, spec)
+    fused = build_measurement_model(data, spec, fused=True)
+    kernels = {p.name for p in fused.potentials
+               if any(isinstance(v.owner.op, FamilyLogp)
+                      for v in pytensor.graph.traversal.ancestors([p]) if v.owner)}
+    assert kernels == {"obs_count", "obs_amount", "obs_ratio", "obs_binary", "obs_ordinal"}
+    assert {rv.name for rv in fused.observed_RVs} == {"obs_proportion", "obs_binomial"}
+    rng = np.random.default_rng(5)
+    point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
+             for k, v in graph.initial_point().items()}
+    for mode in ("NUMBA", "FAST_RUN"):
+        values = []
+        for model in (graph, fused):
+            logp = model.logp()
+            fn = pytensor.function(model.value_vars, [logp, *pt.grad(logp, model.value_vars)],
+                                   mode=mode)
+            out = fn(*[point[v.name] for v in model.value_vars])
+            values.append((float(out[0]), np.concatenate([np.ravel(g) for g in out[1:]])))
+        np.testing.assert_allclose(values[1][0], values[0][0], rtol=1e-12)
+        np.testing.assert_allclose(values[1][1], values[0][1], rtol=1e-9, atol=1e-9)
+
+
+def test_residual_persistence_keeps_the_graph_form(small_simulation):
+    data = small_simulation.data
+    name = next(s.name for s in data.spec.signals if s.family == "amount")
+    spec = dataclasses.replace(data.spec, signals=tuple(
+        dataclasses.replace(s, residual_persistence=s.name == name) for s in data.spec.signals))
+    fused = build_measurement_model(data, spec, fused=True)
+    assert "obs_amount" in {rv.name for rv in fused.observed_RVs}
+    graph = build_measurement_model(data, spec)
+    point = graph.initial_point()
+    np.testing.assert_allclose(fused.compile_logp()(point), graph.compile_logp()(point),
+                               rtol=1e-12)
+
+
+def test_family_logp_refuses_families_without_a_kernel():
+    with pytest.raises(ValueError, match="no fused kernel for family 'proportion'"):
+        family_logp("proportion", pt.vector(), pt.vector(), row_latent=np.zeros(1, int),
+                    row_signal=np.zeros(1, int), value=np.array([0.5]))
+    with pytest.raises(ValueError, match="unknown kernel 'beta'"):
+        FamilyLogp("beta")
