@@ -8,9 +8,10 @@ variable and credibility cell: ~30,000 elements at size M and ~100,000 at L, of
 4 x 1,000 draws each. On SYNTHETIC draws (AR(1) chains, one element per column,
 fixed seed) of that shape this times, side by side in one process, ArviZ's
 functions (one element at a time) and ``credibility.diagnostics`` (blocks of
-2,048 elements as array operations), checks that both give the same numbers, and
-reports the peak memory each adds (tracemalloc, numpy allocations). Prints a table
-and writes JSON.
+2,048 elements as array operations, ``DIAGNOSTIC_THREADS`` blocks at once, and
+again one block at a time), checks that both give the same numbers, and reports
+the peak memory each adds (tracemalloc, numpy allocations). Prints a table and
+writes JSON.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def _measure(function) -> tuple[object, float, float]:
 def run(elements: int, chains: int, draws: int) -> dict:
     import arviz as az
 
+    from credibility import diagnostics
     from credibility.diagnostics import ess, rhat
 
     post = synthetic_draws(chains, draws, elements)
@@ -67,10 +69,18 @@ def run(elements: int, chains: int, draws: int) -> dict:
             warnings.simplefilter("ignore")
             reference, arviz_s, arviz_mib = _measure(theirs)
         result, ours_s, ours_mib = _measure(ours)
+        threads = diagnostics.DIAGNOSTIC_THREADS
+        diagnostics.DIAGNOSTIC_THREADS = 1
+        try:
+            single, one_thread_s, _ = _measure(ours)
+        finally:
+            diagnostics.DIAGNOSTIC_THREADS = threads
+        assert np.array_equal(single["x"].to_numpy(), result["x"].to_numpy(), equal_nan=True)
         difference = float(np.max(np.abs(result["x"].to_numpy() - reference["x"].to_numpy())
                                   / np.abs(reference["x"].to_numpy())))
         rows.append({"statistic": name, "arviz_s": arviz_s, "ours_s": ours_s,
-                     "speed_up": arviz_s / ours_s, "arviz_peak_mib": arviz_mib,
+                     "speed_up": arviz_s / ours_s, "threads": threads,
+                     "ours_one_thread_s": one_thread_s, "arviz_peak_mib": arviz_mib,
                      "ours_peak_mib": ours_mib, "max_relative_difference": difference})
     return {"synthetic": True, "chains": chains, "draws": draws, "elements": elements,
             "draws_mib": post["x"].nbytes / 2**20, "results": rows}
@@ -86,12 +96,14 @@ def main() -> None:
     result = run(args.elements, args.chains, args.draws)
     print(f"SYNTHETIC draws: {args.chains} chains x {args.draws} draws x {args.elements} "
           f"elements ({result['draws_mib']:.0f} MiB)")
-    print(f"{'statistic':14} {'ArviZ s':>8} {'ours s':>8} {'speed-up':>9} {'ArviZ MiB':>10} "
-          f"{'ours MiB':>9} {'max rel diff':>13}")
+    print(f"{'statistic':14} {'ArviZ s':>8} {'ours s':>8} {'1 thread':>9} {'speed-up':>9} "
+          f"{'ArviZ MiB':>10} {'ours MiB':>9} {'max rel diff':>13}")
     for row in result["results"]:
         print(f"{row['statistic']:14} {row['arviz_s']:8.2f} {row['ours_s']:8.2f} "
-              f"{row['speed_up']:8.1f}x {row['arviz_peak_mib']:10.0f} {row['ours_peak_mib']:9.0f} "
+              f"{row['ours_one_thread_s']:9.2f} {row['speed_up']:8.1f}x "
+              f"{row['arviz_peak_mib']:10.0f} {row['ours_peak_mib']:9.0f} "
               f"{row['max_relative_difference']:13.1e}")
+    print(f"ours s: {result['results'][0]['threads']} blocks at once (DIAGNOSTIC_THREADS)")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(f"wrote {args.json}")

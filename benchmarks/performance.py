@@ -25,6 +25,9 @@ Configurations:
   against ``ours/nutpie`` at the same size;
 - ``spectral/nutpie``: our model with ``spectral_states = true`` (commitment paths
   partially non-centred by frequency, docs/decisions.md 17), sampled by nutpie;
+- ``graph/nutpie`` (not in the default set): ``spectral/nutpie`` with the
+  likelihood as PyMC graphs instead of fused kernels (``fused=False``), to measure
+  what the kernels change;
 - ``marker/nutpie`` (not in the default set): spectral states with
   ``marker_signal = "troops"`` (the latent's scale sampled through that signal's
   loading, docs/decisions.md 18);
@@ -65,7 +68,7 @@ SIZES = {"S": (40, 26), "M": (300, 50), "L": (1000, 50)}
 CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "spectral/nutpie",
            "naive/default", "naive/pymc")
 # Also runnable, not in the default set: spectral states on JAX (for GPU machines).
-CHOICES = (*CONFIGS, "spectral/numpyro", "marker/nutpie")
+CHOICES = (*CONFIGS, "spectral/numpyro", "marker/nutpie", "graph/nutpie")
 CHECKED = ("credibility_cell", "loading")
 #: pm.sample()'s target acceptance with either sampler: the naive baseline's, and ours' default.
 PM_SAMPLE_TARGET_ACCEPT = 0.8
@@ -107,12 +110,13 @@ def run_one(config: dict) -> dict:
     if variant == "naive":
         model = build_naive_model(data)
     else:
-        spec = dataclasses.replace(data.spec, spectral_states=variant in ("spectral", "marker"),
+        spec = dataclasses.replace(data.spec,
+                                   spectral_states=variant in ("spectral", "marker", "graph"),
                                    marker_signal="troops" if variant == "marker" else None)
         # The model CredibilityModel.fit samples with this backend (ADVI: the default's).
         backend = "nutpie" if engine == "advi" else engine
         model = build_measurement_model(data, spec, one_hot=one_hot_gathers(engine),
-                                        fused=fused_likelihood(backend))
+                                        fused=fused_likelihood(backend) and variant != "graph")
     build_s = time.perf_counter() - started
     _progress(f"built in {build_s:.1f} s")
     compile_s = None
@@ -130,7 +134,7 @@ def run_one(config: dict) -> dict:
                                 tune=tune, chains=chains, seed=config["seed"], progress=False,
                                 target_accept=config["target_accept"],
                                 progress_callback=warmup.observe)
-        elif variant in ("ours", "spectral", "marker"):
+        elif variant in ("ours", "spectral", "marker", "graph"):
             started = time.perf_counter()
             tree = sample_model(model, backend=engine if engine != "advi" else "nutpie",
                                 method="advi" if engine == "advi" else "nuts", draws=draws,
@@ -194,7 +198,7 @@ def run_one(config: dict) -> dict:
         "cells": int(cell.sizes[cell.dims[-1]]),
         "observations": len(data.signals),
         "free_variables": len(model.free_RVs),
-        "fused_likelihood": variant != "naive" and fused_likelihood(
+        "fused_likelihood": variant not in ("naive", "graph") and fused_likelihood(
             "nutpie" if engine == "advi" else engine),
         "build_s": build_s,
         "compile_s": compile_s,

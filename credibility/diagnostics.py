@@ -8,7 +8,9 @@ them issues a :class:`ConvergenceWarning` and says so wherever it is shown.
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import arviz as az
@@ -25,6 +27,8 @@ ESS_MIN = 400
 #: (~0.4 GiB per block of 4,000 draws), which for the ~100,000 free coordinates and
 #: cells of size L would be gigabytes at once (decision 22).
 DIAGNOSTIC_BLOCK = 2048
+#: Blocks computed at once, in threads (each holds its own ~0.4 GiB of buffers).
+DIAGNOSTIC_THREADS = min(4, os.cpu_count() or 1)
 
 
 class ConvergenceWarning(UserWarning):
@@ -169,21 +173,33 @@ def ess(posterior: xr.Dataset, method: str = "bulk") -> xr.Dataset:
 def _per_element(posterior: xr.Dataset, which: tuple[str, ...]) -> dict[str, xr.Dataset]:
     """The statistics ``which`` (:func:`_statistics`) of every element of every variable,
     :data:`DIAGNOSTIC_BLOCK` elements at a time (a variable's elements are flattened: a
-    view for the usual C-ordered draws)."""
-    out: dict[str, dict[str, xr.DataArray]] = {statistic: {} for statistic in which}
+    view for the usual C-ordered draws), :data:`DIAGNOSTIC_THREADS` blocks at once."""
+    flat, tasks = {}, []
     for name, draws in posterior.data_vars.items():
         element_dims = [d for d in draws.dims if d not in ("chain", "draw")]
         draws = draws.transpose("chain", "draw", *element_dims)
         size = math.prod(draws.sizes[d] for d in element_dims)
-        values = draws.to_numpy().reshape(draws.sizes["chain"], draws.sizes["draw"], size)
-        # Elements ArviZ gives NaN (constant, too short, a NaN draw) divide by zero on the way.
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)
-            result = np.concatenate(
-                [_statistics(np.asarray(values[:, :, start:start + DIAGNOSTIC_BLOCK],
-                                        dtype=float), which)
-                 for start in range(0, size, DIAGNOSTIC_BLOCK)] or [np.empty((len(which), 0))],
-                axis=1)
+        flat[name] = (draws, element_dims,
+                      draws.to_numpy().reshape(draws.sizes["chain"], draws.sizes["draw"], size))
+        tasks += [(name, start) for start in range(0, size, DIAGNOSTIC_BLOCK)]
+
+    def block(task: tuple[str, int]) -> np.ndarray:
+        name, start = task
+        values = flat[name][2][:, :, start:start + DIAGNOSTIC_BLOCK]
+        # Elements ArviZ gives NaN (constant, too short, a NaN draw) divide by zero on
+        # the way (np.errstate is per thread, so it is set here).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _statistics(np.asarray(values, dtype=float), which)
+
+    # The ranks and Geyer sequences (numba) and numpy's FFTs release the GIL, so the
+    # blocks run in parallel threads. Warnings are filtered process-wide around them.
+    with warnings.catch_warnings(), ThreadPoolExecutor(DIAGNOSTIC_THREADS) as pool:
+        warnings.simplefilter("ignore", RuntimeWarning)
+        results = list(pool.map(block, tasks))
+    out: dict[str, dict[str, xr.DataArray]] = {statistic: {} for statistic in which}
+    for name, (draws, element_dims, _) in flat.items():
+        parts = [r for (owner, _), r in zip(tasks, results, strict=True) if owner == name]
+        result = np.concatenate(parts or [np.empty((len(which), 0))], axis=1)
         coords = {d: draws[d] for d in element_dims if d in draws.coords}
         for row, statistic in zip(result, which, strict=True):
             out[statistic][name] = xr.DataArray(
@@ -227,7 +243,7 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     return special.ndtri((ranks - 3 / 8) / (chains * draws - 2 * 3 / 8 + 1)).reshape(x.shape)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _average_ranks(x: np.ndarray) -> np.ndarray:  # pragma: no cover
     """1-based ranks within each column of ``x``, ties given their average rank (as
     ``scipy.stats.rankdata(method="average")``, which takes ~1 ms per 4,000 draws)."""
@@ -292,7 +308,7 @@ def _geyer_ess(y: np.ndarray) -> np.ndarray:
     return np.where(constant, float(chains * draws), out)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _geyer(rho: np.ndarray, chains: int, draws: int) -> np.ndarray:  # pragma: no cover
     """Geyer's sequences per row of autocorrelations ``rho`` (element, lag), line for
     line as ArviZ's ``_ess`` (numba: a loop per element)."""
