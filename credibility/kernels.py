@@ -268,6 +268,19 @@ def _rows(array: np.ndarray, dtype: type) -> pt.TensorConstant:
     return pt.constant(np.ascontiguousarray(array, dtype=dtype))
 
 
+def _check_positions(rows: int, **positions: tuple[np.ndarray, pt.TensorVariable]) -> None:
+    """The kernels do not check bounds: every position array must have one entry per
+    row and point inside its vector (where that vector's length is known)."""
+    for name, (position, target) in positions.items():
+        position = np.asarray(position)
+        if position.shape != (rows,):
+            raise ValueError(f"family_logp: {name} has shape {position.shape}, expected ({rows},)")
+        length = target.type.shape[0]
+        if rows and (position.min() < 0 or (length is not None and position.max() >= length)):
+            raise ValueError(f"family_logp: {name} must lie in [0, {length}), got "
+                             f"[{position.min()}, {position.max()}]")
+
+
 def family_logp(
     family: str,
     latent: pt.TensorVariable,
@@ -311,6 +324,16 @@ def family_logp(
     >>> bool(np.isclose(ours.eval(), theirs.eval()))
     True
     """
+    if family not in FUSED_FAMILIES:
+        raise ValueError(f"no fused kernel for family {family!r}; "
+                         f"expected one of {', '.join(FUSED_FAMILIES)}")
+    first = ("row_ordinal", row_ordinal, cutpoints) if family == "ordinal" else (
+        "row_intercept", row_intercept, intercept)
+    positions = {"row_latent": (row_latent, latent), "row_signal": (row_signal, loading),
+                 first[0]: first[1:]}
+    if family in ("count", "amount", "ratio"):
+        positions["row_noise"] = (row_noise, noise)
+    _check_positions(np.asarray(value).size, **positions)
     rows = (_rows(row_latent, np.int64), _rows(row_signal, np.int64))
     if family == "count":
         out = FamilyLogp("count")(latent, loading, intercept, noise, *rows,
@@ -332,7 +355,4 @@ def family_logp(
                                     _rows(row_ordinal, np.int64), _rows(value, np.int64),
                                     _rows(top, np.int64))
         constant = 0.0
-    else:
-        raise ValueError(f"no fused kernel for family {family!r}; "
-                         f"expected one of {', '.join(FUSED_FAMILIES)}")
     return out[0][0] + constant

@@ -230,3 +230,18 @@ def test_family_logp_refuses_families_without_a_kernel():
                     row_signal=np.zeros(1, int), value=np.array([0.5]))
     with pytest.raises(ValueError, match="unknown kernel 'beta'"):
         FamilyLogp("beta")
+
+
+def test_family_logp_refuses_positions_outside_their_vectors():
+    """The kernels do not check bounds, so family_logp does, before compiling."""
+    latent, loading, intercept = (pt.as_tensor(np.zeros(n)) for n in (3, 2, 2))
+    rows = {"row_latent": np.array([0, 2]), "row_signal": np.array([0, 1]),
+            "row_intercept": np.array([0, 1]), "value": np.array([1, 0])}
+    assert np.isfinite(family_logp("binary", latent, loading, intercept=intercept,
+                                   **rows).eval())
+    with pytest.raises(ValueError, match=r"row_latent must lie in \[0, 3\), got \[0, 3\]"):
+        family_logp("binary", latent, loading, intercept=intercept,
+                    **{**rows, "row_latent": np.array([0, 3])})
+    with pytest.raises(ValueError, match=r"row_signal has shape \(3,\), expected \(2,\)"):
+        family_logp("binary", latent, loading, intercept=intercept,
+                    **{**rows, "row_signal": np.array([0, 1, 1])})
