@@ -418,7 +418,7 @@ class CredibilityModel:
         index = build_index(data, self.spec)
         design = None if mode is None else predictor.outcome_design(data, index)
         # The model to sample: the likelihood's fused kernels where the backend can run
-        # them (the same posterior, ~2x faster; docs/decisions.md 23).
+        # them (the same posterior, ~1.65x faster sampling; docs/decisions.md 23).
         options = {"one_hot": one_hot_gathers(backend), "fused": fused_likelihood(backend)}
         if mode == "joint":
             model = predictor.build_joint_model(data, self.spec, index=index, design=design,

@@ -6,9 +6,9 @@ is written as vectorised PyTensor graphs: gather each row's state and per-signal
 parameters, evaluate the density elementwise, and, for the gradient, scatter-add
 every row back onto the states and parameters. Each of those steps is a pass over
 all rows, so at 180,000 rows the graph spends most of its time moving arrays, not in
-the densities (docs/performance.md, "Fused likelihood kernels"). The kernels here
-do the same arithmetic in one numba loop per family, returning the log density and
-its gradient with respect to the latent vector and the family's parameters.
+the densities (docs/decisions.md 23). The kernels here do the same arithmetic in one
+numba loop per family, returning the log density and its gradient with respect to
+the latent vector and the family's parameters.
 
 :class:`FamilyLogp` wraps a kernel as a PyTensor ``Op`` whose gradient is the
 kernel's own (it is computed once with the log density), with a numba
