@@ -46,6 +46,8 @@ Prints a table and writes JSON. Examples::
     python benchmarks/performance.py --sizes S --out benchmarks/results/performance_S.json
     python benchmarks/performance.py --sizes M --configs ours/nutpie naive/pymc \\
         --naive-draws 300 --naive-tune 300
+    python benchmarks/performance.py --sizes M --configs naive/default spectral/nutpie \\
+        --tune 1000 400 --naive-chains 2   # ours with 1000 and with 400 tuning steps
 """
 
 from __future__ import annotations
@@ -219,7 +221,18 @@ def run_one(config: dict) -> dict:
         **device,
         "approximate": engine == "advi",
         "advi_drift": tree["posterior"].attrs.get("advi_drift"),
+        "commit": _commit(),
     }
+
+
+def _commit() -> str | None:
+    """The git commit of the code this configuration ran (None outside a git checkout)."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent,
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None
 
 
 def _quantiles(draws: np.ndarray, block: int = 2048) -> dict[str, np.ndarray]:
@@ -314,28 +327,40 @@ def run(args: argparse.Namespace) -> dict:
     for size in args.sizes:
         for name in args.configs:
             naive = name.startswith("naive")
-            config = {"name": name, "size": size, "seed": args.seed,
-                      "draws": args.naive_draws if naive and args.naive_draws else args.draws,
-                      "tune": args.naive_tune if naive and args.naive_tune else args.tune,
-                      "chains": args.naive_chains if naive and args.naive_chains else args.chains,
-                      "advi_iterations": args.advi_iterations,
-                      "target_accept": PM_SAMPLE_TARGET_ACCEPT if naive else args.target_accept,
-                      "arrays": str(_arrays(work, size, name))}
-            print(f"[{time.strftime('%H:%M:%S')}] {size} {name} ...", flush=True)
-            row = _spawn(config, args.timeout)
-            rows.append(row)
-            print(f"    {_line(row)}", flush=True)
+            # The naive baseline runs once (--naive-tune, else the first --tune); each of
+            # ours once per --tune value.
+            tunes = [args.naive_tune or args.tune[0]] if naive else args.tune
+            for tune in tunes:
+                label = _label(name, tune, args.tune)
+                config = {"name": name, "size": size, "seed": args.seed,
+                          "draws": args.naive_draws if naive and args.naive_draws else args.draws,
+                          "tune": tune,
+                          "chains": args.naive_chains if naive and args.naive_chains
+                          else args.chains,
+                          "advi_iterations": args.advi_iterations,
+                          "target_accept": PM_SAMPLE_TARGET_ACCEPT if naive else args.target_accept,
+                          "arrays": str(_arrays(work, size, label))}
+                print(f"[{time.strftime('%H:%M:%S')}] {size} {name} tune={tune} ...", flush=True)
+                row = _spawn(config, args.timeout)
+                rows.append(row)
+                print(f"    {_line(row)}", flush=True)
     for row in rows:
         _ratios(row, rows)
         if row["name"] == "ours/advi" and "error" not in row:
             if any(r["name"] == "ours/nutpie" and r["size"] == row["size"] and "error" not in r
                    for r in rows):
-                row["error_vs_nuts"] = advi_error(_arrays(work, row["size"], "ours/advi"),
-                                                  _arrays(work, row["size"], "ours/nutpie"))
+                row["error_vs_nuts"] = advi_error(
+                    _arrays(work, row["size"], _label("ours/advi", row["tune"], args.tune)),
+                    _arrays(work, row["size"], _label("ours/nutpie", row["tune"], args.tune)))
     return {"synthetic": True, "sizes": {k: SIZES[k] for k in args.sizes},
             "signals": 6, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                       "platform": platform.platform()},
             "command": " ".join(sys.argv), "results": rows}
+
+
+def _label(name: str, tune: int, tunes: list[int]) -> str:
+    """A configuration's file label: its name, with its tuning steps where several run."""
+    return name if name.startswith("naive") or len(tunes) == 1 else f"{name}_tune{tune}"
 
 
 def _arrays(work: Path, size: str, name: str) -> Path:
@@ -403,7 +428,7 @@ def _line(row: dict) -> str:
 
 
 def print_table(result: dict) -> None:
-    header = (f"{'size':4} {'config':16} {'draws':>9} {'build s':>8} {'compile s':>9} "
+    header = (f"{'size':4} {'config':16} {'draws (tune)':>15} {'build s':>8} {'compile s':>9} "
               f"{'sample s':>9} {'min ESS':>8} {'ESS/s':>8} {'vs naive':>9} {'R-hat':>6} "
               f"{'div':>5} {'GiB':>5} {'rho ESS':>7} {'rho R-hat':>9}")
     print("SYNTHETIC data;", "ESS over standardised credibility of every cell + loadings;",
@@ -411,7 +436,8 @@ def print_table(result: dict) -> None:
     print(header)
     print("-" * len(header))
     for row in result["results"]:
-        head = f"{row['size']:4} {row['name']:16} {row['chains']}x{row['draws']:<7}"
+        draws = f"{row['chains']}x{row['draws']} ({row['tune']})"
+        head = f"{row['size']:4} {row['name']:16} {draws:>15}"
         if "error" in row:
             print(f"{head} FAILED: {row['error'][:80]}")
             continue
@@ -470,7 +496,9 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["S"], choices=list(SIZES))
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CHOICES)
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--tune", type=int, nargs="+", default=[1000],
+                        help="tuning steps of our configurations; several values run each "
+                             "of ours once per value, side by side (default 1000)")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--naive-draws", type=int, default=None,
                         help="draws for the naive baseline (default: --draws)")
