@@ -40,9 +40,13 @@ from scipy import special
 #: Families with a fused kernel.
 FUSED_FAMILIES = ("count", "amount", "ratio", "binary", "ordinal")
 
-#: Below this count a row's ``lgamma(y + alpha) - lgamma(alpha)`` is computed as the
-#: log of a product of ``y`` terms (exact); from it on by Stirling's series.
-_SMALL_COUNT = 16
+#: Counts below this have ``lgamma(y + alpha) - lgamma(alpha)`` and its derivative in
+#: ``alpha`` looked up in a table built once per evaluation (they depend only on the
+#: signal's dispersion and ``y``); from it on, Stirling's series per row.
+_TABLE_COUNTS = 256
+#: Below this ``e``, ``log1p(e)`` is its series; above, ``log(1 + e)`` (three times
+#: cheaper than ``log1p`` here, relative error below 3e-12 from this bound on).
+_SERIES_BELOW = 1e-4
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -64,6 +68,32 @@ def _digamma(x: float) -> float:
             - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132)))))
 
 
+@numba.njit(cache=True)
+def _log1p_small(e: float) -> float:
+    """``log1p(e)`` for ``0 <= e <= 1`` (the softplus' ``e = exp(-|x|)``)."""
+    if e < _SERIES_BELOW:
+        return e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - 0.25 * e)))
+    return math.log(1.0 + e)
+
+
+@numba.njit(cache=True)
+def _count_tables(alpha: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``lgamma(y + a) - lgamma(a) = sum_{m < y} log(a + m)`` and its derivative in ``a``,
+    ``sum_{m < y} 1 / (a + m)``, for each dispersion ``a`` and each count ``y`` below
+    ``min(max(value) + 1, _TABLE_COUNTS)`` (by the recurrence in ``y``)."""
+    top = 0.0
+    for o in range(value.size):
+        top = max(top, value[o])
+    size = int(min(top + 1.0, _TABLE_COUNTS))
+    log_table = np.zeros((alpha.size, size))
+    digamma_table = np.zeros((alpha.size, size))
+    for k in range(alpha.size):
+        for y in range(1, size):
+            log_table[k, y] = log_table[k, y - 1] + math.log(alpha[k] + y - 1)
+            digamma_table[k, y] = digamma_table[k, y - 1] + 1.0 / (alpha[k] + y - 1)
+    return log_table, digamma_table
+
+
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def count_kernel(latent, loading, intercept, noise, row_latent, row_signal, row_intercept,
                  row_noise, value, offset):
@@ -80,6 +110,8 @@ def count_kernel(latent, loading, intercept, noise, row_latent, row_signal, row_
     for k in range(alpha.size):
         lgamma_alpha[k] = math.lgamma(alpha[k])
         digamma_alpha[k] = _digamma(alpha[k])
+    log_table, digamma_table = _count_tables(alpha, value)
+    size = log_table.shape[1]
     total = 0.0
     for o in range(value.size):
         s, i, j, k = row_signal[o], row_latent[o], row_intercept[o], row_noise[o]
@@ -87,16 +119,11 @@ def count_kernel(latent, loading, intercept, noise, row_latent, row_signal, row_
         eta = offset[o] + intercept[j] + loading[s] * latent[i]
         mu = math.exp(eta)
         log_a_mu = math.log(a + mu)
-        if y < _SMALL_COUNT:
-            # lgamma(y + a) - lgamma(a) = log prod_{m < y} (a + m); its derivative in a
-            # is sum 1 / (a + m).
-            product, digamma_diff = 1.0, 0.0
-            for m in range(int(y)):
-                product *= a + m
-                digamma_diff += 1.0 / (a + m)
-            lgamma_diff = math.log(product)
+        if y < size:
+            lgamma_diff = log_table[k, int(y)]
+            digamma_diff = digamma_table[k, int(y)]
         else:
-            # Stirling's series for lgamma and digamma at x = y + a >= 16 share one log
+            # Stirling's series for lgamma and digamma at x = y + a >= 256 share one log
             # (absolute error below 1e-14).
             x = y + a
             log_x = math.log(x)
@@ -156,7 +183,7 @@ def binary_kernel(latent, loading, intercept, row_latent, row_signal, row_interc
         s, i, j = row_signal[o], row_latent[o], row_intercept[o]
         eta = intercept[j] + loading[s] * latent[i]
         e = math.exp(-abs(eta))
-        total += value[o] * eta - max(eta, 0.0) - math.log1p(e)
+        total += value[o] * eta - max(eta, 0.0) - _log1p_small(e)
         d_eta = value[o] - (1.0 if eta >= 0.0 else e) / (1.0 + e)  # y - sigmoid(eta)
         grad_latent[i] += d_eta * loading[s]
         grad_loading[s] += d_eta * latent[i]
@@ -191,14 +218,14 @@ def ordinal_kernel(latent, loading, cutpoints, row_latent, row_signal, row_ordin
         if k > 0:
             a = cutpoints[q, k - 1] - eta
             e = math.exp(-abs(a))
-            total -= max(a, 0.0) + math.log1p(e)
+            total -= max(a, 0.0) + _log1p_small(e)
             below = (1.0 if a >= 0.0 else e) / (1.0 + e)  # sigmoid(a)
             d_eta += below
             grad_cut[q, k - 1] -= below
         if k < top[o]:
             b = eta - cutpoints[q, k]
             e = math.exp(-abs(b))
-            total -= max(b, 0.0) + math.log1p(e)
+            total -= max(b, 0.0) + _log1p_small(e)
             above = (1.0 if b >= 0.0 else e) / (1.0 + e)  # sigmoid(b)
             d_eta -= above
             grad_cut[q, k] += above

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credibility.kernels import FamilyLogp, family_logp
+from credibility.kernels import FamilyLogp, _count_tables, _log1p_small, family_logp
 from credibility.measurement import (
     bernoulli_logit_logp,
     build_index,
@@ -45,9 +45,9 @@ def _problems(draw, family: str) -> dict:
     }
     problem["row_intercept"] = problem["row_noise"] = problem["row_signal"]
     if family == "count":
-        # Both branches of the kernel: exact products below 16, Stirling's series above.
+        # Both branches of the kernel: the table below 256, Stirling's series from it on.
         problem["value"] = np.array(draw(st.lists(
-            st.one_of(st.integers(0, 15), st.integers(16, 5000)), min_size=n, max_size=n)))
+            st.one_of(st.integers(0, 255), st.integers(256, 5000)), min_size=n, max_size=n)))
         problem["offset"] = np.log(draw(st.lists(st.floats(0.2, 5.0), min_size=n, max_size=n)))
     elif family == "lognormal":
         problem["value"] = np.array(draw(st.lists(st.floats(1e-3, 1e4), min_size=n, max_size=n)))
@@ -74,6 +74,28 @@ def _compare(ours: list[np.ndarray], theirs: list[np.ndarray]) -> None:
 
 def _symbolic(problem: dict, names: tuple[str, ...]) -> dict:
     return {k: pt.vector(k) for k in names if k in problem}
+
+
+def test_log1p_small_matches_log1p_on_both_branches():
+    """The softplus' ``log1p(exp(-|x|))``: series below 1e-4, ``log(1 + e)`` above."""
+    e = np.concatenate([[0.0], np.geomspace(1e-300, 1.0, 4001)])
+    ours = np.array([_log1p_small(v) for v in e])
+    np.testing.assert_allclose(ours, np.log1p(e), rtol=3e-12, atol=0.0)
+
+
+def test_count_tables_match_lgamma_and_digamma_differences():
+    from scipy import special
+
+    alpha = np.array([0.02, 0.7, 3.0, 250.0])
+    logs, digammas = _count_tables(alpha, np.array([0.0, 3.0, 999.0]))
+    assert logs.shape == (4, 256)  # capped: larger counts take Stirling's series
+    y = np.arange(256)
+    for k, a in enumerate(alpha):
+        np.testing.assert_allclose(logs[k], special.gammaln(y + a) - special.gammaln(a),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(digammas[k], special.digamma(y + a) - special.digamma(a),
+                                   rtol=1e-12, atol=1e-12)
+    assert _count_tables(alpha, np.array([2.0, 5.0]))[0].shape == (4, 6)
 
 
 @settings(max_examples=30, deadline=None)
