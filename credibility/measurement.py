@@ -38,7 +38,7 @@ from pymc.distributions.transforms import ZeroSumTransform
 from pytensor.compile.builders import OpFromGraph
 
 from credibility.errors import SpecError
-from credibility.kernels import FUSED_FAMILIES, family_logp
+from credibility.kernels import FUSED_FAMILIES, family_logp, spectral_states
 from credibility.schema import CredibilityData
 from credibility.spec import FAMILIES, LOG_FAMILIES, ModelSpec, SignalSpec
 
@@ -473,7 +473,7 @@ def spectral_weights(length: int, rho: float, precision: float) -> np.ndarray:
 
 def _spectral_states(
     cells: UnitCells, group_std: pt.TensorVariable, rho: pt.TensorVariable, weights: np.ndarray,
-    marker_scale: pt.TensorVariable | None = None,
+    marker_scale: pt.TensorVariable | None = None, fused: bool = False,
 ) -> pt.TensorVariable:
     """Commitment states (stationary-sd units) from partially non-centred DCT coefficients.
 
@@ -501,16 +501,27 @@ def _spectral_states(
 
     with the Jacobian ``sum(w/2 * log(m**2 * lambda)) - T * log(m)`` per commitment;
     ``m = 1`` is the form above.
+
+    With ``fused`` (and no marker) the states, the prior and the Jacobian come from one
+    kernel (:func:`credibility.kernels.spectral_states`) as the potential
+    ``commitment_prior`` (Jacobian included): the same density, fewer passes.
     """
     n, length = cells.n_units, cells.max_length
     basis = dct_basis(length)
-    lam = pt.dot(dct_lag_weights(basis), rho ** np.arange(length, dtype=np.float64))
     last = np.zeros(n, dtype=np.int64)
     last[cells.unit] = np.arange(cells.size)  # the last write is each unit's last cell
     padded = np.repeat(last[:, None], length, axis=1)
     padded[cells.unit, cells.local] = np.arange(cells.size)
-    group_full = group_std[padded]
     free = pm.Flat("commitment_spectral", shape=(n, length))
+    if fused and marker_scale is None:
+        states, log_prior = spectral_states(
+            free, rho, group_std, basis=basis, weights=weights,
+            lag_weights=dct_lag_weights(basis), padded=padded, unit=cells.unit,
+            local=cells.local)
+        pm.Potential("commitment_prior", log_prior)
+        return states
+    lam = pt.dot(dct_lag_weights(basis), rho ** np.arange(length, dtype=np.float64))
+    group_full = group_std[padded]
     # (w * gamma) @ B = group_full @ (B' diag(w) B): the group mean's part in one product.
     group_part = _constant_product(group_full, basis.T @ (weights[:, None] * basis))
     if marker_scale is None:
@@ -1061,7 +1072,7 @@ def build_measurement_model(
                 magnitude, marker_scale = _marker_loadings(
                     priors.loc[names, "loading_sd"].to_numpy(), anchor, marker)
             states = _spectral_states(cells, group_mean / anchor, rho_commitment, weights,
-                                      marker_scale)
+                                      marker_scale, fused=fused)
             level_std = states.mean()
             state = states - level_std
         elif "commitment" in spec.centred_states:

@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credibility.kernels import FamilyLogp, _count_tables, _log1p_small, family_logp
+from credibility.kernels import (
+    FamilyLogp,
+    SpectralStates,
+    _count_tables,
+    _log1p_small,
+    family_logp,
+)
 from credibility.measurement import (
     bernoulli_logit_logp,
     build_index,
@@ -218,6 +224,13 @@ def test_fused_model_has_the_graph_models_density_and_gradient(small_simulation,
                       for v in pytensor.graph.traversal.ancestors([p]) if v.owner)}
     assert kernels == {"obs_count", "obs_amount", "obs_ratio", "obs_binary", "obs_ordinal"}
     assert {rv.name for rv in fused.observed_RVs} == {"obs_proportion", "obs_binomial"}
+    states_ops = {type(v.owner.op) for v in pytensor.graph.traversal.ancestors(
+        [fused["commitment_prior"]]) if v.owner}
+    assert (SpectralStates in states_ops) == spectral
+    # Shapes are known without running the kernels (nutpie asks before sampling).
+    cells = build_index(data, spec).cells.size
+    shape = pytensor.function([], fused["credibility_cell"].shape, mode="FAST_COMPILE")()
+    assert tuple(shape) == (cells,)
     rng = np.random.default_rng(5)
     point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
              for k, v in graph.initial_point().items()}
@@ -231,6 +244,38 @@ def test_fused_model_has_the_graph_models_density_and_gradient(small_simulation,
             values.append((float(out[0]), np.concatenate([np.ravel(g) for g in out[1:]])))
         np.testing.assert_allclose(values[1][0], values[0][0], rtol=1e-12)
         np.testing.assert_allclose(values[1][1], values[0][1], rtol=1e-9, atol=1e-9)
+
+
+def test_spectral_states_kernel_matches_the_graph_form():
+    """Windows of different lengths padded to the longest, rho near 0 and near 1: the
+    fused states, prior + Jacobian and their gradients (weighted by a random cotangent)
+    equal the graph form's."""
+    import pymc as pm
+
+    from credibility.measurement import UnitCells, _spectral_states, spectral_weights
+
+    lengths = np.array([6, 2, 4, 1])
+    unit = np.repeat(np.arange(lengths.size), lengths)
+    local = np.concatenate([np.arange(k) for k in lengths])
+    cells = UnitCells(unit=unit, period=local + 3, local=local, n_units=lengths.size)
+    rng = np.random.default_rng(8)
+    weight = rng.normal(size=cells.size)
+    out = []
+    for fused in (False, True):
+        rho, group = pt.scalar("rho"), pt.vector("group")
+        with pm.Model() as model:
+            states = _spectral_states(cells, group, rho, spectral_weights(6, 0.8, 1.0),
+                                      fused=fused)
+        free = model.rvs_to_values[model["commitment_spectral"]]
+        prior = pt.sum([p for p in model.potentials])
+        prior, states = model.replace_rvs_by_values([prior, states])
+        target = prior + (weight * states).sum()
+        out.append(pytensor.function([free, rho, group],
+                                     [prior, states, *pt.grad(target, [free, rho, group])]))
+    for r in (0.03, 0.5, 0.97):
+        args = (rng.normal(size=(lengths.size, 6)), r, rng.normal(size=cells.size))
+        for a, b in zip(out[0](*args), out[1](*args), strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-10)
 
 
 def test_residual_persistence_keeps_the_graph_form(small_simulation):
