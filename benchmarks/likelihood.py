@@ -11,7 +11,8 @@ backend, the one nutpie uses) side by side in one process:
 each on that size's observations with a free linear predictor per observation, and
 the whole measurement model's log density + gradient with its likelihood as graphs
 and with the fused kernels of ``credibility.kernels`` (``fused=True``, what a fit
-samples), centred and spectral states, timed in alternating blocks (median). Prints a
+samples; with spectral states the states and their prior are fused too), centred and
+spectral states, timed in alternating blocks (median). Prints a
 table and writes JSON (``benchmarks/results/likelihood_<size>.json`` by default).
 """
 

@@ -90,6 +90,8 @@ def run_one(config: dict) -> dict:
     """Run one configuration in this process; returns its figures."""
     import dataclasses
 
+    commit = _commit()  # before the run: a checkout may move while it runs
+
     import pymc as pm
 
     from credibility.diagnostics import compute_diagnostics, ess, rhat
@@ -221,7 +223,7 @@ def run_one(config: dict) -> dict:
         **device,
         "approximate": engine == "advi",
         "advi_drift": tree["posterior"].attrs.get("advi_drift"),
-        "commit": _commit(),
+        "commit": commit,
     }
 
 
