@@ -501,15 +501,8 @@ def spectral_states(
     """
     n, length = np.shape(padded)
     cells = np.size(unit)
-    if np.shape(local) != (cells,):
-        raise ValueError(f"spectral_states: local has shape {np.shape(local)}, expected ({cells},)")
-    for name, position, bound in (("unit", unit, n), ("local", local, length),
-                                  ("padded", padded, group.type.shape[0])):
-        position = np.asarray(position)
-        if position.size and (position.min() < 0 or (bound is not None
-                                                     and position.max() >= bound)):
-            raise ValueError(f"spectral_states: {name} must lie in [0, {bound}), got "
-                             f"[{position.min()}, {position.max()}]")
+    _check_positions("spectral_states", (cells,), unit=(unit, n), local=(local, length))
+    _check_positions("spectral_states", (n, length), padded=(padded, group.type.shape[0]))
     group_matrix = basis.T @ (weights[:, None] * basis)
     stacked = np.ascontiguousarray(np.vstack([basis, group_matrix]), dtype=np.float64)
     out = SpectralStates()(free, pt.as_tensor(rho).reshape((1,)), group, pt.constant(stacked),
@@ -524,16 +517,17 @@ def _rows(array: np.ndarray, dtype: type) -> pt.TensorConstant:
     return pt.constant(np.ascontiguousarray(array, dtype=dtype))
 
 
-def _check_positions(rows: int, **positions: tuple[np.ndarray, pt.TensorVariable]) -> None:
-    """The kernels do not check bounds: every position array must have one entry per
-    row and point inside its vector (where that vector's length is known)."""
-    for name, (position, target) in positions.items():
+def _check_positions(caller: str, shape: tuple[int, ...],
+                     **positions: tuple[np.ndarray, int | None]) -> None:
+    """The kernels do not check bounds: every position array must have ``shape`` and
+    point inside ``[0, length)`` (where that length is known, not ``None``)."""
+    for name, (position, length) in positions.items():
         position = np.asarray(position)
-        if position.shape != (rows,):
-            raise ValueError(f"family_logp: {name} has shape {position.shape}, expected ({rows},)")
-        length = target.type.shape[0]
-        if rows and (position.min() < 0 or (length is not None and position.max() >= length)):
-            raise ValueError(f"family_logp: {name} must lie in [0, {length}), got "
+        if position.shape != shape:
+            raise ValueError(f"{caller}: {name} has shape {position.shape}, expected {shape}")
+        if position.size and (position.min() < 0
+                              or (length is not None and position.max() >= length)):
+            raise ValueError(f"{caller}: {name} must lie in [0, {length}), got "
                              f"[{position.min()}, {position.max()}]")
 
 
@@ -589,7 +583,9 @@ def family_logp(
                  first[0]: first[1:]}
     if family in ("count", "amount", "ratio"):
         positions["row_noise"] = (row_noise, noise)
-    _check_positions(np.asarray(value).size, **positions)
+    _check_positions("family_logp", (np.asarray(value).size,),
+                     **{name: (position, target.type.shape[0])
+                        for name, (position, target) in positions.items()})
     rows = (_rows(row_latent, np.int64), _rows(row_signal, np.int64))
     if family == "count":
         out = FamilyLogp("count")(latent, loading, intercept, noise, *rows,

@@ -855,7 +855,7 @@ def add_likelihoods(
     above): their rows get :func:`autocorrelated_lognormal_logp`. ``fused`` adds
     the families that have a fused kernel (:mod:`credibility.kernels`) as a potential
     ``obs_<family>`` computed by it instead of an observed variable: the same
-    density, 1.6-1.85x faster with its gradient, but without pointwise terms or random
+    density, 1.7-2x faster with its gradient (decision 23), but without pointwise terms or random
     draws (for sampling only). Shared by the measurement model and the approximate
     update (:mod:`credibility.approximate`).
     """
@@ -966,8 +966,9 @@ def build_measurement_model(
     parameters by one-hot products (:func:`per_row`; for GPUs, where the same model
     otherwise spends its time in scatter-adds). ``fused`` computes the likelihood of
     counts, amounts, ratios, binary and ordinal signals with fused kernels
-    (:mod:`credibility.kernels`): the same posterior, about 1.65x faster to sample with
-    numba or PyMC's NUTS, but the signals are then potentials, without pointwise
+    (:mod:`credibility.kernels`; with spectral states the states and their prior too):
+    the same posterior, 1.7-2x faster per gradient with numba or PyMC's NUTS
+    (decision 23), but the signals are then potentials, without pointwise
     log-likelihoods or posterior predictive draws, and JAX cannot compile it
     (:func:`credibility.sampling.fused_likelihood` says when a fit uses it).
 

@@ -312,3 +312,20 @@ def test_family_logp_refuses_positions_outside_their_vectors():
     with pytest.raises(ValueError, match=r"row_signal has shape \(3,\), expected \(2,\)"):
         family_logp("binary", latent, loading, intercept=intercept,
                     **{**rows, "row_signal": np.array([0, 1, 1])})
+
+
+def test_spectral_states_refuses_positions_outside_the_grid():
+    from credibility.kernels import spectral_states
+    from credibility.measurement import dct_basis, dct_lag_weights
+
+    basis = dct_basis(3)
+    args = (pt.as_tensor(np.zeros((1, 3))), pt.as_tensor(0.5), pt.as_tensor(np.zeros(3)))
+    grid = {"basis": basis, "weights": np.ones(3), "lag_weights": dct_lag_weights(basis),
+            "padded": np.array([[0, 1, 2]]), "unit": np.zeros(3, int), "local": np.arange(3)}
+    assert np.isfinite(spectral_states(*args, **grid)[1].eval())
+    with pytest.raises(ValueError, match=r"local must lie in \[0, 3\), got \[0, 3\]"):
+        spectral_states(*args, **{**grid, "local": np.array([0, 1, 3])})
+    with pytest.raises(ValueError, match=r"local has shape \(2,\), expected \(3,\)"):
+        spectral_states(*args, **{**grid, "local": np.array([0, 1])})
+    with pytest.raises(ValueError, match=r"padded must lie in \[0, 3\), got \[0, 5\]"):
+        spectral_states(*args, **{**grid, "padded": np.array([[0, 1, 5]])})
