@@ -7,6 +7,7 @@ them issues a :class:`ConvergenceWarning` and says so wherever it is shown.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -18,16 +19,15 @@ import numba
 import numpy as np
 import xarray as xr
 from scipy import special
-from scipy.fft import next_fast_len
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
-#: Elements of one variable per block when R-hat and ESS are computed as array
-#: operations: their ranks and FFT buffers are several times the size of the draws
-#: (~0.4 GiB per block of 4,000 draws), which for the ~100,000 free coordinates and
-#: cells of size L would be gigabytes at once (decision 22).
+#: Elements of one variable per block when R-hat and ESS are computed: a block's
+#: draws are copied element by element and sorted (~0.13 GiB per block of 4,000
+#: draws), which for the ~100,000 free coordinates and cells of size L would be
+#: gigabytes at once (decision 22).
 DIAGNOSTIC_BLOCK = 2048
-#: Blocks computed at once, in threads (each holds its own ~0.4 GiB of buffers).
+#: Blocks computed at once, in threads (each holds its own ~0.13 GiB of buffers).
 DIAGNOSTIC_THREADS = min(4, os.cpu_count() or 1)
 
 
@@ -136,8 +136,9 @@ def rhat(posterior: xr.Dataset) -> xr.Dataset:
 
     The same numbers as ``az.rhat(posterior)`` (the maximum of the bulk and the folded
     R-hat of the rank-normalised split chains), computed for :data:`DIAGNOSTIC_BLOCK`
-    elements at a time as array operations instead of one element at a time (2.6x
-    faster than ArviZ on 4 x 1,000 draws: ``benchmarks/diagnostics.py``).
+    elements at a time, each element's draws sorted once (decision 24; 8x faster than
+    ArviZ on 4 x 1,000 draws, 26x for R-hat and both ESS together:
+    ``benchmarks/diagnostics.py``).
 
     Examples
     --------
@@ -155,7 +156,8 @@ def ess(posterior: xr.Dataset, method: str = "bulk") -> xr.Dataset:
     The same numbers as ``az.ess(posterior, method=method)``: the bulk ESS of the
     rank-normalised split chains, or the smaller ESS of the indicators of the draws
     below ArviZ's ``stats.ci_prob`` quantiles (tail), each with Geyer's initial
-    monotone sequence; computed for :data:`DIAGNOSTIC_BLOCK` elements at a time.
+    monotone sequence; computed for :data:`DIAGNOSTIC_BLOCK` elements at a time (the
+    autocovariances summed directly, lag by lag, until Geyer's sequence stops).
 
     Examples
     --------
@@ -191,8 +193,8 @@ def _per_element(posterior: xr.Dataset, which: tuple[str, ...]) -> dict[str, xr.
         with np.errstate(divide="ignore", invalid="ignore"):
             return _statistics(np.asarray(values, dtype=float), which)
 
-    # The ranks and Geyer sequences (numba) and numpy's FFTs release the GIL, so the
-    # blocks run in parallel threads. Warnings are filtered process-wide around them.
+    # NumPy's sort and the numba pass release the GIL, so the blocks run in parallel
+    # threads. Warnings are filtered process-wide around them.
     with warnings.catch_warnings(), ThreadPoolExecutor(DIAGNOSTIC_THREADS) as pool:
         warnings.simplefilter("ignore", RuntimeWarning)
         results = list(pool.map(block, tasks))
@@ -210,139 +212,214 @@ def _per_element(posterior: xr.Dataset, which: tuple[str, ...]) -> dict[str, xr.
 
 def _statistics(x: np.ndarray, which: tuple[str, ...]) -> np.ndarray:
     """Rows ``which`` (``"rhat"``, ``"bulk"``, ``"tail"``) of ``(chain, draw, element)``
-    draws; the split chains' normal scores, which R-hat and bulk ESS share, once."""
-    split = _split(x)
-    z = _z_scale(split) if "rhat" in which or "bulk" in which else None
-    rows = []
-    for statistic in which:
-        if statistic == "rhat":
-            rows.append(_rank_rhat(x, split, z))
-        elif statistic == "bulk":
-            rows.append(np.where(_invalid(x, 1), np.nan, _geyer_ess(z)))
-        else:
-            rows.append(_ess_tail(x))
-    return np.stack(rows)
-
-
-def _invalid(x: np.ndarray, min_chains: int) -> np.ndarray:
-    """Elements ArviZ returns NaN for: any NaN draw, too few chains or draws."""
-    chains, draws = x.shape[:2]
-    return np.isnan(x).any(axis=(0, 1)) | (chains < min_chains) | (draws < 4)
-
-
-def _split(x: np.ndarray) -> np.ndarray:
-    """Each chain's first and last halves as chains of their own (a middle draw is dropped)."""
-    half = x.shape[1] // 2
-    return np.concatenate([x[:, :half], x[:, x.shape[1] - half:]], axis=0)
-
-
-def _z_scale(x: np.ndarray) -> np.ndarray:
-    """Normal scores of the pooled ranks (ties averaged, Blom's offset 3/8) per element."""
+    draws: every element's split chains sorted once (NumPy), the rest in one compiled
+    pass per element (:func:`_block_statistics`)."""
     chains, draws, k = x.shape
-    ranks = _average_ranks(x.reshape(chains * draws, k))
-    return special.ndtri((ranks - 3 / 8) / (chains * draws - 2 * 3 / 8 + 1)).reshape(x.shape)
+    rows = [{"rhat": 0, "bulk": 1, "tail": 2}[statistic] for statistic in which]
+    if draws < 4 or k == 0:
+        return np.full((len(which), k), np.nan)
+    half = draws // 2
+    # Element by element, the split chains' draws one after another: (element, draw).
+    pooled = np.ascontiguousarray(
+        np.concatenate([x[:, :half], x[:, draws - half:]], axis=0).reshape(-1, k).T)
+    order = np.argsort(pooled, axis=1)
+    # With an odd number of draws the split chains lack the middle draws, which the
+    # tail ESS's quantiles count.
+    every = (np.sort(x.reshape(-1, k).T, axis=1) if draws % 2
+             else np.empty((0, 0)))
+    out = np.empty((3, k))
+    _block_statistics(pooled, order, every, np.isnan(x).any(axis=(0, 1)), chains,
+                      _normal_scores(pooled.shape[1]),
+                      _quantile_corners(chains * draws, float(az.rcParams["stats.ci_prob"])),
+                      out)
+    return out[rows]
 
 
-@numba.njit(cache=True, nogil=True)
-def _average_ranks(x: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """1-based ranks within each column of ``x``, ties given their average rank (as
-    ``scipy.stats.rankdata(method="average")``, which takes ~1 ms per 4,000 draws)."""
-    n, columns = x.shape
-    out = np.empty((n, columns))
-    for j in range(columns):
-        column = x[:, j].copy()
-        order = np.argsort(column)
-        first = 0
-        while first < n:
-            last = first
-            while last + 1 < n and column[order[last + 1]] == column[order[first]]:
-                last += 1
-            for position in range(first, last + 1):
-                out[order[position], j] = (first + last) / 2.0 + 1.0
-            first = last + 1
-    return out
+@functools.cache
+def _normal_scores(n: int) -> np.ndarray:
+    """Normal scores of the average ranks 1, 1.5, ..., n of ``n`` pooled draws (ties
+    share the average of their ranks; Blom's offset 3/8, as ArviZ)."""
+    ranks = 1.0 + np.arange(2 * n - 1) / 2.0
+    return special.ndtri((ranks - 3 / 8) / (n - 2 * 3 / 8 + 1))
 
 
-def _plain_rhat(z: np.ndarray) -> np.ndarray:
-    draws = z.shape[1]
-    between = draws * np.var(z.mean(axis=1), axis=0, ddof=1)
-    within = np.mean(np.var(z, axis=1, ddof=1), axis=0)
-    return np.sqrt((between / within + draws - 1) / draws)
+@functools.cache
+def _quantile_corners(n: int, prob: float) -> np.ndarray:
+    """For the tail ESS's quantiles ``prob`` and ``1 - prob`` of ``n`` sorted draws: the
+    indices of the draws either side and the weight, as ``np.quantile``'s linear method."""
+    corners = []
+    for q in sorted((prob, 1 - prob)):
+        virtual = (n - 1) * q
+        lower = min(math.floor(virtual), n - 1)
+        corners.append((lower, min(lower + 1, n - 1), virtual - lower))
+    return np.array(corners, dtype=float)
 
 
-def _rank_rhat(x: np.ndarray, split: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """R-hat of ``x`` from its split chains and their normal scores ``z``."""
-    bulk = _plain_rhat(z)
-    median = np.median(split.reshape(-1, split.shape[2]), axis=0)
-    tail = _plain_rhat(_z_scale(np.abs(split - median)))
-    return np.where(_invalid(x, 2), np.nan, np.where(tail > bulk, tail, bulk))
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _plain_rhat_of(z: np.ndarray) -> float:  # pragma: no cover
+    """R-hat of ``(chain, draw)`` values: between- and within-chain variances."""
+    chains, draws = z.shape
+    means = np.empty(chains)
+    within = 0.0
+    for i in range(chains):
+        mean = z[i].sum() / draws
+        means[i] = mean
+        within += ((z[i] - mean) ** 2).sum() / (draws - 1)
+    within /= chains
+    grand = means.sum() / chains
+    between = draws * ((means - grand) ** 2).sum() / (chains - 1)
+    return math.sqrt((between / within + draws - 1) / draws)
 
 
-def _ess_tail(x: np.ndarray) -> np.ndarray:
-    prob = float(az.rcParams["stats.ci_prob"])
-    low, high = sorted((prob, 1 - prob))
-    pooled = x.reshape(-1, x.shape[2])
-    quantiles = np.quantile(pooled, [low, high], axis=0)
-    smaller = np.minimum(_geyer_ess(_split((x <= quantiles[0]).astype(float))),
-                         _geyer_ess(_split((x <= quantiles[1]).astype(float))))
-    return np.where(_invalid(x, 1), np.nan, smaller)
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _acov(centred, lag):  # pragma: no cover
+    """Autocovariance at ``lag`` of centred ``(chain, draw)`` values, averaged over the
+    chains (the sum divided by ``draws``, as ArviZ's FFT-based one)."""
+    chains, draws = centred.shape
+    total = 0.0
+    for i in range(chains):
+        s = 0.0
+        for t in range(draws - lag):
+            s += centred[i, t] * centred[i, t + lag]
+        total += s / draws
+    return total / chains
 
 
-def _geyer_ess(y: np.ndarray) -> np.ndarray:
-    """ESS of each element of ``(chain, draw, element)`` draws: FFT autocovariances, then
-    Geyer's initial positive and monotone sequences (ArviZ's ``_ess``)."""
-    chains, draws, _ = y.shape
-    length = next_fast_len(2 * draws)
-    centred = y - y.mean(axis=1, keepdims=True)
-    spectrum = np.fft.rfft(centred, n=length, axis=1)
-    spectrum *= np.conjugate(spectrum)
-    acov = np.fft.irfft(spectrum, n=length, axis=1)[:, :draws] / draws
-    mean_acov = acov.mean(axis=0)
-    mean_var = mean_acov[0] * draws / (draws - 1.0)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _geyer_of(y: np.ndarray) -> float:  # pragma: no cover
+    """ESS of ``(chain, draw)`` values by Geyer's initial positive and monotone
+    sequences, line for line as ArviZ's ``_ess``, with each autocorrelation computed
+    when the sequence first needs it: ~10 lags for well-mixed draws instead of an FFT
+    of them all."""
+    chains, draws = y.shape
+    centred = np.empty((chains, draws))
+    means = np.empty(chains)
+    for i in range(chains):
+        means[i] = y[i].sum() / draws
+        centred[i] = y[i] - means[i]
+    if y.max() - y.min() < 1e-15:
+        return float(chains * draws)
+
+    mean_var = _acov(centred, 0) * draws / (draws - 1.0)
     var_plus = mean_var * (draws - 1.0) / draws
     if chains > 1:
-        var_plus = var_plus + np.var(y.mean(axis=1), axis=0, ddof=1)
-    rho = 1.0 - (mean_var - mean_acov) / var_plus
-    out = _geyer(np.ascontiguousarray(rho.T), chains, draws)
-    constant = (y.max(axis=(0, 1)) - y.min(axis=(0, 1))) < np.finfo(float).resolution
-    return np.where(constant, float(chains * draws), out)
+        grand = means.sum() / chains
+        var_plus += ((means - grand) ** 2).sum() / (chains - 1)
+    r = np.zeros(draws)
+    r[0] = 1.0
+    even = 1.0
+    odd = 1.0 - (mean_var - _acov(centred, 1)) / var_plus
+    r[1] = odd
+    t = 1
+    while t < draws - 3 and even + odd > 0.0:
+        even = 1.0 - (mean_var - _acov(centred, t + 1)) / var_plus
+        odd = 1.0 - (mean_var - _acov(centred, t + 2)) / var_plus
+        if even + odd >= 0:
+            r[t + 1] = even
+            r[t + 2] = odd
+        t += 2
+    max_t = t - 2
+    if even > 0:
+        r[max_t + 1] = even
+    t = 1
+    while t <= max_t - 2:
+        if r[t + 1] + r[t + 2] > r[t - 1] + r[t]:
+            r[t + 1] = (r[t - 1] + r[t]) / 2.0
+            r[t + 2] = r[t + 1]
+        t += 2
+    total = chains * draws
+    tau = -1.0 + 2.0 * r[: max_t + 1].sum() + r[max_t + 1: max_t + 2].sum()
+    floor = 1.0 / np.log10(total)
+    if floor > tau:
+        tau = floor
+    return np.nan if np.isnan(r[1]) else total / tau
 
 
-@numba.njit(cache=True, nogil=True)
-def _geyer(rho: np.ndarray, chains: int, draws: int) -> np.ndarray:  # pragma: no cover
-    """Geyer's sequences per row of autocorrelations ``rho`` (element, lag), line for
-    line as ArviZ's ``_ess`` (numba: a loop per element)."""
-    out = np.empty(rho.shape[0])
-    for j in range(rho.shape[0]):
-        r = np.zeros(draws)
-        even = 1.0
-        r[0] = even
-        odd = rho[j, 1]
-        r[1] = odd
-        t = 1
-        while t < draws - 3 and even + odd > 0.0:
-            even = rho[j, t + 1]
-            odd = rho[j, t + 2]
-            if even + odd >= 0:
-                r[t + 1] = even
-                r[t + 2] = odd
-            t += 2
-        max_t = t - 2
-        if even > 0:
-            r[max_t + 1] = even
-        t = 1
-        while t <= max_t - 2:
-            if r[t + 1] + r[t + 2] > r[t - 1] + r[t]:
-                r[t + 1] = (r[t - 1] + r[t]) / 2.0
-                r[t + 2] = r[t + 1]
-            t += 2
-        total = chains * draws
-        tau = -1.0 + 2.0 * r[: max_t + 1].sum() + r[max_t + 1: max_t + 2].sum()
-        floor = 1.0 / np.log10(total)
-        if floor > tau:
-            tau = floor
-        out[j] = np.nan if np.isnan(r).any() else total / tau
-    return out
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _scores_of_sorted(values, order, scores, out):  # pragma: no cover
+    """out[order[p]] = normal score of the average rank of the p-th smallest value."""
+    n = order.size
+    p = 0
+    while p < n:
+        q = p
+        v = values[order[p]]
+        while q + 1 < n and values[order[q + 1]] == v:
+            q += 1
+        score = scores[p + q]
+        for r in range(p, q + 1):
+            out[order[r]] = score
+        p = q + 1
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _block_statistics(pooled, order, every, invalid, chains, scores, corners,
+                      out):  # pragma: no cover
+    """R-hat, bulk and tail ESS (``out``'s rows) of each element ``j``.
+
+    ``pooled[j]`` are its ``2 * chains`` split chains' draws one after another and
+    ``order[j]`` their ascending order; ``every[j]`` all its draws sorted, or nothing when
+    ``pooled[j]`` holds them all; ``invalid[j]`` whether it has a NaN draw; ``scores[i]``
+    the normal score of the average rank ``1 + i / 2``; ``corners`` the tail quantiles'
+    neighbouring indices and weight as NumPy's linear method.
+    """
+    k, n = pooled.shape
+    m = 2 * chains
+    half = n // m
+    z = np.empty(n)
+    folded = np.empty(n)
+    merged = np.empty(n, dtype=np.int64)
+    folded_z = np.empty(n)
+    indicator = np.empty(n)
+    for j in range(k):
+        if invalid[j]:
+            out[:, j] = np.nan
+            continue
+        s = pooled[j]
+        o = order[j]
+        _scores_of_sorted(s, o, scores, z)
+        bulk = _plain_rhat_of(z.reshape(m, half))
+        if n % 2:
+            median = s[o[n // 2]]
+        else:
+            median = (s[o[n // 2 - 1]] + s[o[n // 2]]) / 2.0
+        # |s - median| in ascending order: a merge of the draws below the median (taken
+        # downwards) and those at or above it (upwards).
+        boundary = 0
+        while boundary < n and s[o[boundary]] < median:
+            boundary += 1
+        for i in range(n):
+            folded[i] = abs(s[i] - median)
+        left, right = boundary - 1, boundary
+        for p in range(n):
+            if right >= n or (left >= 0 and folded[o[left]] <= folded[o[right]]):
+                merged[p] = o[left]
+                left -= 1
+            else:
+                merged[p] = o[right]
+                right += 1
+        _scores_of_sorted(folded, merged, scores, folded_z)
+        tail = _plain_rhat_of(folded_z.reshape(m, half))
+        out[0, j] = np.nan if chains < 2 else (tail if tail > bulk else bulk)
+        out[1, j] = _geyer_of(z.reshape(m, half))
+        # Tail ESS: the split chains' indicators of draws at or below each quantile.
+        smallest = np.inf
+        for c in range(2):
+            lower, upper = int(corners[c, 0]), int(corners[c, 1])
+            if every.shape[0]:
+                a, b = every[j, lower], every[j, upper]
+            else:
+                a, b = s[o[lower]], s[o[upper]]
+            weight = corners[c, 2]
+            diff = b - a
+            q = b - diff * (1 - weight) if weight >= 0.5 else a + diff * weight
+            for i in range(n):
+                indicator[i] = 1.0 if s[i] <= q else 0.0
+            e = _geyer_of(indicator.reshape(m, half))
+            if np.isnan(e) or e < smallest:
+                smallest = e
+                if np.isnan(e):
+                    break
+        out[2, j] = smallest
 
 
 def _extreme(stat: xr.Dataset, largest: bool) -> tuple[float, str]:

@@ -11,6 +11,7 @@ import pytensor.tensor as pt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import special
 
 from credibility.kernels import (
     FamilyLogp,
@@ -18,6 +19,7 @@ from credibility.kernels import (
     _count_tables,
     _log1p_small,
     family_logp,
+    ordinal_kernel,
 )
 from credibility.measurement import (
     bernoulli_logit_logp,
@@ -185,6 +187,37 @@ def test_ordinal_kernel_matches_pymc_ordered_logistic(data):
     theirs = pm.logp(pm.OrderedLogistic.dist(eta=eta, cutpoints=cut[rows["row_signal"]],
                                              compute_p=False), level).sum()
     _compare(_logp_and_gradients(ours, x, values), _logp_and_gradients(theirs, x, values))
+
+
+def test_ordinal_middle_levels_far_from_the_cutpoints():
+    """The shared-exp path of a middle level where both terms take their series (states
+    ~12 from both cutpoints) and the separate path of a gap too wide to share one
+    ``exp`` (800; its ``log(1 - exp(-gap))`` was ``inf`` before the tenth session),
+    against ``logaddexp``/``expit`` in NumPy, value and gradients."""
+    cutpoints = np.array([[-12.0, 12.0], [-400.0, 400.0], [-1.0, 0.5]])
+    latent = np.array([0.0, 3.0, -30.0, 0.2])
+    row_latent = np.array([0, 1, 0, 1, 2, 3, 3])
+    row_ordinal = np.array([0, 0, 1, 1, 1, 2, 2])
+    level = np.array([1, 1, 1, 1, 1, 1, 2])
+    top = np.full(7, 2)
+    loading = np.array([1.0])
+    row_signal = np.zeros(7, dtype=np.int64)
+    total, grad_latent, _, grad_cut = ordinal_kernel(latent, loading, cutpoints, row_latent,
+                                                     row_signal, row_ordinal, level, top)
+    eta = latent[row_latent]
+    lower = cutpoints[row_ordinal, np.maximum(level - 1, 0)] - eta
+    upper = eta - cutpoints[row_ordinal, np.minimum(level, 1)]
+    gap = cutpoints[row_ordinal, 1] - cutpoints[row_ordinal, 0]
+    middle = level == 1
+    expected = (-np.logaddexp(0.0, lower) * (level > 0) - np.logaddexp(0.0, upper) * middle
+                + np.log(-np.expm1(-gap)) * middle).sum()
+    d_eta = special.expit(lower) * (level > 0) - special.expit(upper) * middle
+    np.testing.assert_allclose(total[0], expected, rtol=1e-13)
+    np.testing.assert_allclose(grad_latent, np.bincount(row_latent, d_eta, 4), rtol=1e-12,
+                               atol=1e-300)
+    d_first = (-special.expit(lower) - np.exp(-gap) / -np.expm1(-gap)) * middle
+    np.testing.assert_allclose(grad_cut[:, 0], np.bincount(row_ordinal, d_first, 3),
+                               rtol=1e-12, atol=1e-300)
 
 
 def test_a_wrong_gradient_is_caught():
