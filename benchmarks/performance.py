@@ -39,7 +39,9 @@ Configurations:
 
 Our NUTS configurations sample with ``target_accept`` = ``--target-accept``
 (default 0.8: what ``pm.sample()`` gives the naive baseline; credibility's own
-default is 0.9, docs/performance.md). Ratios (ESS/s of each configuration over
+default is 0.9, docs/performance.md) and trajectories of at most
+``2**--max-treedepth - 1`` leapfrog steps (default 10, every backend's; the naive
+baseline always 10). Ratios (ESS/s of each configuration over
 each naive one) come from the same run.
 Prints a table and writes JSON. Examples::
 
@@ -137,6 +139,7 @@ def run_one(config: dict) -> dict:
             tree = sample_model(model, backend="nutpie", compiled=compiled, draws=draws,
                                 tune=tune, chains=chains, seed=config["seed"], progress=False,
                                 target_accept=config["target_accept"],
+                                max_treedepth=config["max_treedepth"],
                                 progress_callback=warmup.observe)
         elif variant in ("ours", "spectral", "marker", "graph"):
             started = time.perf_counter()
@@ -144,7 +147,8 @@ def run_one(config: dict) -> dict:
                                 method="advi" if engine == "advi" else "nuts", draws=draws,
                                 tune=tune, chains=chains, seed=config["seed"], progress=False,
                                 advi_iterations=config["advi_iterations"],
-                                target_accept=config["target_accept"])
+                                target_accept=config["target_accept"],
+                                max_treedepth=config["max_treedepth"])
         else:
             started = time.perf_counter()
             timed = _timed_nutpie_compile() if engine == "default" else {}
@@ -217,6 +221,8 @@ def run_one(config: dict) -> dict:
         "persistence_rhat": float(rhats["persistence_commitment"]),
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "mean_leapfrog_steps": None if steps is None else float(steps.mean()),
+        "max_treedepth_hits": next((int(stats[n].sum()) for n in (
+            "reached_max_treedepth", "maxdepth_reached") if n in stats), None),
         "peak_memory_gib": memory_kib / 2**20,
         "fit_steps_s": fit_steps_s,
         **warmup.summary(),
@@ -341,6 +347,7 @@ def run(args: argparse.Namespace) -> dict:
                           else args.chains,
                           "advi_iterations": args.advi_iterations,
                           "target_accept": PM_SAMPLE_TARGET_ACCEPT if naive else args.target_accept,
+                          "max_treedepth": 10 if naive else args.max_treedepth,
                           "arrays": str(_arrays(work, size, label))}
                 print(f"[{time.strftime('%H:%M:%S')}] {size} {name} tune={tune} ...", flush=True)
                 row = _spawn(config, args.timeout)
@@ -390,7 +397,8 @@ def _spawn(config: dict, timeout: float) -> dict:
 
 
 def _head(config: dict) -> dict:
-    return {k: config[k] for k in ("name", "size", "draws", "tune", "chains", "target_accept")}
+    return {k: config[k] for k in ("name", "size", "draws", "tune", "chains", "target_accept",
+                                   "max_treedepth")}
 
 
 def _ratios(row: dict, rows: list[dict]) -> None:
@@ -508,6 +516,8 @@ def main() -> None:
     parser.add_argument("--naive-chains", type=int, default=None)
     parser.add_argument("--advi-iterations", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-treedepth", type=int, default=10,
+                        help="ours: longest trajectory 2**N - 1 leapfrog steps")
     parser.add_argument("--target-accept", type=float, default=PM_SAMPLE_TARGET_ACCEPT,
                         help="target acceptance of our NUTS configurations (default 0.8, "
                              "pm.sample()'s, which the naive baseline gets)")

@@ -43,7 +43,7 @@ from credibility.measurement import (
     build_index,
     cutpoint_matrix,
 )
-from credibility.sampling import sample_model
+from credibility.sampling import MAX_TREEDEPTH, sample_model
 from credibility.schema import CredibilityData
 
 #: Periods at the end of the previous fit whose credibility the new rows revise
@@ -408,7 +408,8 @@ def approximate_update(fit, data: CredibilityData, *, seed: int | None = None,
                         tune=settings.get("tune", 1000), chains=chains,
                         seed=settings.get("seed", 0) + 1 if seed is None else seed,
                         target_accept=settings.get("target_accept", 0.9), progress=progress,
-                        mass_matrix=settings.get("mass_matrix", "diag"))
+                        mass_matrix=settings.get("mass_matrix", "diag"),
+                        max_treedepth=settings.get("max_treedepth", MAX_TREEDEPTH))
     sampled = time.perf_counter()
     raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]

@@ -47,7 +47,7 @@ from credibility.plots import (
     plot_predictions,
     plot_trajectories,
 )
-from credibility.sampling import MASS_MATRICES, METHODS
+from credibility.sampling import MASS_MATRICES, MAX_TREEDEPTH, METHODS
 from credibility.scenarios import ScenarioResult, ScenarioWarning
 from credibility.schema import CredibilityData
 from credibility.spec import load_spec
@@ -198,7 +198,7 @@ def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
 def _run_fit(
     console: Console, model: CredibilityModel, data: CredibilityData, *, draws: int, tune: int,
     chains: int, seed: int, backend: str, quiet: bool, outcome: str = "auto",
-    mass_matrix: str = "diag", method: str = "nuts",
+    mass_matrix: str = "diag", method: str = "nuts", max_treedepth: int = MAX_TREEDEPTH,
 ) -> FitResult:
     """Fit with a status line; convergence warnings become the diagnostics table."""
     stages = _StageLine(console, enabled=not quiet)
@@ -207,7 +207,8 @@ def _run_fit(
             warnings.simplefilter("ignore", ConvergenceWarning)
             return model.fit(data, draws=draws, tune=tune, chains=chains, seed=seed,
                              backend=backend, outcome=outcome, mass_matrix=mass_matrix,
-                             method=method, progress=not quiet, on_stage=stages)
+                             method=method, max_treedepth=max_treedepth,
+                             progress=not quiet, on_stage=stages)
     finally:
         stages.close()
 
@@ -434,6 +435,10 @@ def fit_command(
         metavar="METHOD", help="nuts (default: the posterior) or advi (mean-field ADVI: fast, "
         "for exploration; understates uncertainty; results are labelled APPROXIMATE).")
     ] = "nuts",
+    max_treedepth: Annotated[int, typer.Option(
+        metavar="N", help="Longest NUTS trajectory: 2**N - 1 leapfrog steps (default 10; "
+        "lower caps make draws cheaper but more autocorrelated, docs/decisions.md 25)."
+    )] = MAX_TREEDEPTH,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit with code 1 when the diagnostics fail (results are still written).")
     ] = False,
@@ -468,7 +473,7 @@ def fit_command(
     _check_choice(method, METHODS, "--method")
     result = _run_fit(console, model, data, draws=draws, tune=tune, chains=chains, seed=seed,
                       backend=backend, quiet=quiet, outcome=outcome, mass_matrix=mass_matrix,
-                      method=method)
+                      method=method, max_treedepth=max_treedepth)
     if result.is_approximate:
         console.print("[bold yellow]APPROXIMATE[/]: mean-field ADVI, not NUTS; it understates "
                       "uncertainty. Use for exploration only; refit with --method nuts to "

@@ -28,8 +28,10 @@ from credibility.errors import FitError, PredictionError
 from credibility.measurement import ModelIndex, build_index, build_measurement_model
 from credibility.sampling import (
     BACKENDS,
+    MAX_TREEDEPTH,
     Backend,
     check_backend,
+    check_max_treedepth,
     fused_likelihood,
     one_hot_gathers,
     sample_model,
@@ -379,6 +381,7 @@ class CredibilityModel:
         progress: bool = True,
         on_stage: Callable[[str], None] | None = None,
         trace_storage: str = "auto",
+        max_treedepth: int = MAX_TREEDEPTH,
     ) -> FitResult:
         """Sample the posterior and check it.
 
@@ -394,7 +397,10 @@ class CredibilityModel:
         nutpie keeps the draws while it samples (:func:`~credibility.sampling.sample_model`;
         ``"auto"`` spills them to a temporary folder on disk above
         :data:`~credibility.sampling.DISK_TRACE_BYTES`, e.g. 1,000 commitments x 50
-        periods; the result is the same). ``on_stage``
+        periods; the result is the same). ``max_treedepth`` caps NUTS trajectories at
+        ``2**max_treedepth - 1`` leapfrog steps (default 10; recorded in
+        :attr:`FitResult.settings` and reused by updates; a lower cap makes draws
+        cheaper but more autocorrelated, and did not pay at size L: decision 25). ``on_stage``
         (optional) is called with a short description as each stage starts; the CLI
         uses it for its status line. A
         :class:`~credibility.diagnostics.ConvergenceWarning` is issued when R-hat,
@@ -411,6 +417,7 @@ class CredibilityModel:
         for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
             if not isinstance(value, int) or value < 1:
                 raise FitError(f"{name} must be a positive integer, got {value!r}")
+        check_max_treedepth(max_treedepth)
         mode = _outcome_mode(outcome, data)
         stage = on_stage or (lambda _: None)
         started = time.perf_counter()
@@ -430,7 +437,8 @@ class CredibilityModel:
               else f"fitting ADVI (APPROXIMATE), then {chains} x {draws} draws")
         sampler = {"backend": backend, "draws": draws, "tune": tune, "chains": chains,
                    "target_accept": target_accept, "progress": progress,
-                   "mass_matrix": mass_matrix, "method": method}
+                   "mass_matrix": mass_matrix, "method": method,
+                   "max_treedepth": max_treedepth}
         idata = sample_model(model, seed=seed, trace_storage=trace_storage, **sampler)
         sampled = time.perf_counter()
         stage("checking convergence")
@@ -467,7 +475,7 @@ class CredibilityModel:
             settings={"draws": draws, "tune": tune, "chains": chains, "seed": seed,
                       "backend": backend, "target_accept": target_accept,
                       "outcome": mode or "none", "mass_matrix": mass_matrix,
-                      "method": method,
+                      "method": method, "max_treedepth": max_treedepth,
                       "unused_signals": list(index.unused_signals)},
             outcome_diagnostics=outcome_diagnostics,
         )

@@ -44,7 +44,7 @@ from scipy.special import expit
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import PredictionError
 from credibility.measurement import ModelIndex, build_index, build_measurement_model
-from credibility.sampling import Backend, sample_model
+from credibility.sampling import MAX_TREEDEPTH, Backend, sample_model
 from credibility.schema import CredibilityData
 from credibility.spec import ModelSpec, OutcomeSpec
 
@@ -359,6 +359,7 @@ def fit_two_stage(
     progress: bool = True,
     mass_matrix: str = "diag",
     method: str = "nuts",
+    max_treedepth: int = MAX_TREEDEPTH,
 ) -> tuple[xr.Dataset, Diagnostics]:
     """Stage 2: sample the outcome model on the stage-1 credibility posterior.
 
@@ -380,7 +381,7 @@ def fit_two_stage(
     built = time.perf_counter()
     tree = sample_model(model, backend=backend, draws=draws, tune=tune, chains=chains,
                         seed=seed, target_accept=target_accept, progress=progress,
-                        mass_matrix=mass_matrix, method=method)
+                        mass_matrix=mass_matrix, method=method, max_treedepth=max_treedepth)
     sampled = time.perf_counter()
     raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]

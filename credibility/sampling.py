@@ -33,6 +33,8 @@ MASS_MATRICES: tuple[str, ...] = ("diag", "low_rank")
 #: approximate posterior for exploration: it understates uncertainty; every result
 #: of it is labelled APPROXIMATE, docs/performance.md gives its error against NUTS).
 METHODS: tuple[str, ...] = ("nuts", "advi")
+#: Longest NUTS trajectory by default: ``2**10 - 1`` leapfrog steps (every backend's own).
+MAX_TREEDEPTH = 10
 #: Default number of ADVI optimisation steps.
 ADVI_ITERATIONS = 20_000
 #: Where nutpie keeps the draws while it samples: in memory, in a temporary zarr store
@@ -82,6 +84,7 @@ def sample_model(
     compiled: CompiledPyMCModel | None = None,
     trace_storage: str = "auto",
     progress_callback: Callable[[list], None] | None = None,
+    max_treedepth: int = MAX_TREEDEPTH,
 ) -> xr.DataTree:
     """Sample ``model`` with NUTS; returns the DataTree with ``posterior`` and ``sample_stats``.
 
@@ -100,6 +103,10 @@ def sample_model(
     ``progress_callback`` (nutpie only) is called about once a second from a
     background thread with one ``nutpie.ChainProgress`` per chain (draws done,
     whether it is still tuning, leapfrog steps, run time).
+    ``max_treedepth`` caps each NUTS trajectory at ``2**max_treedepth - 1`` leapfrog
+    steps (every backend's default: 10). A lower cap still samples the posterior, but
+    its draws are more autocorrelated: at size L a cap of 5 halved the sampling time
+    and cut the smallest ESS 6.5x (decision 25), so it is for experiments, not speed.
     Sampler failures are raised as :class:`FitError`.
 
     Examples
@@ -128,6 +135,7 @@ def sample_model(
     if trace_storage not in TRACE_STORAGES:
         raise FitError(f"unknown trace storage {trace_storage!r}; expected one of "
                        f"{', '.join(TRACE_STORAGES)}")
+    check_max_treedepth(max_treedepth)
     cores = min(chains, os.cpu_count() or 1)
     try:
         if backend == "nutpie":
@@ -135,10 +143,14 @@ def sample_model(
                                   seed=seed, target_accept=target_accept, progress=progress,
                                   adaptation=mass_matrix, compiled=compiled,
                                   trace_storage=trace_storage,
-                                  progress_callback=progress_callback)
+                                  progress_callback=progress_callback,
+                                  max_treedepth=max_treedepth)
         nuts: dict = {"target_accept": target_accept}
         if backend == "numpyro":
             nuts["chain_method"] = jax_chain_method()
+            nuts["max_tree_depth"] = max_treedepth
+        else:
+            nuts["max_treedepth"] = max_treedepth
         with model, warnings.catch_warnings():
             # Our Diagnostics report convergence; PyMC's summary would repeat it.
             warnings.filterwarnings("ignore", message=".*(rhat|R-hat|effective sample).*")
@@ -150,6 +162,22 @@ def sample_model(
     except (ValueError, RuntimeError, OSError) as exc:
         # OSError: a trace kept on disk (trace_storage) that the disk could not hold.
         raise FitError(f"sampling with backend {backend!r} failed: {exc}") from exc
+
+
+def check_max_treedepth(max_treedepth: int) -> None:
+    """Raise :class:`FitError` unless ``max_treedepth`` is an integer from 1 to 20.
+
+    Examples
+    --------
+    >>> check_max_treedepth(5)
+    >>> check_max_treedepth(0)
+    Traceback (most recent call last):
+    ...
+    credibility.errors.FitError: max_treedepth must be an integer from 1 to 20, not 0
+    """
+    if isinstance(max_treedepth, bool) or not isinstance(max_treedepth, int) or not (
+            1 <= max_treedepth <= 20):
+        raise FitError(f"max_treedepth must be an integer from 1 to 20, not {max_treedepth!r}")
 
 
 def jax_chain_method() -> str:
@@ -218,6 +246,7 @@ def _sample_nutpie(
     target_accept: float, progress: bool, adaptation: str = "diag",
     compiled: CompiledPyMCModel | None = None, trace_storage: str = "auto",
     progress_callback: Callable[[list], None] | None = None,
+    max_treedepth: int = MAX_TREEDEPTH,
 ) -> xr.DataTree:
     """Compile with numba and sample with nutpie directly.
 
@@ -233,7 +262,7 @@ def _sample_nutpie(
     settings = dict(draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
                     save_warmup=False, progress_bar=progress, target_accept=target_accept,
                     adaptation=adaptation, progress_callback=progress_callback,
-                    progress_rate=1000)
+                    progress_rate=1000, maxdepth=max_treedepth)
     nbytes = _trace_bytes(compiled, chains * (draws + tune))
     on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
     # One BLAS thread per chain: nutpie runs the chains in parallel threads already,

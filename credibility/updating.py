@@ -66,7 +66,7 @@ DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change
                 "change_q95", "p_up")
 #: Keyword arguments of ``CredibilityModel.fit`` that ``FitResult.settings`` records.
 FIT_SETTINGS = ("draws", "tune", "chains", "seed", "backend", "target_accept", "outcome",
-                "mass_matrix", "method")
+                "mass_matrix", "method", "max_treedepth")
 
 #: The cells of a signal row that make up its observation (compared on a repeat).
 _OBSERVATION = ("value", "trials", "exposure")
@@ -407,7 +407,8 @@ def refit_settings(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]
     ...             "target_accept": 0.9, "outcome": "two_stage", "unused_signals": []}
     >>> refit_settings(previous, draws=1000, seed=None)  # doctest: +NORMALIZE_WHITESPACE
     {'draws': 1000, 'tune': 500, 'chains': 2, 'seed': 7, 'backend': 'nutpie',
-     'target_accept': 0.9, 'outcome': 'two_stage', 'mass_matrix': 'diag', 'method': 'nuts'}
+     'target_accept': 0.9, 'outcome': 'two_stage', 'mass_matrix': 'diag', 'method': 'nuts',
+     'max_treedepth': 10}
     >>> refit_settings({})["draws"]
     1000
     """
@@ -473,7 +474,8 @@ def update_fit(
         merge.data, draws=settings["draws"], tune=settings["tune"], chains=settings["chains"],
         seed=settings["seed"], backend=settings["backend"],
         target_accept=settings["target_accept"], outcome=settings["outcome"],
-        mass_matrix=settings["mass_matrix"], progress=progress, on_stage=on_stage,
+        mass_matrix=settings["mass_matrix"], max_treedepth=settings["max_treedepth"],
+        progress=progress, on_stage=on_stage,
     )
     return UpdateResult(fit=refit, merge=merge, method=method)
 

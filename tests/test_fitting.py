@@ -136,11 +136,14 @@ def test_low_rank_mass_matrix_runs_and_is_recorded():
         fit = CredibilityModel("default").fit(sim.data, draws=40, tune=40, chains=2, seed=1,
                                               progress=False, mass_matrix="low_rank")
     assert fit.settings["mass_matrix"] == "low_rank"
+    assert fit.settings["max_treedepth"] == 10
     assert fit.posterior["posterior"]["credibility"].sizes["draw"] == 40
     with pytest.raises(FitError, match="needs the nutpie backend"):
         CredibilityModel("default").fit(sim.data, backend="pymc", mass_matrix="low_rank")
     with pytest.raises(FitError, match="unknown mass matrix 'full'"):
         CredibilityModel("default").fit(sim.data, mass_matrix="full")
+    with pytest.raises(FitError, match="max_treedepth must be an integer"):
+        CredibilityModel("default").fit(sim.data, max_treedepth=0)
 
 
 def test_a_compiled_model_is_for_nutpie_only():

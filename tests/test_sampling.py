@@ -76,3 +76,24 @@ def test_progress_callback_hears_every_chain(funnel):
     assert heard and len(heard[-1]) == 2
     with pytest.raises(FitError, match="progress_callback needs the nutpie backend"):
         sample_model(model, backend="pymc", progress_callback=heard.append)
+
+
+@pytest.mark.parametrize("backend", ["nutpie", "pymc"])
+def test_max_treedepth_caps_every_trajectory(funnel, backend):
+    """The funnel's trajectories run past 3 leapfrog steps; with ``max_treedepth=2`` none
+    does, and the sampler says it hit the cap."""
+    model, compiled = funnel
+    kwargs = dict(backend=backend, draws=100, tune=100, chains=1, seed=2, progress=False,
+                  compiled=compiled if backend == "nutpie" else None)
+    free = sample_model(model, **kwargs)["sample_stats"]
+    capped = sample_model(model, max_treedepth=2, **kwargs)["sample_stats"]
+    hit = "maxdepth_reached" if backend == "nutpie" else "reached_max_treedepth"
+    assert int(free["n_steps"].max()) > 3
+    assert int(capped["n_steps"].max()) <= 3
+    assert int(capped[hit].sum()) > 0
+
+
+@pytest.mark.parametrize("bad", [0, 21, 2.5, True])
+def test_a_bad_max_treedepth_is_a_fit_error(funnel, bad):
+    with pytest.raises(FitError, match="max_treedepth must be an integer from 1 to 20"):
+        sample_model(funnel[0], compiled=funnel[1], max_treedepth=bad, progress=False)
