@@ -22,6 +22,9 @@ from scipy import special
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
+#: Draws spanning less than this are constant: their ESS is the number of draws
+#: (ArviZ's test, ``np.finfo(float).resolution``).
+_CONSTANT_SPAN = float(np.finfo(float).resolution)
 #: Elements of one variable per block when R-hat and ESS are computed: a block's
 #: draws are copied element by element and sorted (~0.13 GiB per block of 4,000
 #: draws), which for the ~100,000 free coordinates and cells of size L would be
@@ -297,7 +300,7 @@ def _geyer_of(y: np.ndarray) -> float:  # pragma: no cover
     for i in range(chains):
         means[i] = y[i].sum() / draws
         centred[i] = y[i] - means[i]
-    if y.max() - y.min() < 1e-15:
+    if y.max() - y.min() < _CONSTANT_SPAN:
         return float(chains * draws)
 
     mean_var = _acov(centred, 0) * draws / (draws - 1.0)

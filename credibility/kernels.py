@@ -634,7 +634,7 @@ def family_logp(
         constant = 0.0
     elif family == "ordinal":
         # Rows grouped by level (stable: the rest of their order kept), so that the
-        # kernel's branches on the level are predictable: 1.2x at size L.
+        # kernel's branches on the level are predictable: 1.26x at size L (decision 24).
         level = np.asarray(value)
         by_level = np.argsort(level, kind="stable")
         out = FamilyLogp("ordinal")(latent, loading, cutpoints,
