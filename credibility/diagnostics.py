@@ -18,13 +18,18 @@ import arviz as az
 import numba
 import numpy as np
 import xarray as xr
-from scipy import special
+from scipy import special, stats
+from scipy.fft import next_fast_len
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
 #: Draws spanning less than this are constant: their ESS is the number of draws
 #: (ArviZ's test, ``np.finfo(float).resolution``).
 _CONSTANT_SPAN = float(np.finfo(float).resolution)
+#: A comparison in Geyer's sequences closer than this to a tie (e.g. autocorrelations
+#: of 0/1 indicators that sum to exactly 0) is decided by rounding: ArviZ's by its FFT's,
+#: ours by the direct sums'. Such an element's ESS is recomputed the FFT way.
+_KNIFE_EDGE = 1e-12
 #: Elements of one variable per block when R-hat and ESS are computed: a block's
 #: draws are copied element by element and sorted (~0.13 GiB per block of 4,000
 #: draws), which for the ~100,000 free coordinates and cells of size L would be
@@ -231,11 +236,46 @@ def _statistics(x: np.ndarray, which: tuple[str, ...]) -> np.ndarray:
     every = (np.sort(x.reshape(-1, k).T, axis=1) if draws % 2
              else np.empty((0, 0)))
     out = np.empty((3, k))
+    edge = np.zeros((2, k), dtype=np.bool_)
     _block_statistics(pooled, order, every, np.isnan(x).any(axis=(0, 1)), chains,
                       _normal_scores(pooled.shape[1]),
                       _quantile_corners(chains * draws, float(az.rcParams["stats.ci_prob"])),
-                      out)
+                      out, edge)
+    # Rare: ESS whose Geyer sequence met a tie, recomputed as ArviZ does (FFT).
+    for j in np.flatnonzero(edge[0]):
+        split = _split_chains(x[:, :, j])
+        z = special.ndtri((stats.rankdata(split, method="average") - 3 / 8)
+                          / (split.size - 2 * 3 / 8 + 1))
+        out[1, j] = _fft_geyer(z.reshape(split.shape))
+    for j in np.flatnonzero(edge[1]):
+        pooled_x = x[:, :, j].ravel()
+        low, high = np.quantile(pooled_x, sorted((float(az.rcParams["stats.ci_prob"]),
+                                                  1 - float(az.rcParams["stats.ci_prob"]))))
+        out[2, j] = min(_fft_geyer(_split_chains((x[:, :, j] <= low).astype(float))),
+                        _fft_geyer(_split_chains((x[:, :, j] <= high).astype(float))))
     return out[rows]
+
+
+def _split_chains(x: np.ndarray) -> np.ndarray:
+    """Each chain's first and last halves of ``(chain, draw)`` draws as chains of their own."""
+    half = x.shape[1] // 2
+    return np.concatenate([x[:, :half], x[:, x.shape[1] - half:]], axis=0)
+
+
+def _fft_geyer(y: np.ndarray) -> float:
+    """ESS of ``(chain, draw)`` values with ArviZ's FFT autocorrelations."""
+    chains, draws = y.shape
+    length = next_fast_len(2 * draws)
+    centred = y - y.mean(axis=1, keepdims=True)
+    spectrum = np.fft.rfft(centred, n=length, axis=1)
+    spectrum *= np.conjugate(spectrum)
+    mean_acov = (np.fft.irfft(spectrum, n=length, axis=1)[:, :draws] / draws).mean(axis=0)
+    mean_var = mean_acov[0] * draws / (draws - 1.0)
+    var_plus = mean_var * (draws - 1.0) / draws
+    if chains > 1:
+        var_plus = var_plus + np.var(y.mean(axis=1), ddof=1)
+    rho = 1.0 - (mean_var - mean_acov) / var_plus
+    return _geyer_of(np.ascontiguousarray(y, dtype=float), rho)[0]
 
 
 @functools.cache
@@ -289,43 +329,50 @@ def _acov(centred, lag):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _geyer_of(y: np.ndarray) -> float:  # pragma: no cover
+def _geyer_of(y: np.ndarray, rho: np.ndarray) -> tuple[float, bool]:  # pragma: no cover
     """ESS of ``(chain, draw)`` values by Geyer's initial positive and monotone
-    sequences, line for line as ArviZ's ``_ess``, with each autocorrelation computed
-    when the sequence first needs it: ~10 lags for well-mixed draws instead of an FFT
-    of them all."""
+    sequences, line for line as ArviZ's ``_ess``, and whether one of its comparisons
+    was within :data:`_KNIFE_EDGE` of a tie. With an empty ``rho`` each autocorrelation
+    is computed when the sequence first needs it (~10 lags for well-mixed draws
+    instead of an FFT of them all); otherwise ``rho`` holds them."""
     chains, draws = y.shape
-    centred = np.empty((chains, draws))
-    means = np.empty(chains)
-    for i in range(chains):
-        means[i] = y[i].sum() / draws
-        centred[i] = y[i] - means[i]
     if y.max() - y.min() < _CONSTANT_SPAN:
-        return float(chains * draws)
-
-    mean_var = _acov(centred, 0) * draws / (draws - 1.0)
-    var_plus = mean_var * (draws - 1.0) / draws
-    if chains > 1:
-        grand = means.sum() / chains
-        var_plus += ((means - grand) ** 2).sum() / (chains - 1)
+        return float(chains * draws), False
+    lazy = rho.size == 0
+    centred = np.empty((chains, draws) if lazy else (0, 0))
+    mean_var = var_plus = 1.0
+    if lazy:
+        means = np.empty(chains)
+        for i in range(chains):
+            means[i] = y[i].sum() / draws
+            centred[i] = y[i] - means[i]
+        mean_var = _acov(centred, 0) * draws / (draws - 1.0)
+        var_plus = mean_var * (draws - 1.0) / draws
+        if chains > 1:
+            grand = means.sum() / chains
+            var_plus += ((means - grand) ** 2).sum() / (chains - 1)
     r = np.zeros(draws)
     r[0] = 1.0
     even = 1.0
-    odd = 1.0 - (mean_var - _acov(centred, 1)) / var_plus
+    odd = _rho_at(rho, centred, mean_var, var_plus, 1)
     r[1] = odd
+    closest = np.inf
     t = 1
     while t < draws - 3 and even + odd > 0.0:
-        even = 1.0 - (mean_var - _acov(centred, t + 1)) / var_plus
-        odd = 1.0 - (mean_var - _acov(centred, t + 2)) / var_plus
+        even = _rho_at(rho, centred, mean_var, var_plus, t + 1)
+        odd = _rho_at(rho, centred, mean_var, var_plus, t + 2)
+        closest = min(closest, abs(even + odd))
         if even + odd >= 0:
             r[t + 1] = even
             r[t + 2] = odd
         t += 2
     max_t = t - 2
+    closest = min(closest, abs(even))
     if even > 0:
         r[max_t + 1] = even
     t = 1
     while t <= max_t - 2:
+        closest = min(closest, abs(r[t + 1] + r[t + 2] - r[t - 1] - r[t]))
         if r[t + 1] + r[t + 2] > r[t - 1] + r[t]:
             r[t + 1] = (r[t - 1] + r[t]) / 2.0
             r[t + 2] = r[t + 1]
@@ -335,7 +382,15 @@ def _geyer_of(y: np.ndarray) -> float:  # pragma: no cover
     floor = 1.0 / np.log10(total)
     if floor > tau:
         tau = floor
-    return np.nan if np.isnan(r[1]) else total / tau
+    return (np.nan if np.isnan(r[1]) else total / tau), lazy and closest < _KNIFE_EDGE
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _rho_at(rho, centred, mean_var, var_plus, lag):  # pragma: no cover
+    """Autocorrelation at ``lag``: ``rho[lag]``, or from the direct sums when ``rho`` is empty."""
+    if rho.size:
+        return rho[lag]
+    return 1.0 - (mean_var - _acov(centred, lag)) / var_plus
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -356,8 +411,9 @@ def _scores_of_sorted(values, order, scores, out):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _block_statistics(pooled, order, every, invalid, chains, scores, corners,
-                      out):  # pragma: no cover
-    """R-hat, bulk and tail ESS (``out``'s rows) of each element ``j``.
+                      out, edge):  # pragma: no cover
+    """R-hat, bulk and tail ESS (``out``'s rows) of each element ``j``; ``edge`` (bulk,
+    tail) marks an ESS whose Geyer sequence met a tie (:data:`_KNIFE_EDGE`).
 
     ``pooled[j]`` are its ``2 * chains`` split chains' draws one after another and
     ``order[j]`` their ascending order; ``every[j]`` all its draws sorted, or nothing when
@@ -373,6 +429,7 @@ def _block_statistics(pooled, order, every, invalid, chains, scores, corners,
     merged = np.empty(n, dtype=np.int64)
     folded_z = np.empty(n)
     indicator = np.empty(n)
+    no_rho = np.empty(0)
     for j in range(k):
         if invalid[j]:
             out[:, j] = np.nan
@@ -403,7 +460,7 @@ def _block_statistics(pooled, order, every, invalid, chains, scores, corners,
         _scores_of_sorted(folded, merged, scores, folded_z)
         tail = _plain_rhat_of(folded_z.reshape(m, half))
         out[0, j] = np.nan if chains < 2 else (tail if tail > bulk else bulk)
-        out[1, j] = _geyer_of(z.reshape(m, half))
+        out[1, j], edge[0, j] = _geyer_of(z.reshape(m, half), no_rho)
         # Tail ESS: the split chains' indicators of draws at or below each quantile.
         smallest = np.inf
         for c in range(2):
@@ -417,7 +474,8 @@ def _block_statistics(pooled, order, every, invalid, chains, scores, corners,
             q = b - diff * (1 - weight) if weight >= 0.5 else a + diff * weight
             for i in range(n):
                 indicator[i] = 1.0 if s[i] <= q else 0.0
-            e = _geyer_of(indicator.reshape(m, half))
+            e, tie = _geyer_of(indicator.reshape(m, half), no_rho)
+            edge[1, j] = edge[1, j] or tie
             if np.isnan(e) or e < smallest:
                 smallest = e
                 if np.isnan(e):
