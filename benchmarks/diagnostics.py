@@ -57,16 +57,17 @@ def _measure(function) -> tuple[object, float, float]:
     return result, seconds, peak
 
 
-def _module_at(revision: str):
-    """``credibility/diagnostics.py`` as it was at git ``revision``, imported on its own."""
-    source = subprocess.run(["git", "show", f"{revision}:credibility/diagnostics.py"],
+def module_at(revision: str, name: str = "diagnostics"):
+    """``credibility/<name>.py`` as it was at git ``revision``, imported on its own (as
+    ``<name>_baseline``; its own imports of ``credibility`` are today's package)."""
+    source = subprocess.run(["git", "show", f"{revision}:credibility/{name}.py"],
                             check=True, capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[1]).stdout
-    path = Path(tempfile.mkdtemp()) / "diagnostics_baseline.py"
+    path = Path(tempfile.mkdtemp()) / f"{name}_baseline.py"
     path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("diagnostics_baseline", path)
+    spec = importlib.util.spec_from_file_location(f"{name}_baseline", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["diagnostics_baseline"] = module
+    sys.modules[f"{name}_baseline"] = module
     spec.loader.exec_module(module)
     return module
 
@@ -124,7 +125,7 @@ def run(elements: int, chains: int, draws: int, baseline: str | None = None) -> 
                      row["max_relative_difference"] for row in rows)})
     compared = None
     if baseline is not None:
-        before = _module_at(baseline)
+        before = module_at(baseline)
         before.rhat(post.isel(cell=slice(0, 3)))  # its numba compile
         # Alternately, twice each: the machine's drift hits both alike.
         seconds = {"baseline": [], "ours": []}

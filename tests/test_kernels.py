@@ -17,7 +17,8 @@ from credibility.kernels import (
     FamilyLogp,
     SpectralStates,
     _count_tables,
-    _log1p_small,
+    _EXP_FLOOR,
+    _softplus_parts,
     family_logp,
     ordinal_kernel,
 )
@@ -84,11 +85,28 @@ def _symbolic(problem: dict, names: tuple[str, ...]) -> dict:
     return {k: pt.vector(k) for k in names if k in problem}
 
 
-def test_log1p_small_matches_log1p_on_both_branches():
-    """The softplus' ``log1p(exp(-|x|))``: series below 1e-4, ``log(1 + e)`` above."""
-    e = np.concatenate([[0.0], np.geomspace(1e-300, 1.0, 4001)])
-    ours = np.array([_log1p_small(v) for v in e])
-    np.testing.assert_allclose(ours, np.log1p(e), rtol=3e-12, atol=0.0)
+def test_softplus_parts_match_exp_and_log1p_to_a_few_ulp():
+    """The kernels' ``exp(-|x|)`` and ``log1p`` of it (plain arithmetic, vectorised):
+    within 1 and 4 units in the last place of NumPy's on both sides of every branch
+    (``sqrt(2) - 1`` for the ``log1p``, the integer ``k`` of ``exp``), from ``|x|`` of
+    1e-300 to the floor; beyond it the floor's ``exp``."""
+    rng = np.random.default_rng(7)
+    size = -_EXP_FLOOR
+    magnitude = np.concatenate([[0.0, size, -np.log(np.sqrt(2.0) - 1.0)],
+                                np.geomspace(1e-300, size, 20001), rng.uniform(0, 40, 20000),
+                                rng.uniform(0, size, 20000)])
+    x = np.concatenate([magnitude, -magnitude])
+    e, log1p_e = np.empty_like(x), np.empty_like(x)
+    _softplus_parts(x, e, log1p_e)
+    expected = np.exp(-np.abs(x))
+    np.testing.assert_array_less(np.abs(e - expected) / np.spacing(expected), 1.0 + 1e-9)
+    reference = np.log1p(e)
+    np.testing.assert_array_less(np.abs(log1p_e - reference) / np.spacing(reference), 4.0 + 1e-9)
+    beyond = np.array([709.0, -1e4, np.inf])
+    e_beyond, log1p_beyond = np.empty(3), np.empty(3)
+    _softplus_parts(beyond, e_beyond, log1p_beyond)
+    np.testing.assert_array_equal(e_beyond, e[x == size][0])
+    np.testing.assert_array_equal(log1p_beyond, e_beyond)
 
 
 def test_count_tables_match_lgamma_and_digamma_differences():
