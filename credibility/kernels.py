@@ -7,8 +7,12 @@ parameters, evaluate the density elementwise, and, for the gradient, scatter-add
 every row back onto the states and parameters. Each of those steps is a pass over
 all rows, so at 180,000 rows the graph spends most of its time moving arrays, not in
 the densities (docs/decisions.md 23). The kernels here do the same arithmetic in one
-numba loop per family, returning the log density and its gradient with respect to
-the latent vector and the family's parameters.
+numba function per family, returning the log density and its gradient with respect
+to the latent vector and the family's parameters. The count, binary and ordinal
+kernels make three passes: gather each row's softplus argument, compute ``exp(-|x|)``
+and its ``log1p`` for all rows in one loop of plain arithmetic that LLVM vectorises
+(:func:`_softplus_parts`; decision 26), then add up the rows and scatter their
+gradients.
 
 :class:`FamilyLogp` wraps a kernel as a PyTensor ``Op`` whose gradient is the
 kernel's own (it is computed once with the log density), with a numba

@@ -1,4 +1,5 @@
-"""Smoke test of benchmarks/performance.py at size S (CI runs only this size)."""
+"""Smoke tests of benchmarks/performance.py and benchmarks/kernels.py at size S (CI runs
+only this size)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,24 @@ def test_performance_benchmark_reports_every_configuration(tmp_path):
     error = rows["ours/advi"]["error_vs_nuts"]
     assert all(math.isfinite(v) for v in error.values())
     assert "ours/nutpie" in done.stdout and "ESS/s" in done.stdout
+
+
+def test_kernel_benchmark_times_every_kernel_against_a_revision(tmp_path):
+    """benchmarks/kernels.py at size S against this checkout's own HEAD: a row per
+    kernel with finite times, and the same numbers from both (the same code: any
+    difference would be the comparison's own error)."""
+    out = tmp_path / "kernels.json"
+    script = SCRIPT.parent / "kernels.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--baseline", "HEAD", "--size", "S", "--repeat", "3",
+         "--json", str(out)], capture_output=True, text=True, timeout=600,
+        cwd=SCRIPT.parent.parent,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert [row["kernel"] for row in result["kernels"]] == ["count", "binary", "ordinal"]
+    for row in result["kernels"]:
+        assert row["rows"] > 0
+        assert math.isfinite(row["baseline_ms"]) and row["baseline_ms"] > 0
+        assert math.isfinite(row["ours_ms"]) and row["ours_ms"] > 0
+        assert row["max_relative_difference"] <= 1e-12

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from scipy import special
 
 from credibility.kernels import (
+    _EXP_FLOOR,
     FamilyLogp,
     SpectralStates,
     _count_tables,
-    _EXP_FLOOR,
     _softplus_parts,
     family_logp,
     ordinal_kernel,
