@@ -80,8 +80,7 @@ def run(size: str, baseline: str, repeat: int) -> dict:
                     for _ in range(repeat):
                         kernel(*args)
                     seconds[name].append((time.perf_counter() - started) / repeat)
-        rows.append({"kernel": family, "rows": int(args[-2].size if family != "ordinal"
-                                                   else args[6].size),
+        rows.append({"kernel": family, "rows": int(args[-1].size),  # last input: per row
                      "baseline_ms": 1e3 * min(seconds["baseline"]),
                      "ours_ms": 1e3 * min(seconds["ours"]),
                      "speed_up": min(seconds["baseline"]) / min(seconds["ours"]),

@@ -147,15 +147,18 @@ def _log1p_unit(e: float) -> float:
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
-def _softplus_parts(x: np.ndarray, e: np.ndarray, log1p_e: np.ndarray) -> None:
-    """``e = exp(-|x|)`` and ``log1p_e = log1p(e)``, elementwise, in place (one vectorised
-    pass): ``softplus(x) = max(x, 0) + log1p_e`` and ``sigmoid(x) = (1 if x >= 0 else e)
+def _softplus_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``e = exp(-|x|)`` and ``log1p(e)``, elementwise (one vectorised pass):
+    ``softplus(x) = max(x, 0) + log1p(e)`` and ``sigmoid(x) = (1 if x >= 0 else e)
     / (1 + e)``. The kernels gather each row's argument first, call this, and then
     scatter: the two transcendental functions were about two thirds of a row's time."""
+    e = np.empty(x.size)
+    log1p_e = np.empty(x.size)
     for o in range(x.size):
         value = _exp_nonpositive(-abs(x[o]))
         e[o] = value
         log1p_e[o] = _log1p_unit(value)
+    return e, log1p_e
 
 
 @numba.njit(cache=True)
@@ -203,9 +206,7 @@ def count_kernel(latent, loading, intercept, noise, row_latent, row_signal, row_
         eta = (offset[o] + intercept[row_intercept[o]]
                + loading[row_signal[o]] * latent[row_latent[o]])
         x[o] = eta - log_alpha[row_noise[o]]
-    e = np.empty(value.size)
-    log1p_e = np.empty(value.size)
-    _softplus_parts(x, e, log1p_e)
+    e, log1p_e = _softplus_parts(x)
     total = 0.0
     for o in range(value.size):
         s, i, j, k = row_signal[o], row_latent[o], row_intercept[o], row_noise[o]
@@ -276,9 +277,7 @@ def binary_kernel(latent, loading, intercept, row_latent, row_signal, row_interc
     eta = np.empty(value.size)
     for o in range(value.size):
         eta[o] = intercept[row_intercept[o]] + loading[row_signal[o]] * latent[row_latent[o]]
-    e = np.empty(value.size)
-    log1p_e = np.empty(value.size)
-    _softplus_parts(eta, e, log1p_e)
+    e, log1p_e = _softplus_parts(eta)
     total = 0.0
     for o in range(value.size):
         s, i, j = row_signal[o], row_latent[o], row_intercept[o]
@@ -318,9 +317,7 @@ def ordinal_kernel(latent, loading, cutpoints, row_latent, row_signal, row_ordin
             x[2 * o] = cutpoints[q, k - 1] - eta
         if k < top[o]:
             x[2 * o + 1] = eta - cutpoints[q, k]
-    e = np.empty(x.size)
-    log1p_e = np.empty(x.size)
-    _softplus_parts(x, e, log1p_e)
+    e, log1p_e = _softplus_parts(x)
     total = 0.0
     for o in range(level.size):
         s, i, q, k = row_signal[o], row_latent[o], row_ordinal[o], level[o]
