@@ -1,10 +1,15 @@
-"""Shared fixtures: small simulated data sets (synthetic, seeded)."""
+"""Shared fixtures: small simulated data sets (synthetic, seeded).
+
+Their seeds go through :func:`seeding.seed`, so that ``CREDIBILITY_TEST_SEED`` runs the
+statistical tests on other draws.
+"""
 
 from __future__ import annotations
 
 import warnings
 
 import pytest
+from seeding import seed
 
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel, FitResult
@@ -88,8 +93,8 @@ def all_families_spec() -> ModelSpec:
 @pytest.fixture(scope="session")
 def small_simulation(all_families_spec: ModelSpec) -> Simulation:
     """SYNTHETIC: 8 commitments in 2 alliances over 2000-2009, every family."""
-    structure = synthetic_commitments(8, 2, (2000, 2009), seed=11)
-    return simulate(all_families_spec, structure, seed=11, last_period=2009)
+    structure = synthetic_commitments(8, 2, (2000, 2009), seed=seed(11))
+    return simulate(all_families_spec, structure, seed=seed(11), last_period=2009)
 
 
 @pytest.fixture(scope="session")
@@ -98,12 +103,12 @@ def tiny_fit() -> FitResult:
 
     Shared by every test that needs some real fit but not a good one.
     """
-    sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=3), seed=3,
-                   last_period=2006)
+    sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=seed(3)),
+                   seed=seed(3), last_period=2006)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2, seed=1,
-                                               progress=False)
+        return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2,
+                                               seed=seed(1), progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -113,9 +118,9 @@ def outcome_simulation() -> Simulation:
     True outcome model: intercept 0.3, 1.5 log-odds per sd of credibility,
     covariate effects -0.6 (capability_ratio) and -0.3 (challenger_nuclear).
     """
-    sim = simulate("default", synthetic_commitments(12, 3, (2000, 2011), seed=5), seed=5,
-                   last_period=2011)
-    return simulate_cases(sim, 200, seed=2, intercept=0.3, credibility=1.5,
+    sim = simulate("default", synthetic_commitments(12, 3, (2000, 2011), seed=seed(5)),
+                   seed=seed(5), last_period=2011)
+    return simulate_cases(sim, 200, seed=seed(2), intercept=0.3, credibility=1.5,
                           covariates={"capability_ratio": -0.6, "challenger_nuclear": -0.3},
                           hold_out=0.25)
 
@@ -131,5 +136,5 @@ def outcome_fit(outcome_simulation: Simulation) -> FitResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return CredibilityModel("default").fit(outcome_simulation.data, draws=1000, tune=1000,
-                                               chains=2, seed=1, progress=False,
+                                               chains=2, seed=seed(1), progress=False,
                                                outcome="two_stage")
