@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-perf bench-sbc example-update clean
+.PHONY: demo test test-full test-seeds test-fast lint bench bench-perf bench-sbc example-update clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,11 +15,23 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/credibility demo --out demo_output
 
+# Whole modules per worker (--dist loadscope): a module's fitted fixtures are built once.
+PYTEST := $(PY) -m pytest -n 2 --dist loadscope --durations=25
+
+# The tier CI runs: every kind of check, statistical ones at small sizes.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=15
+	$(PYTEST) -m "not full"
+
+# Everything, the long versions included.
+test-full: $(STAMP)
+	$(PYTEST)
+
+# The fast tier again on other draws of the shared simulated data and fits.
+test-seeds: $(STAMP)
+	CREDIBILITY_TEST_SEED=1 $(PYTEST) -m "not full"
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not full"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check credibility tests examples benchmarks

@@ -2,6 +2,8 @@
 
 For SYNTHETIC data simulated from the default spec at sizes
 
+- XS: 10 commitments x 12 periods x 6 signals (the smoke test's: it checks that every
+  configuration runs and reports, not how fast),
 - S: 40 commitments x 26 periods x 6 signals,
 - M: 300 x 50 x 6,
 - L: 1000 x 50 x 6,
@@ -68,7 +70,7 @@ from pathlib import Path
 
 import numpy as np
 
-SIZES = {"S": (40, 26), "M": (300, 50), "L": (1000, 50)}
+SIZES = {"XS": (10, 12), "S": (40, 26), "M": (300, 50), "L": (1000, 50)}
 CONFIGS = ("ours/nutpie", "ours/pymc", "ours/numpyro", "ours/advi", "spectral/nutpie",
            "naive/default", "naive/pymc")
 # Also runnable, not in the default set: spectral states on JAX (for GPU machines).

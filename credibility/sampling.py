@@ -248,7 +248,7 @@ def compile_nutpie(model: pm.Model) -> CompiledPyMCModel:
     --------
     >>> with pm.Model() as model:
     ...     x = pm.Normal("x", shape=3)
-    >>> compile_nutpie(model).n_dim
+    >>> int(compile_nutpie(model).n_dim)
     3
     """
     import nutpie

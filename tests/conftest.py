@@ -7,8 +7,11 @@ statistical tests on other draws.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from seeding import seed
 
 from credibility.diagnostics import ConvergenceWarning
@@ -97,18 +100,35 @@ def small_simulation(all_families_spec: ModelSpec) -> Simulation:
     return simulate(all_families_spec, structure, seed=seed(11), last_period=2009)
 
 
+def shared_fit(factory: pytest.TempPathFactory, name: str,
+               build: Callable[[], FitResult]) -> FitResult:
+    """The fit ``build`` returns, built once per test run and loaded by every other
+    pytest-xdist worker that asks for it (saved under the run's shared temporary
+    folder, a file lock around building it)."""
+    root = Path(factory.getbasetemp()).parent  # shared by the workers of one run
+    folder = root / f"shared-fit-{name}-seed{seed(0)}"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / "fit.json").exists():
+            build().save(folder)
+        # Every worker, the builder included, gets the saved fit: the same object.
+        return FitResult.load(folder)
+
+
 @pytest.fixture(scope="session")
-def tiny_fit() -> FitResult:
+def tiny_fit(tmp_path_factory: pytest.TempPathFactory) -> FitResult:
     """SYNTHETIC: a deliberately short nutpie run (its diagnostics are expected to fail).
 
     Shared by every test that needs some real fit but not a good one.
     """
-    sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=seed(3)),
-                   seed=seed(3), last_period=2006)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2,
-                                               seed=seed(1), progress=False)
+    def build() -> FitResult:
+        sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=seed(3)),
+                       seed=seed(3), last_period=2006)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2,
+                                                   seed=seed(1), progress=False)
+
+    return shared_fit(tmp_path_factory, "tiny", build)
 
 
 @pytest.fixture(scope="session")
@@ -126,15 +146,19 @@ def outcome_simulation() -> Simulation:
 
 
 @pytest.fixture(scope="session")
-def outcome_fit(outcome_simulation: Simulation) -> FitResult:
+def outcome_fit(outcome_simulation: Simulation,
+                tmp_path_factory: pytest.TempPathFactory) -> FitResult:
     """Two-stage fit of :func:`outcome_simulation` (2 chains x 1000 draws).
 
     Long enough for the tests that compare it with a refit within Monte Carlo error:
     at 2 x 400 draws persistence had R-hat ~1.04, and such a fit's ESS, hence its
     Monte Carlo error, is overestimated.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return CredibilityModel("default").fit(outcome_simulation.data, draws=1000, tune=1000,
-                                               chains=2, seed=seed(1), progress=False,
-                                               outcome="two_stage")
+    def build() -> FitResult:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return CredibilityModel("default").fit(outcome_simulation.data, draws=1000,
+                                                   tune=1000, chains=2, seed=seed(1),
+                                                   progress=False, outcome="two_stage")
+
+    return shared_fit(tmp_path_factory, "outcome", build)

@@ -1,5 +1,10 @@
-"""Smoke tests of benchmarks/performance.py and benchmarks/kernels.py at size S (CI runs
-only this size)."""
+"""Smoke tests of benchmarks/performance.py and benchmarks/kernels.py.
+
+The fast tier (CI) runs the performance benchmark at size XS with the configurations
+that no other test samples (the naive baseline) and the two whose rows need it
+(ours/nutpie for the ratios, ours/advi for its error against NUTS); the other backends
+are sampled by tests/test_fitting.py. The full tier (``make test-full``) runs every
+configuration at size S."""
 
 from __future__ import annotations
 
@@ -20,35 +25,54 @@ FIGURES = ("build_s", "sample_s", "min_bulk_ess", "median_bulk_ess", "min_loadin
            "ess_per_s", "max_rhat", "peak_memory_gib", "persistence_ess", "persistence_rhat")
 
 
-def test_performance_benchmark_reports_every_configuration(tmp_path):
-    pytest.importorskip("numpyro", reason="the benchmark compares the numpyro backend too")
+def run_benchmark(tmp_path, size: str, configs: set[str]) -> tuple[dict, str]:
+    """``benchmarks/performance.py`` at ``size`` with ``configs`` and 30 draws after 30
+    tuning steps: its JSON result and what it printed."""
     out = tmp_path / "perf.json"
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--sizes", "S", "--draws", "30", "--tune", "30",
-         "--chains", "2", "--advi-iterations", "500", "--timeout", "600",
-         "--out", str(out), "--work", str(tmp_path / "work")],
+        [sys.executable, str(SCRIPT), "--sizes", size, "--configs", *sorted(configs),
+         "--draws", "30", "--tune", "30", "--chains", "2", "--advi-iterations", "500",
+         "--timeout", "600", "--out", str(out), "--work", str(tmp_path / "work")],
         capture_output=True, text=True, timeout=1200,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(out.read_text())
+    return json.loads(out.read_text()), done.stdout
+
+
+def check_rows(result: dict, stdout: str, size: str, configs: set[str], cells: int) -> dict:
+    """Every configuration's row has finite, positive figures; the shared ones agree."""
     assert result["synthetic"] is True
     rows = {row["name"]: row for row in result["results"]}
-    assert set(rows) == CONFIGS
+    assert set(rows) == configs
     for name, row in rows.items():
         assert "error" not in row, f"{name}: {row.get('error')}"
-        assert row["size"] == "S" and row["cells"] > 500
+        assert row["size"] == size and row["cells"] > cells
         for figure in FIGURES:
             assert math.isfinite(row[figure]) and row[figure] > 0, (name, figure, row[figure])
-    for name in ("ours/nutpie", "spectral/nutpie", "naive/default"):  # compile timed apart
-        assert rows[name]["compile_s"] > 0, name
+    for name in {"ours/nutpie", "spectral/nutpie", "naive/default"} & configs:
+        assert rows[name]["compile_s"] > 0, name  # compile timed apart
     assert rows["ours/advi"]["approximate"] and not rows["ours/nutpie"]["approximate"]
     assert all(row["target_accept"] == 0.8 for row in rows.values())  # the naive's, pm.sample's
     assert rows["ours/nutpie"]["median_bulk_ess"] >= rows["ours/nutpie"]["min_bulk_ess"]
-    for name in CONFIGS - {"naive/pymc"}:
+    for name in configs - {"naive/pymc"}:
         assert math.isfinite(rows[name]["ess_per_s_ratio_vs_naive_pymc"])
     error = rows["ours/advi"]["error_vs_nuts"]
     assert all(math.isfinite(v) for v in error.values())
-    assert "ours/nutpie" in done.stdout and "ESS/s" in done.stdout
+    assert "ours/nutpie" in stdout and "ESS/s" in stdout
+    return rows
+
+
+def test_performance_benchmark_runs_the_naive_baseline_and_reports(tmp_path):
+    configs = {"ours/nutpie", "ours/advi", "naive/pymc"}
+    result, stdout = run_benchmark(tmp_path, "XS", configs)
+    check_rows(result, stdout, "XS", configs, cells=60)
+
+
+@pytest.mark.full
+def test_performance_benchmark_reports_every_configuration(tmp_path):
+    pytest.importorskip("numpyro", reason="the benchmark compares the numpyro backend too")
+    result, stdout = run_benchmark(tmp_path, "S", CONFIGS)
+    check_rows(result, stdout, "S", CONFIGS, cells=500)
 
 
 def test_kernel_benchmark_times_every_kernel_against_a_revision(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -40,7 +41,10 @@ from credibility.sources.build import parse_years, source_paths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 SPEC = Path(__file__).parents[1] / "models" / "us_real.toml"
-SHARED = Path(__file__).parents[1].parent / "shared" / "data"
+#: The staged public data: ``CREDIBILITY_SOURCE_DATA`` or, by default, ``../shared/data``
+#: from the project root (where CI has it; ``.ci/run`` fails when it is missing).
+SHARED = Path(os.environ.get("CREDIBILITY_SOURCE_DATA")
+              or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 WINDOW = (2000, 2003)
 
 
@@ -391,7 +395,8 @@ def test_cli_build_real_errors(tmp_path: Path):
 
 # --------------------------------------------------------------------------- real data
 
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not available")
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(),
+                                  reason=f"the staged source data ({SHARED}) is not available")
 
 
 @pytest.fixture(scope="module")

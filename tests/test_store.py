@@ -209,22 +209,58 @@ def test_stray_temporaries_are_ignored_and_cleaned(tmp_path: Path, fit: FitResul
     assert store.versions() == ["v0001", "v0002"]
 
 
+class _WriterServer:
+    """``tests/store_writer.py --serve``: writers forked from a process that has
+    imported the package already."""
+
+    def __init__(self, store: Path, fit_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WRITER), "--serve", str(store), str(fit_dir)], cwd=REPO,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def start(self) -> int:
+        """Fork a writer; returns its process id once it runs."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("write\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line.startswith("started "), (line, self.proc.stderr)
+        return int(line.split()[1])
+
+    def readline(self) -> str:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline()
+
+    def finish(self) -> tuple[str, int]:
+        """What the writer printed until it ended, and its exit status."""
+        lines = []
+        while not (line := self.readline()).startswith("exit "):
+            assert line, "the writer server ended early"
+            lines.append(line)
+        return "".join(lines), int(line.split()[1])
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
 @pytest.mark.slow
 def test_writer_killed_at_any_moment_leaves_store_sound(tmp_path: Path, fit: FitResult,
                                                         fit_dir: Path) -> None:
     path = tmp_path / "store"
     PosteriorStore(path).save(fit)
     good = ["v0001"]
+    server = _WriterServer(path, fit_dir)
 
-    # A full run first: warms the import caches and measures the two phases.
+    # A full run first: measures the two phases (loading the fit, then the save).
     started = time.monotonic()
-    proc = _writer(path, fit_dir)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "saving"
+    server.start()
+    assert server.readline().strip() == "saving"
     startup = time.monotonic() - started
-    assert proc.stdout.readline().startswith("saved v0002")
+    assert server.readline().startswith("saved v0002")
     save_seconds = time.monotonic() - started - startup
-    proc.wait(timeout=60)
+    assert server.finish() == ("", 0)
     good.append("v0002")
     good = _assert_store_sound(path, good)
 
@@ -233,39 +269,42 @@ def test_writer_killed_at_any_moment_leaves_store_sound(tmp_path: Path, fit: Fit
 
     def kill(anchor: str, delay: float) -> str:
         launched = time.monotonic()
-        proc = _writer(path, fit_dir)
-        assert proc.stdout is not None
+        pid = server.start()
         seen = ""
         if anchor == "save":
-            seen = proc.stdout.readline()
-            assert seen.strip() == "saving", proc.communicate()[1]
+            seen = server.readline()
+            assert seen.strip() == "saving", seen
             time.sleep(delay)
         else:
             time.sleep(max(0.0, delay - (time.monotonic() - launched)))
-        proc.send_signal(signal.SIGKILL)
-        rest, _ = proc.communicate(timeout=60)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it had already ended
+            pass
+        rest, code = server.finish()
         output = seen + rest
         phase = ("after save" if "saved" in output
                  else "during save" if "saving" in output else "before save")
         phases[phase] += 1
-        assert proc.returncode in (-signal.SIGKILL, 0)
+        assert code in (-signal.SIGKILL, 0)
         good[:] = _assert_store_sound(path, good)
         return phase
 
-    # Kills spread over import and fit loading, then at random moments of the save.
+    # Kills spread over loading the fit, then at random moments of the save.
     for _ in range(STARTUP_KILLS):
         kill("start", rng.uniform(0, startup))
     # The save's duration varies with load (e.g. under pytest -n 2): when a kill comes
     # too late, shrink the window so that the kills keep landing inside the save.
     window = save_seconds * 1.1
-    # A startup kill can land in the save too (slow imports under load): count kills,
-    # not save kills alone, so that at least 20 always happen.
+    # A startup kill can land in the save too: count kills, not save kills alone, so
+    # that at least 20 always happen.
     for _ in range(MAX_SAVE_TRIES):
         if (phases["during save"] >= SAVE_KILLS
                 and sum(phases.values()) >= STARTUP_KILLS + SAVE_KILLS):
             break
         if kill("save", window * rng.random()) == "after save":
             window *= 0.7
+    server.close()
 
     assert sum(phases.values()) >= 20
     assert phases["during save"] >= SAVE_KILLS, phases
