@@ -1,7 +1,7 @@
 """Approximate posterior update: the previous posterior as a prior, only new periods sampled.
 
 When new signal rows arrive for periods after the last fitted one, the exact
-update refits everything. The approximate update (DESIGN §5) instead
+update refits everything. The approximate update (docs/updating.md) instead
 
 1. summarises the previous posterior by a multivariate normal on an unconstrained
    vector: the persistences (logit), the alliance-path scale and the latent sd

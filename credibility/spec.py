@@ -85,7 +85,7 @@ class Priors:
 
 @dataclass(frozen=True)
 class OutcomeSpec:
-    """The deterrence-success model of ``[outcome]`` (DESIGN §4; docs/model.md).
+    """The deterrence-success model of ``[outcome]`` (docs/model.md).
 
     ``logit P(success) = intercept + credibility * x + covariate . z + region``,
     with covariates standardised over the fitted cases (so ``covariate_sd`` is the
