@@ -10,8 +10,10 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import pytensor
 import pytest
 from filelock import FileLock
+from python_mode import PYTHON_MODE
 from seeding import seed
 
 from credibility.diagnostics import ConvergenceWarning
@@ -85,6 +87,20 @@ intercept = { mu = 2.0, sigma = 0.5 }
 loading = 0.5
 noise = 0.3
 """
+
+
+@pytest.fixture
+def python_mode():
+    """Functions compiled without a named mode use :data:`PYTHON_MODE`: for tests that
+    check a log density's value, not a compiler.
+
+    Compiling a measurement model with numba (PyTensor's default) took 10-40 s per model
+    on an empty compile cache; evaluated once or a few times, the Python implementations
+    need no compilation. The numba path is checked in tests/test_kernels.py (mode
+    "NUMBA") and by every nutpie fit.
+    """
+    with pytensor.config.change_flags(mode=PYTHON_MODE):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special
 
+from python_mode import PYTHON_MODE
+
 from credibility.kernels import (
     _EXP_FLOOR,
     FamilyLogp,
@@ -30,11 +32,10 @@ from credibility.measurement import (
 )
 from credibility.spec import SignalSpec
 
-#: PyTensor mode for checks of log densities that do not depend on the backend: the C
-#: backend compiles a graph-form model in seconds where numba (PyTensor's default) took
-#: up to a minute. The fused kernels' numba path is checked with mode "NUMBA" below
-#: (test_fused_model_has_the_graph_models_density_and_gradient) and by every nutpie fit.
-C_BACKEND = "FAST_RUN"
+#: Log densities are checked with PyTensor's Python implementations (conftest.py,
+#: ``python_mode``): functions that name no mode, ``initial_point()`` among them, too.
+PYTHON = PYTHON_MODE
+pytestmark = pytest.mark.usefixtures("python_mode")
 
 
 def _rows(draw, n_latent: int, n_signals: int, n: int) -> dict:
@@ -267,7 +268,8 @@ def test_a_wrong_gradient_is_caught():
 def test_fused_model_has_the_graph_models_density_and_gradient(small_simulation, spectral):
     """Every family (proportions and binomials keep their graph form), two ordinal
     signals of different sizes, an alliance signal: same log density and gradient at
-    a point away from the start, with numba (nutpie) and with the C backend (PyMC)."""
+    a point away from the start (Python implementations; the kernels' numba
+    implementations are checked against those by the next test)."""
     data = small_simulation.data
     spec = dataclasses.replace(data.spec, spectral_states=spectral)
     assert {"count", "amount", "ratio", "binary", "ordinal", "proportion", "binomial"} <= set(
@@ -284,18 +286,15 @@ def test_fused_model_has_the_graph_models_density_and_gradient(small_simulation,
     assert (SpectralStates in states_ops) == spectral
     # Shapes are known without running the kernels (nutpie asks before sampling).
     cells = build_index(data, spec).cells.size
-    shape = pytensor.function([], fused["credibility_cell"].shape, mode="FAST_COMPILE")()
+    shape = pytensor.function([], fused["credibility_cell"].shape)()
     assert tuple(shape) == (cells,)
     rng = np.random.default_rng(5)
     point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
              for k, v in graph.initial_point().items()}
-    # The graph form is the reference, evaluated once with the C backend (its numba
-    # compile alone took a minute); the fused model with both backends.
-    reference = _logp_and_gradient(graph, point, "FAST_RUN")
-    for mode in ("NUMBA", "FAST_RUN"):
-        value, gradient = _logp_and_gradient(fused, point, mode)
-        np.testing.assert_allclose(value, reference[0], rtol=1e-12)
-        np.testing.assert_allclose(gradient, reference[1], rtol=1e-9, atol=1e-9)
+    value, gradient = _logp_and_gradient(fused, point, PYTHON)
+    reference = _logp_and_gradient(graph, point, PYTHON)
+    np.testing.assert_allclose(value, reference[0], rtol=1e-12)
+    np.testing.assert_allclose(gradient, reference[1], rtol=1e-9, atol=1e-9)
 
 
 def _logp_and_gradient(model, point: dict, mode: str) -> tuple[float, np.ndarray]:
@@ -306,6 +305,64 @@ def _logp_and_gradient(model, point: dict, mode: str) -> tuple[float, np.ndarray
                            mode=mode)
     out = fn(*[point[v.name] for v in model.value_vars])
     return float(out[0]), np.concatenate([np.ravel(g) for g in out[1:]])
+
+
+def test_numba_implementations_of_the_fused_ops_give_their_python_values():
+    """What nutpie compiles: every fused family's kernel (two ordinal signals of
+    different sizes) and the spectral states, summed in one function, compiled by
+    numba and by the Python implementations: the same value and gradients. (One
+    small function: a whole model's numba compile took up to a minute.)"""
+    import pymc as pm
+
+    from credibility.measurement import UnitCells, _spectral_states, spectral_weights
+
+    rng = np.random.default_rng(12)
+    n_latent, n = 5, 40
+    x = {name: pt.vector(name) for name in ("latent", "loading", "intercept", "noise",
+                                            "first", "log_gap", "group")}
+    rho = pt.scalar("rho")
+    rows = {"row_latent": rng.integers(0, n_latent, n), "row_signal": rng.integers(0, 2, n)}
+    rows["row_intercept"] = rows["row_noise"] = rows["row_signal"]
+    terms = [
+        family_logp("count", x["latent"], x["loading"], intercept=x["intercept"],
+                    noise=x["noise"], value=rng.integers(0, 400, n),
+                    offset=rng.normal(0, 0.3, n), **rows),
+        family_logp("amount", x["latent"], x["loading"], intercept=x["intercept"],
+                    noise=x["noise"], value=rng.lognormal(0, 1, n), **rows),
+        family_logp("binary", x["latent"], x["loading"], intercept=x["intercept"],
+                    value=rng.integers(0, 2, n), row_latent=rows["row_latent"],
+                    row_signal=rows["row_signal"], row_intercept=rows["row_intercept"]),
+    ]
+    levels = np.array([3, 4])
+    cut = cutpoint_matrix(tuple(SignalSpec(name=f"s{k}", family="ordinal", levels=int(m))
+                                for k, m in enumerate(levels)), x["first"], x["log_gap"])
+    top = levels[rows["row_signal"]] - 1
+    terms.append(family_logp("ordinal", x["latent"], x["loading"], cutpoints=cut,
+                             value=rng.integers(0, top + 1), row_ordinal=rows["row_signal"],
+                             top=top, row_latent=rows["row_latent"],
+                             row_signal=rows["row_signal"]))
+    lengths = np.array([6, 2, 4])
+    cells = UnitCells(unit=np.repeat(np.arange(lengths.size), lengths),
+                      period=np.concatenate([np.arange(k) for k in lengths]),
+                      local=np.concatenate([np.arange(k) for k in lengths]),
+                      n_units=lengths.size)
+    with pm.Model() as model:
+        states = _spectral_states(cells, x["group"], rho, spectral_weights(6, 0.8, 1.0),
+                                  fused=True)
+    free = model.rvs_to_values[model["commitment_spectral"]]
+    prior, states = model.replace_rvs_by_values([pt.sum(list(model.potentials)), states])
+    total = pt.sum(terms) + prior + (rng.normal(size=cells.size) * states).sum()
+    inputs = [*x.values(), rho, free]
+    point = [rng.normal(size=n_latent), rng.normal(size=2), rng.normal(size=2),
+             rng.uniform(0.2, 2.0, 2), rng.normal(size=2), rng.normal(size=3),
+             rng.normal(size=cells.size), 0.6, rng.normal(size=(lengths.size, 6))]
+    ops = {type(v.owner.op) for v in pytensor.graph.traversal.ancestors([total]) if v.owner}
+    assert {FamilyLogp, SpectralStates} <= ops
+    outputs = [total, *pt.grad(total, inputs)]
+    compiled = pytensor.function(inputs, outputs, mode="NUMBA")(*point)
+    python = pytensor.function(inputs, outputs, mode=PYTHON)(*point)
+    for a, b in zip(compiled, python, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_spectral_states_kernel_matches_the_graph_form():
@@ -349,8 +406,8 @@ def test_residual_persistence_keeps_the_graph_form(small_simulation):
     assert "obs_amount" in {rv.name for rv in fused.observed_RVs}
     graph = build_measurement_model(data, spec)
     point = graph.initial_point()
-    np.testing.assert_allclose(fused.compile_logp(mode=C_BACKEND)(point),
-                               graph.compile_logp(mode=C_BACKEND)(point),
+    np.testing.assert_allclose(fused.compile_logp(mode=PYTHON)(point),
+                               graph.compile_logp(mode=PYTHON)(point),
                                rtol=1e-12)
 
 

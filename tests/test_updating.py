@@ -285,6 +285,7 @@ def test_exact_update_agrees_with_a_fit_from_scratch(updated: UpdateResult) -> N
     assert distance.max() < norm.ppf(1.0 - ALPHA / (2 * distance.size))
 
 
+@pytest.mark.usefixtures("python_mode")  # a log density checked once: no numba compile
 def test_warm_start_values_follow_the_labels(tiny_fit: FitResult, next_year: pd.DataFrame
                                             ) -> None:
     merged = merge_signals(tiny_fit.data, next_year).data

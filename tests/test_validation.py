@@ -236,9 +236,10 @@ def test_cli_sbc_runs_on_a_scheduler_and_resumes(cluster, tmp_path):
     assert len({int(s) for s in sims["seed"].values}) == 3
     changed = CliRunner().invoke(app, [*args, "--n-sims", "3", "--seed", "5"])
     assert changed.exit_code == 2 and "other settings" in changed.stderr
+    # The same design as the SBC run: the worker samples the model it compiled for it.
     recovery = CliRunner().invoke(app, ["validate", "recovery", "--out", str(tmp_path / "rec"),
                                         "--n-sims", "1", "--commitments", "4", "--periods",
-                                        "6", "--draws", "100", "--tune", "100", "--cases", "0",
+                                        "6", "--draws", "100", "--tune", "100", "--cases", "30",
                                         "--quiet", "--scheduler", cluster.scheduler_address])
     assert recovery.exit_code == 0, recovery.output
     assert (tmp_path / "rec" / "recovery.png").exists()
