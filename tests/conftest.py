@@ -89,6 +89,23 @@ noise = 0.3
 """
 
 
+#: Modules that take a minute or more (SBC on a dask worker, benchmark scripts in
+#: subprocesses, several fits each), started first: under ``--dist loadscope`` a module
+#: runs whole on one worker, in collection order, and one of these left to the end
+#: keeps a worker busy after the other has finished.
+LONG_MODULES = ("test_validation.py", "test_benchmarks.py", "test_approximate.py",
+                "test_scenarios.py", "test_fitting.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tests of :data:`LONG_MODULES` first, in that order (stable otherwise)."""
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONG_MODULES.index(name) if name in LONG_MODULES else len(LONG_MODULES)
+
+    items.sort(key=rank)
+
+
 @pytest.fixture
 def python_mode():
     """Functions compiled without a named mode use :data:`PYTHON_MODE`: for tests that

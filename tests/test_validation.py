@@ -210,8 +210,8 @@ def cluster():
 def test_cli_sbc_runs_on_a_scheduler_and_resumes(cluster, tmp_path):
     """The CLI against a running scheduler: files, shapes, and a resumed run."""
     out = tmp_path / "sbc"
-    args = ["validate", "sbc", "--out", str(out), "--commitments", "4", "--periods", "6",
-            "--draws", "100", "--tune", "100", "--cases", "30", "--quiet",
+    args = ["validate", "sbc", "--out", str(out), "--commitments", "4", "--alliances", "2",
+            "--periods", "6", "--draws", "100", "--tune", "100", "--cases", "30", "--quiet",
             "--scheduler", cluster.scheduler_address]
     first = CliRunner().invoke(app, [*args, "--n-sims", "2"])
     assert first.exit_code == 0, first.output
@@ -238,8 +238,9 @@ def test_cli_sbc_runs_on_a_scheduler_and_resumes(cluster, tmp_path):
     assert changed.exit_code == 2 and "other settings" in changed.stderr
     # The same design as the SBC run: the worker samples the model it compiled for it.
     recovery = CliRunner().invoke(app, ["validate", "recovery", "--out", str(tmp_path / "rec"),
-                                        "--n-sims", "1", "--commitments", "4", "--periods",
-                                        "6", "--draws", "100", "--tune", "100", "--cases", "30",
+                                        "--n-sims", "1", "--commitments", "4", "--alliances",
+                                        "2", "--periods", "6", "--draws", "100", "--tune", "100",
+                                        "--cases", "30",
                                         "--quiet", "--scheduler", cluster.scheduler_address])
     assert recovery.exit_code == 0, recovery.output
     assert (tmp_path / "rec" / "recovery.png").exists()
