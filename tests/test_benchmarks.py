@@ -1,10 +1,10 @@
 """Smoke tests of benchmarks/performance.py and benchmarks/kernels.py.
 
-The fast tier (CI) runs the performance benchmark at size XS with the configurations
-that no other test samples (the naive baseline) and the two whose rows need it
-(ours/nutpie for the ratios, ours/advi for its error against NUTS); the other backends
-are sampled by tests/test_fitting.py. The full tier (``make test-full``) runs every
-configuration at size S."""
+The fast tier (CI) runs the performance benchmark at size XS with the configuration
+that no other test samples (the naive baseline) and the one its ratios need
+(ours/nutpie); the other backends and ADVI are fitted by tests/test_fitting.py. The
+full tier (``make test-full``) runs every configuration at size S, ADVI's error
+against NUTS included."""
 
 from __future__ import annotations
 
@@ -51,19 +51,21 @@ def check_rows(result: dict, stdout: str, size: str, configs: set[str], cells: i
             assert math.isfinite(row[figure]) and row[figure] > 0, (name, figure, row[figure])
     for name in {"ours/nutpie", "spectral/nutpie", "naive/default"} & configs:
         assert rows[name]["compile_s"] > 0, name  # compile timed apart
-    assert rows["ours/advi"]["approximate"] and not rows["ours/nutpie"]["approximate"]
+    assert not rows["ours/nutpie"]["approximate"]
     assert all(row["target_accept"] == 0.8 for row in rows.values())  # the naive's, pm.sample's
     assert rows["ours/nutpie"]["median_bulk_ess"] >= rows["ours/nutpie"]["min_bulk_ess"]
     for name in configs - {"naive/pymc"}:
         assert math.isfinite(rows[name]["ess_per_s_ratio_vs_naive_pymc"])
-    error = rows["ours/advi"]["error_vs_nuts"]
-    assert all(math.isfinite(v) for v in error.values())
+    if "ours/advi" in configs:
+        assert rows["ours/advi"]["approximate"]
+        error = rows["ours/advi"]["error_vs_nuts"]
+        assert all(math.isfinite(v) for v in error.values())
     assert "ours/nutpie" in stdout and "ESS/s" in stdout
     return rows
 
 
 def test_performance_benchmark_runs_the_naive_baseline_and_reports(tmp_path):
-    configs = {"ours/nutpie", "ours/advi", "naive/pymc"}
+    configs = {"ours/nutpie", "naive/pymc"}
     result, stdout = run_benchmark(tmp_path, "XS", configs)
     check_rows(result, stdout, "XS", configs, cells=60)
 
