@@ -6,11 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-full test-seeds test-fast lint bench bench-perf bench-sbc example-update clean
 
-# --no-compile: Python compiles what it imports on first use (17 s less to install).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --no-compile -e ".[dev,jax]"
+	$(PY) -m pip install --quiet -e ".[dev,jax]"
 	touch $(STAMP)
 
 demo: $(STAMP)
