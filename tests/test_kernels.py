@@ -11,9 +11,8 @@ import pytensor.tensor as pt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import special
-
 from python_mode import PYTHON_MODE
+from scipy import special
 
 from credibility.kernels import (
     _EXP_FLOOR,

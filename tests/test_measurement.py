@@ -17,10 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytensor.graph.traversal import ancestors
 from pytensor.tensor.math import Dot
+from python_mode import PYTHON_MODE
 from scipy.special import expit
 from scipy.stats import multivariate_normal
-
-from python_mode import PYTHON_MODE
 
 from credibility.errors import SpecError
 from credibility.measurement import (
