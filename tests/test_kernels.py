@@ -33,7 +33,6 @@ from credibility.spec import SignalSpec
 
 #: Log densities are checked with PyTensor's Python implementations (conftest.py,
 #: ``python_mode``): functions that name no mode, ``initial_point()`` among them, too.
-PYTHON = PYTHON_MODE
 pytestmark = pytest.mark.usefixtures("python_mode")
 
 
@@ -290,8 +289,8 @@ def test_fused_model_has_the_graph_models_density_and_gradient(small_simulation,
     rng = np.random.default_rng(5)
     point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
              for k, v in graph.initial_point().items()}
-    value, gradient = _logp_and_gradient(fused, point, PYTHON)
-    reference = _logp_and_gradient(graph, point, PYTHON)
+    value, gradient = _logp_and_gradient(fused, point, PYTHON_MODE)
+    reference = _logp_and_gradient(graph, point, PYTHON_MODE)
     np.testing.assert_allclose(value, reference[0], rtol=1e-12)
     np.testing.assert_allclose(gradient, reference[1], rtol=1e-9, atol=1e-9)
 
@@ -359,7 +358,7 @@ def test_numba_implementations_of_the_fused_ops_give_their_python_values():
     assert {FamilyLogp, SpectralStates} <= ops
     outputs = [total, *pt.grad(total, inputs)]
     compiled = pytensor.function(inputs, outputs, mode="NUMBA")(*point)
-    python = pytensor.function(inputs, outputs, mode=PYTHON)(*point)
+    python = pytensor.function(inputs, outputs, mode=PYTHON_MODE)(*point)
     for a, b in zip(compiled, python, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -405,8 +404,8 @@ def test_residual_persistence_keeps_the_graph_form(small_simulation):
     assert "obs_amount" in {rv.name for rv in fused.observed_RVs}
     graph = build_measurement_model(data, spec)
     point = graph.initial_point()
-    np.testing.assert_allclose(fused.compile_logp(mode=PYTHON)(point),
-                               graph.compile_logp(mode=PYTHON)(point),
+    np.testing.assert_allclose(fused.compile_logp(mode=PYTHON_MODE)(point),
+                               graph.compile_logp(mode=PYTHON_MODE)(point),
                                rtol=1e-12)
 
 

@@ -42,7 +42,6 @@ from credibility.spec import parse_spec
 
 #: Log densities are checked with PyTensor's Python implementations (conftest.py,
 #: ``python_mode``): functions that name no mode, ``initial_point()`` among them, too.
-PYTHON = PYTHON_MODE
 pytestmark = pytest.mark.usefixtures("python_mode")
 
 
@@ -121,7 +120,7 @@ def test_graph_size_does_not_grow_with_rows(small_simulation, all_families_spec,
 
 def test_logp_is_finite_at_the_initial_point(small_simulation):
     model = build_measurement_model(small_simulation.data)
-    logp = model.compile_logp(mode=PYTHON)(model.initial_point())
+    logp = model.compile_logp(mode=PYTHON_MODE)(model.initial_point())
     assert np.isfinite(logp)
 
 
@@ -238,7 +237,7 @@ def test_spectral_states_density_is_the_change_of_variables(rho):
     potential, states = model.replace_rvs_by_values(
         [model["commitment_prior"] + model["commitment_spectral_jacobian"], states])
     jacobian = pytensor.gradient.jacobian(states, free)
-    fn = pytensor.function([free, rho_var], [potential, states, jacobian], mode=PYTHON)
+    fn = pytensor.function([free, rho_var], [potential, states, jacobian], mode=PYTHON_MODE)
     lag = np.abs(np.subtract.outer(np.arange(length), np.arange(length)))
     for z in rng.normal(size=(3, n, length)):
         value, s, jac = fn(z, rho)
@@ -256,13 +255,13 @@ def test_spectral_states_with_staggered_windows(small_simulation):
     model = build_measurement_model(data, spec)
     assert "commitment_spectral" in model.named_vars
     assert "commitment_state" not in model.named_vars
-    assert np.isfinite(model.compile_logp(mode=PYTHON)(model.initial_point()))
+    assert np.isfinite(model.compile_logp(mode=PYTHON_MODE)(model.initial_point()))
     index = build_index(data, spec)
     assert index.cells.size < index.cells.n_units * index.cells.max_length  # really staggered
     (credibility,) = model.replace_rvs_by_values([model["credibility_cell"]])
     point = model.initial_point()
     inputs = [v for v in model.value_vars if v in set(ancestors([credibility]))]
-    cells = pytensor.function(inputs, credibility, mode=PYTHON)(
+    cells = pytensor.function(inputs, credibility, mode=PYTHON_MODE)(
         *[point[v.name] for v in inputs])
     assert cells.shape == (index.cells.size,)
 
@@ -287,8 +286,8 @@ def test_marker_signal_is_the_same_model_in_other_coordinates(small_simulation):
                          p.persistence_alpha / (p.persistence_alpha + p.persistence_beta),
                          plain_spec.spectral_data_precision)
     rng = np.random.default_rng(8)
-    plain_logp = plain.compile_logp(jacobian=False, mode=PYTHON)
-    scaled_logp = scaled.compile_logp(jacobian=False, mode=PYTHON)
+    plain_logp = plain.compile_logp(jacobian=False, mode=PYTHON_MODE)
+    scaled_logp = scaled.compile_logp(jacobian=False, mode=PYTHON_MODE)
     for _ in range(3):
         point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
                  for key, v in plain.initial_point().items()}
@@ -366,7 +365,7 @@ def test_residual_persistence_enters_the_model_and_is_refused_elsewhere(small_si
     spec = dataclasses.replace(data.spec, signals=signals)
     model = build_measurement_model(data, spec)
     assert model.coords["signal_residual"] == (name,)
-    assert np.isfinite(model.compile_logp(mode=PYTHON)(model.initial_point()))
+    assert np.isfinite(model.compile_logp(mode=PYTHON_MODE)(model.initial_point()))
     # Replicated data (posterior predictive checks) at one point: the rows' own draws.
     values = pytensor.function(model.value_vars, model.unobserved_value_vars,
                                on_unused_input="ignore")(
