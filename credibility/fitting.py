@@ -44,7 +44,7 @@ __all__ = ["BACKENDS", "CREDIBILITY_COLUMNS", "CredibilityModel", "FitResult", "
 
 OutcomeMode = Literal["auto", "joint", "two_stage", "none"]
 
-#: Columns of the exported credibility table (DESIGN §8).
+#: Columns of the exported credibility table (docs/data.md).
 CREDIBILITY_COLUMNS = ("commitment_id", "period", "mean", "sd", "q05", "q50", "q95")
 
 

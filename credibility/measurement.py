@@ -1,4 +1,4 @@
-"""The hierarchical, dynamic measurement model (DESIGN §3; equations in docs/model.md).
+"""The hierarchical, dynamic measurement model (equations in docs/model.md).
 
 Latent credibility of commitment *i* in period *t* of its active window is built
 from sum-to-zero group effects and two AR(1) (or random-walk) processes, one per

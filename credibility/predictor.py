@@ -1,4 +1,4 @@
-"""The deterrence-success predictor (DESIGN §4; equations in docs/model.md).
+"""The deterrence-success predictor (equations in docs/model.md).
 
 For a deterrence case ``c`` -- a challenge to commitment ``i(c)`` in period
 ``t(c)`` -- the outcome model is::
@@ -51,7 +51,7 @@ from credibility.spec import ModelSpec, OutcomeSpec
 #: Ways of fitting the outcome model.
 OUTCOME_MODES: tuple[str, ...] = ("joint", "two_stage")
 
-#: Columns of a prediction table (DESIGN §8).
+#: Columns of a prediction table (docs/data.md).
 PREDICTION_COLUMNS = ("case_id", "p_mean", "p_sd", "p_q05", "p_q50", "p_q95")
 
 #: Distinct case cells above which the stage-1 normal is block-diagonal by commitment:

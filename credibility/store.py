@@ -1,4 +1,4 @@
-"""A versioned, checksummed store of fitted posteriors (DESIGN.md §5).
+"""A versioned, checksummed store of fitted posteriors (docs/updating.md).
 
 Layout::
 

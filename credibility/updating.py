@@ -1,4 +1,4 @@
-"""Update a fit as new signal data arrive (DESIGN §5): merge, refit, compare.
+"""Update a fit as new signal data arrive: merge, refit, compare.
 
 Three steps, each a function:
 

@@ -213,7 +213,7 @@ def test_ordinal_kernel_matches_pymc_ordered_logistic(data):
 def test_ordinal_middle_levels_far_from_the_cutpoints():
     """The shared-exp path of a middle level where both terms take their series (states
     ~12 from both cutpoints) and the separate path of a gap too wide to share one
-    ``exp`` (800; its ``log(1 - exp(-gap))`` was ``inf`` before the tenth session),
+    ``exp`` (800; its ``log(1 - exp(-gap))`` was ``inf`` in earlier kernels),
     against ``logaddexp``/``expit`` in NumPy, value and gradients."""
     cutpoints = np.array([[-12.0, 12.0], [-400.0, 400.0], [-1.0, 0.5]])
     latent = np.array([0.0, 3.0, -30.0, 0.2])
