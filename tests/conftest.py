@@ -15,6 +15,7 @@ import pytest
 from filelock import FileLock
 from python_mode import PYTHON_MODE
 from seeding import seed
+from simulations import tiny_simulation
 
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel, FitResult
@@ -154,8 +155,7 @@ def tiny_fit(tmp_path_factory: pytest.TempPathFactory) -> FitResult:
     Shared by every test that needs some real fit but not a good one.
     """
     def build() -> FitResult:
-        sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=seed(3)),
-                       seed=seed(3), last_period=2006)
+        sim = tiny_simulation()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2,

@@ -1,6 +1,6 @@
 """The `credibility` command line: every command, its manual, and its errors.
 
-Error tests need no sampling. Tests marked `slow` share one tiny fit (6 commitments,
+Error tests need no sampling. Tests marked `slow` share one tiny fit (the data of `tiny_fit`,
 50 draws, 2 chains), made once per module by `credibility fit` itself; `demo` and
 `fit --strict` reuse it through a stand-in for `CredibilityModel.fit`.
 """
@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_helpers import assert_one_line_error, invoke
+from simulations import tiny_simulation
 from typer.testing import Result
 
 from credibility import cli
 from credibility.datasets import DatasetInfo
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
-from credibility.simulate import Simulation, simulate, synthetic_commitments
+from credibility.simulate import Simulation
 
 TINY_RUN = ["--draws", "50", "--tune", "50", "--chains", "2", "--seed", "1"]
 tiny_sampling = pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
@@ -30,8 +31,8 @@ tiny_sampling = pytest.mark.filterwarnings("ignore::credibility.diagnostics.Conv
 
 @pytest.fixture(scope="module")
 def sim() -> Simulation:
-    """SYNTHETIC: 6 commitments in 2 alliances, 2000-2007."""
-    return simulate("default", synthetic_commitments(6, 2, (2000, 2007), seed=1), seed=1)
+    """SYNTHETIC: the data of `tiny_fit` (5 commitments in 2 alliances, 2000-2006)."""
+    return tiny_simulation()
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +192,7 @@ def test_fit_writes_the_fit_and_prints_diagnostics(fitted: tuple[Result, Path],
                  "data/commitments.csv", "data/signals.csv"):
         assert (out / name).is_file(), name
     text = result.stdout
-    assert "6 commitments in 2 alliances" in text
+    assert "5 commitments in 2 alliances" in text
     assert "✓ building model" in text and "✓ sampling (nutpie, 2 chains x 50 draws)" in text
     assert "Sampler diagnostics" in text and "max R-hat" in text
     ok = json.loads((out / "fit.json").read_text())["diagnostics"]["ok"]

@@ -21,13 +21,13 @@ from cli_helpers import assert_one_line_error, invoke
 from pymc.initial_point import make_initial_point_fn
 from scipy.stats import norm
 from seeding import seed
+from simulations import tiny_simulation
 
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import CredibilityDataError
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.measurement import UnitCells, build_measurement_model
 from credibility.schema import CredibilityData
-from credibility.simulate import simulate, synthetic_commitments
 from credibility.store import PosteriorStore
 from credibility.updating import (
     DIFF_COLUMNS,
@@ -52,9 +52,7 @@ tiny_sampling = pytest.mark.filterwarnings("ignore::credibility.diagnostics.Conv
 @pytest.fixture(scope="module")
 def data() -> CredibilityData:
     """SYNTHETIC: the data of `tiny_fit` (the same simulation), without fitting them."""
-    sim = simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=seed(3)),
-                   seed=seed(3), last_period=2006)
-    return sim.data
+    return tiny_simulation().data
 
 
 def _rows(data: CredibilityData, period: int) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from credibility.validation import (
     SBCSettings,
     ValidationError,
     _check_settings,
+    _client,
     _example_simulations,
     coverage_table,
     ecdf_band,
@@ -196,6 +197,28 @@ def test_cli_reports_a_spec_it_cannot_calibrate(tmp_path):
 # ----------------------------------------------------------------------------- slow: SBC runs
 
 
+@pytest.mark.slow
+def test_without_a_scheduler_the_run_gets_a_local_cluster_of_its_own(monkeypatch):
+    """No client, scheduler or ``DASK_SCHEDULER_ADDRESS``: a ``LocalCluster`` of
+    single-threaded worker processes, one per ``chains`` cores (the tests below sample
+    on a module-wide LocalCluster of worker processes instead: starting one per run
+    cost about 20 s, a new process compiling the model again)."""
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    with _client(None, None, SBCSettings("default", chains=2)) as client:
+        workers = client.scheduler_info()["workers"].values()
+        assert len(workers) == 2 and {w["nthreads"] for w in workers} == {1}
+        assert all(w["host"] for w in workers)
+        assert client.cluster.processes
+    with _client(None, 1, SBCSettings("default")) as client:
+        assert len(client.scheduler_info()["workers"]) == 1
+
+
+#: The SBC design of the uniformity test (and of the CLI test, which compiles its model
+#: first on the module's dask worker).
+UNIFORMITY_DESIGN = {"commitments": 5, "alliances": 2, "periods": 7, "seed": 11}
+
+
 @pytest.fixture(scope="module")
 def cluster():
     from distributed import LocalCluster
@@ -210,8 +233,11 @@ def cluster():
 def test_cli_sbc_runs_on_a_scheduler_and_resumes(cluster, tmp_path):
     """The CLI against a running scheduler: files, shapes, and a resumed run."""
     out = tmp_path / "sbc"
-    args = ["validate", "sbc", "--out", str(out), "--commitments", "4", "--alliances", "2",
-            "--periods", "6", "--draws", "100", "--tune", "100", "--cases", "30", "--quiet",
+    # The design of the uniformity test below (UNIFORMITY_DESIGN), which runs after this
+    # one on the same worker and so samples the measurement model compiled here.
+    design = ["--commitments", "5", "--alliances", "2", "--periods", "7", "--seed", "11",
+              "--draws", "100", "--tune", "100", "--cases", "30"]
+    args = ["validate", "sbc", "--out", str(out), *design, "--quiet",
             "--scheduler", cluster.scheduler_address]
     first = CliRunner().invoke(app, [*args, "--n-sims", "2"])
     assert first.exit_code == 0, first.output
@@ -238,10 +264,8 @@ def test_cli_sbc_runs_on_a_scheduler_and_resumes(cluster, tmp_path):
     assert changed.exit_code == 2 and "other settings" in changed.stderr
     # The same design as the SBC run: the worker samples the model it compiled for it.
     recovery = CliRunner().invoke(app, ["validate", "recovery", "--out", str(tmp_path / "rec"),
-                                        "--n-sims", "1", "--commitments", "4", "--alliances",
-                                        "2", "--periods", "6", "--draws", "100", "--tune", "100",
-                                        "--cases", "30",
-                                        "--quiet", "--scheduler", cluster.scheduler_address])
+                                        "--n-sims", "1", *design, "--quiet",
+                                        "--scheduler", cluster.scheduler_address])
     assert recovery.exit_code == 0, recovery.output
     assert (tmp_path / "rec" / "recovery.png").exists()
 
@@ -252,13 +276,12 @@ def test_uniformity_flags_a_misspecified_prior_but_not_the_right_one(cluster, tm
     too_narrow = replace(spec, signals=tuple(
         replace(s, loading_sd=s.loading_sd * 0.1) if s.name == "troops" else s
         for s in spec.signals))
-    settings = {"commitments": 5, "periods": 7, "draws": 200, "tune": 200, "seed": 11}
-    # The correct fit on a LocalCluster of its own (the default when no scheduler is given).
-    right = run_sbc(SBCSettings(spec, **settings), tmp_path / "right", 10, n_workers=1,
-                    progress=False)
+    settings = {**UNIFORMITY_DESIGN, "draws": 200, "tune": 200}
     from distributed import Client
 
     with Client(cluster) as client:
+        right = run_sbc(SBCSettings(spec, **settings), tmp_path / "right", 10, client=client,
+                        progress=False)
         wrong = run_sbc(SBCSettings(spec, fit_spec=too_narrow, **settings), tmp_path / "wrong",
                         10, client=client, progress=False)
     right_table, wrong_table = right.uniformity(), wrong.uniformity()
