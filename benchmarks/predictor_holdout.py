@@ -93,8 +93,10 @@ def run(args: argparse.Namespace) -> dict:
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 plug_in, _ = predictor.fit_two_stage(
                     fit.posterior["posterior"]["credibility"], build_index(fit.data, fit.spec),
-                    design, fit.spec.outcome, plug_in=True, draws=args.draws, tune=args.tune,
-                    chains=args.chains, seed=args.seed, progress=False)
+                    design, fit.spec.outcome, plug_in=True, progress=False,
+                    sampler=fit.sampler_config.replace(
+                        draws=fit.posterior["posterior"].sizes["draw"], until_reliable=False,
+                        max_draws=None))
             credibility = fit.posterior["posterior"]["credibility"]
             regions = fit.data.commitments.set_index("commitment_id")["region"]
             means = credibility.mean(("chain", "draw")).broadcast_like(credibility)

@@ -43,7 +43,7 @@ from credibility.measurement import (
     build_index,
     cutpoint_matrix,
 )
-from credibility.sampling import MAX_TREEDEPTH, sample_model
+from credibility.sampling import SamplerConfig, run
 from credibility.schema import CredibilityData
 
 #: Periods at the end of the previous fit whose credibility the new rows revise
@@ -404,12 +404,12 @@ def approximate_update(fit, data: CredibilityData, *, seed: int | None = None,
     previous = fit.posterior["posterior"]
     chains, draws = previous.sizes["chain"], previous.sizes["draw"]
     settings = dict(fit.settings)
-    tree = sample_model(model, backend=settings.get("backend", "nutpie"), draws=draws,
-                        tune=settings.get("tune", 1000), chains=chains,
-                        seed=settings.get("seed", 0) + 1 if seed is None else seed,
-                        target_accept=settings.get("target_accept", 0.9), progress=progress,
-                        mass_matrix=settings.get("mass_matrix", "diag"),
-                        max_treedepth=settings.get("max_treedepth", MAX_TREEDEPTH))
+    # Exactly the previous fit's chains and draws (its draws pair with these by position).
+    previous_config = SamplerConfig.from_dict(settings)
+    config = previous_config.replace(
+        draws=draws, chains=chains, method="nuts", until_reliable=False, max_draws=None,
+        seed=previous_config.seed + 1 if seed is None else seed)
+    tree, _ = run(model, config, progress=progress)
     sampled = time.perf_counter()
     raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]

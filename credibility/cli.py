@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -150,6 +151,42 @@ Backend = Annotated[str, typer.Option(
 )]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q",
                                      help="No status line and no sampler progress bar.")]
+FixedLength = Annotated[bool, typer.Option(
+    "--fixed-length", help="Sample exactly --draws per chain, even when the diagnostics "
+    "fail (default: continue while they fail, up to --max-draws or --budget).")]
+MaxDraws = Annotated[int | None, typer.Option(
+    min=1, metavar="N", help="Most draws per chain when continuing until reliable "
+    "(default: 4 x --draws).")]
+Budget = Annotated[str | None, typer.Option(
+    metavar="TIME", help="Time limit for continuing until reliable, e.g. 90s, 10m, 1.5h "
+    "(default: none; the draw limit stops the run). A run stopped by it says so, and its "
+    "draws depend on the machine's speed.")]
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds in ``text``: a number with ``s``, ``m`` or ``h`` (no unit: seconds).
+
+    Examples
+    --------
+    >>> parse_duration("10m"), parse_duration("1.5h"), parse_duration("45"), parse_duration(None)
+    (600.0, 5400.0, 45.0, None)
+    >>> parse_duration("soon")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    credibility.errors.CredibilityError: --budget: 'soon' is not a duration; ...
+    """
+    if text is None:
+        return None
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    number, unit = (text[:-1], text[-1]) if text[-1:].lower() in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit.lower()]
+    except ValueError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise CredibilityError(f"--budget: {text!r} is not a duration; expected e.g. 90s, 10m "
+                               "or 1.5h")
+    return seconds
 
 
 class _StageLine:
@@ -199,8 +236,12 @@ def _run_fit(
     console: Console, model: CredibilityModel, data: CredibilityData, *, draws: int, tune: int,
     chains: int, seed: int, backend: str, quiet: bool, outcome: str = "auto",
     mass_matrix: str = "diag", method: str = "nuts", max_treedepth: int = MAX_TREEDEPTH,
+    fixed_length: bool = False, max_draws: int | None = None, budget: str | None = None,
 ) -> FitResult:
     """Fit with a status line; convergence warnings become the diagnostics table."""
+    budget_seconds = parse_duration(budget)
+    if max_draws is not None and max_draws < draws:
+        raise CredibilityError(f"--max-draws: {max_draws} is fewer than --draws ({draws})")
     stages = _StageLine(console, enabled=not quiet)
     try:
         with warnings.catch_warnings():
@@ -208,6 +249,8 @@ def _run_fit(
             return model.fit(data, draws=draws, tune=tune, chains=chains, seed=seed,
                              backend=backend, outcome=outcome, mass_matrix=mass_matrix,
                              method=method, max_treedepth=max_treedepth,
+                             until_reliable=not fixed_length, max_draws=max_draws,
+                             budget_seconds=budget_seconds,
                              progress=not quiet, on_stage=stages)
     finally:
         stages.close()
@@ -235,7 +278,7 @@ def _print_diagnostics(console: Console, diagnostics: Diagnostics,
     if not diagnostics.ok:
         console.print(Panel(
             "\n".join(f"• {escape(p)}" for p in diagnostics.problems())
-            + "\n\nDo not use these estimates. Run longer (--draws, --tune), "
+            + "\n\nDo not use these estimates. Run longer (--max-draws, --budget, --draws), "
             "or check the data and the model.",
             title="posterior NOT reliable", border_style="red", style="red",
         ))
@@ -329,6 +372,9 @@ def demo(
     seed: Seed = 0,
     backend: Backend = "nutpie",
     quiet: Quiet = False,
+    fixed_length: FixedLength = False,
+    max_draws: MaxDraws = None,
+    budget: Budget = None,
 ) -> None:
     """Fit the bundled SYNTHETIC demo data set and write figures and tables.
 
@@ -369,7 +415,8 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)  # fail before sampling, not after
     console.print(data.summary(), markup=False)
     fit = _run_fit(console, CredibilityModel(info.spec), data, draws=draws, tune=tune,
-                   chains=chains, seed=seed, backend=backend, quiet=quiet)
+                   chains=chains, seed=seed, backend=backend, quiet=quiet,
+                   fixed_length=fixed_length, max_draws=max_draws, budget=budget)
     if info.synthetic:
         # Recorded in the saved fit and shown on every figure.
         fit.posterior.attrs["synthetic_data"] = "true"
@@ -439,6 +486,9 @@ def fit_command(
         metavar="N", help="Longest NUTS trajectory: 2**N - 1 leapfrog steps (default 10; "
         "lower caps make draws cheaper but more autocorrelated, docs/decisions.md 25)."
     )] = MAX_TREEDEPTH,
+    fixed_length: FixedLength = False,
+    max_draws: MaxDraws = None,
+    budget: Budget = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit with code 1 when the diagnostics fail (results are still written).")
     ] = False,
@@ -473,7 +523,8 @@ def fit_command(
     _check_choice(method, METHODS, "--method")
     result = _run_fit(console, model, data, draws=draws, tune=tune, chains=chains, seed=seed,
                       backend=backend, quiet=quiet, outcome=outcome, mass_matrix=mass_matrix,
-                      method=method, max_treedepth=max_treedepth)
+                      method=method, max_treedepth=max_treedepth, fixed_length=fixed_length,
+                      max_draws=max_draws, budget=budget)
     if result.is_approximate:
         console.print("[bold yellow]APPROXIMATE[/]: mean-field ADVI, not NUTS; it understates "
                       "uncertainty. Use for exploration only; refit with --method nuts to "
@@ -853,14 +904,16 @@ def _validate(kind: str, **options: Any) -> None:
     from credibility.validation import SBCSettings, run_sbc, write_report
 
     names = {"n_sims": "--n-sims", "fit_spec": "--fit-spec", "max_rank": "--max-rank"}
+    fixed_length = options.pop("fixed_length")
     command = f"credibility validate {kind} " + " ".join(
         f"{names.get(k, '--' + k.replace('_', '-'))} {shlex.quote(str(v))}"
         for k, v in options.items()
         if v is not None and k not in ("quiet", "strict", "scheduler", "workers")
-        and not (kind == "recovery" and k == "max_rank"))
+        and not (kind == "recovery" and k == "max_rank")) + (
+        " --fixed-length" if fixed_length else "")
     run = {k: options.pop(k) for k in ("n_sims", "out", "scheduler", "workers", "quiet",
                                        "strict")}
-    settings = SBCSettings(**options)
+    settings = SBCSettings(**options, until_reliable=not fixed_length)
     console = _console()
     where = run["scheduler"] or "a LocalCluster"
     console.print(f"{kind}: {run['n_sims']} simulations on {escape(where)}; results in "
@@ -928,6 +981,7 @@ def validate_sbc(
     scheduler: ValidateScheduler = None,
     workers: ValidateWorkers = None,
     quiet: Quiet = False,
+    fixed_length: FixedLength = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit with code 1 when a quantity fails the uniformity test.")] = False,
 ) -> None:
@@ -955,7 +1009,7 @@ def validate_sbc(
               commitments=commitments, alliances=alliances, periods=periods,
               structure=structure, missing=missing, cases=cases, draws=draws, tune=tune,
               chains=chains, max_rank=max_rank, seed=seed, scheduler=scheduler,
-              workers=workers, quiet=quiet, strict=strict)
+              workers=workers, quiet=quiet, strict=strict, fixed_length=fixed_length)
 
 
 @validate_app.command("recovery")
@@ -978,6 +1032,7 @@ def validate_recovery(
     scheduler: ValidateScheduler = None,
     workers: ValidateWorkers = None,
     quiet: Quiet = False,
+    fixed_length: FixedLength = False,
 ) -> None:
     """Parameter recovery: posterior means and intervals against the simulated truth.
 
@@ -998,7 +1053,7 @@ def validate_recovery(
               commitments=commitments, alliances=alliances, periods=periods,
               structure=structure, missing=missing, cases=cases, draws=draws, tune=tune,
               chains=chains, max_rank=100, seed=seed, scheduler=scheduler, workers=workers,
-              quiet=quiet, strict=False)
+              quiet=quiet, strict=False, fixed_length=fixed_length)
 
 
 @datasets_app.command("list")

@@ -48,7 +48,9 @@ class Diagnostics:
     """Sampler diagnostics of one fit.
 
     ``worst_rhat`` / ``worst_ess`` name the variable (and cell) with the largest
-    R-hat and the smallest bulk ESS.
+    R-hat and the smallest bulk ESS. ``run`` says how a run that continued until
+    reliable ended (:meth:`credibility.sampling.RunRecord.describe`; empty for a
+    fixed-length run).
 
     Examples
     --------
@@ -72,6 +74,7 @@ class Diagnostics:
     build_seconds: float
     worst_rhat: str = ""
     worst_ess: str = ""
+    run: str = ""
 
     @property
     def ess_per_second(self) -> float:
@@ -105,9 +108,10 @@ class Diagnostics:
         """
         problems = self.problems()
         if problems:
+            hint = (f"{self.run}; raise max_draws or the time budget, or check the data"
+                    if self.run else "run longer, raise target_accept, or check the data")
             warnings.warn(
-                f"{what} NOT reliable: " + "; ".join(problems)
-                + " (run longer, raise target_accept, or check the data)",
+                f"{what} NOT reliable: " + "; ".join(problems) + f" ({hint})",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -132,6 +136,7 @@ class Diagnostics:
             ("max tree depth hits", str(self.max_treedepth_hits), "info"),
             ("sampling time", f"{self.sampling_seconds:.1f} s", "info"),
             ("min bulk ESS / s", f"{self.ess_per_second:.1f}", "info"),
+            *([("run", self.run, "info")] if self.run else []),
         ]
 
 

@@ -9,6 +9,7 @@ the sampler says the posterior is not to be trusted.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -30,11 +31,12 @@ from credibility.sampling import (
     BACKENDS,
     MAX_TREEDEPTH,
     Backend,
+    RunRecord,
+    SamplerConfig,
     check_backend,
-    check_max_treedepth,
     fused_likelihood,
     one_hot_gathers,
-    sample_model,
+    run,
 )
 from credibility.schema import CredibilityData, read_cases
 from credibility.spec import ModelSpec, load_spec, parse_spec
@@ -168,6 +170,19 @@ class FitResult:
         if self.approximation == "ADVI fit":
             return "this fit is a mean-field ADVI fit: refit with method='nuts' (--method nuts)"
         return "this fit is an approximate update: run an exact update first"
+
+    @property
+    def sampler_config(self) -> SamplerConfig:
+        """How this fit was sampled (:class:`~credibility.sampling.SamplerConfig`), for
+        updates and refits to reuse."""
+        return SamplerConfig.from_dict(self.settings)
+
+    @property
+    def run_record(self) -> RunRecord | None:
+        """What the sampling run did (draws kept, why it stopped); ``None`` for fits
+        recorded before runs kept this record."""
+        raw = self.settings.get("run")
+        return RunRecord.from_dict(raw) if raw else None
 
     @property
     def outcome_mode(self) -> str | None:
@@ -382,6 +397,10 @@ class CredibilityModel:
         on_stage: Callable[[str], None] | None = None,
         trace_storage: str = "auto",
         max_treedepth: int = MAX_TREEDEPTH,
+        until_reliable: bool = True,
+        max_draws: int | None = None,
+        budget_seconds: float | None = None,
+        sampler: SamplerConfig | None = None,
     ) -> FitResult:
         """Sample the posterior and check it.
 
@@ -400,9 +419,16 @@ class CredibilityModel:
         periods; the result is the same). ``max_treedepth`` caps NUTS trajectories at
         ``2**max_treedepth - 1`` leapfrog steps (default 10; recorded in
         :attr:`FitResult.settings` and reused by updates; a lower cap makes draws
-        cheaper but more autocorrelated, and did not pay at size L: decision 25). ``on_stage``
-        (optional) is called with a short description as each stage starts; the CLI
-        uses it for its status line. A
+        cheaper but more autocorrelated, and did not pay at size L: decision 25).
+        ``until_reliable`` (default) continues sampling while the diagnostics fail, in
+        steps of ``draws // 2`` per chain, up to ``max_draws`` (default 4 x ``draws``)
+        or ``budget_seconds`` of sampling (:class:`~credibility.sampling.SamplerConfig`);
+        ``until_reliable=False`` samples exactly ``draws``. ``sampler``, when given,
+        is the whole sampler configuration and replaces ``draws`` ... ``budget_seconds``
+        (an update passes the previous fit's). The configuration and what the run did
+        are recorded in :attr:`FitResult.settings` (``sampler_config``, ``run``).
+        ``on_stage`` (optional) is called with a short description as each stage
+        starts and after each convergence check; the CLI uses it for its status line. A
         :class:`~credibility.diagnostics.ConvergenceWarning` is issued when R-hat,
         ESS or divergences fail their thresholds.
 
@@ -413,11 +439,12 @@ class CredibilityModel:
         >>> fit.diagnostics.ok  # doctest: +SKIP
         True
         """
-        check_backend(backend)
-        for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
-            if not isinstance(value, int) or value < 1:
-                raise FitError(f"{name} must be a positive integer, got {value!r}")
-        check_max_treedepth(max_treedepth)
+        config = sampler if sampler is not None else SamplerConfig(
+            draws=draws, tune=tune, chains=chains, seed=seed, backend=backend,
+            target_accept=target_accept, mass_matrix=mass_matrix,
+            max_treedepth=max_treedepth, method=method, until_reliable=until_reliable,
+            max_draws=max_draws, budget_seconds=budget_seconds)
+        backend, method = config.backend, config.method
         mode = _outcome_mode(outcome, data)
         stage = on_stage or (lambda _: None)
         started = time.perf_counter()
@@ -433,23 +460,33 @@ class CredibilityModel:
         else:
             model = build_measurement_model(data, self.spec, index=index, **options)
         built = time.perf_counter()
-        stage(f"sampling ({backend}, {chains} chains x {draws} draws)" if method == "nuts"
-              else f"fitting ADVI (APPROXIMATE), then {chains} x {draws} draws")
-        sampler = {"backend": backend, "draws": draws, "tune": tune, "chains": chains,
-                   "target_accept": target_accept, "progress": progress,
-                   "mass_matrix": mass_matrix, "method": method,
-                   "max_treedepth": max_treedepth}
-        idata = sample_model(model, seed=seed, trace_storage=trace_storage, **sampler)
+        if method != "nuts":
+            stage(f"fitting ADVI (APPROXIMATE), then {config.chains} x {config.draws} draws")
+        elif config.extends:
+            stage(f"sampling ({backend}, {config.chains} chains x {config.draws} draws, "
+                  f"up to {config.draw_limit} until reliable)")
+        else:
+            stage(f"sampling ({backend}, {config.chains} chains x {config.draws} draws)")
+        free = [v.name for v in model.free_RVs]
+
+        def check(tree: xr.DataTree) -> Diagnostics:
+            return compute_diagnostics(tree["posterior"].to_dataset()[[*free, "credibility_cell"]],
+                                       tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
+
+        def heard(draws: int, found: Diagnostics, continuing: bool) -> None:
+            verdict = "ok" if found.ok else "sampling on" if continuing else "FAIL"
+            divergent = f", {found.divergences} divergent" if found.divergences else ""
+            stage(f"{draws} draws per chain: R-hat {found.max_rhat:.3f}, ESS "
+                  f"{found.min_ess_bulk:.0f}/{found.min_ess_tail:.0f}{divergent}: {verdict}")
+
+        idata, record = run(model, config, progress=progress, trace_storage=trace_storage,
+                            check=check, on_check=heard)
         sampled = time.perf_counter()
         stage("checking convergence")
         raw = idata["posterior"].to_dataset()
-        free = [v.name for v in model.free_RVs]
-        diagnostics = compute_diagnostics(
-            raw[[*free, "credibility_cell"]],
-            idata["sample_stats"].to_dataset(),
-            sampling_seconds=sampled - built,
-            build_seconds=built - started,
-        )
+        diagnostics = dataclasses.replace(
+            check(idata), sampling_seconds=sampled - built, build_seconds=built - started,
+            run=record.describe() if record.stopped_by != "fixed length" else "")
         outcome_group, outcome_diagnostics = None, None
         if mode == "joint":
             outcome_group = predictor.outcome_posterior(raw, design, "joint")
@@ -458,9 +495,12 @@ class CredibilityModel:
         labelled = label_posterior(raw, index)
         if mode == "two_stage":
             stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
+            # As many draws as stage 1 kept, so that the two pair draw by draw.
             outcome_group, outcome_diagnostics = predictor.fit_two_stage(
-                labelled["credibility"], index, design, self.spec.outcome, seed=seed + 1,
-                **sampler)
+                labelled["credibility"], index, design, self.spec.outcome,
+                sampler=config.replace(seed=config.seed + 1, draws=record.draws,
+                                       until_reliable=False, max_draws=None),
+                progress=progress)
         tree = idata.copy()
         tree["posterior"] = xr.DataTree(labelled)
         tree["posterior"].attrs.update(raw.attrs)
@@ -472,11 +512,9 @@ class CredibilityModel:
             data=data,
             spec=self.spec,
             diagnostics=diagnostics,
-            settings={"draws": draws, "tune": tune, "chains": chains, "seed": seed,
-                      "backend": backend, "target_accept": target_accept,
-                      "outcome": mode or "none", "mass_matrix": mass_matrix,
-                      "method": method, "max_treedepth": max_treedepth,
-                      "unused_signals": list(index.unused_signals)},
+            settings={**config.to_dict(), "outcome": mode or "none",
+                      "unused_signals": list(index.unused_signals),
+                      "run": record.to_dict()},
             outcome_diagnostics=outcome_diagnostics,
         )
         diagnostics.warn()

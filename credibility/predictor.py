@@ -44,7 +44,7 @@ from scipy.special import expit
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import PredictionError
 from credibility.measurement import ModelIndex, build_index, build_measurement_model
-from credibility.sampling import MAX_TREEDEPTH, Backend, sample_model
+from credibility.sampling import SamplerConfig, run
 from credibility.schema import CredibilityData
 from credibility.spec import ModelSpec, OutcomeSpec
 
@@ -350,25 +350,19 @@ def fit_two_stage(
     outcome: OutcomeSpec,
     *,
     plug_in: bool = False,
-    backend: Backend = "nutpie",
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    seed: int = 0,
-    target_accept: float = 0.9,
+    sampler: SamplerConfig | None = None,
     progress: bool = True,
-    mass_matrix: str = "diag",
-    method: str = "nuts",
-    max_treedepth: int = MAX_TREEDEPTH,
 ) -> tuple[xr.Dataset, Diagnostics]:
     """Stage 2: sample the outcome model on the stage-1 credibility posterior.
 
     ``credibility`` is the labelled ``(chain, draw, commitment, period)`` stage-1
-    posterior. Cases that share a cell share its latent credibility. Use as many
-    chains and draws as stage 1 so that predictions can pair the two posteriors
-    draw by draw. ``plug_in=True`` fixes credibility at its posterior means
+    posterior. Cases that share a cell share its latent credibility. ``sampler``
+    (default: ``SamplerConfig(until_reliable=False)``) should have as many chains
+    and draws as stage 1 and a fixed length, so that predictions can pair the two
+    posteriors draw by draw. ``plug_in=True`` fixes credibility at its posterior means
     (:func:`build_two_stage_model`); it is for comparisons only.
     """
+    sampler = sampler if sampler is not None else SamplerConfig(until_reliable=False)
     started = time.perf_counter()
     unique, mapping = np.unique(design.cell, return_inverse=True)
     draws_at_cells = stage_one_draws(credibility, index, unique)
@@ -379,9 +373,7 @@ def fit_two_stage(
     model = build_two_stage_model(design, mean, None if plug_in else chol, outcome,
                                   unique_cell=mapping)
     built = time.perf_counter()
-    tree = sample_model(model, backend=backend, draws=draws, tune=tune, chains=chains,
-                        seed=seed, target_accept=target_accept, progress=progress,
-                        mass_matrix=mass_matrix, method=method, max_treedepth=max_treedepth)
+    tree, _ = run(model, sampler, progress=progress)
     sampled = time.perf_counter()
     raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]

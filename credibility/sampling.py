@@ -1,8 +1,11 @@
 """Run NUTS on a built PyMC model with one of the supported backends.
 
-One function, :func:`sample_model`, shared by the measurement fit and the
-second stage of the deterrence predictor, so that both report the same sampler
-statistics and honour the same settings.
+Every place that samples (the measurement fit, the two-stage outcome model, updates,
+scenario refits, SBC, the benchmarks) goes through :func:`run` with one frozen
+:class:`SamplerConfig`, which a fit stores and an update reuses. By default a run
+continues until its posterior passes its diagnostics, within a draw limit and an
+optional time budget (``until_reliable``; docs/decisions.md, decision 30).
+:func:`sample_model` is the fixed-length sampler underneath.
 """
 
 from __future__ import annotations
@@ -11,14 +14,19 @@ import importlib.util
 import math
 import os
 import tempfile
+import threading
+import time
 import warnings
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from dataclasses import replace as _replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pymc as pm
 import xarray as xr
 
+from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError
 
 if TYPE_CHECKING:
@@ -47,6 +55,410 @@ TRACE_STORAGES: tuple[str, ...] = ("auto", "memory", "disk")
 #: read back (5.6 GiB at L), for about 7 % more sampling time (measured at size M).
 #: 4 x (1,000 + 1,000) draws of size M (1.9 GiB) stay in memory, those of L (6.2) not.
 DISK_TRACE_BYTES = 2 * 2**30
+
+
+#: A run that continues until reliable stops at the latest after this many times its
+#: ``draws`` per chain, unless :attr:`SamplerConfig.max_draws` says otherwise.
+DRAW_LIMIT_FACTOR = 4
+#: Ways a run ends (:attr:`RunRecord.stopped_by`).
+STOPS: tuple[str, ...] = ("fixed length", "reliable", "draw limit", "time budget")
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """How to sample: one frozen record, stored with a fit and reused by its updates.
+
+    ``draws`` and ``tune`` are per chain. With ``until_reliable`` (the default) a NUTS
+    run checks its diagnostics after ``draws`` draws and, while they fail, continues in
+    steps of ``draws // 2`` up to ``max_draws`` per chain (default
+    :data:`DRAW_LIMIT_FACTOR` x ``draws``) or until ``budget_seconds`` of sampling have
+    passed (default: no time limit). The draws a run keeps are the first ``n`` of each
+    chain for the first checkpoint ``n`` that passes: the same seed and settings give the
+    same draws, whatever the machine's speed; only a time budget that runs out makes
+    the result depend on the clock, and the run says so (:class:`RunRecord`).
+    ``mass_matrix`` is one of :data:`MASS_MATRICES`; ``method`` one of :data:`METHODS`
+    (ADVI runs ``advi_iterations`` steps, default :data:`ADVI_ITERATIONS`, and is never
+    extended); ``max_treedepth`` caps NUTS trajectories at ``2**max_treedepth - 1``
+    leapfrog steps.
+
+    Examples
+    --------
+    >>> config = SamplerConfig(draws=500, chains=2, seed=3)
+    >>> config.draw_limit, config.checkpoints()
+    (2000, (500, 750, 1000, 1250, 1500, 1750, 2000))
+    >>> SamplerConfig.from_dict(config.to_dict()) == config
+    True
+    >>> SamplerConfig(draws=0)
+    Traceback (most recent call last):
+    ...
+    credibility.errors.FitError: draws must be a positive integer, got 0
+    """
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 0
+    backend: Backend = "nutpie"
+    target_accept: float = 0.9
+    mass_matrix: str = "diag"
+    max_treedepth: int = MAX_TREEDEPTH
+    method: str = "nuts"
+    advi_iterations: int | None = None
+    until_reliable: bool = True
+    max_draws: int | None = None
+    budget_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        check_backend(self.backend)
+        for name in ("draws", "tune", "chains"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise FitError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise FitError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.target_accept, (int, float)) or not (
+                0.0 < self.target_accept < 1.0):
+            raise FitError(f"target_accept must be between 0 and 1, got {self.target_accept!r}")
+        if self.method not in METHODS:
+            raise FitError(f"unknown method {self.method!r}; expected one of "
+                           f"{', '.join(METHODS)}")
+        if self.mass_matrix not in MASS_MATRICES:
+            raise FitError(f"unknown mass matrix {self.mass_matrix!r}; expected one of "
+                           f"{', '.join(MASS_MATRICES)}")
+        if self.mass_matrix != "diag" and self.backend != "nutpie":
+            raise FitError(f"mass_matrix={self.mass_matrix!r} needs the nutpie backend")
+        check_max_treedepth(self.max_treedepth)
+        if self.max_draws is not None and (
+                isinstance(self.max_draws, bool) or not isinstance(self.max_draws, int)
+                or self.max_draws < self.draws):
+            raise FitError(f"max_draws must be an integer >= draws ({self.draws}), "
+                           f"got {self.max_draws!r}")
+        if self.budget_seconds is not None and not (
+                isinstance(self.budget_seconds, (int, float)) and self.budget_seconds > 0):
+            raise FitError(f"budget_seconds must be a positive number of seconds, "
+                           f"got {self.budget_seconds!r}")
+        if self.advi_iterations is not None and (
+                not isinstance(self.advi_iterations, int) or self.advi_iterations < 100):
+            raise FitError(f"advi_iterations must be at least 100, got {self.advi_iterations!r}")
+
+    @property
+    def extends(self) -> bool:
+        """Whether a run with this config may draw more than ``draws`` per chain."""
+        return self.until_reliable and self.method == "nuts" and self.draw_limit > self.draws
+
+    @property
+    def draw_limit(self) -> int:
+        """The most draws per chain a run takes."""
+        if not self.until_reliable or self.method != "nuts":
+            return self.draws
+        return self.max_draws if self.max_draws is not None else DRAW_LIMIT_FACTOR * self.draws
+
+    def checkpoints(self) -> tuple[int, ...]:
+        """Draws per chain at which an until-reliable run checks its diagnostics."""
+        step = max(self.draws // 2, 1)
+        points = list(range(self.draws, self.draw_limit, step))
+        return (*points, self.draw_limit) if points[-1:] != [self.draw_limit] else tuple(points)
+
+    def replace(self, **changes: Any) -> SamplerConfig:
+        """A copy with ``changes`` (checked again).
+
+        Examples
+        --------
+        >>> SamplerConfig().replace(seed=4).seed
+        4
+        """
+        return _replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> SamplerConfig:
+        """The config recorded in ``raw`` (e.g. a fit's settings; other keys are ignored).
+
+        Records written before runs could continue until reliable lack
+        ``until_reliable``: those runs had a fixed length, and so does their config.
+        """
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in names}
+        values.setdefault("until_reliable", False)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run did: the draws per chain it kept, why it stopped, and each check.
+
+    ``stopped_by`` is one of :data:`STOPS`: ``"fixed length"`` (no checks),
+    ``"reliable"`` (a checkpoint passed), ``"draw limit"`` (the last checkpoint
+    failed) or ``"time budget"`` (the budget ran out first; the draws kept are the
+    ones every chain had then, so this result depends on the machine's speed).
+    ``checks`` holds ``(draws per chain, max R-hat, min bulk ESS, min tail ESS,
+    divergences, seconds of sampling until then)`` per checkpoint.
+    """
+
+    draws: int
+    stopped_by: str
+    checks: tuple[tuple[int, float, float, float, int, float], ...] = ()
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {"draws": self.draws, "stopped_by": self.stopped_by,
+                "checks": [list(c) for c in self.checks], "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> RunRecord:
+        """Inverse of :meth:`to_dict`."""
+        return cls(draws=int(raw["draws"]), stopped_by=str(raw["stopped_by"]),
+                   checks=tuple(tuple(c) for c in raw.get("checks", ())),  # type: ignore[misc]
+                   seconds=float(raw.get("seconds", 0.0)))
+
+    def describe(self) -> str:
+        """One line for reports.
+
+        Examples
+        --------
+        >>> RunRecord(2000, "reliable", ((1000, 1.02, 300.0, 350.0, 0, 9.5),
+        ...                              (2000, 1.004, 620.0, 700.0, 0, 17.2))).describe()
+        'passed its diagnostics at 2000 draws per chain (checked at 1000, 2000)'
+        """
+        at = ", ".join(str(c[0]) for c in self.checks)
+        if self.stopped_by == "reliable":
+            return f"passed its diagnostics at {self.draws} draws per chain (checked at {at})"
+        if self.stopped_by == "draw limit":
+            return (f"still failing at the draw limit, {self.draws} draws per chain "
+                    f"(checked at {at})")
+        if self.stopped_by == "time budget":
+            return (f"stopped by the time budget after {self.seconds:.0f} s at {self.draws} "
+                    f"draws per chain (checked at {at})")
+        return f"fixed length: {self.draws} draws per chain"
+
+
+#: ``check(tree) -> Diagnostics``: the diagnostics a run must pass to stop early.
+Check = Callable[[xr.DataTree], Diagnostics]
+#: ``on_check(draws per chain, diagnostics, continuing)``: called after each check.
+OnCheck = Callable[[int, Diagnostics, bool], None]
+
+
+def posterior_diagnostics(tree: xr.DataTree) -> Diagnostics:
+    """Diagnostics of every variable of ``tree``'s posterior (the default check of :func:`run`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> tree = xr.DataTree.from_dict({
+    ...     "posterior": xr.Dataset({"mu": (("chain", "draw"), rng.normal(size=(2, 300)))}),
+    ...     "sample_stats": xr.Dataset({"diverging": (("chain", "draw"),
+    ...                                               np.zeros((2, 300), bool))})})
+    >>> posterior_diagnostics(tree).ok
+    True
+    """
+    return compute_diagnostics(tree["posterior"].to_dataset(),
+                               tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
+
+
+def run(
+    model: pm.Model,
+    config: SamplerConfig,
+    *,
+    progress: bool = True,
+    compiled: CompiledPyMCModel | None = None,
+    trace_storage: str = "auto",
+    progress_callback: Callable[[list], None] | None = None,
+    check: Check | None = None,
+    on_check: OnCheck | None = None,
+) -> tuple[xr.DataTree, RunRecord]:
+    """Sample ``model`` as ``config`` says; returns the draws and a :class:`RunRecord`.
+
+    ``check`` computes the diagnostics an until-reliable run must pass to stop
+    (default :func:`posterior_diagnostics`, every posterior variable); ``on_check``
+    hears each result (the CLI's status line). With nutpie the chains run on while
+    they are checked, and the run stops at the first checkpoint that passes; other
+    backends sample again from the start with the checkpoint's number of draws (same
+    seed, so their first draws repeat). The other arguments are
+    :func:`sample_model`'s.
+
+    Examples
+    --------
+    >>> with pm.Model() as model:
+    ...     mu = pm.Normal("mu")
+    >>> tree, record = run(model, SamplerConfig(draws=300, tune=300, chains=2),
+    ...                    progress=False)
+    >>> record.stopped_by, tree["posterior"]["mu"].sizes["draw"] == record.draws
+    ('reliable', True)
+    """
+    check = check or posterior_diagnostics
+    started = time.perf_counter()
+    options = {"backend": config.backend, "tune": config.tune, "chains": config.chains,
+               "seed": config.seed, "target_accept": config.target_accept,
+               "progress": progress, "mass_matrix": config.mass_matrix,
+               "method": config.method, "advi_iterations": config.advi_iterations,
+               "trace_storage": trace_storage, "progress_callback": progress_callback,
+               "max_treedepth": config.max_treedepth}
+    if not config.extends:
+        tree = sample_model(model, draws=config.draws, compiled=compiled, **options)
+        return tree, RunRecord(config.draws, "fixed length",
+                               seconds=time.perf_counter() - started)
+    if config.backend == "nutpie":
+        return _run_nutpie(model, config, compiled=compiled, progress=progress,
+                           trace_storage=trace_storage, progress_callback=progress_callback,
+                           check=check, on_check=on_check)
+    checks: list[tuple[int, float, float, float, int, float]] = []
+    points = config.checkpoints()
+    for i, draws in enumerate(points):
+        tree = sample_model(model, draws=draws, **options)
+        elapsed = time.perf_counter() - started
+        diagnostics = check(tree)
+        checks.append(_check_row(draws, diagnostics, elapsed))
+        out_of_time = config.budget_seconds is not None and elapsed > config.budget_seconds
+        last = i == len(points) - 1
+        if on_check is not None:
+            on_check(draws, diagnostics, not (diagnostics.ok or last or out_of_time))
+        if diagnostics.ok or last or out_of_time:
+            stop = ("reliable" if diagnostics.ok else "draw limit" if last else "time budget")
+            return tree, RunRecord(draws, stop, tuple(checks), elapsed)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_row(draws: int, d: Diagnostics, seconds: float
+               ) -> tuple[int, float, float, float, int, float]:
+    return (int(draws), float(d.max_rhat), float(d.min_ess_bulk), float(d.min_ess_tail),
+            int(d.divergences), float(seconds))
+
+
+def _first_draws(tree: xr.DataTree, draws: int) -> xr.DataTree:
+    """``tree`` with its posterior and sample_stats cut to their first ``draws`` draws."""
+    out = tree.copy()
+    for name in ("posterior", "sample_stats"):
+        if name in out.children:
+            group = out[name].to_dataset().isel(draw=slice(0, draws))
+            node = xr.DataTree(group)
+            node.attrs.update(out[name].attrs)
+            out[name] = node
+    return out
+
+
+def _chain_draws(tree: xr.DataTree) -> int:
+    """Draws every chain of ``tree`` has (nutpie pads shorter chains with NaN)."""
+    stats = tree["sample_stats"].to_dataset()
+    name = next((n for n in ("energy", "step_size", "logp") if n in stats), None)
+    if name is None:  # pragma: no cover - nutpie always records these
+        return int(tree["posterior"].sizes["draw"])
+    finite = np.isfinite(stats[name].to_numpy())
+    return int(finite.sum(axis=1).min())
+
+
+def _finished(sampler: Any) -> bool:
+    """Whether a background nutpie sampler is done (it raises ``TimeoutError`` when
+    asked while its chains hold their lock: then it is not)."""
+    try:
+        return bool(sampler.is_finished)
+    except TimeoutError:
+        return False
+
+
+def _run_nutpie(
+    model: pm.Model, config: SamplerConfig, *, compiled: CompiledPyMCModel | None,
+    progress: bool, trace_storage: str, progress_callback: Callable[[list], None] | None,
+    check: Check, on_check: OnCheck | None,
+) -> tuple[xr.DataTree, RunRecord]:
+    """Until reliable with nutpie: one run of up to ``draw_limit`` draws per chain,
+    paused at each checkpoint that every chain has reached, stopped at the first that
+    passes."""
+    import nutpie
+    from threadpoolctl import threadpool_limits
+
+    if trace_storage not in TRACE_STORAGES:
+        raise FitError(f"unknown trace storage {trace_storage!r}; expected one of "
+                       f"{', '.join(TRACE_STORAGES)}")
+    if compiled is None:
+        compiled = compile_nutpie(model)
+    limit = config.draw_limit
+    done = [0] * config.chains
+    lock = threading.Lock()
+
+    def observe(chains: list) -> None:
+        with lock:
+            for i, chain in enumerate(chains[:len(done)]):
+                done[i] = 0 if chain.tuning else max(chain.finished_draws - config.tune, 0)
+        if progress_callback is not None:
+            progress_callback(chains)
+
+    nbytes = _trace_bytes(compiled, config.chains * (limit + config.tune))
+    on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
+    folder = tempfile.mkdtemp(prefix="credibility-trace-") if on_disk else None
+    settings = dict(draws=limit, tune=config.tune, chains=config.chains,
+                    cores=min(config.chains, os.cpu_count() or 1), seed=config.seed,
+                    save_warmup=False, progress_bar=progress,
+                    target_accept=config.target_accept, adaptation=config.mass_matrix,
+                    progress_callback=observe, progress_rate=200,
+                    maxdepth=config.max_treedepth, blocking=False)
+    if folder is not None:
+        settings["zarr_store"] = nutpie.zarr_store.LocalStore(folder)
+
+    def read() -> xr.DataTree:
+        if folder is None:
+            return sampler.inspect()
+        return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
+
+    checks: list[tuple[int, float, float, float, int, float]] = []
+    started = time.perf_counter()
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            try:
+                sampler = nutpie.sample(compiled, **settings)
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc
+            points = config.checkpoints()
+            for i, target in enumerate(points):
+                out_of_time = False
+                while True:
+                    # The budget is checked from the second checkpoint on: a run keeps at
+                    # least its ``draws``.
+                    if (config.budget_seconds is not None and i > 0
+                            and time.perf_counter() - started > config.budget_seconds):
+                        out_of_time = True
+                        break
+                    with lock:
+                        if min(done) >= target:
+                            break
+                    if _finished(sampler):
+                        break
+                    time.sleep(0.05)
+                finished = _finished(sampler)
+                if not finished:
+                    sampler.pause()
+                try:
+                    tree = read()
+                except (ValueError, RuntimeError, OSError) as exc:
+                    raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc
+                have = _chain_draws(tree)
+                draws = min(target, have)
+                if draws < target and not out_of_time:
+                    raise FitError(f"nutpie stopped after {have} of {target} draws per chain")
+                tree = _first_draws(tree, draws)
+                diagnostics = check(tree)
+                checks.append(_check_row(draws, diagnostics, time.perf_counter() - started))
+                last = i == len(points) - 1
+                stop = diagnostics.ok or last or out_of_time
+                if on_check is not None:
+                    on_check(draws, diagnostics, not stop)
+                if stop:
+                    if not finished:
+                        sampler.cancel()
+                    reason = ("reliable" if diagnostics.ok and not out_of_time
+                              else "time budget" if out_of_time else "draw limit")
+                    return tree, RunRecord(draws, reason, tuple(checks),
+                                           time.perf_counter() - started)
+                sampler.resume()
+    finally:
+        if folder is not None:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def check_backend(backend: str) -> None:

@@ -35,7 +35,7 @@ from credibility.errors import PredictionError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import build_index, build_measurement_model
 from credibility.schema import CredibilityData
-from credibility.updating import merge_signals, refit_settings
+from credibility.updating import merge_signals
 
 #: Ways of computing a counterfactual posterior.
 SCENARIO_METHODS: tuple[str, ...] = ("reweight", "refit")
@@ -154,7 +154,10 @@ def _compare(labels: pd.DataFrame, base: np.ndarray, scenario: np.ndarray,
     """Side-by-side summary of ``(sample, item)`` draws and their difference."""
     rng = np.random.default_rng(seed)
     paired = base[rng.permutation(base.shape[0])]
-    diff = scenario - paired[: scenario.shape[0]]
+    # Independent draws paired at random; a refit that ran until reliable may have more
+    # (or fewer) draws than the baseline: then as many as the shorter set has.
+    n = min(base.shape[0], scenario.shape[0])
+    diff = scenario[:n] - paired[:n]
     frame = labels.reset_index(drop=True).copy()
     for name, draws in (("baseline", base), ("scenario", scenario)):
         frame[f"{name}_{prefix}mean"] = draws.mean(axis=0)
@@ -250,9 +253,9 @@ def run_scenario(
                 f"{PARETO_K_MAX}): the reweighted posterior is unreliable; use method='refit'",
                 ScenarioWarning, stacklevel=2)
     else:
-        settings = refit_settings(fit.settings)
-        settings["outcome"] = fit.outcome_mode or "none"
-        refit = CredibilityModel(fit.spec).fit(data, progress=progress, **settings)
+        refit = CredibilityModel(fit.spec).fit(data, progress=progress,
+                                               sampler=fit.sampler_config,
+                                               outcome=fit.outcome_mode or "none")
         scen_credibility = refit.posterior["posterior"]["credibility"].stack(
             sample=("chain", "draw")).transpose("sample", ...).values
         scen_p = None if case_frame is None else refit.probability_draws(case_frame)

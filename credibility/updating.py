@@ -22,7 +22,7 @@ posterior (docs/updating.md, "Warm start").
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import os
 import tempfile
 from collections.abc import Callable
@@ -36,6 +36,7 @@ import xarray as xr
 from credibility.errors import CredibilityDataError, CredibilityError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import UnitCells, build_index, build_measurement_model
+from credibility.sampling import SamplerConfig
 from credibility.schema import CredibilityData, read_text_cells
 
 __all__ = [
@@ -64,9 +65,9 @@ LEDGER_COLUMNS = ("row", "action", "level", "commitment_id", "alliance", "period
 #: Columns of :func:`credibility_diff`.
 DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change_q05",
                 "change_q95", "p_up")
-#: Keyword arguments of ``CredibilityModel.fit`` that ``FitResult.settings`` records.
-FIT_SETTINGS = ("draws", "tune", "chains", "seed", "backend", "target_accept", "outcome",
-                "mass_matrix", "method", "max_treedepth")
+#: Settings of a fit that a refit reuses: the sampler configuration
+#: (:class:`~credibility.sampling.SamplerConfig`) and the outcome mode.
+FIT_SETTINGS = (*(f.name for f in dataclasses.fields(SamplerConfig)), "outcome")
 
 #: The cells of a signal row that make up its observation (compared on a repeat).
 _OBSERVATION = ("value", "trials", "exposure")
@@ -398,30 +399,29 @@ def refit_settings(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]
 
     ``settings`` is a :attr:`FitResult.settings` dict; only the keys of
     :data:`FIT_SETTINGS` are taken (it also records e.g. ``unused_signals``).
-    A setting it lacks takes the default of :meth:`CredibilityModel.fit`;
+    A setting it lacks takes :class:`~credibility.sampling.SamplerConfig`'s default
+    (:meth:`~credibility.sampling.SamplerConfig.from_dict`: a fit recorded before
+    runs could continue until reliable had a fixed length, and its refit too);
     an override of ``None`` keeps the previous value.
 
     Examples
     --------
     >>> previous = {"draws": 500, "tune": 500, "chains": 2, "seed": 7, "backend": "nutpie",
-    ...             "target_accept": 0.9, "outcome": "two_stage", "unused_signals": []}
-    >>> refit_settings(previous, draws=1000, seed=None)  # doctest: +NORMALIZE_WHITESPACE
-    {'draws': 1000, 'tune': 500, 'chains': 2, 'seed': 7, 'backend': 'nutpie',
-     'target_accept': 0.9, 'outcome': 'two_stage', 'mass_matrix': 'diag', 'method': 'nuts',
-     'max_treedepth': 10}
-    >>> refit_settings({})["draws"]
-    1000
+    ...             "target_accept": 0.9, "outcome": "two_stage", "unused_signals": [],
+    ...             "until_reliable": True}
+    >>> chosen = refit_settings(previous, draws=1000, seed=None)
+    >>> chosen["draws"], chosen["seed"], chosen["outcome"], chosen["until_reliable"]
+    (1000, 7, 'two_stage', True)
+    >>> refit_settings({})["until_reliable"]
+    False
     """
     unknown = sorted(set(overrides) - set(FIT_SETTINGS))
     if unknown:
         raise UpdateError(f"unknown sampler setting(s) {', '.join(unknown)}; expected "
                           f"{', '.join(FIT_SETTINGS)}")
-    defaults = inspect.signature(CredibilityModel.fit).parameters
-    chosen = {}
-    for name in FIT_SETTINGS:
-        override = overrides.get(name)
-        chosen[name] = (override if override is not None
-                        else settings.get(name, defaults[name].default))
+    chosen = {**SamplerConfig.from_dict(settings).to_dict(),
+              "outcome": settings.get("outcome", "auto")}
+    chosen.update({name: value for name, value in overrides.items() if value is not None})
     return chosen
 
 
@@ -470,11 +470,9 @@ def update_fit(
                                              on_stage=on_stage),
                             merge=merge, method=method)
     settings = refit_settings(fit.settings, draws=draws, tune=tune, chains=chains, seed=seed)
+    outcome = settings.pop("outcome")
     refit = CredibilityModel(fit.spec).fit(
-        merge.data, draws=settings["draws"], tune=settings["tune"], chains=settings["chains"],
-        seed=settings["seed"], backend=settings["backend"],
-        target_accept=settings["target_accept"], outcome=settings["outcome"],
-        mass_matrix=settings["mass_matrix"], max_treedepth=settings["max_treedepth"],
+        merge.data, sampler=SamplerConfig.from_dict(settings), outcome=outcome,
         progress=progress, on_stage=on_stage,
     )
     return UpdateResult(fit=refit, merge=merge, method=method)

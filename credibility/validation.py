@@ -59,11 +59,11 @@ from scipy import stats
 
 from credibility import predictor
 from credibility.datasets import load_dataset
-from credibility.diagnostics import compute_diagnostics
+from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import CredibilityError, FitError, PredictionError
 from credibility.fitting import label_posterior
 from credibility.measurement import build_index, build_measurement_model, signal_priors
-from credibility.sampling import compile_nutpie, sample_model
+from credibility.sampling import Check, SamplerConfig, compile_nutpie, run
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.spec import ModelSpec, load_spec
 
@@ -112,7 +112,10 @@ class SBCSettings:
     (the same ones in every simulation); ``cases`` > 0 adds that many deterrence
     cases and ranks the two-stage outcome model too. Each quantity is ranked among
     its draws thinned to ``min(ESS, max_rank)`` draws; ``latent_sample`` commitment
-    cells and ``alliance_sample`` alliance cells are ranked as latent states.
+    cells and ``alliance_sample`` alliance cells are ranked as latent states. Each
+    measurement fit runs until reliable (:class:`~credibility.sampling.SamplerConfig`,
+    up to 4 x ``draws``) unless ``until_reliable=False``; the outcome model then takes
+    as many draws as the measurement fit kept.
 
     Examples
     --------
@@ -134,6 +137,7 @@ class SBCSettings:
     tune: int = 300
     chains: int = 2
     target_accept: float = 0.9
+    until_reliable: bool = True
     max_rank: int = 100
     latent_sample: int = 6
     alliance_sample: int = 2
@@ -647,16 +651,22 @@ def _shared_model(model: Any, constants: Mapping[str, np.ndarray]) -> Any:
 
 
 def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
-            constants: Mapping[str, np.ndarray] | None = None) -> xr.DataTree:
+            constants: Mapping[str, np.ndarray] | None = None, *,
+            draws: int | None = None, check: Check | None = None) -> xr.DataTree:
     """Sample ``model`` with nutpie, compiling it once per ``key`` and process.
 
     Later models with the same key differ only in observed data and ``constants``,
     which are swapped into the compiled model (``CompiledModel.with_data``).
     Falls back to compiling this model when its data cannot be made shared.
+    Without ``draws`` the run is the settings' (until reliable unless
+    ``until_reliable=False``, by ``check``); with it, exactly ``draws`` per chain.
     """
     constants = dict(constants or {})
-    sampler = {"draws": settings.draws, "tune": settings.tune, "chains": settings.chains,
-               "seed": seed, "target_accept": settings.target_accept}
+    config = SamplerConfig(draws=draws or settings.draws, tune=settings.tune,
+                           chains=settings.chains, seed=seed,
+                           target_accept=settings.target_accept,
+                           until_reliable=settings.until_reliable and draws is None)
+    sampler = {"config": config, "check": check}
     with _COMPILE_LOCK:
         compiled = _COMPILED.get(key)
         if compiled is None:
@@ -666,11 +676,11 @@ def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
                 compiled = False
             _COMPILED[key] = compiled
     if compiled is False:
-        return sample_model(model, backend="nutpie", progress=False, **sampler)
+        return run(model, progress=False, **sampler)[0]
     data = {f"{rv.name}_data": model.rvs_to_values[rv].data for rv in model.observed_RVs}
     try:
-        return sample_model(model, backend="nutpie", progress=False,
-                            compiled=compiled.with_data(**data, **constants), **sampler)
+        return run(model, progress=False, compiled=compiled.with_data(**data, **constants),
+                   **sampler)[0]
     except FitError as exc:
         raise FitError(f"simulation {seed}: {exc}") from exc
 
@@ -698,11 +708,15 @@ def _fit_measurement(settings: SBCSettings, sim: Simulation, seed: int
                data.signals.drop(columns=["value", "source"]), data.first_period,
                data.last_period, signal_priors(data, spec, index=index))
     started = time.perf_counter()
-    tree = _sample(model, key, settings, seed)
-    raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]
-    diagnostics = compute_diagnostics(raw[[*free, "credibility_cell"]],
-                                      tree["sample_stats"].to_dataset(),
+
+    def check(tree: xr.DataTree) -> Diagnostics:
+        return compute_diagnostics(tree["posterior"].to_dataset()[[*free, "credibility_cell"]],
+                                   tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
+
+    tree = _sample(model, key, settings, seed, check=check)
+    raw = tree["posterior"].to_dataset()
+    diagnostics = replace(check(tree),
                                       sampling_seconds=time.perf_counter() - started)
     return label_posterior(raw, index), index, diagnostics
 
@@ -725,8 +739,10 @@ def _fit_outcome(settings: SBCSettings, sim: Simulation, posterior: xr.Dataset, 
                                             unique_cell=mapping)
     key = _key("outcome", settings.fitted_spec.outcome, design.cell, design.covariates,
                design.region, design.regions, mapping)
+    # As many draws as stage 1 kept: the ranks stack both stages' draws.
     tree = _sample(model, key, settings, seed + 1,
-                   constants={"stage_one_mean": mean, "stage_one_chol": chol})
+                   constants={"stage_one_mean": mean, "stage_one_chol": chol},
+                   draws=posterior.sizes["draw"])
     return predictor.outcome_posterior(tree["posterior"].to_dataset(), design, "two_stage")
 
 

@@ -159,7 +159,8 @@ def tiny_fit(tmp_path_factory: pytest.TempPathFactory) -> FitResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return CredibilityModel("default").fit(sim.data, draws=60, tune=60, chains=2,
-                                                   seed=seed(1), progress=False)
+                                                   seed=seed(1), progress=False,
+                                                   until_reliable=False)
 
     return shared_fit(tmp_path_factory, "tiny", build)
 

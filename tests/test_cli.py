@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -195,7 +196,11 @@ def test_fit_writes_the_fit_and_prints_diagnostics(fitted: tuple[Result, Path],
         assert (out / name).is_file(), name
     text = result.stdout
     assert "5 commitments in 2 alliances" in text
-    assert "✓ building model" in text and "✓ sampling (nutpie, 2 chains x 50 draws)" in text
+    assert "✓ building model" in text
+    # Until reliable by default: 2 x 50 draws cannot pass, so it goes on to the draw limit.
+    assert "✓ sampling (nutpie, 2 chains x 50 draws, up to 200 until reliable)" in text
+    assert re.search(r"✓ 50 draws per chain: R-hat \d\.\d{3}, ESS \d+/\d+.*: sampling on", text)
+    assert re.search(r"✓ 200 draws per chain: .*: FAIL", text)
     assert "Sampler diagnostics" in text and "max R-hat" in text
     ok = json.loads((out / "fit.json").read_text())["diagnostics"]["ok"]
     assert ("posterior NOT reliable" in text) == (not ok)

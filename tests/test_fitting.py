@@ -87,7 +87,8 @@ def test_other_backends_sample(backend):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = CredibilityModel("default").fit(sim.data, draws=30, tune=30, chains=2,
-                                              backend=backend, progress=False)
+                                              backend=backend, progress=False,
+                                              until_reliable=False)
     assert fit.settings["backend"] == backend
     assert fit.posterior["posterior"]["credibility"].sizes["draw"] == 30
     assert np.isfinite(fit.diagnostics.max_rhat)
@@ -147,7 +148,8 @@ def test_low_rank_mass_matrix_runs_and_is_recorded():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = CredibilityModel("default").fit(sim.data, draws=40, tune=40, chains=2, seed=1,
-                                              progress=False, mass_matrix="low_rank")
+                                              progress=False, mass_matrix="low_rank",
+                                              until_reliable=False)
     assert fit.settings["mass_matrix"] == "low_rank"
     assert fit.settings["max_treedepth"] == 10
     assert fit.posterior["posterior"]["credibility"].sizes["draw"] == 40

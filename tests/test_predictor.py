@@ -27,6 +27,7 @@ from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import CredibilityDataError, FitError, PredictionError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import build_index
+from credibility.sampling import SamplerConfig
 from credibility.simulate import Simulation, simulate, simulate_cases
 
 TRUE_SLOPE = 1.5
@@ -55,8 +56,10 @@ def two_stage(fit: FitResult, design: predictor.OutcomeDesign, *, plug_in: bool 
         warnings.simplefilter("ignore", ConvergenceWarning)
         return predictor.fit_two_stage(
             fit.posterior["posterior"]["credibility"], build_index(fit.data, fit.spec), design,
-            fit.spec.outcome, plug_in=plug_in, draws=1000, tune=400, chains=2, seed=seed(3),
-            progress=False)
+            fit.spec.outcome, plug_in=plug_in, progress=False,
+            # As many draws as the fit kept (it ran until reliable), to pair with them.
+            sampler=SamplerConfig(draws=fit.posterior["posterior"].sizes["draw"], tune=400,
+                                  chains=2, seed=seed(3), until_reliable=False))
 
 
 # ----------------------------------------------------------------- fast unit tests

@@ -1,0 +1,166 @@
+"""Running until reliable: ``SamplerConfig`` and ``run`` (credibility.sampling).
+
+A run checks its diagnostics at checkpoints and keeps the first ``n`` draws of every
+chain for the first checkpoint ``n`` that passes; those are the draws a fixed-length
+run of ``n`` draws gives for the same seed (nutpie's first draws do not depend on how
+many follow). The statistical content is the diagnostics' own (tests/test_diagnostics.py);
+here: where a run stops, what it keeps and what it says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+
+import numpy as np
+import pymc as pm
+import pytest
+from simulations import tiny_simulation
+
+from credibility.diagnostics import ConvergenceWarning, Diagnostics
+from credibility.errors import FitError
+from credibility.fitting import CredibilityModel, FitResult
+from credibility.sampling import (
+    RunRecord,
+    SamplerConfig,
+    compile_nutpie,
+    posterior_diagnostics,
+    run,
+    sample_model,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def normal():
+    """A normal mean and scale from 20 observations: well-behaved, ~0.6 ESS per draw."""
+    with pm.Model() as model:
+        mu = pm.Normal("mu")
+        sd = pm.HalfNormal("sd")
+        pm.Normal("y", mu, sd, observed=np.random.default_rng(0).normal(size=20))
+    return model, compile_nutpie(model)
+
+
+def failing(tree) -> Diagnostics:
+    """A check that never passes (its R-hat is the real one plus 1)."""
+    d = posterior_diagnostics(tree)
+    return dataclasses.replace(d, max_rhat=d.max_rhat + 1.0)
+
+
+@pytest.mark.parametrize("backend", ["nutpie", "pymc"])
+def test_stops_at_the_first_checkpoint_that_passes_with_a_fixed_runs_draws(normal, backend):
+    model, compiled = normal
+    heard = []
+    config = SamplerConfig(draws=100, tune=200, chains=2, seed=5, backend=backend,
+                           max_draws=800)
+    tree, record = run(model, config, progress=False,
+                       compiled=compiled if backend == "nutpie" else None,
+                       on_check=lambda n, d, more: heard.append((n, d.ok, more)))
+    # 2 x 100 draws cannot reach a bulk ESS of 400: the run went on, and stopped at
+    # the first checkpoint that passed.
+    assert record.stopped_by == "reliable" and record.draws > 100
+    assert [n for n, _, _ in heard] == [c[0] for c in record.checks]
+    assert [ok for _, ok, _ in heard] == [False] * (len(heard) - 1) + [True]
+    assert [more for _, _, more in heard] == [True] * (len(heard) - 1) + [False]
+    assert record.draws in config.checkpoints()
+    assert tree["posterior"]["mu"].shape == (2, record.draws)
+    assert posterior_diagnostics(tree).ok
+    if backend == "nutpie":
+        fixed = sample_model(model, compiled=compiled, draws=record.draws, tune=200, chains=2,
+                             seed=5, progress=False)
+        np.testing.assert_array_equal(fixed["posterior"]["mu"].to_numpy(),
+                                      tree["posterior"]["mu"].to_numpy())
+        np.testing.assert_array_equal(fixed["sample_stats"]["diverging"].to_numpy(),
+                                      tree["sample_stats"]["diverging"].to_numpy())
+
+
+def test_a_run_that_never_passes_stops_at_the_draw_limit(normal):
+    model, compiled = normal
+    config = SamplerConfig(draws=50, tune=100, chains=2, seed=1, max_draws=120)
+    assert config.checkpoints() == (50, 75, 100, 120)
+    tree, record = run(model, config, progress=False, compiled=compiled, check=failing)
+    assert record.stopped_by == "draw limit" and record.draws == 120
+    assert [c[0] for c in record.checks] == [50, 75, 100, 120]
+    assert tree["posterior"]["mu"].sizes["draw"] == 120
+    assert "still failing at the draw limit, 120 draws per chain" in record.describe()
+
+
+def test_a_run_stopped_by_its_time_budget_says_so(normal):
+    model, compiled = normal
+    # The budget has run out at the first checkpoint: the run stops at the second wait.
+    config = SamplerConfig(draws=50, tune=100, chains=2, seed=1, budget_seconds=1e-6)
+    tree, record = run(model, config, progress=False, compiled=compiled, check=failing)
+    assert record.stopped_by == "time budget"
+    assert 50 <= record.draws <= 75 and tree["posterior"]["mu"].sizes["draw"] == record.draws
+    assert np.isfinite(tree["posterior"]["mu"].to_numpy()).all()
+    assert record.describe().startswith("stopped by the time budget")
+    assert RunRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+
+
+def test_fixed_length_and_advi_runs_take_exactly_their_draws(normal):
+    model, compiled = normal
+    tree, record = run(model, SamplerConfig(draws=30, tune=50, chains=2, until_reliable=False),
+                       progress=False, compiled=compiled)
+    assert record.stopped_by == "fixed length" and tree["posterior"]["mu"].sizes["draw"] == 30
+    assert not SamplerConfig(method="advi").extends
+    assert SamplerConfig(method="advi").draw_limit == 1000
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"draws": 0}, "draws must be a positive integer"),
+    ({"max_draws": 10, "draws": 20}, r"max_draws must be an integer >= draws \(20\)"),
+    ({"budget_seconds": 0}, "budget_seconds must be a positive number"),
+    ({"target_accept": 1.0}, "target_accept must be between 0 and 1"),
+    ({"backend": "stan"}, "unknown backend 'stan'"),
+    ({"mass_matrix": "low_rank", "backend": "pymc"}, "needs the nutpie backend"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
+])
+def test_bad_settings_are_fit_errors(changes, message):
+    with pytest.raises(FitError, match=message):
+        SamplerConfig(**changes)
+
+
+def test_records_without_until_reliable_had_a_fixed_length():
+    old = {"draws": 500, "tune": 500, "chains": 2, "seed": 7, "backend": "nutpie",
+           "target_accept": 0.9, "outcome": "none", "unused_signals": []}
+    config = SamplerConfig.from_dict(old)
+    assert not config.until_reliable and config.draw_limit == 500 and config.draws == 500
+
+
+def test_a_fit_stopped_by_the_budget_says_so_and_its_config_round_trips(tmp_path, monkeypatch):
+    data = tiny_simulation().data  # tiny_fit's model: its compiled code is in the cache
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fit = CredibilityModel("default").fit(data, draws=20, tune=60, chains=2, seed=2,
+                                              progress=False, budget_seconds=1e-6,
+                                              max_draws=200)
+    assert fit.run_record.stopped_by == "time budget"
+    assert fit.diagnostics.run.startswith("stopped by the time budget")
+    assert not fit.diagnostics.ok
+    message = str(next(w.message for w in caught if w.category is ConvergenceWarning))
+    assert "stopped by the time budget" in message
+    assert ("run", fit.diagnostics.run, "info") in fit.diagnostics.lines()
+    draws = fit.run_record.draws
+    assert fit.posterior["posterior"]["credibility"].sizes["draw"] == draws
+    assert fit.diagnostics.draws == 2 * draws
+    # The config round-trips through save and load, and an update reuses it.
+    expected = SamplerConfig(draws=20, tune=60, chains=2, seed=2, budget_seconds=1e-6,
+                             max_draws=200)
+    assert fit.sampler_config == expected
+    fit.save(tmp_path / "fit")
+    loaded = FitResult.load(tmp_path / "fit")
+    assert loaded.sampler_config == expected and loaded.run_record == fit.run_record
+    seen = []
+
+    def stand_in(self, data, **kwargs):
+        seen.append(kwargs)
+        return loaded
+
+    monkeypatch.setattr(CredibilityModel, "fit", stand_in)
+    rows = data.signals[data.signals["period"] == 2006].assign(period=2007)
+    rows = rows.assign(alliance=rows["alliance"].where(rows["level"] == "alliance", ""))
+    loaded.update(rows[["commitment_id", "alliance", "period", "signal", "value"]],
+                  progress=False)
+    assert seen[0]["sampler"] == expected
