@@ -102,10 +102,11 @@ def run_one(config: dict) -> dict:
     from credibility.fitting import label_posterior
     from credibility.measurement import build_index, build_measurement_model
     from credibility.sampling import (
+        SamplerConfig,
         compile_nutpie,
         fused_likelihood,
         one_hot_gathers,
-        sample_model,
+        run,
     )
 
     sys.path.insert(0, str(HERE))
@@ -138,19 +139,23 @@ def run_one(config: dict) -> dict:
             compile_s = time.perf_counter() - started
             _progress(f"compiled in {compile_s:.1f} s; sampling")
             started = time.perf_counter()
-            tree = sample_model(model, backend="nutpie", compiled=compiled, draws=draws,
-                                tune=tune, chains=chains, seed=config["seed"], progress=False,
-                                target_accept=config["target_accept"],
-                                max_treedepth=config["max_treedepth"],
-                                progress_callback=warmup.observe)
+            # Fixed length: the benchmark compares the cost of the same number of draws.
+            sampler = SamplerConfig(draws=draws, tune=tune, chains=chains, seed=config["seed"],
+                                    target_accept=config["target_accept"],
+                                    max_treedepth=config["max_treedepth"],
+                                    until_reliable=False)
+            tree, _ = run(model, sampler, compiled=compiled, progress=False,
+                          progress_callback=warmup.observe)
         elif variant in ("ours", "spectral", "marker", "graph"):
             started = time.perf_counter()
-            tree = sample_model(model, backend=engine if engine != "advi" else "nutpie",
-                                method="advi" if engine == "advi" else "nuts", draws=draws,
-                                tune=tune, chains=chains, seed=config["seed"], progress=False,
-                                advi_iterations=config["advi_iterations"],
-                                target_accept=config["target_accept"],
-                                max_treedepth=config["max_treedepth"])
+            sampler = SamplerConfig(backend=engine if engine != "advi" else "nutpie",
+                                    method="advi" if engine == "advi" else "nuts",
+                                    draws=draws, tune=tune, chains=chains, seed=config["seed"],
+                                    advi_iterations=config["advi_iterations"],
+                                    target_accept=config["target_accept"],
+                                    max_treedepth=config["max_treedepth"],
+                                    until_reliable=False)
+            tree, _ = run(model, sampler, progress=False)
         else:
             started = time.perf_counter()
             timed = _timed_nutpie_compile() if engine == "default" else {}
