@@ -840,8 +840,9 @@ def run_simulation(settings: SBCSettings, index: int) -> xr.Dataset:
     :func:`rank_statistics`), ``lower``/``upper`` (``quantity, level``) of central
     intervals; over every active cell of each ``latent`` array: ``latent_covered``
     (``latent, level``), ``latent_cells``, ``latent_correlation``, ``latent_rmse``;
-    and the sampler's ``max_rhat``, ``min_ess_bulk``, ``divergences``, ``seconds``,
-    ``outcome_fitted``. The scalar coordinate ``simulation`` is ``index``.
+    and the sampler's ``max_rhat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences``,
+    ``passed`` (the measurement fit passed its diagnostics), ``draws_kept`` (per
+    chain), ``seconds``, ``outcome_fitted``. The scalar coordinate ``simulation`` is ``index``.
 
     Examples
     --------
@@ -885,7 +886,10 @@ def run_simulation(settings: SBCSettings, index: int) -> xr.Dataset:
             "latent_rmse": (("latent",), latent["latent_rmse"]),
             "max_rhat": ((), diagnostics.max_rhat),
             "min_ess_bulk": ((), diagnostics.min_ess_bulk),
+            "min_ess_tail": ((), diagnostics.min_ess_tail),
             "divergences": ((), diagnostics.divergences),
+            "passed": ((), diagnostics.ok),
+            "draws_kept": ((), int(posterior.sizes["draw"])),
             "outcome_fitted": ((), outcome is not None),
             "seed": ((), seed),
             "seconds": ((), time.perf_counter() - started),
@@ -1182,6 +1186,12 @@ def summary_markdown(result: SBCResult, kind: str = "sbc", *, command: str | Non
         f"largest R-hat {np.median(sims['max_rhat'].values):.3f}. Ranks are taken among "
         "draws thinned to each quantity's bulk ESS (at most max_rank).",
     ]
+    if "passed" in sims:
+        passed = int(sims["passed"].values.astype(bool).sum())
+        lines.append(f"**Own diagnostics:** {passed} of {n} measurement fits passed them "
+                     f"(R-hat <= 1.01, bulk and tail ESS >= 400, no divergences); draws kept "
+                     f"per chain: median {np.median(sims['draws_kept'].values):.0f}, largest "
+                     f"{int(sims['draws_kept'].values.max())}.")
     if "outcome_fitted" in sims and result.settings.cases:
         skipped = int((~sims["outcome_fitted"].values.astype(bool)).sum())
         lines.append(f"**Outcome model:** fitted in {n - skipped} of {n} simulations "

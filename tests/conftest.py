@@ -1,5 +1,10 @@
 """Shared fixtures: small simulated data sets (synthetic, seeded).
 
+Fits for statistical tests have a fixed length (``until_reliable=False``): their bounds
+come from each fit's own Monte Carlo error, whatever its length, and a fixed length
+keeps the suite's time predictable. Running until reliable is tested in
+tests/test_until_reliable.py and by the CLI's default fit (tests/test_cli.py).
+
 Their seeds go through :func:`seeding.seed`, so that ``CREDIBILITY_TEST_SEED`` runs the
 statistical tests on other draws.
 """
@@ -193,6 +198,7 @@ def outcome_fit(outcome_simulation: Simulation,
             warnings.simplefilter("ignore", ConvergenceWarning)
             return CredibilityModel("default").fit(outcome_simulation.data, draws=1000,
                                                    tune=1000, chains=2, seed=seed(1),
-                                                   progress=False, outcome="two_stage")
+                                                   progress=False, outcome="two_stage",
+                                                   until_reliable=False)
 
     return shared_fit(tmp_path_factory, "outcome", build)

@@ -57,7 +57,8 @@ def base(world) -> FitResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return CredibilityModel("default").fit(world[0], draws=400, tune=400, chains=2,
-                                               seed=seed(1), progress=False)
+                                               seed=seed(1), progress=False,
+                                               until_reliable=False)
 
 
 @pytest.fixture(scope="module")

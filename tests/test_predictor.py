@@ -258,7 +258,7 @@ def test_joint_mode_recovers_the_slope(outcome_simulation):
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = CredibilityModel("default").fit(outcome_simulation.data, draws=400, tune=400,
                                               chains=2, seed=seed(1), progress=False,
-                                              outcome="joint")
+                                              outcome="joint", until_reliable=False)
     assert fit.outcome_mode == "joint" and fit.outcome_diagnostics is None
     assert "outcome_credibility" not in fit.posterior["posterior"]
     assert slope_distance(fit.posterior["outcome"].to_dataset(), TRUE_SLOPE) <= Z

@@ -62,7 +62,7 @@ def recovery_metrics(fit: FitResult, truth) -> tuple[float, float, int, tuple[fl
 
 def _fit(sim: Simulation, spec) -> FitResult:
     return CredibilityModel(spec).fit(sim.data, draws=400, tune=400, chains=2, seed=seed(5),
-                                      progress=False)
+                                      progress=False, until_reliable=False)
 
 
 def test_posterior_recovers_true_credibility(recovery_simulation):

@@ -152,7 +152,7 @@ def test_reweighting_agrees_with_refitting_within_monte_carlo_error(outcome_fit)
         warnings.simplefilter("ignore", ConvergenceWarning)
         refit = CredibilityModel(outcome_fit.spec).fit(data, draws=1000, tune=500, chains=2,
                                                        seed=seed(5), outcome="none",
-                                                       progress=False)
+                                                       progress=False, until_reliable=False)
     assert_agrees_with_refit(reweighted, outcome_fit, refit, "C002", rows)
 
 
@@ -196,7 +196,8 @@ def test_reweighting_with_autocorrelated_residuals_agrees_with_refitting():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         base = CredibilityModel(spec).fit(sim.data, draws=1000, tune=1000, chains=2,
-                                          seed=seed(1), outcome="none", progress=False)
+                                          seed=seed(1), outcome="none", progress=False,
+                                          until_reliable=False)
     signals = base.data.signals
     row = signals[(signals["commitment_id"] == "C002") & (signals["signal"] == "troops")
                   & (signals["period"] == 2004)]
@@ -216,5 +217,5 @@ def test_reweighting_with_autocorrelated_residuals_agrees_with_refitting():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         refit = CredibilityModel(spec).fit(data, draws=1000, tune=1000, chains=2, seed=seed(5),
-                                           outcome="none", progress=False)
+                                           outcome="none", progress=False, until_reliable=False)
     assert_agrees_with_refit(reweighted, base, refit, "C002", rows)
