@@ -473,7 +473,10 @@ class CredibilityModel:
             return compute_diagnostics(tree["posterior"].to_dataset()[[*free, "credibility_cell"]],
                                        tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
 
+        checked: dict[int, Diagnostics] = {}
+
         def heard(draws: int, found: Diagnostics, continuing: bool) -> None:
+            checked[draws] = found
             verdict = "ok" if found.ok else "sampling on" if continuing else "FAIL"
             divergent = f", {found.divergences} divergent" if found.divergences else ""
             stage(f"{draws} draws per chain: R-hat {found.max_rhat:.3f}, ESS "
@@ -484,8 +487,11 @@ class CredibilityModel:
         sampled = time.perf_counter()
         stage("checking convergence")
         raw = idata["posterior"].to_dataset()
+        # An until-reliable run checked the draws it kept already (at size L that
+        # takes about half a minute): those diagnostics are the fit's.
         diagnostics = dataclasses.replace(
-            check(idata), sampling_seconds=sampled - built, build_seconds=built - started,
+            checked.get(record.draws) or check(idata), sampling_seconds=sampled - built,
+            build_seconds=built - started,
             run=record.describe() if record.stopped_by != "fixed length" else "")
         outcome_group, outcome_diagnostics = None, None
         if mode == "joint":
@@ -542,7 +548,7 @@ def _outcome_mode(outcome: str, data: CredibilityData) -> str | None:
 
 
 def _is_synthetic(data: CredibilityData) -> bool:
-    """Simulated in this session, or every signal row's source says SYNTHETIC."""
+    """Simulated in this Python process, or every signal row's source says SYNTHETIC."""
     simulated = any("simulated" in name for name in data.sources.values())
     labelled = bool(data.signals["source"].str.contains("SYNTHETIC").all())
     return simulated or labelled
