@@ -31,6 +31,7 @@ from credibility.sampling import (
     BACKENDS,
     MAX_TREEDEPTH,
     Backend,
+    Check,
     RunRecord,
     SamplerConfig,
     check_backend,
@@ -42,7 +43,7 @@ from credibility.schema import CredibilityData, read_cases
 from credibility.spec import ModelSpec, load_spec, parse_spec
 
 __all__ = ["BACKENDS", "CREDIBILITY_COLUMNS", "CredibilityModel", "FitResult", "check_backend",
-           "label_posterior", "summarise_draws"]
+           "label_posterior", "measurement_check", "summarise_draws"]
 
 OutcomeMode = Literal["auto", "joint", "two_stage", "none"]
 
@@ -467,12 +468,7 @@ class CredibilityModel:
                   f"up to {config.draw_limit} until reliable)")
         else:
             stage(f"sampling ({backend}, {config.chains} chains x {config.draws} draws)")
-        free = [v.name for v in model.free_RVs]
-
-        def check(tree: xr.DataTree) -> Diagnostics:
-            return compute_diagnostics(tree["posterior"].to_dataset()[[*free, "credibility_cell"]],
-                                       tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
-
+        check = measurement_check(model)
         checked: dict[int, Diagnostics] = {}
 
         def heard(draws: int, found: Diagnostics, continuing: bool) -> None:
@@ -527,6 +523,27 @@ class CredibilityModel:
         if outcome_diagnostics is not None:
             outcome_diagnostics.warn("outcome model (stage 2) posterior")
         return result
+
+
+def measurement_check(model: pm.Model) -> Check:
+    """The diagnostics a measurement fit of ``model`` reports and must pass: R-hat and
+    ESS of its free variables and latent credibility cells, and divergences (for
+    :func:`~credibility.sampling.run`'s ``check``).
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> check = measurement_check(build_measurement_model(load_dataset("demo")))
+    >>> callable(check)
+    True
+    """
+    names = [*(v.name for v in model.free_RVs), "credibility_cell"]
+
+    def check(tree: xr.DataTree) -> Diagnostics:
+        return compute_diagnostics(tree["posterior"].to_dataset()[names],
+                                   tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
+
+    return check
 
 
 def _outcome_mode(outcome: str, data: CredibilityData) -> str | None:

@@ -59,9 +59,8 @@ from scipy import stats
 
 from credibility import predictor
 from credibility.datasets import load_dataset
-from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import CredibilityError, FitError, PredictionError
-from credibility.fitting import label_posterior
+from credibility.fitting import label_posterior, measurement_check
 from credibility.measurement import build_index, build_measurement_model, signal_priors
 from credibility.sampling import Check, SamplerConfig, compile_nutpie, run
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
@@ -708,12 +707,7 @@ def _fit_measurement(settings: SBCSettings, sim: Simulation, seed: int
                data.signals.drop(columns=["value", "source"]), data.first_period,
                data.last_period, signal_priors(data, spec, index=index))
     started = time.perf_counter()
-    free = [v.name for v in model.free_RVs]
-
-    def check(tree: xr.DataTree) -> Diagnostics:
-        return compute_diagnostics(tree["posterior"].to_dataset()[[*free, "credibility_cell"]],
-                                   tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
-
+    check = measurement_check(model)
     tree = _sample(model, key, settings, seed, check=check)
     raw = tree["posterior"].to_dataset()
     diagnostics = replace(check(tree),
