@@ -26,7 +26,10 @@ TEST_CACHE ?= $(HOME)/.cache/credibility-tests
 TEST_ENV := NUMBA_OPT=1 NUMBA_CACHE_DIR=$(TEST_CACHE)/numba \
 	PYTENSOR_FLAGS=base_compiledir=$(TEST_CACHE)/pytensor
 # Whole modules per worker (--dist loadscope): a module's fitted fixtures are built once.
-PYTEST := $(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope --durations=25
+# In the order tests/conftest.py gives them (longest first), not xdist's default
+# reordering by number of tests, which left a long module to run alone at the end.
+PYTEST := $(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder \
+	--durations=25
 
 # The tier CI runs: every kind of check, statistical ones at small sizes.
 test: $(STAMP)
