@@ -51,6 +51,9 @@ NOISE_SHAPE = 4.0
 
 #: Families whose signals carry a per-signal noise / overdispersion parameter.
 _NOISE_FAMILIES = ("count", "amount", "ratio")
+#: Families whose commitment-level signals carry the latent's scale coordinate
+#: (decision 31): each row pins loading x latent closely.
+SCALE_FAMILIES = ("count", "amount", "ratio", "proportion")
 
 
 @dataclass(frozen=True)
@@ -603,6 +606,48 @@ def _marker_loadings(
     return pm.Deterministic("loading_magnitude", value, dims="signal"), marker_value
 
 
+def _scaled_loadings(
+    sigma: np.ndarray, anchor: pt.TensorVariable, scale_log: pt.TensorVariable,
+    reference: np.ndarray, relative: np.ndarray,
+) -> pt.TensorVariable:
+    """Loading magnitudes whose commitment signals share the latent's scale coordinate.
+
+    The model is :func:`_half_normal_in_units`'s (HalfNormal(``sigma``) on each
+    magnitude, the returned deterministic ``loading_magnitude``, and
+    ``loading_magnitude_stationary`` on the stationary-sd latent). The sampler's
+    coordinates differ (decision 31). The log stationary magnitudes of the
+    ``reference`` signals are ``scale_log`` (their mean, the free ``latent_scale_log``)
+    plus ``loading_offset`` (sum to zero, dim ``signal_offset``; absent with one
+    reference signal); those of the ``relative`` signals are ``scale_log`` plus
+    ``loading_log_ratio`` (dim ``signal_relative``); the others (alliance-level)
+    keep ``loading_alliance_stationary`` (dim ``signal_alliance``). The potential
+    ``loading_magnitude_prior`` holds the prior and every Jacobian but that of
+    ``loading_alliance_stationary``'s log transform, which PyMC adds.
+    """
+    n = len(sigma)
+    stationary = pt.zeros(n)
+    log_reference = scale_log * pt.ones(int(reference.sum()))
+    if reference.sum() > 1:
+        log_reference = log_reference + pm.Flat("loading_offset", dims="signal_offset",
+                                                default_transform=ZeroSumTransform([-1]))
+    stationary = pt.set_subtensor(stationary[np.flatnonzero(reference)], pt.exp(log_reference))
+    log_magnitudes = log_reference.sum()
+    if relative.any():
+        log_relative = scale_log + pm.Flat("loading_log_ratio", dims="signal_relative")
+        stationary = pt.set_subtensor(stationary[np.flatnonzero(relative)], pt.exp(log_relative))
+        log_magnitudes = log_magnitudes + log_relative.sum()
+    others = ~(reference | relative)
+    if others.any():
+        alliance = pm.HalfFlat("loading_alliance_stationary", dims="signal_alliance")
+        stationary = pt.set_subtensor(stationary[np.flatnonzero(others)], alliance)
+    stationary = pm.Deterministic("loading_magnitude_stationary", stationary, dims="signal")
+    value = stationary / anchor
+    pm.Potential("loading_magnitude_prior",
+                 pm.logp(pm.HalfNormal.dist(sigma=sigma), value).sum() - n * pt.log(anchor)
+                 + log_magnitudes)
+    return pm.Deterministic("loading_magnitude", value, dims="signal")
+
+
 def _zero_sum(name: str, sigma: float, dim: str, n: int) -> pt.TensorVariable:
     """A sum-to-zero group effect; a single group has nothing to pool and is 0."""
     if n < 2:
@@ -1012,6 +1057,20 @@ def build_measurement_model(
         "cell": np.arange(index.cells.size),
         "alliance_cell": np.arange(index.alliance_cells.size),
     }
+    # The latent's scale as one sampler coordinate (decision 31): centred states only.
+    # The reference signals are the commitment-level signals of the families whose
+    # every row pins loading x latent closely; the others' loadings are ratios to them.
+    on_commitment = np.array([s.level == "commitment" for s in signals])
+    reference = on_commitment & np.array([s.family in SCALE_FAMILIES for s in signals])
+    if not reference.any():
+        reference = on_commitment
+    relative = on_commitment & ~reference
+    scale_coordinate = (spec.scale_coordinate and not spec.spectral_states
+                        and "commitment" in spec.centred_states and on_commitment.any())
+    if scale_coordinate:
+        for dim, mask in (("signal_offset", reference), ("signal_relative", relative),
+                          ("signal_alliance", ~on_commitment)):
+            coords[dim] = [n for n, c in zip(names, mask) if c]
     marker = None
     if spec.marker_signal is not None:
         marker = _marker_position(spec, signals)
@@ -1084,8 +1143,22 @@ def build_measurement_model(
             # instead of a direction through every state (docs/decisions.md 15). Both
             # are in stationary-sd units (decision 16); the Jacobian of the scaling
             # (cells - 1 sum-to-zero dimensions and the level) keeps the density.
-            state = pm.Flat("commitment_state", dims="cell",
-                            default_transform=ZeroSumTransform([-1]))
+            if scale_coordinate:
+                # The states in the data's units, times the geometric mean of the
+                # commitment signals' loadings: moving along the ridge (c x, lambda / c)
+                # that only the states' prior pins down is then one coordinate,
+                # latent_scale_log, instead of every state and loading at once
+                # (decision 31). The Jacobian of the scaling of the cells - 1
+                # sum-to-zero dimensions is in the potential.
+                scale_log = pm.Flat("latent_scale_log")
+                scaled = pm.Flat("commitment_state_scaled", dims="cell",
+                                 default_transform=ZeroSumTransform([-1]))
+                state = pm.Deterministic("commitment_state", scaled * pt.exp(-scale_log),
+                                         dims="cell")
+                pm.Potential("commitment_state_scale_jacobian", -(cells.size - 1) * scale_log)
+            else:
+                state = pm.Flat("commitment_state", dims="cell",
+                                default_transform=ZeroSumTransform([-1]))
             level_std = pm.Flat("commitment_level")
             _path_prior("commitment", anchor * (state + level_std) - group_mean, cells,
                         rho_commitment, anchor, spec.dynamics)
@@ -1105,7 +1178,10 @@ def build_measurement_model(
         pm.Deterministic("alliance_cell_level", alliance_std / spread, dims="alliance_cell")
         pm.Deterministic("latent_sd", anchor * spread)
 
-        if marker is None:
+        if scale_coordinate:
+            magnitude = _scaled_loadings(priors.loc[names, "loading_sd"].to_numpy(), anchor,
+                                         scale_log, reference, relative)
+        elif marker is None:
             magnitude = _half_normal_in_units("loading_magnitude",
                                               priors.loc[names, "loading_sd"].to_numpy(),
                                               1.0 / anchor, dims="signal")

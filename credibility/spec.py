@@ -111,6 +111,7 @@ class ModelSpec:
     spectral_states: bool = False
     spectral_data_precision: float = 1.0
     marker_signal: str | None = None
+    scale_coordinate: bool = True
     description: str = ""
     region_effects: bool = True
     type_effects: bool = True
@@ -191,7 +192,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     _known_keys(raw, {"model", "hierarchy", "priors", "signals", "outcome"}, source, "")
     model = _table(raw, "model", source)
     _known_keys(model, {"name", "description", "dynamics", "centred_states", "spectral_states",
-                        "spectral_data_precision", "marker_signal"}, source, "model")
+                        "spectral_data_precision", "marker_signal", "scale_coordinate"},
+                source, "model")
     centred = model.get("centred_states", ["commitment"])
     if not isinstance(centred, list) or not set(centred) <= set(LEVELS):
         raise SpecError(
@@ -246,6 +248,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         spectral_states=spectral,
         spectral_data_precision=precision,
         marker_signal=marker,
+        scale_coordinate=_bool(model, "scale_coordinate", source, "model", default=True),
         signals=signals,
         region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
         type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),

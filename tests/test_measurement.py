@@ -23,6 +23,7 @@ from scipy.stats import multivariate_normal
 
 from credibility.errors import SpecError
 from credibility.measurement import (
+    SCALE_FAMILIES,
     UnitCells,
     _spectral_states,
     autocorrelated_lognormal_logp,
@@ -264,6 +265,62 @@ def test_spectral_states_with_staggered_windows(small_simulation):
     cells = pytensor.function(inputs, credibility, mode=PYTHON_MODE)(
         *[point[v.name] for v in inputs])
     assert cells.shape == (index.cells.size,)
+
+
+@pytest.mark.parametrize("drop", [None, "state_jacobian", "magnitude_jacobian"])
+def test_scale_coordinate_is_the_same_model_in_other_coordinates(small_simulation, drop):
+    """The latent's scale coordinate (decision 31, the default) samples the states times
+    the reference loadings' geometric mean, ``latent_scale_log`` (log of that mean),
+    sum-to-zero offsets of the reference loadings and log ratios of the other
+    commitment signals' loadings to it. At matched points the log density differs from
+    the model in the old coordinates by log|d(old)/d(new)| = -(cells - 1) g plus a
+    constant (the linear map onto the log loadings). Checked to fail with either of the
+    new Jacobian terms dropped."""
+    from pymc.distributions.transforms import ZeroSumTransform
+
+    data = small_simulation.data
+    old_spec = dataclasses.replace(data.spec, scale_coordinate=False)
+    old = build_measurement_model(data, old_spec)
+    new = build_measurement_model(data, data.spec)
+    assert {"latent_scale_log", "commitment_state_scaled", "loading_offset",
+            "loading_log_ratio", "loading_alliance_stationary"} <= set(new.named_vars)
+    if drop == "state_jacobian":
+        new.potentials.remove(new["commitment_state_scale_jacobian"])
+    index = build_index(data, data.spec)
+    signals = index.signals
+    on_commitment = np.array([s.level == "commitment" for s in signals])
+    reference = on_commitment & np.array([s.family in SCALE_FAMILIES for s in signals])
+    relative = on_commitment & ~reference
+    assert reference.sum() > 1 and relative.any() and not on_commitment.all()
+    old_logp = old.compile_logp(mode=PYTHON_MODE)
+    new_logp = new.compile_logp(mode=PYTHON_MODE)
+    rng = np.random.default_rng(31)
+    differences = []
+    for _ in range(3):
+        point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
+                 for key, v in old.initial_point().items()}
+        log_m = point.pop("loading_magnitude_stationary_log__")
+        g = log_m[reference].mean()
+        mapped = dict(point)
+        mapped["latent_scale_log"] = np.asarray(g)
+        mapped["commitment_state_scaled_zerosum__"] = (
+            point.pop("commitment_state_zerosum__") * np.exp(g))
+        del mapped["commitment_state_zerosum__"]
+        mapped["loading_offset_zerosum__"] = ZeroSumTransform([-1]).forward(
+            pt.as_tensor(log_m[reference] - g)).eval()
+        mapped["loading_log_ratio"] = log_m[relative] - g
+        mapped["loading_alliance_stationary_log__"] = log_m[~on_commitment]
+        full_point = {**point, "loading_magnitude_stationary_log__": log_m,
+                      "commitment_state_zerosum__": mapped["commitment_state_scaled_zerosum__"]
+                      * np.exp(-g)}
+        difference = new_logp(mapped) - old_logp(full_point) + (index.cells.size - 1) * g
+        if drop == "magnitude_jacobian":  # the exp map's Jacobian, sum of log magnitudes
+            difference -= log_m[on_commitment].sum()
+        differences.append(difference)
+    if drop is None:
+        np.testing.assert_allclose(differences, differences[0], rtol=0, atol=1e-8)
+    else:
+        assert np.ptp(differences) > 1e-3
 
 
 def test_marker_signal_is_the_same_model_in_other_coordinates(small_simulation):

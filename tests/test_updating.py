@@ -290,15 +290,16 @@ def test_warm_start_values_follow_the_labels(tiny_fit: FitResult, next_year: pd.
     values = warm_start_values(tiny_fit, merged)
     model = build_measurement_model(merged, tiny_fit.spec)
     assert set(values) <= {rv.name for rv in model.free_RVs}
-    assert {"commitment_state", "loading_magnitude_stationary",
+    # The sampler's coordinates (the latent's scale coordinate, decision 31).
+    assert {"commitment_state_scaled", "latent_scale_log", "loading_offset",
             "persistence_commitment"} <= set(values)
     posterior = tiny_fit.posterior["posterior"]
-    np.testing.assert_allclose(values["loading_magnitude_stationary"],
-                               posterior["loading_magnitude_stationary"].mean(("chain", "draw")))
+    np.testing.assert_allclose(values["loading_offset"],
+                               posterior["loading_offset"].mean(("chain", "draw")))
     # Each commitment's states keep their (unit, period) place; a new 2007 state
     # continues from 2006.
-    old_state = posterior["commitment_state"].mean(("chain", "draw")).to_numpy()
-    new_state = values["commitment_state"]
+    old_state = posterior["commitment_state_scaled"].mean(("chain", "draw")).to_numpy()
+    new_state = values["commitment_state_scaled"]
     assert new_state.size == old_state.size + int(tiny_fit.data.commitments["ongoing"].sum())
     old_start = new_start = 0
     for ongoing, length in zip(tiny_fit.data.commitments["ongoing"],
