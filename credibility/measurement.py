@@ -1145,7 +1145,7 @@ def build_measurement_model(
             # (cells - 1 sum-to-zero dimensions and the level) keeps the density.
             if scale_coordinate:
                 # The states in the data's units, times the geometric mean of the
-                # commitment signals' loadings: moving along the ridge (c x, lambda / c)
+                # reference signals' loadings: moving along the ridge (c x, lambda / c)
                 # that only the states' prior pins down is then one coordinate,
                 # latent_scale_log, instead of every state and loading at once
                 # (decision 31). The Jacobian of the scaling of the cells - 1
