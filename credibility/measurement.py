@@ -606,6 +606,26 @@ def _marker_loadings(
     return pm.Deterministic("loading_magnitude", value, dims="signal"), marker_value
 
 
+def scale_signals(signals: tuple[SignalSpec, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Which signals carry the latent's scale coordinate (decision 31): masks over
+    ``signals`` of the reference signals (the commitment-level signals of
+    :data:`SCALE_FAMILIES`, or every commitment-level signal when none is) and of the
+    other commitment-level signals, whose loadings are ratios to the reference scale.
+
+    Examples
+    --------
+    >>> from credibility.spec import load_spec
+    >>> reference, relative = scale_signals(load_spec("default").signals)
+    >>> reference.tolist(), relative.tolist()
+    ([True, True, True, False, False, False], [False, False, False, True, True, False])
+    """
+    on_commitment = np.array([s.level == "commitment" for s in signals])
+    reference = on_commitment & np.array([s.family in SCALE_FAMILIES for s in signals])
+    if not reference.any():
+        reference = on_commitment
+    return reference, on_commitment & ~reference
+
+
 def _scaled_loadings(
     sigma: np.ndarray, anchor: pt.TensorVariable, scale_log: pt.TensorVariable,
     reference: np.ndarray, relative: np.ndarray,
@@ -1058,19 +1078,14 @@ def build_measurement_model(
         "alliance_cell": np.arange(index.alliance_cells.size),
     }
     # The latent's scale as one sampler coordinate (decision 31): centred states only.
-    # The reference signals are the commitment-level signals of the families whose
-    # every row pins loading x latent closely; the others' loadings are ratios to them.
-    on_commitment = np.array([s.level == "commitment" for s in signals])
-    reference = on_commitment & np.array([s.family in SCALE_FAMILIES for s in signals])
-    if not reference.any():
-        reference = on_commitment
-    relative = on_commitment & ~reference
+    reference, relative = scale_signals(signals)
+    on_commitment = reference | relative
     scale_coordinate = (spec.scale_coordinate and not spec.spectral_states
                         and "commitment" in spec.centred_states and on_commitment.any())
     if scale_coordinate:
         for dim, mask in (("signal_offset", reference), ("signal_relative", relative),
                           ("signal_alliance", ~on_commitment)):
-            coords[dim] = [n for n, c in zip(names, mask) if c]
+            coords[dim] = [n for n, c in zip(names, mask, strict=True) if c]
     marker = None
     if spec.marker_signal is not None:
         marker = _marker_position(spec, signals)
