@@ -11,6 +11,7 @@ statistical tests on other draws.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -147,7 +148,11 @@ def shared_fit(factory: pytest.TempPathFactory, name: str,
     """The fit ``build`` returns, built once per test run and loaded by every other
     pytest-xdist worker that asks for it (saved under the run's shared temporary
     folder, a file lock around building it)."""
-    root = Path(factory.getbasetemp()).parent  # shared by the workers of one run
+    # Under pytest-xdist each worker's base folder lies in the run's own folder, which
+    # the workers share; without xdist the base folder is the run's own (its parent
+    # outlives the run, and a fit saved there by older code would be loaded again).
+    base = Path(factory.getbasetemp())
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     folder = root / f"shared-fit-{name}-seed{seed(0)}"
     with FileLock(str(folder) + ".lock"):
         if not (folder / "fit.json").exists():
