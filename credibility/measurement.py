@@ -635,10 +635,12 @@ def _scaled_loadings(
     The model is :func:`_half_normal_in_units`'s (HalfNormal(``sigma``) on each
     magnitude, the returned deterministic ``loading_magnitude``, and
     ``loading_magnitude_stationary`` on the stationary-sd latent). The sampler's
-    coordinates differ (decision 31). The log stationary magnitudes of the
-    ``reference`` signals are ``scale_log`` (their mean, the free ``latent_scale_log``)
-    plus ``loading_offset`` (sum to zero, dim ``signal_offset``; absent with one
-    reference signal); those of the ``relative`` signals are ``scale_log`` plus
+    coordinates differ (decision 31). The stationary magnitudes of the ``reference``
+    signals are ``exp(scale_log) * sqrt(n * softmax(loading_offset))``: ``scale_log``
+    (the free ``latent_scale_log``) is the log of their root mean square and
+    ``loading_offset`` (sum to zero, dim ``signal_offset``; absent with one reference
+    signal) their shares of it. The log magnitudes of the ``relative`` signals are
+    ``scale_log`` plus
     ``loading_log_ratio`` (dim ``signal_relative``); the others (alliance-level)
     keep ``loading_alliance_stationary`` (dim ``signal_alliance``). The potential
     ``loading_magnitude_prior`` holds the prior and every Jacobian but that of
@@ -646,10 +648,17 @@ def _scaled_loadings(
     """
     n = len(sigma)
     stationary = pt.zeros(n)
-    log_reference = scale_log * pt.ones(int(reference.sum()))
-    if reference.sum() > 1:
-        log_reference = log_reference + pm.Flat("loading_offset", dims="signal_offset",
-                                                default_transform=ZeroSumTransform([-1]))
+    n_reference = int(reference.sum())
+    log_reference = scale_log * pt.ones(n_reference)
+    if n_reference > 1:
+        # Magnitudes exp(g) * sqrt(n * softmax(offset)): g is the log root mean square
+        # of the reference magnitudes, so one whose loading is near zero (a long left
+        # tail in log scale) moves only its own offset, not the scale or the others.
+        # The map (g, offset) -> log magnitudes has a constant Jacobian.
+        offset = pm.Flat("loading_offset", dims="signal_offset",
+                         default_transform=ZeroSumTransform([-1]))
+        log_reference = log_reference + 0.5 * (np.log(n_reference) + offset
+                                               - pt.logsumexp(offset))
     stationary = pt.set_subtensor(stationary[np.flatnonzero(reference)], pt.exp(log_reference))
     log_magnitudes = log_reference.sum()
     if relative.any():
@@ -1159,7 +1168,7 @@ def build_measurement_model(
             # are in stationary-sd units (decision 16); the Jacobian of the scaling
             # (cells - 1 sum-to-zero dimensions and the level) keeps the density.
             if scale_coordinate:
-                # The states in the data's units, times the geometric mean of the
+                # The states in the data's units, times the root mean square of the
                 # reference signals' loadings: moving along the ridge (c x, lambda / c)
                 # that only the states' prior pins down is then one coordinate,
                 # latent_scale_log, instead of every state and loading at once

@@ -270,12 +270,12 @@ def test_spectral_states_with_staggered_windows(small_simulation):
 @pytest.mark.parametrize("drop", [None, "state_jacobian", "magnitude_jacobian"])
 def test_scale_coordinate_is_the_same_model_in_other_coordinates(small_simulation, drop):
     """The latent's scale coordinate (decision 31, the default) samples the states times
-    the reference loadings' geometric mean, ``latent_scale_log`` (log of that mean),
-    sum-to-zero offsets of the reference loadings and log ratios of the other
+    the reference loadings' root mean square, ``latent_scale_log`` (log of that), the
+    sum-to-zero log shares of the reference loadings and log ratios of the other
     commitment signals' loadings to it. At matched points the log density differs from
     the model in the old coordinates by log|d(old)/d(new)| = -(cells - 1) g plus a
-    constant (the linear map onto the log loadings). Checked to fail with either of the
-    new Jacobian terms dropped."""
+    constant (the map onto the log loadings has a constant Jacobian). Checked to fail
+    with either of the new Jacobian terms dropped."""
     from pymc.distributions.transforms import ZeroSumTransform
 
     data = small_simulation.data
@@ -298,14 +298,15 @@ def test_scale_coordinate_is_the_same_model_in_other_coordinates(small_simulatio
         point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
                  for key, v in old.initial_point().items()}
         log_m = point["loading_magnitude_stationary_log__"]
-        g = log_m[reference].mean()
+        g = 0.5 * np.log(np.mean(np.exp(2 * log_m[reference])))  # log root mean square
         mapped = {key: v for key, v in point.items() if key not in (
             "loading_magnitude_stationary_log__", "commitment_state_zerosum__")}
         mapped["latent_scale_log"] = np.asarray(g)
         mapped["commitment_state_scaled_zerosum__"] = (
             point["commitment_state_zerosum__"] * np.exp(g))
+        shares = 2 * (log_m[reference] - g)  # log(n softmax(offset)), up to a constant
         mapped["loading_offset_zerosum__"] = ZeroSumTransform([-1]).forward(
-            pt.as_tensor(log_m[reference] - g)).eval()
+            pt.as_tensor(shares - shares.mean())).eval()
         mapped["loading_log_ratio"] = log_m[relative] - g
         mapped["loading_alliance_stationary_log__"] = log_m[~on_commitment]
         difference = new_logp(mapped) - old_logp(point) + (index.cells.size - 1) * g
