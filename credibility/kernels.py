@@ -52,6 +52,10 @@ from scipy import special
 
 #: Families with a fused kernel.
 FUSED_FAMILIES = ("count", "amount", "ratio", "binary", "ordinal")
+#: Names of the data constants of :func:`family_logp` start with this, then the
+#: family and the argument (``"data:count:value"``): a model compiled once can take
+#: other data of the same layout by name (``credibility.validation``).
+DATA_PREFIX = "data:"
 
 #: Counts below this have ``lgamma(y + alpha) - lgamma(alpha)`` and its derivative in
 #: ``alpha`` looked up in a table built once per evaluation (they depend only on the
@@ -606,13 +610,14 @@ def spectral_states(
     out = SpectralStates()(free, pt.as_tensor(rho).reshape((1,)), group, pt.constant(stacked),
                            pt.constant(np.ascontiguousarray(lag_weights, dtype=np.float64)),
                            pt.constant(np.ascontiguousarray(weights, dtype=np.float64)),
-                           _rows(padded, np.int64), _rows(unit, np.int64),
-                           _rows(local, np.int64))
+                           _rows(padded, np.int64, "spectral:padded"),
+                           _rows(unit, np.int64, "spectral:unit"),
+                           _rows(local, np.int64, "spectral:local"))
     return out[0], out[1][0]
 
 
-def _rows(array: np.ndarray, dtype: type) -> pt.TensorConstant:
-    return pt.constant(np.ascontiguousarray(array, dtype=dtype))
+def _rows(array: np.ndarray, dtype: type, name: str) -> pt.TensorConstant:
+    return pt.constant(np.ascontiguousarray(array, dtype=dtype), name=f"{DATA_PREFIX}{name}")
 
 
 def _check_positions(caller: str, shape: tuple[int, ...],
@@ -684,21 +689,28 @@ def family_logp(
     _check_positions("family_logp", (np.asarray(value).size,),
                      **{name: (position, target.type.shape[0])
                         for name, (position, target) in positions.items()})
-    rows = (_rows(row_latent, np.int64), _rows(row_signal, np.int64))
+    def data(array: np.ndarray, dtype: type, name: str) -> pt.TensorConstant:
+        return _rows(array, dtype, f"{family}:{name}")
+
+    rows = (data(row_latent, np.int64, "row_latent"), data(row_signal, np.int64, "row_signal"))
     if family == "count":
         out = FamilyLogp("count")(latent, loading, intercept, noise, *rows,
-                                  _rows(row_intercept, np.int64), _rows(row_noise, np.int64),
-                                  _rows(value, np.float64), _rows(offset, np.float64))
-        constant = -float(special.gammaln(np.asarray(value, dtype=np.float64) + 1.0).sum())
+                                  data(row_intercept, np.int64, "row_intercept"),
+                                  data(row_noise, np.int64, "row_noise"),
+                                  data(value, np.float64, "value"),
+                                  data(offset, np.float64, "offset"))
+        constant = -special.gammaln(np.asarray(value, dtype=np.float64) + 1.0).sum()
     elif family in ("amount", "ratio"):
         log_value = np.log(np.asarray(value, dtype=np.float64))
         out = FamilyLogp("lognormal")(latent, loading, intercept, noise, *rows,
-                                      _rows(row_intercept, np.int64),
-                                      _rows(row_noise, np.int64), _rows(log_value, np.float64))
-        constant = -float(log_value.sum()) - log_value.size * _HALF_LOG_2PI
+                                      data(row_intercept, np.int64, "row_intercept"),
+                                      data(row_noise, np.int64, "row_noise"),
+                                      data(log_value, np.float64, "log_value"))
+        constant = -log_value.sum() - log_value.size * _HALF_LOG_2PI
     elif family == "binary":
         out = FamilyLogp("binary")(latent, loading, intercept, *rows,
-                                   _rows(row_intercept, np.int64), _rows(value, np.float64))
+                                   data(row_intercept, np.int64, "row_intercept"),
+                                   data(value, np.float64, "value"))
         constant = 0.0
     elif family == "ordinal":
         # Rows grouped by level (stable: the rest of their order kept), so that the
@@ -706,10 +718,14 @@ def family_logp(
         level = np.asarray(value)
         by_level = np.argsort(level, kind="stable")
         out = FamilyLogp("ordinal")(latent, loading, cutpoints,
-                                    _rows(np.asarray(row_latent)[by_level], np.int64),
-                                    _rows(np.asarray(row_signal)[by_level], np.int64),
-                                    _rows(np.asarray(row_ordinal)[by_level], np.int64),
-                                    _rows(level[by_level], np.int64),
-                                    _rows(np.asarray(top)[by_level], np.int64))
+                                    data(np.asarray(row_latent)[by_level], np.int64,
+                                         "row_latent"),
+                                    data(np.asarray(row_signal)[by_level], np.int64,
+                                         "row_signal"),
+                                    data(np.asarray(row_ordinal)[by_level], np.int64,
+                                         "row_ordinal"),
+                                    data(level[by_level], np.int64, "level"),
+                                    data(np.asarray(top)[by_level], np.int64, "top"))
         constant = 0.0
-    return out[0][0] + constant
+    # The data-only terms of the density, a named constant too (other data, other terms).
+    return out[0][0] + pt.constant(np.float64(constant), name=f"{DATA_PREFIX}{family}:constant")

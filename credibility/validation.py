@@ -61,8 +61,9 @@ from credibility import predictor
 from credibility.datasets import load_dataset
 from credibility.errors import CredibilityError, FitError, PredictionError
 from credibility.fitting import label_posterior, measurement_check
+from credibility.kernels import DATA_PREFIX
 from credibility.measurement import build_index, build_measurement_model, signal_priors
-from credibility.sampling import Check, SamplerConfig, compile_nutpie, run
+from credibility.sampling import Check, SamplerConfig, compile_nutpie, fused_likelihood, run
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.spec import ModelSpec, load_spec
 
@@ -622,11 +623,22 @@ class _NotShareable(Exception):
     """A constant to turn into data was not found exactly once in the model graph."""
 
 
-def _shared_model(model: Any, constants: Mapping[str, np.ndarray]) -> Any:
-    """A copy of ``model`` whose observed data and ``constants`` are shared variables.
+def _data_constants(model: Any) -> dict[str, np.ndarray]:
+    """The fused kernels' data in ``model``: its constants named ``kernels.DATA_PREFIX...``."""
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import ancestors
 
-    Observed data become ``<name>_data``; each array of ``constants`` must appear
-    exactly once as a constant of the graph and becomes a shared variable of that name.
+    return {v.name: np.asarray(v.data) for v in ancestors(model.potentials)
+            if isinstance(v, Constant) and (v.name or "").startswith(DATA_PREFIX)}
+
+
+def _shared_model(model: Any, constants: Mapping[str, np.ndarray]) -> Any:
+    """A copy of ``model`` whose data and ``constants`` are shared variables.
+
+    Observed data become ``<name>_data``, the fused kernels' data (constants named
+    ``kernels.DATA_PREFIX...``) shared variables of their names; each array of
+    ``constants`` must appear exactly once as a constant of the graph and becomes a
+    shared variable of that name.
     """
     import pytensor
     from pymc.model.fgraph import ModelObservedRV, fgraph_from_model, model_from_fgraph
@@ -639,6 +651,10 @@ def _shared_model(model: Any, constants: Mapping[str, np.ndarray]) -> Any:
             fgraph.replace(value, pytensor.shared(np.asarray(value.data),
                                                   name=f"{node.op.name}_data"),
                            import_missing=True)
+    for value in [v for v in fgraph.variables if isinstance(v, Constant)
+                  and (v.name or "").startswith(DATA_PREFIX)]:
+        fgraph.replace(value, pytensor.shared(np.asarray(value.data), name=value.name),
+                       import_missing=True)
     for name, array in constants.items():
         found = [v for v in fgraph.variables if isinstance(v, Constant)
                  and np.shape(v.data) == array.shape and np.array_equal(v.data, array)]
@@ -654,8 +670,9 @@ def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
             draws: int | None = None, check: Check | None = None) -> xr.DataTree:
     """Sample ``model`` with nutpie, compiling it once per ``key`` and process.
 
-    Later models with the same key differ only in observed data and ``constants``,
-    which are swapped into the compiled model (``CompiledModel.with_data``).
+    Later models with the same key differ only in observed data, the fused kernels'
+    data and ``constants``, which are swapped into the compiled model
+    (``CompiledModel.with_data``).
     Falls back to compiling this model when its data cannot be made shared.
     Without ``draws`` the run is the settings' (until reliable unless
     ``until_reliable=False``, by ``check``); with it, exactly ``draws`` per chain.
@@ -677,6 +694,7 @@ def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
     if compiled is False:
         return run(model, progress=False, **sampler)[0]
     data = {f"{rv.name}_data": model.rvs_to_values[rv].data for rv in model.observed_RVs}
+    data.update(_data_constants(model))
     try:
         return run(model, progress=False, compiled=compiled.with_data(**data, **constants),
                    **sampler)[0]
@@ -702,8 +720,9 @@ def _fit_measurement(settings: SBCSettings, sim: Simulation, seed: int
     spec = settings.fitted_spec
     data = sim.data
     index = build_index(data, spec)
-    model = build_measurement_model(data, spec, index=index)
-    key = _key("measurement", _spec_record(spec)["content_sha256"], data.commitments,
+    # The fused kernels, as a fit samples: their data swap in by name (_shared_model).
+    model = build_measurement_model(data, spec, index=index, fused=fused_likelihood("nutpie"))
+    key = _key("measurement", "fused", _spec_record(spec)["content_sha256"], data.commitments,
                data.signals.drop(columns=["value", "source"]), data.first_period,
                data.last_period, signal_priors(data, spec, index=index))
     started = time.perf_counter()
