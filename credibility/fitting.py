@@ -471,9 +471,11 @@ class CredibilityModel:
         check = measurement_check(model)
         checked: dict[int, Diagnostics] = {}
 
-        def heard(draws: int, found: Diagnostics, continuing: bool) -> None:
+        def heard(draws: int, found: Diagnostics, next_step: str) -> None:
             checked[draws] = found
-            verdict = "ok" if found.ok else "sampling on" if continuing else "FAIL"
+            verdict = ("restarting at a higher target acceptance" if next_step == "restart"
+                       else "ok" if found.ok else "sampling on" if next_step == "sample on"
+                       else "FAIL")
             divergent = f", {found.divergences} divergent" if found.divergences else ""
             stage(f"{draws} draws per chain: R-hat {found.max_rhat:.3f}, ESS "
                   f"{found.min_ess_bulk:.0f}/{found.min_ess_tail:.0f}{divergent}: {verdict}")

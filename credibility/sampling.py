@@ -62,6 +62,11 @@ DISK_TRACE_BYTES = 2 * 2**30
 DRAW_LIMIT_FACTOR = 4
 #: Ways a run ends (:attr:`RunRecord.stopped_by`).
 STOPS: tuple[str, ...] = ("fixed length", "reliable", "draw limit", "time budget")
+#: Target acceptance rates an until-reliable run restarts with, in turn, when its
+#: chains diverge (those above the config's own): divergent transitions mean the
+#: sampler missed part of the posterior, which more draws at the same step size do
+#: not mend, and a smaller step usually does (docs/decisions.md 32).
+DIVERGENCE_TARGETS: tuple[float, ...] = (0.95, 0.99)
 
 
 @dataclass(frozen=True)
@@ -195,25 +200,37 @@ class RunRecord:
     failed) or ``"time budget"`` (the budget ran out first; the draws kept are the
     ones every chain had then, so this result depends on the machine's speed).
     ``checks`` holds ``(draws per chain, max R-hat, min bulk ESS, min tail ESS,
-    divergences, seconds of sampling until then)`` per checkpoint.
+    divergences, seconds of sampling until then)`` per checkpoint, those of runs
+    restarted included. ``restarts`` holds ``(target acceptance, draws per chain,
+    divergences)`` of each run that was given up for its divergences and started
+    again at the next of :data:`DIVERGENCE_TARGETS`; ``target_accept`` is the kept
+    run's (``None``: the config's).
     """
 
     draws: int
     stopped_by: str
     checks: tuple[tuple[int, float, float, float, int, float], ...] = ()
     seconds: float = 0.0
+    restarts: tuple[tuple[float, int, int], ...] = ()
+    target_accept: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         return {"draws": self.draws, "stopped_by": self.stopped_by,
-                "checks": [list(c) for c in self.checks], "seconds": self.seconds}
+                "checks": [list(c) for c in self.checks], "seconds": self.seconds,
+                "restarts": [list(r) for r in self.restarts],
+                "target_accept": self.target_accept}
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> RunRecord:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (records written before restarts lack them)."""
+        target = raw.get("target_accept")
         return cls(draws=int(raw["draws"]), stopped_by=str(raw["stopped_by"]),
                    checks=tuple(tuple(c) for c in raw.get("checks", ())),  # type: ignore[misc]
-                   seconds=float(raw.get("seconds", 0.0)))
+                   seconds=float(raw.get("seconds", 0.0)),
+                   restarts=tuple((float(r[0]), int(r[1]), int(r[2]))
+                                  for r in raw.get("restarts", ())),
+                   target_accept=None if target is None else float(target))
 
     def describe(self) -> str:
         """One line for reports.
@@ -223,23 +240,34 @@ class RunRecord:
         >>> RunRecord(2000, "reliable", ((1000, 1.02, 300.0, 350.0, 0, 9.5),
         ...                              (2000, 1.004, 620.0, 700.0, 0, 17.2))).describe()
         'passed its diagnostics at 2000 draws per chain (checked at 1000, 2000)'
+        >>> RunRecord(1000, "reliable", ((1000, 1.003, 900.0, 950.0, 2, 9.5),
+        ...                              (1000, 1.002, 800.0, 850.0, 0, 21.0)),
+        ...           restarts=((0.9, 1000, 2),), target_accept=0.95).describe()[:59]
+        'restarted at target acceptance 0.95 (2 divergences at 0.9);'
         """
         at = ", ".join(str(c[0]) for c in self.checks)
+        restarted = ""
+        if self.restarts:
+            before = ", ".join(f"{d} divergences at {t:g}" for t, _, d in self.restarts)
+            restarted = f"restarted at target acceptance {self.target_accept:g} ({before}); "
         if self.stopped_by == "reliable":
-            return f"passed its diagnostics at {self.draws} draws per chain (checked at {at})"
-        if self.stopped_by == "draw limit":
-            return (f"still failing at the draw limit, {self.draws} draws per chain "
+            return (f"{restarted}passed its diagnostics at {self.draws} draws per chain "
                     f"(checked at {at})")
+        if self.stopped_by == "draw limit":
+            return (f"{restarted}still failing at the draw limit, {self.draws} draws per "
+                    f"chain (checked at {at})")
         if self.stopped_by == "time budget":
-            return (f"stopped by the time budget after {self.seconds:.0f} s at {self.draws} "
-                    f"draws per chain (checked at {at})")
+            return (f"{restarted}stopped by the time budget after {self.seconds:.0f} s at "
+                    f"{self.draws} draws per chain (checked at {at})")
         return f"fixed length: {self.draws} draws per chain"
 
 
 #: ``check(tree) -> Diagnostics``: the diagnostics a run must pass to stop early.
 Check = Callable[[xr.DataTree], Diagnostics]
-#: ``on_check(draws per chain, diagnostics, continuing)``: called after each check.
-OnCheck = Callable[[int, Diagnostics, bool], None]
+#: ``on_check(draws per chain, diagnostics, next)``: called after each check, with what
+#: the run does next: ``"sample on"``, ``"restart"`` (at a higher target acceptance,
+#: for divergences) or ``"stop"``.
+OnCheck = Callable[[int, Diagnostics, str], None]
 
 
 def posterior_diagnostics(tree: xr.DataTree) -> Diagnostics:
@@ -291,20 +319,80 @@ def run(
     """
     check = check or posterior_diagnostics
     started = time.perf_counter()
-    options = {"backend": config.backend, "tune": config.tune, "chains": config.chains,
-               "seed": config.seed, "target_accept": config.target_accept,
-               "progress": progress, "mass_matrix": config.mass_matrix,
-               "method": config.method, "advi_iterations": config.advi_iterations,
-               "trace_storage": trace_storage, "progress_callback": progress_callback,
-               "max_treedepth": config.max_treedepth}
     if not config.extends:
-        tree = sample_model(model, draws=config.draws, compiled=compiled, **options)
+        tree = sample_model(model, draws=config.draws, compiled=compiled,
+                            **_sample_options(config, progress, trace_storage,
+                                              progress_callback))
         return tree, RunRecord(config.draws, "fixed length",
                                seconds=time.perf_counter() - started)
-    if config.backend == "nutpie":
-        return _run_nutpie(model, config, compiled=compiled, progress=progress,
-                           trace_storage=trace_storage, progress_callback=progress_callback,
-                           check=check, on_check=on_check)
+    if config.backend == "nutpie" and compiled is None:
+        compiled = compile_nutpie(model)  # once for every restart
+    targets = [config.target_accept, *(t for t in DIVERGENCE_TARGETS if t > config.target_accept)]
+    checks: list[tuple[int, float, float, float, int, float]] = []
+    restarts: list[tuple[float, int, int]] = []
+    for i, target in enumerate(targets):
+        attempt = _replace(config, target_accept=target)
+        spent = time.perf_counter() - started
+        # A restart is tried only while it has time left in the budget.
+        retry = i < len(targets) - 1 and (config.budget_seconds is None
+                                          or spent < config.budget_seconds / 2)
+        if config.backend == "nutpie":
+            tree, record = _run_nutpie(model, attempt, compiled=compiled, progress=progress,
+                                       trace_storage=trace_storage,
+                                       progress_callback=progress_callback, check=check,
+                                       on_check=on_check, spent=spent, retry=retry)
+        else:
+            tree, record = _run_checkpoints(model, attempt, progress, trace_storage,
+                                            progress_callback, check, on_check,
+                                            spent=spent, retry=retry)
+        checks.extend(record.checks)
+        if record.stopped_by != "divergences":
+            return tree, _replace(record, checks=tuple(checks), restarts=tuple(restarts),
+                                  target_accept=target,
+                                  seconds=time.perf_counter() - started)
+        restarts.append((target, record.draws, record.checks[-1][4]))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sample_options(config: SamplerConfig, progress: bool, trace_storage: str,
+                    progress_callback: Callable[[list], None] | None) -> dict[str, Any]:
+    """:func:`sample_model`'s arguments from ``config`` (all but ``draws``)."""
+    return {"backend": config.backend, "tune": config.tune, "chains": config.chains,
+            "seed": config.seed, "target_accept": config.target_accept,
+            "progress": progress, "mass_matrix": config.mass_matrix,
+            "method": config.method, "advi_iterations": config.advi_iterations,
+            "trace_storage": trace_storage, "progress_callback": progress_callback,
+            "max_treedepth": config.max_treedepth}
+
+
+def _stop(diagnostics: Diagnostics, *, last: bool, out_of_time: bool, retry: bool
+          ) -> str | None:
+    """Why a run stops at a check (``None``: it goes on). ``"divergences"`` (only with
+    ``retry``) gives the run up, to be restarted at a higher target acceptance."""
+    if out_of_time:
+        return "time budget"
+    if retry and diagnostics.divergences > 0:
+        return "divergences"
+    if diagnostics.ok:
+        return "reliable"
+    return "draw limit" if last else None
+
+
+def _next_step(stop: str | None) -> str:
+    """What a run does after a check that gave ``stop`` (:data:`OnCheck`'s third argument)."""
+    return "sample on" if stop is None else "restart" if stop == "divergences" else "stop"
+
+
+def _run_checkpoints(
+    model: pm.Model, config: SamplerConfig, progress: bool, trace_storage: str,
+    progress_callback: Callable[[list], None] | None, check: Check,
+    on_check: OnCheck | None, *, spent: float, retry: bool,
+) -> tuple[xr.DataTree, RunRecord]:
+    """Until reliable with a backend that cannot pause: each checkpoint samples again
+    from the start (same seed, so the first draws repeat). ``spent``: seconds of the
+    run before this one (restarts), counted in the checks' times and the budget."""
+    options = _sample_options(config, progress, trace_storage, progress_callback)
+    started = time.perf_counter() - spent
     checks: list[tuple[int, float, float, float, int, float]] = []
     points = config.checkpoints()
     for i, draws in enumerate(points):
@@ -313,11 +401,11 @@ def run(
         diagnostics = check(tree)
         checks.append(_check_row(draws, diagnostics, elapsed))
         out_of_time = config.budget_seconds is not None and elapsed > config.budget_seconds
-        last = i == len(points) - 1
+        stop = _stop(diagnostics, last=i == len(points) - 1, out_of_time=out_of_time,
+                     retry=retry)
         if on_check is not None:
-            on_check(draws, diagnostics, not (diagnostics.ok or last or out_of_time))
-        if diagnostics.ok or last or out_of_time:
-            stop = ("reliable" if diagnostics.ok else "draw limit" if last else "time budget")
+            on_check(draws, diagnostics, _next_step(stop))
+        if stop is not None:
             return tree, RunRecord(draws, stop, tuple(checks), elapsed)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -362,11 +450,12 @@ def _finished(sampler: Any) -> bool:
 def _run_nutpie(
     model: pm.Model, config: SamplerConfig, *, compiled: CompiledPyMCModel | None,
     progress: bool, trace_storage: str, progress_callback: Callable[[list], None] | None,
-    check: Check, on_check: OnCheck | None,
+    check: Check, on_check: OnCheck | None, spent: float = 0.0, retry: bool = False,
 ) -> tuple[xr.DataTree, RunRecord]:
     """Until reliable with nutpie: one run of up to ``draw_limit`` draws per chain,
     paused at each checkpoint that every chain has reached, stopped at the first that
-    passes."""
+    passes (or, with ``retry``, the first with a divergence). ``spent``: seconds of
+    the run before this one (restarts), counted in the checks' times and the budget."""
     import nutpie
     from threadpoolctl import threadpool_limits
 
@@ -404,7 +493,7 @@ def _run_nutpie(
         return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
 
     checks: list[tuple[int, float, float, float, int, float]] = []
-    started = time.perf_counter()
+    started = time.perf_counter() - spent
     try:
         with threadpool_limits(limits=1, user_api="blas"):
             try:
@@ -441,16 +530,14 @@ def _run_nutpie(
                 tree = _first_draws(tree, draws)
                 diagnostics = check(tree)
                 checks.append(_check_row(draws, diagnostics, time.perf_counter() - started))
-                last = i == len(points) - 1
-                stop = diagnostics.ok or last or out_of_time
+                stop = _stop(diagnostics, last=i == len(points) - 1,
+                             out_of_time=out_of_time, retry=retry)
                 if on_check is not None:
-                    on_check(draws, diagnostics, not stop)
-                if stop:
+                    on_check(draws, diagnostics, _next_step(stop))
+                if stop is not None:
                     if not finished:
                         sampler.cancel()
-                    reason = ("reliable" if diagnostics.ok and not out_of_time
-                              else "time budget" if out_of_time else "draw limit")
-                    return tree, RunRecord(draws, reason, tuple(checks),
+                    return tree, RunRecord(draws, stop, tuple(checks),
                                            time.perf_counter() - started)
                 sampler.resume()
     finally:

@@ -63,7 +63,7 @@ def test_stops_at_the_first_checkpoint_that_passes_with_a_fixed_runs_draws(norma
     assert record.stopped_by == "reliable" and record.draws > 100
     assert [n for n, _, _ in heard] == [c[0] for c in record.checks]
     assert [ok for _, ok, _ in heard] == [False] * (len(heard) - 1) + [True]
-    assert [more for _, _, more in heard] == [True] * (len(heard) - 1) + [False]
+    assert [more for _, _, more in heard] == ["sample on"] * (len(heard) - 1) + ["stop"]
     assert record.draws in config.checkpoints()
     assert tree["posterior"]["mu"].shape == (2, record.draws)
     assert posterior_diagnostics(tree).ok
@@ -97,6 +97,56 @@ def test_a_run_stopped_by_its_time_budget_says_so(normal):
     assert np.isfinite(tree["posterior"]["mu"].to_numpy()).all()
     assert record.describe().startswith("stopped by the time budget")
     assert RunRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+
+
+def diverging_first(calls: int = 1):
+    """A check that reports 2 divergences at its first ``calls`` calls, then the truth."""
+    seen = []
+
+    def check(tree) -> Diagnostics:
+        seen.append(1)
+        d = posterior_diagnostics(tree)
+        return dataclasses.replace(d, divergences=2) if len(seen) <= calls else d
+    return check
+
+
+@pytest.mark.parametrize("backend", ["nutpie", "pymc"])
+def test_a_run_with_divergences_restarts_at_a_higher_target_acceptance(normal, backend):
+    model, compiled = normal
+    compiled = compiled if backend == "nutpie" else None
+    heard = []
+    config = SamplerConfig(draws=300, tune=200, chains=2, seed=5, backend=backend,
+                           max_draws=600)
+    tree, record = run(model, config, progress=False, compiled=compiled,
+                       check=diverging_first(), on_check=lambda n, d, more: heard.append(more))
+    # The first check saw divergences: that run was given up at once and the next one,
+    # at 0.95, was kept; it alone made the draws.
+    assert record.restarts == ((0.9, 300, 2),) and record.target_accept == 0.95
+    assert record.stopped_by == "reliable" and heard[0] == "restart" and heard[-1] == "stop"
+    assert record.checks[0][4] == 2 and record.checks[-1][4] == 0
+    assert record.describe().startswith("restarted at target acceptance 0.95 (2 divergences")
+    assert RunRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    kept = sample_model(model, compiled=compiled, backend=backend, draws=record.draws,
+                        tune=200, chains=2, seed=5, target_accept=0.95, progress=False)
+    np.testing.assert_array_equal(kept["posterior"]["mu"].to_numpy(),
+                                  tree["posterior"]["mu"].to_numpy())
+
+
+def test_a_run_that_keeps_diverging_ends_at_the_highest_target(normal):
+    model, compiled = normal
+    config = SamplerConfig(draws=50, tune=100, chains=2, seed=1, max_draws=75)
+    tree, record = run(model, config, progress=False, compiled=compiled,
+                       check=diverging_first(calls=100))
+    # Given up at the first check at 0.9 and 0.95; at 0.99 it runs to its draw limit
+    # and is reported as failing (divergences), not restarted again.
+    assert record.restarts == ((0.9, 50, 2), (0.95, 50, 2))
+    assert record.target_accept == 0.99 and record.stopped_by == "draw limit"
+    assert [c[0] for c in record.checks] == [50, 50, 50, 75]
+    assert tree["posterior"]["mu"].sizes["draw"] == 75
+    # A config that asks for 0.99 itself has nothing higher to restart with.
+    _, alone = run(model, config.replace(target_accept=0.99), progress=False,
+                   compiled=compiled, check=diverging_first(calls=100))
+    assert alone.restarts == () and alone.stopped_by == "draw limit"
 
 
 def test_fixed_length_and_advi_runs_take_exactly_their_draws(normal):
