@@ -150,6 +150,7 @@ def fit_one(data, spec: ModelSpec, seed: int, run: dict, outcome: str = "none") 
         "min_ess_tail": d.min_ess_tail, "divergences": d.divergences,
         "worst_rhat": d.worst_rhat, "worst_ess": d.worst_ess, "draws_kept": record.draws,
         "stopped_by": record.stopped_by, "wall_s": wall,
+        "restarts": [list(r) for r in record.restarts], "target_accept": record.target_accept,
         "checks": [list(c) for c in record.checks],
         "fixed_length": {
             "passed": bool(first[1] <= RHAT_MAX and first[2] >= ESS_MIN
@@ -171,6 +172,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "robustness.json")
+    parser.add_argument("--only", nargs="+", default=None, metavar="NAME",
+                        help="fit only these sets (e.g. set05 demo0)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the sets already in --out and fit the others")
     return parser.parse_args(argv)
@@ -178,7 +181,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def table(rows: list[dict]) -> str:
     head = (f"{'set':8} {'design':38} {'fixed':>6} {'R-hat':>6} {'ESS':>9} {'until':>6} "
-            f"{'R-hat':>6} {'ESS':>9} {'draws':>5} {'s fixed':>8} {'s until':>8}  slowest")
+            f"{'R-hat':>6} {'ESS':>9} {'draws':>5} {'accept':>6} {'s fixed':>8} {'s until':>8}"
+            "  slowest")
     lines = [head, "-" * len(head)]
     for r in rows:
         f = r["fixed_length"]
@@ -187,6 +191,7 @@ def table(rows: list[dict]) -> str:
             f"{f['max_rhat']:6.3f} {f'{f['min_ess_bulk']:.0f}/{f['min_ess_tail']:.0f}':>9} "
             f"{'pass' if r['passed'] else 'FAIL':>6} {r['max_rhat']:6.3f} "
             f"{f'{r['min_ess_bulk']:.0f}/{r['min_ess_tail']:.0f}':>9} {r['draws_kept']:5d} "
+            f"{r.get('target_accept') or 0.9:6.2f} "  # 0.9: the default, before restarts
             f"{f['wall_s']:8.1f} {r['wall_s']:8.1f}  {r['worst_rhat']}")
     n = len(rows)
     if n:
@@ -208,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         done = {r["name"]: r for r in json.loads(args.out.read_text())["sets"]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     jobs = [(d.name, d) for d in designs] + [(f"demo{s}", s) for s in range(args.demo_seeds)]
+    if args.only is not None:
+        jobs = [(name, job) for name, job in jobs if name in args.only]
     rows = [done[name] for name, _ in jobs if name in done]
     for name, job in jobs:
         if name in done:
