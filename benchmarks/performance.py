@@ -10,9 +10,14 @@ For SYNTHETIC data simulated from the default spec at sizes
 
 each configuration runs in its own process (so that peak memory is its own) and
 reports model build time, compile time (where it is separate), sampling wall time,
-min bulk ESS and max R-hat over the standardised credibility of every cell and
-the signal loadings, ESS per second, divergences and peak resident memory; the
-commitment persistence, the slowest parameter, gets its own bulk ESS and R-hat.
+min bulk and tail ESS and max R-hat over every free parameter and the standardised
+credibility of every cell, as a fit's own diagnostics count them (with the
+slowest parameter; the min over cells and loadings alone is ``min_cell_loading_ess``),
+ESS per second, divergences and peak resident memory; the commitment persistence
+gets its own bulk ESS and R-hat. With ``--until-reliable`` each NUTS configuration
+on nutpie or pymc (the naive model too) runs until those diagnostics pass, as a fit
+does, and the headline is the time to a reliable posterior (build + compile +
+sampling; ``-`` where the draw limit or ``--budget`` came first).
 Our configurations also run what ``CredibilityModel.fit`` does after sampling
 (diagnostics of every free variable and cell, the labelled grids: ``fit_steps_s``,
 and inside the peak memory); nutpie runs report the chain-seconds and leapfrog
@@ -52,6 +57,8 @@ Prints a table and writes JSON. Examples::
         --naive-draws 300 --naive-tune 300
     python benchmarks/performance.py --sizes M --configs naive/default spectral/nutpie \\
         --tune 1000 400 --naive-chains 2   # ours with 1000 and with 400 tuning steps
+    python benchmarks/performance.py --sizes S M --configs ours/nutpie naive/default \\
+        --until-reliable --budget 3600   # time to a reliable posterior
 """
 
 from __future__ import annotations
@@ -131,9 +138,38 @@ def run_one(config: dict) -> dict:
     compile_s = None
     draws, tune, chains = config["draws"], config["tune"], config["chains"]
     warmup = WarmupClock()
+    free = [v.name for v in model.free_RVs]
+    record = None
+
+    def every(tree):
+        """The fit's own diagnostics: every free variable and every cell's credibility."""
+        return compute_diagnostics(tree["posterior"].to_dataset()[[*free, "credibility_cell"]],
+                                   tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if variant != "naive" and engine == "nutpie":
+        if config.get("until_reliable") and engine in ("nutpie", "pymc", "default"):
+            # Time to a reliable posterior: our run until reliable (checks, restarts) on
+            # either model, checked alike; the naive model with pm.sample()'s sampler.
+            backend = "nutpie" if engine == "default" else engine
+            compiled = None
+            if backend == "nutpie":
+                started = time.perf_counter()
+                compiled = compile_nutpie(model)
+                compile_s = time.perf_counter() - started
+                _progress(f"compiled in {compile_s:.1f} s; sampling until reliable")
+            started = time.perf_counter()
+            sampler = SamplerConfig(draws=draws, tune=tune, chains=chains, seed=config["seed"],
+                                    backend=backend, target_accept=config["target_accept"],
+                                    max_treedepth=config["max_treedepth"],
+                                    budget_seconds=config.get("budget"))
+            tree, record = run(model, sampler, compiled=compiled, progress=False, check=every,
+                               progress_callback=warmup.observe if compiled else None,
+                               on_check=lambda n, d, step: _progress(
+                                   f"{n} draws: R-hat {d.max_rhat:.3f}, ESS "
+                                   f"{d.min_ess_bulk:.0f}/{d.min_ess_tail:.0f}, "
+                                   f"{d.divergences} divergent: {step}"))
+        elif variant != "naive" and engine == "nutpie":
             started = time.perf_counter()
             compiled = compile_nutpie(model)
             compile_s = time.perf_counter() - started
@@ -180,24 +216,23 @@ def run_one(config: dict) -> dict:
              sd=cell.std(("chain", "draw")).to_numpy(), **_quantiles(cell.to_numpy()),
              loading=tree["posterior"]["loading"].mean(("chain", "draw")).to_numpy())
     fit_steps_s = None
+    # What Model.fit does after sampling (diagnostics of every free variable and cell,
+    # the labelled grids), so that the peak memory is a user's fit's; the diagnostics
+    # are the row's (for the naive model too: its free variables and cells).
+    started = time.perf_counter()
+    diagnostics = every(tree)
     if variant != "naive":
-        # What Model.fit does after sampling (diagnostics of every free variable and
-        # cell, the labelled grids), so that the peak memory is a user's fit's.
-        started = time.perf_counter()
-        raw = tree["posterior"].to_dataset()
-        free = [v.name for v in model.free_RVs]
-        compute_diagnostics(raw[[*free, "credibility_cell"]], stats,
-                            sampling_seconds=sample_s)
-        label_posterior(raw, build_index(data, spec))
-        fit_steps_s = time.perf_counter() - started
-        _progress(f"fit's diagnostics and labelling took {fit_steps_s:.1f} s")
+        label_posterior(tree["posterior"].to_dataset(), build_index(data, spec))
+    fit_steps_s = time.perf_counter() - started
+    _progress(f"diagnostics (and labelling) took {fit_steps_s:.1f} s")
     memory_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    min_ess = float(min(float(bulk[v].min()) for v in CHECKED))
-    # The min over thousands of cells is partly the ESS estimator's own noise (per-cell
-    # ESS of two seeds correlate ~0.2 at M, docs/performance.md): the median and the
-    # loadings' min are reported beside it.
-    every = np.concatenate([np.ravel(bulk[v].to_numpy()) for v in CHECKED])
+    # The min over every parameter and cell, as a fit counts it (the slowest is usually
+    # a hyper-parameter); over thousands of cells it is partly the ESS estimator's own
+    # noise (per-cell ESS of two seeds correlate ~0.2 at M, docs/performance.md): the
+    # median over cells and loadings and the loadings' min are reported beside it.
+    min_ess = float(diagnostics.min_ess_bulk)
+    checked = np.concatenate([np.ravel(bulk[v].to_numpy()) for v in CHECKED])
     device = {"device": "cpu", "device_peak_memory_gib": None}
     if engine == "numpyro":
         import jax
@@ -219,11 +254,22 @@ def run_one(config: dict) -> dict:
         "compile_s": compile_s,
         "sample_s": sample_s,
         "min_bulk_ess": min_ess,
-        "median_bulk_ess": float(np.median(every)),
+        "min_tail_ess": float(diagnostics.min_ess_tail),
+        "slowest": diagnostics.worst_ess,
+        "reliable": bool(diagnostics.ok),
+        "min_cell_loading_ess": float(min(float(bulk[v].min()) for v in CHECKED)),
+        "median_bulk_ess": float(np.median(checked)),
         "min_loading_ess": float(bulk["loading"].min()),
         "ess_per_s": min_ess / sample_s,
         "ess_per_s_total": min_ess / (build_s + (compile_s or 0.0) + sample_s),
-        "max_rhat": float(max(float(rhats[v].max()) for v in CHECKED)),
+        "max_rhat": float(diagnostics.max_rhat),
+        "until_reliable": record is not None,
+        "stopped_by": None if record is None else record.stopped_by,
+        "draws_kept": None if record is None else record.draws,
+        "restarts": None if record is None else [list(r) for r in record.restarts],
+        "time_to_reliable_s": (build_s + (compile_s or 0.0) + sample_s
+                               if record is not None and record.stopped_by == "reliable"
+                               else None),
         "persistence_ess": float(bulk["persistence_commitment"]),
         "persistence_rhat": float(rhats["persistence_commitment"]),
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
@@ -355,6 +401,7 @@ def run(args: argparse.Namespace) -> dict:
                           "advi_iterations": args.advi_iterations,
                           "target_accept": PM_SAMPLE_TARGET_ACCEPT if naive else args.target_accept,
                           "max_treedepth": 10 if naive else args.max_treedepth,
+                          "until_reliable": args.until_reliable, "budget": args.budget,
                           "arrays": str(_arrays(work, size, label))}
                 print(f"[{time.strftime('%H:%M:%S')}] {size} {name} tune={tune} ...", flush=True)
                 row = _spawn(config, args.timeout)
@@ -434,8 +481,14 @@ def _fmt(value, spec: str = ".1f") -> str:
 def _line(row: dict) -> str:
     if "error" in row:
         return f"FAILED: {row['error']}"
-    return (f"build {_fmt(row['build_s'])} s, compile {_fmt(row['compile_s'])} s, sample "
-            f"{_fmt(row['sample_s'])} s, min ESS {_fmt(row['min_bulk_ess'], '.0f')} (median "
+    until = ""
+    if row.get("until_reliable"):
+        until = (f"{row['stopped_by']} at {row['draws_kept']} draws per chain "
+                 f"(restarts {row['restarts'] or 'none'}), time to reliable "
+                 f"{_fmt(row['time_to_reliable_s'])} s; ")
+    return (f"{until}build {_fmt(row['build_s'])} s, compile {_fmt(row['compile_s'])} s, "
+            f"sample {_fmt(row['sample_s'])} s, min ESS {_fmt(row['min_bulk_ess'], '.0f')} "
+            f"(slowest {row.get('slowest')}; median "
             f"{_fmt(row.get('median_bulk_ess'), '.0f')}, loadings' min "
             f"{_fmt(row.get('min_loading_ess'), '.0f')}), ESS/s "
             f"{_fmt(row['ess_per_s'], '.2f')}, R-hat {_fmt(row['max_rhat'], '.3f')}, "
@@ -448,8 +501,8 @@ def print_table(result: dict) -> None:
     header = (f"{'size':4} {'config':16} {'draws (tune)':>15} {'build s':>8} {'compile s':>9} "
               f"{'sample s':>9} {'min ESS':>8} {'ESS/s':>8} {'vs naive':>9} {'R-hat':>6} "
               f"{'div':>5} {'GiB':>5} {'rho ESS':>7} {'rho R-hat':>9}")
-    print("SYNTHETIC data;", "ESS over standardised credibility of every cell + loadings;",
-          "rho = commitment persistence")
+    print("SYNTHETIC data;", "ESS and R-hat over every parameter and cell, as a fit counts "
+          "them;", "rho = commitment persistence")
     print(header)
     print("-" * len(header))
     for row in result["results"]:
@@ -460,6 +513,10 @@ def print_table(result: dict) -> None:
             continue
         ratio = row.get("ess_per_s_ratio_vs_naive_pymc",
                         row.get("ess_per_s_ratio_vs_naive_default"))
+        if row.get("until_reliable"):
+            print(f"{head} time to a reliable posterior: "
+                  f"{_fmt(row['time_to_reliable_s'])} s ({row['stopped_by']} at "
+                  f"{row['draws_kept']} draws per chain; restarts {row['restarts'] or 'none'})")
         print(f"{head} {_fmt(row['build_s']):>8} {_fmt(row['compile_s']):>9} "
               f"{_fmt(row['sample_s']):>9} {_fmt(row['min_bulk_ess'], '.0f'):>8} "
               f"{_fmt(row['ess_per_s'], '.2f'):>8} {_fmt(ratio, '.1f'):>9} "
@@ -525,9 +582,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-treedepth", type=int, default=10,
                         help="ours: longest trajectory 2**N - 1 leapfrog steps")
-    parser.add_argument("--target-accept", type=float, default=PM_SAMPLE_TARGET_ACCEPT,
+    parser.add_argument("--target-accept", type=float, default=None,
                         help="target acceptance of our NUTS configurations (default 0.8, "
-                             "pm.sample()'s, which the naive baseline gets)")
+                             "pm.sample()'s, which the naive baseline gets; with "
+                             "--until-reliable credibility's own default, 0.9)")
+    parser.add_argument("--until-reliable", action="store_true",
+                        help="time to a reliable posterior: every NUTS configuration with "
+                             "nutpie or pymc runs until its diagnostics pass, as fits do "
+                             "(--draws at a time, up to 4 x --draws, restarted at a higher "
+                             "target acceptance when it diverges)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="with --until-reliable: seconds of sampling each may take")
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="seconds one configuration may take")
     parser.add_argument("--work", default="benchmarks/results/performance_work")
@@ -535,6 +600,11 @@ def main() -> None:
     parser.add_argument("--markdown", nargs="+", metavar="JSON",
                         help="print the markdown table of result files and exit")
     args = parser.parse_args()
+    if args.target_accept is None:
+        from credibility.sampling import SamplerConfig
+
+        args.target_accept = (SamplerConfig().target_accept if args.until_reliable
+                              else PM_SAMPLE_TARGET_ACCEPT)
     if args.markdown:
         for path in args.markdown:
             result = json.loads(Path(path).read_text(encoding="utf-8"))
