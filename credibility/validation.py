@@ -623,13 +623,17 @@ class _NotShareable(Exception):
     """A constant to turn into data was not found exactly once in the model graph."""
 
 
-def _data_constants(model: Any) -> dict[str, np.ndarray]:
-    """The fused kernels' data in ``model``: its constants named ``kernels.DATA_PREFIX...``."""
+def _model_data(model: Any) -> dict[str, np.ndarray]:
+    """The data of ``model`` by the names :func:`_shared_model` gives them: observed
+    data as ``<name>_data``, the fused kernels' data (constants named
+    ``kernels.DATA_PREFIX...``) by their names."""
     from pytensor.graph.basic import Constant
     from pytensor.graph.traversal import ancestors
 
-    return {v.name: np.asarray(v.data) for v in ancestors(model.potentials)
-            if isinstance(v, Constant) and (v.name or "").startswith(DATA_PREFIX)}
+    data = {f"{rv.name}_data": model.rvs_to_values[rv].data for rv in model.observed_RVs}
+    data.update({v.name: np.asarray(v.data) for v in ancestors(model.potentials)
+                 if isinstance(v, Constant) and (v.name or "").startswith(DATA_PREFIX)})
+    return data
 
 
 def _shared_model(model: Any, constants: Mapping[str, np.ndarray]) -> Any:
@@ -693,10 +697,9 @@ def _sample(model: Any, key: str, settings: SBCSettings, seed: int,
             _COMPILED[key] = compiled
     if compiled is False:
         return run(model, progress=False, **sampler)[0]
-    data = {f"{rv.name}_data": model.rvs_to_values[rv].data for rv in model.observed_RVs}
-    data.update(_data_constants(model))
     try:
-        return run(model, progress=False, compiled=compiled.with_data(**data, **constants),
+        return run(model, progress=False,
+                   compiled=compiled.with_data(**_model_data(model), **constants),
                    **sampler)[0]
     except FitError as exc:
         raise FitError(f"simulation {seed}: {exc}") from exc

@@ -32,9 +32,9 @@ from credibility.validation import (
     ValidationError,
     _check_settings,
     _client,
-    _data_constants,
     _design,
     _example_simulations,
+    _model_data,
     _shared_model,
     _simulate,
     coverage_table,
@@ -51,47 +51,6 @@ from credibility.validation import (
     uniformity_table,
 )
 from credibility.validation_plots import plot_coverage, plot_rank_ecdf, plot_recovery
-
-# Every fused family (count, amount, ratio, binary, ordinal) with explicit priors, as
-# SBC needs (SYNTHETIC data are simulated from it).
-FAMILIES_SPEC = """
-[model]
-name = "fused_families"
-
-[[signals]]
-name = "exercises"
-family = "count"
-intercept = { mu = 1.0, sigma = 0.5 }
-loading = 0.7
-noise = 0.3
-
-[[signals]]
-name = "troops"
-family = "amount"
-intercept = { mu = 6.0, sigma = 1.0 }
-loading = 1.0
-noise = 0.4
-
-[[signals]]
-name = "spending"
-family = "ratio"
-target = 2.0
-intercept = { mu = 0.0, sigma = 0.5 }
-loading = 0.3
-noise = 0.2
-
-[[signals]]
-name = "summit"
-family = "binary"
-intercept = { mu = 0.0, sigma = 1.0 }
-loading = 1.5
-
-[[signals]]
-name = "consultation"
-family = "ordinal"
-levels = 4
-loading = 1.5
-"""
 
 AUTO_SPEC = """
 [model]
@@ -266,7 +225,8 @@ def test_without_a_scheduler_the_run_gets_a_local_cluster_of_its_own(monkeypatch
 UNIFORMITY_DESIGN = {"commitments": 5, "alliances": 2, "periods": 7, "seed": 11}
 
 
-def test_a_compiled_sbc_model_takes_another_simulations_data_by_name(python_mode):
+def test_a_compiled_sbc_model_takes_another_simulations_data_by_name(python_mode,
+                                                                     all_families_spec):
     """SBC compiles the fused measurement model once per layout and swaps each
     simulation's data in by name: the observed data and the fused kernels' named data
     constants (every family's values, the ordinal rows' order by level, the data-only
@@ -275,26 +235,32 @@ def test_a_compiled_sbc_model_takes_another_simulations_data_by_name(python_mode
     from pytensor.compile.sharedvalue import SharedVariable
     from pytensor.graph.traversal import ancestors
 
-    spec = parse_spec(FAMILIES_SPEC)
+    # Every family, fused or in graph form, but binomial: its trials are simulated
+    # anew each time and are part of the layout (SBC's key), not data swapped in.
+    spec = replace(all_families_spec, signals=tuple(
+        s for s in all_families_spec.signals if s.family != "binomial"))
     settings = SBCSettings(spec, **UNIFORMITY_DESIGN, missing=0.2)
     design = _design(settings)
     sims = [_simulate(settings, design, simulation_seed(settings.seed, i)) for i in (0, 1)]
     first, second = (build_measurement_model(s.data, spec, fused=True) for s in sims)
-    new = _data_constants(second)
+    new = _model_data(second)
     assert {f"{DATA_PREFIX}{f}:{n}" for f, n in [
         ("count", "value"), ("amount", "log_value"), ("ratio", "log_value"), ("binary", "value"),
         ("ordinal", "level"), ("ordinal", "row_latent"), ("count", "constant")]} <= set(new)
-    assert any(not np.array_equal(v, _data_constants(first)[k]) for k, v in new.items())
+    assert "obs_proportion_data" in new  # a family in graph form: observed data
+    assert any(not np.array_equal(v, _model_data(first)[k]) for k, v in new.items()
+               if k.startswith(DATA_PREFIX))
     point = {k: v + 0.3 * np.random.default_rng(4).standard_normal(np.shape(v))
              for k, v in second.initial_point().items()}
     expected = second.compile_logp()(point)
     for swap_kernel_data in (True, False):
         shared = _shared_model(first, {})
-        variables = {v.name: v for v in ancestors(shared.potentials)
+        observed = [shared.rvs_to_values[rv] for rv in shared.observed_RVs]
+        variables = {v.name: v for v in ancestors([*shared.potentials, *observed])
                      if isinstance(v, SharedVariable)}
         assert set(new) <= set(variables)
         for name, value in new.items():
-            if swap_kernel_data:
+            if swap_kernel_data or not name.startswith(DATA_PREFIX):
                 variables[name].set_value(value)
         logp = shared.compile_logp()(point)
         if swap_kernel_data:
