@@ -97,6 +97,17 @@ def simulated(size: str):
     return simulate("default", table, seed=11)
 
 
+def timed_compile(model):
+    """``compile_nutpie(model)`` and the seconds it took (compile time is reported apart)."""
+    from credibility.sampling import compile_nutpie
+
+    started = time.perf_counter()
+    compiled = compile_nutpie(model)
+    seconds = time.perf_counter() - started
+    _progress(f"compiled in {seconds:.1f} s; sampling")
+    return compiled, seconds
+
+
 def run_one(config: dict) -> dict:
     """Run one configuration in this process; returns its figures."""
     import dataclasses
@@ -110,7 +121,6 @@ def run_one(config: dict) -> dict:
     from credibility.measurement import build_index, build_measurement_model
     from credibility.sampling import (
         SamplerConfig,
-        compile_nutpie,
         fused_likelihood,
         one_hot_gathers,
         run,
@@ -154,10 +164,7 @@ def run_one(config: dict) -> dict:
             backend = "nutpie" if engine == "default" else engine
             compiled = None
             if backend == "nutpie":
-                started = time.perf_counter()
-                compiled = compile_nutpie(model)
-                compile_s = time.perf_counter() - started
-                _progress(f"compiled in {compile_s:.1f} s; sampling until reliable")
+                compiled, compile_s = timed_compile(model)
             started = time.perf_counter()
             sampler = SamplerConfig(draws=draws, tune=tune, chains=chains, seed=config["seed"],
                                     backend=backend, target_accept=config["target_accept"],
@@ -170,10 +177,7 @@ def run_one(config: dict) -> dict:
                                    f"{d.min_ess_bulk:.0f}/{d.min_ess_tail:.0f}, "
                                    f"{d.divergences} divergent: {step}"))
         elif variant != "naive" and engine == "nutpie":
-            started = time.perf_counter()
-            compiled = compile_nutpie(model)
-            compile_s = time.perf_counter() - started
-            _progress(f"compiled in {compile_s:.1f} s; sampling")
+            compiled, compile_s = timed_compile(model)
             started = time.perf_counter()
             # Fixed length: the benchmark compares the cost of the same number of draws.
             sampler = SamplerConfig(draws=draws, tune=tune, chains=chains, seed=config["seed"],
