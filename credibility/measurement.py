@@ -640,9 +640,8 @@ def _scaled_loadings(
     (the free ``latent_scale_log``) is the log of their root mean square and
     ``loading_offset`` (sum to zero, dim ``signal_offset``; absent with one reference
     signal) their shares of it. The log magnitudes of the ``relative`` signals are
-    ``scale_log`` plus
-    ``loading_log_ratio`` (dim ``signal_relative``); the others (alliance-level)
-    keep ``loading_alliance_stationary`` (dim ``signal_alliance``). The potential
+    ``scale_log`` plus ``loading_log_ratio`` (dim ``signal_relative``); the others
+    (alliance-level) keep ``loading_alliance_stationary`` (dim ``signal_alliance``). The potential
     ``loading_magnitude_prior`` holds the prior and every Jacobian but that of
     ``loading_alliance_stationary``'s log transform, which PyMC adds.
     """

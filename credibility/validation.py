@@ -623,16 +623,22 @@ class _NotShareable(Exception):
     """A constant to turn into data was not found exactly once in the model graph."""
 
 
+def _is_kernel_data(variable: Any) -> bool:
+    """Whether ``variable`` is one of the fused kernels' named data constants."""
+    from pytensor.graph.basic import Constant
+
+    return isinstance(variable, Constant) and (variable.name or "").startswith(DATA_PREFIX)
+
+
 def _model_data(model: Any) -> dict[str, np.ndarray]:
     """The data of ``model`` by the names :func:`_shared_model` gives them: observed
     data as ``<name>_data``, the fused kernels' data (constants named
     ``kernels.DATA_PREFIX...``) by their names."""
-    from pytensor.graph.basic import Constant
     from pytensor.graph.traversal import ancestors
 
     data = {f"{rv.name}_data": model.rvs_to_values[rv].data for rv in model.observed_RVs}
     data.update({v.name: np.asarray(v.data) for v in ancestors(model.potentials)
-                 if isinstance(v, Constant) and (v.name or "").startswith(DATA_PREFIX)})
+                 if _is_kernel_data(v)})
     return data
 
 
@@ -655,8 +661,7 @@ def _shared_model(model: Any, constants: Mapping[str, np.ndarray]) -> Any:
             fgraph.replace(value, pytensor.shared(np.asarray(value.data),
                                                   name=f"{node.op.name}_data"),
                            import_missing=True)
-    for value in [v for v in fgraph.variables if isinstance(v, Constant)
-                  and (v.name or "").startswith(DATA_PREFIX)]:
+    for value in [v for v in fgraph.variables if _is_kernel_data(v)]:
         fgraph.replace(value, pytensor.shared(np.asarray(value.data), name=value.name),
                        import_missing=True)
     for name, array in constants.items():
