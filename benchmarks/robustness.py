@@ -151,6 +151,7 @@ def fit_one(data, spec: ModelSpec, seed: int, run: dict, outcome: str = "none") 
         "worst_rhat": d.worst_rhat, "worst_ess": d.worst_ess, "draws_kept": record.draws,
         "stopped_by": record.stopped_by, "wall_s": wall,
         "restarts": [list(r) for r in record.restarts], "target_accept": record.target_accept,
+        "coordinates": record.coordinates,
         "checks": [list(c) for c in record.checks],
         "fixed_length": {
             "passed": bool(first[1] <= RHAT_MAX and first[2] >= ESS_MIN

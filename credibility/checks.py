@@ -203,8 +203,8 @@ def posterior_predictive(fit: FitResult, draws: int = 200, seed: int = 0) -> xr.
     if fit.is_approximate:
         raise PredictionError(f"posterior predictive checks need an exact posterior; "
                               f"{fit.exact_hint}")
-    index = build_index(fit.data, fit.spec)
-    model = build_measurement_model(fit.data, fit.spec, index=index)
+    index = build_index(fit.data, fit.sampled_spec)
+    model = build_measurement_model(fit.data, fit.sampled_spec, index=index)
     free = [v.name for v in model.free_RVs]
     post = _thinned(fit.posterior["posterior"].to_dataset()[free], draws, seed)
     names = [f"obs_{family}" for family in index.families]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,12 @@ from scipy.special import ndtr
 from credibility import predictor
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
-from credibility.measurement import ModelIndex, build_index, build_measurement_model
+from credibility.measurement import (
+    ModelIndex,
+    adapted_coordinates,
+    build_index,
+    build_measurement_model,
+)
 from credibility.sampling import (
     BACKENDS,
     MAX_TREEDEPTH,
@@ -177,6 +182,17 @@ class FitResult:
         """How this fit was sampled (:class:`~credibility.sampling.SamplerConfig`), for
         updates and refits to reuse."""
         return SamplerConfig.from_dict(self.settings)
+
+    @property
+    def sampled_spec(self) -> ModelSpec:
+        """The spec in the coordinates the posterior was sampled in: :attr:`spec`, or the
+        coordinates a fit adapted to its first check (decision 33; ``settings
+        ["coordinates"]``). Rebuild the model from this one to read the posterior's
+        free variables."""
+        changes = self.settings.get("coordinates") or {}
+        if "centred_states" in changes:
+            changes = {**changes, "centred_states": tuple(changes["centred_states"])}
+        return dataclasses.replace(self.spec, **changes)
 
     @property
     def run_record(self) -> RunRecord | None:
@@ -424,7 +440,12 @@ class CredibilityModel:
         ``until_reliable`` (default) continues sampling while the diagnostics fail, in
         steps of ``draws // 2`` per chain, up to ``max_draws`` (default 4 x ``draws``)
         or ``budget_seconds`` of sampling (:class:`~credibility.sampling.SamplerConfig`);
-        ``until_reliable=False`` samples exactly ``draws``. ``sampler``, when given,
+        ``until_reliable=False`` samples exactly ``draws``. With the spec's
+        ``adapt_coordinates`` (the default), a run whose first check fails may be given
+        up and the model sampled again in coordinates that suit its posterior
+        (:func:`~credibility.measurement.adapted_coordinates`: a pinning signal's
+        residuals, or non-centred states; decision 33; the run record says which).
+        ``sampler``, when given,
         is the whole sampler configuration and replaces ``draws`` ... ``budget_seconds``
         (an update passes the previous fit's). The configuration and what the run did
         are recorded in :attr:`FitResult.settings` (``sampler_config``, ``run``).
@@ -455,11 +476,7 @@ class CredibilityModel:
         # The model to sample: the likelihood's fused kernels where the backend can run
         # them (the same posterior, ~1.65x faster sampling; docs/decisions.md 23).
         options = {"one_hot": one_hot_gathers(backend), "fused": fused_likelihood(backend)}
-        if mode == "joint":
-            model = predictor.build_joint_model(data, self.spec, index=index, design=design,
-                                                **options)
-        else:
-            model = build_measurement_model(data, self.spec, index=index, **options)
+        model = _build(data, self.spec, index, design, mode, options)
         built = time.perf_counter()
         if method != "nuts":
             stage(f"fitting ADVI (APPROXIMATE), then {config.chains} x {config.draws} draws")
@@ -480,8 +497,31 @@ class CredibilityModel:
             stage(f"{draws} draws per chain: R-hat {found.max_rhat:.3f}, ESS "
                   f"{found.min_ess_bulk:.0f}/{found.min_ess_tail:.0f}{divergent}: {verdict}")
 
+        adapted: list[tuple[ModelSpec, str]] = []
+
+        def switch(tree: xr.DataTree, found: Diagnostics) -> bool:
+            # Coordinates chosen from the failing first check's posterior (decision 33).
+            if not self.spec.adapt_coordinates:
+                return False
+            choice = adapted_coordinates(tree["posterior"].to_dataset(), index, self.spec)
+            if choice is not None:
+                adapted.append(choice)
+                stage(f"sampling again with {choice[1]}")
+            return choice is not None
+
+        spec = self.spec
         idata, record = run(model, config, progress=progress, trace_storage=trace_storage,
-                            check=check, on_check=heard)
+                            check=check, on_check=heard, switch=switch)
+        if record.stopped_by == "new coordinates":
+            spec, why = adapted[0]
+            model = _build(data, spec, index, design, mode, options)
+            check = measurement_check(model)
+            first = record
+            idata, record = run(model, config, progress=progress,
+                                trace_storage=trace_storage, check=check, on_check=heard)
+            record = dataclasses.replace(
+                record, checks=first.checks + record.checks, coordinates=why.split(" (")[0],
+                seconds=first.seconds + record.seconds)
         sampled = time.perf_counter()
         stage("checking convergence")
         raw = idata["posterior"].to_dataset()
@@ -518,13 +558,24 @@ class CredibilityModel:
             diagnostics=diagnostics,
             settings={**config.to_dict(), "outcome": mode or "none",
                       "unused_signals": list(index.unused_signals),
-                      "run": record.to_dict()},
+                      "run": record.to_dict(),
+                      **({"coordinates": {"centred_states": list(spec.centred_states),
+                                          "residual_signal": spec.residual_signal}}
+                         if spec is not self.spec else {})},
             outcome_diagnostics=outcome_diagnostics,
         )
         diagnostics.warn()
         if outcome_diagnostics is not None:
             outcome_diagnostics.warn("outcome model (stage 2) posterior")
         return result
+
+
+def _build(data: CredibilityData, spec: ModelSpec, index: ModelIndex, design: Any,
+           mode: str | None, options: dict[str, bool]) -> pm.Model:
+    """The model a fit samples: the joint model or the measurement model alone."""
+    if mode == "joint":
+        return predictor.build_joint_model(data, spec, index=index, design=design, **options)
+    return build_measurement_model(data, spec, index=index, **options)
 
 
 def measurement_check(model: pm.Model) -> Check:

@@ -26,6 +26,7 @@ the data and the spec; :mod:`credibility.fitting` samples the model.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -33,12 +34,13 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+import xarray as xr
 from numpy.typing import ArrayLike
 from pymc.distributions.transforms import ZeroSumTransform
 from pytensor.compile.builders import OpFromGraph
 
 from credibility.errors import SpecError
-from credibility.kernels import FUSED_FAMILIES, family_logp, spectral_states
+from credibility.kernels import DATA_PREFIX, FUSED_FAMILIES, family_logp, spectral_states
 from credibility.schema import CredibilityData
 from credibility.spec import FAMILIES, LOG_FAMILIES, ModelSpec, SignalSpec
 
@@ -626,6 +628,20 @@ def scale_signals(signals: tuple[SignalSpec, ...]) -> tuple[np.ndarray, np.ndarr
     return reference, on_commitment & ~reference
 
 
+def uses_scale_coordinate(spec: ModelSpec) -> bool:
+    """Whether ``spec``'s model samples the latent's scale as one coordinate (decision 31:
+    ``scale_coordinate`` with centred commitment states, not spectral ones).
+
+    Examples
+    --------
+    >>> from credibility.spec import load_spec
+    >>> uses_scale_coordinate(load_spec("default"))
+    True
+    """
+    return (spec.scale_coordinate and not spec.spectral_states
+            and "commitment" in spec.centred_states)
+
+
 def _scaled_loadings(
     sigma: np.ndarray, anchor: pt.TensorVariable, scale_log: pt.TensorVariable,
     reference: np.ndarray, relative: np.ndarray,
@@ -674,6 +690,208 @@ def _scaled_loadings(
                  pm.logp(pm.HalfNormal.dist(sigma=sigma), value).sum() - n * pt.log(anchor)
                  + log_magnitudes)
     return pm.Deterministic("loading_magnitude", value, dims="signal")
+
+
+def residual_states(
+    free: pt.TensorVariable, cells: pt.TensorVariable, value: pt.TensorVariable,
+    intercept: pt.TensorVariable, slope: pt.TensorVariable, noise: pt.TensorVariable,
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Sum-to-zero states whose ``cells`` are sampled as one signal's standardised residuals.
+
+    ``free`` is the sampler's sum-to-zero vector (one entry per cell). At the ``cells``
+    a Gaussian signal observes (``value`` on its log scale, one row per cell) the
+    state is ``(value - intercept) / slope + (noise / slope) * free``: the signal's
+    residual is ``noise`` times the coordinate, so a change of ``noise`` moves every
+    state it pins at once instead of leaving each to follow (decision 33). The other
+    cells' states are ``free`` itself; the result is centred to sum to zero.
+    Returns the states and the log Jacobian of ``free -> states`` on the
+    sum-to-zero subspace: with ``m`` of ``n`` cells scaled by ``b = noise / |slope|``
+    it is ``m log b + log((n - m + m / b) / n)`` (the determinant of ``D = diag(b)``
+    restricted to that subspace is ``det(D) * mean(1 / diag(D))``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> free = pt.as_tensor(np.array([0.5, -0.5, 0.0]))
+    >>> states, log_jacobian = residual_states(
+    ...     free, pt.as_tensor(np.array([0, 1])), pt.as_tensor(np.array([1.0, -1.0])),
+    ...     pt.as_tensor(0.0), pt.as_tensor(2.0), pt.as_tensor(0.2))
+    >>> np.round(states.eval(), 3).tolist(), bool(np.isclose(states.eval().sum(), 0))
+    ([0.55, -0.55, 0.0], True)
+    """
+    n, m = free.shape[0], cells.shape[0]
+    log_b = pt.log(noise) - pt.log(pt.abs(slope))
+    pinned = (value - intercept) / slope + pt.exp(log_b) * free[cells]
+    states = pt.set_subtensor(free[cells], pinned)
+    log_jacobian = m * log_b + pt.log((n - m + m * pt.exp(-log_b)) / n)
+    return states - states.mean(), log_jacobian
+
+
+#: A fit that adapts its coordinates (``[model] adapt_coordinates``, decision 33) samples
+#: the states a signal observes as its residuals when that signal carries at least
+#: this share of the information on them ...
+RESIDUAL_SHARE = 0.75
+#: ... and samples the commitment states non-centred when the data carry less than this
+#: share of the information on the states (the AR(1) prior the rest).
+DATA_SHARE = 0.25
+
+
+def state_information(posterior: xr.Dataset, index: ModelIndex
+                      ) -> tuple[float, dict[str, tuple[float, float]]]:
+    """The Fisher information on one commitment state (stationary-sd units) from its
+    prior, and from each commitment-level signal with the share of states it observes.
+
+    From the posterior means of a scale-coordinate fit (the loadings on the
+    stationary-sd latent, noises, intercepts and persistence): ``(loading / noise)^2``
+    for an amount or ratio signal, ``loading^2 mu / (1 + noise mu)`` for counts (``mu =
+    exp(intercept)``), ``loading^2 / 4`` for the logistic families (times the mean
+    trials of a binomial one), and ``(1 + rho^2) / (1 - rho^2)`` from an interior
+    state's AR(1) neighbours (``2 / step^2`` for a random walk). Rough, as it needs to
+    be: it tells a signal that pins the states from one that does not, and data that
+    pin them from a prior that does.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> index = build_index(data)
+    >>> names = [s.name for s in index.signals]
+    >>> noisy = [s.name for s in index.signals if s.family in ("count", "amount", "ratio")]
+    >>> posterior = xr.Dataset({
+    ...     "loading_magnitude_stationary": ("signal", np.full(len(names), 1.0)),
+    ...     "noise": ("signal_noise", np.full(len(noisy), 0.5)),
+    ...     "intercept": ("signal_intercept", np.zeros(len(noisy) + 1)),
+    ...     "persistence_commitment": ((), 0.8)},
+    ...     coords={"signal": names, "signal_noise": noisy,
+    ...             "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
+    >>> prior, signals = state_information(posterior, index)
+    >>> round(prior, 2), round(signals["troops"][0], 2)
+    (4.56, 4.0)
+    """
+    def mean(name: str) -> xr.DataArray:
+        return posterior[name].mean([d for d in ("chain", "draw") if d in posterior[name].dims])
+
+    loading = mean("loading_magnitude_stationary")
+    noise = mean("noise") if "noise" in posterior else None
+    intercept = mean("intercept") if "intercept" in posterior else None
+    if "persistence_commitment" in posterior:
+        rho = float(mean("persistence_commitment"))
+        prior = (1.0 + rho**2) / max(1.0 - rho**2, 1e-6)
+    else:
+        prior = 2.0 / max(float(mean("step_commitment")) ** 2, 1e-12)
+    signals = {}
+    for position, signal in enumerate(index.signals):
+        if signal.level != "commitment":
+            continue
+        observations = index.families[signal.family]
+        rows = observations.signal == position
+        observed = np.unique(observations.latent[rows]).size / index.cells.size
+        value = float(loading.sel(signal=signal.name)) ** 2
+        if signal.family in LOG_FAMILIES:
+            value /= float(noise.sel(signal_noise=signal.name)) ** 2
+        elif signal.family == "count":
+            mu = float(np.exp(intercept.sel(signal_intercept=signal.name)))
+            value *= mu / (1.0 + float(noise.sel(signal_noise=signal.name)) * mu)
+        else:
+            trials = observations.trials[rows]
+            value *= 0.25 * (float(trials.mean()) if signal.family == "binomial" else 1.0)
+        signals[signal.name] = (value, observed)
+    return prior, signals
+
+
+def information_shares(posterior: xr.Dataset, index: ModelIndex) -> dict[str, float]:
+    """Each residual-signal candidate's share of the information on the states it observes.
+
+    Candidates are the commitment-level ``amount`` and ``ratio`` signals without
+    residual persistence; the other signals count with the share of states they observe
+    (:func:`state_information`).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> index = build_index(data)
+    >>> names = [s.name for s in index.signals]
+    >>> noisy = [s.name for s in index.signals if s.family in ("count", "amount", "ratio")]
+    >>> posterior = xr.Dataset({
+    ...     "loading_magnitude_stationary": ("signal", np.full(len(names), 1.0)),
+    ...     "noise": ("signal_noise", np.full(len(noisy), 0.5)),
+    ...     "intercept": ("signal_intercept", np.zeros(len(noisy) + 1)),
+    ...     "persistence_commitment": ((), 0.8)},
+    ...     coords={"signal": names, "signal_noise": noisy,
+    ...             "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
+    >>> {k: round(v, 2) for k, v in information_shares(posterior, index).items()}
+    {'troops': 0.31, 'spending_ratio': 0.32}
+    """
+    prior, signals = state_information(posterior, index)
+    total = prior + sum(value * observed for value, observed in signals.values())
+    return {s.name: signals[s.name][0] / (total + signals[s.name][0] * (1 - signals[s.name][1]))
+            for s in index.signals if s.name in signals and s.family in LOG_FAMILIES
+            and not s.residual_persistence}
+
+
+def adapted_coordinates(posterior: xr.Dataset, index: ModelIndex, spec: ModelSpec
+                        ) -> tuple[ModelSpec, str] | None:
+    """The spec in the coordinates a failing first check's posterior asks for, and why.
+
+    When one signal carries at least :data:`RESIDUAL_SHARE` of the information on the
+    states it observes: its residuals as their coordinates (``residual_signal``). Else
+    when the data carry less than :data:`DATA_SHARE` of the information on the states:
+    non-centred commitment states. ``None``: keep the coordinates (also for a spec
+    without the scale coordinate, or one that chose a residual signal itself).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> index = build_index(data)
+    >>> names = [s.name for s in index.signals]
+    >>> noisy = [s.name for s in index.signals if s.family in ("count", "amount", "ratio")]
+    >>> posterior = xr.Dataset({
+    ...     "loading_magnitude_stationary": ("signal", np.full(len(names), 0.1)),
+    ...     "noise": ("signal_noise", np.full(len(noisy), 0.5)),
+    ...     "intercept": ("signal_intercept", np.zeros(len(noisy) + 1)),
+    ...     "persistence_commitment": ((), 0.8)},
+    ...     coords={"signal": names, "signal_noise": noisy,
+    ...             "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
+    >>> spec, why = adapted_coordinates(posterior, index, data.spec)
+    >>> spec.centred_states, why
+    ((), 'non-centred commitment states (the data carry 2% of the information on them)')
+    """
+    if not uses_scale_coordinate(spec) or spec.residual_signal is not None:
+        return None
+    shares = information_shares(posterior, index)
+    best = max(shares, key=shares.__getitem__, default=None)
+    if best is not None and shares[best] >= RESIDUAL_SHARE:
+        return (dataclasses.replace(spec, residual_signal=best),
+                f"{best}'s residuals as coordinates (it carries {shares[best]:.0%} of the "
+                "information on the states it observes)")
+    prior, signals = state_information(posterior, index)
+    data = sum(value * observed for value, observed in signals.values())
+    if data / (data + prior) < DATA_SHARE:
+        centred = tuple(level for level in spec.centred_states if level != "commitment")
+        return (dataclasses.replace(spec, centred_states=centred),
+                f"non-centred commitment states (the data carry {data / (data + prior):.0%} "
+                "of the information on them)")
+    return None
+
+
+def _residual_rows(index: ModelIndex, name: str) -> tuple[int, np.ndarray, np.ndarray]:
+    """Position of ``[model] residual_signal`` among the fitted signals, the cells it
+    observes and its values on the log scale of its likelihood."""
+    names = [s.name for s in index.signals]
+    position = names.index(name)
+    signal = index.signals[position]
+    observations = index.families[signal.family]
+    rows = observations.signal == position
+    cells = observations.latent[rows]
+    if np.unique(cells).size != cells.size:
+        raise SpecError(f"[model] residual_signal = {name!r}: the data have more than one "
+                        "row of it for some commitment-period; expected at most one")
+    return position, cells, np.log(observations.value[rows] / signal.target)
 
 
 def _zero_sum(name: str, sigma: float, dim: str, n: int) -> pt.TensorVariable:
@@ -1088,8 +1306,9 @@ def build_measurement_model(
     # The latent's scale as one sampler coordinate (decision 31): centred states only.
     reference, relative = scale_signals(signals)
     on_commitment = reference | relative
-    scale_coordinate = (spec.scale_coordinate and not spec.spectral_states
-                        and "commitment" in spec.centred_states and on_commitment.any())
+    scale_coordinate = uses_scale_coordinate(spec) and on_commitment.any()
+    residual_signal = (spec.residual_signal if scale_coordinate
+                       and spec.residual_signal in names else None)
     if scale_coordinate:
         for dim, mask in (("signal_offset", reference), ("signal_relative", relative),
                           ("signal_alliance", ~on_commitment)):
@@ -1174,17 +1393,26 @@ def build_measurement_model(
                 # (decision 31). The Jacobian of the scaling of the cells - 1
                 # sum-to-zero dimensions is in the potential.
                 scale_log = pm.Flat("latent_scale_log")
-                scaled = pm.Flat("commitment_state_scaled", dims="cell",
-                                 default_transform=ZeroSumTransform([-1]))
-                state = pm.Deterministic("commitment_state", scaled * pt.exp(-scale_log),
-                                         dims="cell")
-                pm.Potential("commitment_state_scale_jacobian", -(cells.size - 1) * scale_log)
+                if residual_signal:
+                    # One signal's residuals as coordinates (decision 33): the states
+                    # follow once its intercept, loading and noise exist (below).
+                    residual_free = pm.Flat("commitment_state_residual", dims="cell",
+                                            default_transform=ZeroSumTransform([-1]))
+                    state = None
+                else:
+                    scaled = pm.Flat("commitment_state_scaled", dims="cell",
+                                     default_transform=ZeroSumTransform([-1]))
+                    state = pm.Deterministic("commitment_state", scaled * pt.exp(-scale_log),
+                                             dims="cell")
+                    pm.Potential("commitment_state_scale_jacobian",
+                                 -(cells.size - 1) * scale_log)
             else:
                 state = pm.Flat("commitment_state", dims="cell",
                                 default_transform=ZeroSumTransform([-1]))
             level_std = pm.Flat("commitment_level")
-            _path_prior("commitment", anchor * (state + level_std) - group_mean, cells,
-                        rho_commitment, anchor, spec.dynamics)
+            if state is not None:
+                _path_prior("commitment", anchor * (state + level_std) - group_mean, cells,
+                            rho_commitment, anchor, spec.dynamics)
             if spec.dynamics == "ar1":
                 pm.Potential("commitment_state_jacobian", cells.size * pt.log(anchor))
         else:
@@ -1192,15 +1420,6 @@ def build_measurement_model(
                                                 anchor, spec.dynamics, centred=False)
             level_std = x.mean() / anchor
             state = x / anchor - level_std
-        # The likelihood's latent, in stationary-sd units.
-        alliance_std = alliance_level / anchor - level_std
-        latent = pt.concatenate([state, alliance_std])
-        # Reported scale: standardised per draw (mean 0, sd 1 over active cells).
-        spread = state.std()
-        pm.Deterministic("credibility_cell", state / spread, dims="cell")
-        pm.Deterministic("alliance_cell_level", alliance_std / spread, dims="alliance_cell")
-        pm.Deterministic("latent_sd", anchor * spread)
-
         if scale_coordinate:
             magnitude = _scaled_loadings(priors.loc[names, "loading_sd"].to_numpy(), anchor,
                                          scale_log, reference, relative)
@@ -1210,7 +1429,6 @@ def build_measurement_model(
                                               1.0 / anchor, dims="signal")
         direction = np.array([s.direction for s in signals], dtype=np.float64)
         loading = direction * magnitude * anchor
-        pm.Deterministic("loading", loading * spread, dims="signal")
         intercept = noise = precision = cutpoints = None
         intercept_position = np.full(len(signals), -1)
         noise_position = np.full(len(signals), -1)
@@ -1249,6 +1467,29 @@ def build_measurement_model(
             residual_position[[names.index(n) for n in with_residual]] = np.arange(
                 len(with_residual))
 
+        if residual_signal:
+            position, observed, value = _residual_rows(index, residual_signal)
+            scaled, log_jacobian = residual_states(
+                residual_free, pt.constant(observed, name=f"{DATA_PREFIX}residual:cells"),
+                pt.constant(value, name=f"{DATA_PREFIX}residual:value"),
+                intercept[intercept_position[position]],
+                loading[position] * pt.exp(-scale_log), noise[noise_position[position]])
+            pm.Deterministic("commitment_state_scaled", scaled, dims="cell")
+            state = pm.Deterministic("commitment_state", scaled * pt.exp(-scale_log), dims="cell")
+            pm.Potential("commitment_state_scale_jacobian",
+                         log_jacobian - (cells.size - 1) * scale_log)
+            _path_prior("commitment", anchor * (state + level_std) - group_mean, cells,
+                        rho_commitment, anchor, spec.dynamics)
+        # The likelihood's latent, in stationary-sd units.
+        alliance_std = alliance_level / anchor - level_std
+        latent = pt.concatenate([state, alliance_std])
+        # Reported scale: standardised per draw (mean 0, sd 1 over active cells).
+        spread = state.std()
+        pm.Deterministic("credibility_cell", state / spread, dims="cell")
+        pm.Deterministic("alliance_cell_level", alliance_std / spread, dims="alliance_cell")
+        pm.Deterministic("latent_sd", anchor * spread)
+
+        pm.Deterministic("loading", loading * spread, dims="signal")
         add_likelihoods(index.families, signals, latent, loading,
                         intercept=intercept, intercept_position=intercept_position,
                         noise=noise, noise_position=noise_position,

@@ -61,7 +61,8 @@ DISK_TRACE_BYTES = 2 * 2**30
 #: ``draws`` per chain, unless :attr:`SamplerConfig.max_draws` says otherwise.
 DRAW_LIMIT_FACTOR = 4
 #: Ways a run ends (:attr:`RunRecord.stopped_by`).
-STOPS: tuple[str, ...] = ("fixed length", "reliable", "draw limit", "time budget")
+STOPS: tuple[str, ...] = ("fixed length", "reliable", "draw limit", "time budget",
+                          "new coordinates")
 #: Target acceptance rates an until-reliable run restarts with, in turn, when its
 #: chains diverge (those above the config's own): divergent transitions mean the
 #: sampler missed part of the posterior, which more draws at the same step size do
@@ -204,7 +205,10 @@ class RunRecord:
     restarted included. ``restarts`` holds ``(target acceptance, draws per chain,
     divergences)`` of each run that was given up for its divergences and started
     again at the next of :data:`DIVERGENCE_TARGETS`; ``target_accept`` is the kept
-    run's (``None``: the config's).
+    run's (``None``: the config's). ``"new coordinates"``: the caller's ``switch``
+    gave the run up at its first check, to sample the model in other coordinates
+    (decision 33); ``coordinates`` then names the kept run's (its checks follow the
+    given-up run's).
     """
 
     draws: int
@@ -213,13 +217,14 @@ class RunRecord:
     seconds: float = 0.0
     restarts: tuple[tuple[float, int, int], ...] = ()
     target_accept: float | None = None
+    coordinates: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         return {"draws": self.draws, "stopped_by": self.stopped_by,
                 "checks": [list(c) for c in self.checks], "seconds": self.seconds,
                 "restarts": [list(r) for r in self.restarts],
-                "target_accept": self.target_accept}
+                "target_accept": self.target_accept, "coordinates": self.coordinates}
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> RunRecord:
@@ -230,7 +235,8 @@ class RunRecord:
                    seconds=float(raw.get("seconds", 0.0)),
                    restarts=tuple((float(r[0]), int(r[1]), int(r[2]))
                                   for r in raw.get("restarts", ())),
-                   target_accept=None if target is None else float(target))
+                   target_accept=None if target is None else float(target),
+                   coordinates=raw.get("coordinates"))
 
     def describe(self) -> str:
         """One line for reports.
@@ -247,9 +253,11 @@ class RunRecord:
         """
         at = ", ".join(str(c[0]) for c in self.checks)
         restarted = ""
+        if self.coordinates is not None:
+            restarted = f"sampled again with {self.coordinates}; "
         if self.restarts:
             before = ", ".join(f"{d} divergences at {t:g}" for t, _, d in self.restarts)
-            restarted = f"restarted at target acceptance {self.target_accept:g} ({before}); "
+            restarted += f"restarted at target acceptance {self.target_accept:g} ({before}); "
         if self.stopped_by == "reliable":
             return (f"{restarted}passed its diagnostics at {self.draws} draws per chain "
                     f"(checked at {at})")
@@ -259,6 +267,9 @@ class RunRecord:
         if self.stopped_by == "time budget":
             return (f"{restarted}stopped by the time budget after {self.seconds:.0f} s at "
                     f"{self.draws} draws per chain (checked at {at})")
+        if self.stopped_by == "new coordinates":
+            return (f"given up at {self.draws} draws per chain for other coordinates "
+                    f"(checked at {at})")
         return f"fixed length: {self.draws} draws per chain"
 
 
@@ -266,8 +277,12 @@ class RunRecord:
 Check = Callable[[xr.DataTree], Diagnostics]
 #: ``on_check(draws per chain, diagnostics, next)``: called after each check, with what
 #: the run does next: ``"sample on"``, ``"restart"`` (at a higher target acceptance,
-#: for divergences) or ``"stop"``.
+#: for divergences), ``"switch"`` (given up for other coordinates) or ``"stop"``.
 OnCheck = Callable[[int, Diagnostics, str], None]
+#: ``switch(tree, diagnostics)``: asked at a run's first check when it fails; ``True``
+#: gives the run up there (``stopped_by == "new coordinates"``), for the caller to
+#: sample the model in other coordinates.
+Switch = Callable[[xr.DataTree, Diagnostics], bool]
 
 
 def posterior_diagnostics(tree: xr.DataTree) -> Diagnostics:
@@ -297,12 +312,14 @@ def run(
     progress_callback: Callable[[list], None] | None = None,
     check: Check | None = None,
     on_check: OnCheck | None = None,
+    switch: Switch | None = None,
 ) -> tuple[xr.DataTree, RunRecord]:
     """Sample ``model`` as ``config`` says; returns the draws and a :class:`RunRecord`.
 
     ``check`` computes the diagnostics an until-reliable run must pass to stop
     (default :func:`posterior_diagnostics`, every posterior variable); ``on_check``
-    hears each result (the CLI's status line). With nutpie the chains run on while
+    hears each result (the CLI's status line); ``switch`` may give the run up at its
+    first check (:data:`Switch`). With nutpie the chains run on while
     they are checked, and the run stops at the first checkpoint that passes; other
     backends sample again from the start with the checkpoint's number of draws (same
     seed, so their first draws repeat). The other arguments are
@@ -340,11 +357,12 @@ def run(
             tree, record = _run_nutpie(model, attempt, compiled=compiled, progress=progress,
                                        trace_storage=trace_storage,
                                        progress_callback=progress_callback, check=check,
-                                       on_check=on_check, spent=spent, retry=retry)
+                                       on_check=on_check, spent=spent, retry=retry,
+                                       switch=switch)
         else:
             tree, record = _run_checkpoints(model, attempt, progress, trace_storage,
                                             progress_callback, check, on_check,
-                                            spent=spent, retry=retry)
+                                            spent=spent, retry=retry, switch=switch)
         checks.extend(record.checks)
         if record.stopped_by != "divergences":
             return tree, _replace(record, checks=tuple(checks), restarts=tuple(restarts),
@@ -365,12 +383,15 @@ def _sample_options(config: SamplerConfig, progress: bool, trace_storage: str,
             "max_treedepth": config.max_treedepth}
 
 
-def _stop(diagnostics: Diagnostics, *, last: bool, out_of_time: bool, retry: bool
-          ) -> str | None:
+def _stop(diagnostics: Diagnostics, *, last: bool, out_of_time: bool, retry: bool,
+          switch: bool = False) -> str | None:
     """Why a run stops at a check (``None``: it goes on). ``"divergences"`` (only with
-    ``retry``) gives the run up, to be restarted at a higher target acceptance."""
+    ``retry``) gives the run up, to be restarted at a higher target acceptance;
+    ``switch`` (the caller's :data:`Switch` said so) gives it up for other coordinates."""
     if out_of_time:
         return "time budget"
+    if switch:
+        return "new coordinates"
     if retry and diagnostics.divergences > 0:
         return "divergences"
     if diagnostics.ok:
@@ -378,15 +399,25 @@ def _stop(diagnostics: Diagnostics, *, last: bool, out_of_time: bool, retry: boo
     return "draw limit" if last else None
 
 
+def _switching(switch: Switch | None, check: int, tree: xr.DataTree, diagnostics: Diagnostics,
+               config: SamplerConfig, elapsed: float) -> bool:
+    """Whether ``switch`` gives a run up at its ``check``-th check: only the first, when
+    it fails and less than half of the time budget (if any) is spent."""
+    return (switch is not None and check == 0 and not diagnostics.ok
+            and (config.budget_seconds is None or elapsed < config.budget_seconds / 2)
+            and switch(tree, diagnostics))
+
+
 def _next_step(stop: str | None) -> str:
     """What a run does after a check that gave ``stop`` (:data:`OnCheck`'s third argument)."""
-    return "sample on" if stop is None else "restart" if stop == "divergences" else "stop"
+    return ("sample on" if stop is None else "restart" if stop == "divergences"
+            else "switch" if stop == "new coordinates" else "stop")
 
 
 def _run_checkpoints(
     model: pm.Model, config: SamplerConfig, progress: bool, trace_storage: str,
     progress_callback: Callable[[list], None] | None, check: Check,
-    on_check: OnCheck | None, *, spent: float, retry: bool,
+    on_check: OnCheck | None, *, spent: float, retry: bool, switch: Switch | None = None,
 ) -> tuple[xr.DataTree, RunRecord]:
     """Until reliable with a backend that cannot pause: each checkpoint samples again
     from the start (same seed, so the first draws repeat). ``spent``: seconds of the
@@ -402,7 +433,8 @@ def _run_checkpoints(
         checks.append(_check_row(draws, diagnostics, elapsed))
         out_of_time = config.budget_seconds is not None and elapsed > config.budget_seconds
         stop = _stop(diagnostics, last=i == len(points) - 1, out_of_time=out_of_time,
-                     retry=retry)
+                     retry=retry,
+                     switch=_switching(switch, i, tree, diagnostics, config, elapsed))
         if on_check is not None:
             on_check(draws, diagnostics, _next_step(stop))
         if stop is not None:
@@ -451,6 +483,7 @@ def _run_nutpie(
     model: pm.Model, config: SamplerConfig, *, compiled: CompiledPyMCModel | None,
     progress: bool, trace_storage: str, progress_callback: Callable[[list], None] | None,
     check: Check, on_check: OnCheck | None, spent: float = 0.0, retry: bool = False,
+    switch: Switch | None = None,
 ) -> tuple[xr.DataTree, RunRecord]:
     """Until reliable with nutpie: one run of up to ``draw_limit`` draws per chain,
     paused at each checkpoint that every chain has reached, stopped at the first that
@@ -531,7 +564,9 @@ def _run_nutpie(
                 diagnostics = check(tree)
                 checks.append(_check_row(draws, diagnostics, time.perf_counter() - started))
                 stop = _stop(diagnostics, last=i == len(points) - 1,
-                             out_of_time=out_of_time, retry=retry)
+                             out_of_time=out_of_time, retry=retry,
+                             switch=_switching(switch, i, tree, diagnostics, config,
+                                               time.perf_counter() - started))
                 if on_check is not None:
                     on_check(draws, diagnostics, _next_step(stop))
                 if stop is not None:

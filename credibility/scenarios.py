@@ -22,6 +22,7 @@ window), then give scenario rows for it.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +83,11 @@ def log_likelihood_rows(fit: FitResult, data_rows: np.ndarray,
     as the fitted data, so that the posterior's states index the same cells.
     """
     data = fit.data if data is None else data
-    index = build_index(data, fit.spec)
-    model = build_measurement_model(data, fit.spec, index=index)
+    # Evaluated at the posterior's sampler coordinates under other data: those of a
+    # residual signal (decision 33) depend on the data, the scaled states do not.
+    spec = dataclasses.replace(fit.sampled_spec, residual_signal=None)
+    index = build_index(data, spec)
+    model = build_measurement_model(data, spec, index=index)
     free = [v.name for v in model.free_RVs]
     wanted = {family: obs for family, obs in index.families.items()
               if np.isin(obs.row, data_rows).any()}

@@ -112,6 +112,8 @@ class ModelSpec:
     spectral_data_precision: float = 1.0
     marker_signal: str | None = None
     scale_coordinate: bool = True
+    residual_signal: str | None = None
+    adapt_coordinates: bool = True
     description: str = ""
     region_effects: bool = True
     type_effects: bool = True
@@ -192,7 +194,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     _known_keys(raw, {"model", "hierarchy", "priors", "signals", "outcome"}, source, "")
     model = _table(raw, "model", source)
     _known_keys(model, {"name", "description", "dynamics", "centred_states", "spectral_states",
-                        "spectral_data_precision", "marker_signal", "scale_coordinate"},
+                        "spectral_data_precision", "marker_signal", "scale_coordinate",
+                        "residual_signal", "adapt_coordinates"},
                 source, "model")
     centred = model.get("centred_states", ["commitment"])
     if not isinstance(centred, list) or not set(centred) <= set(LEVELS):
@@ -219,6 +222,14 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         marker = _string(model, "marker_signal", source, "model")
         if not spectral:
             raise SpecError(f"{source}: [model] marker_signal needs spectral_states = true")
+    scale_coordinate = _bool(model, "scale_coordinate", source, "model", default=True)
+    residual = model.get("residual_signal")
+    if residual is not None:
+        residual = _string(model, "residual_signal", source, "model")
+        if spectral or "commitment" not in centred or not scale_coordinate:
+            raise SpecError(f"{source}: [model] residual_signal needs centred commitment states "
+                            "with the scale coordinate (centred_states including 'commitment', "
+                            "spectral_states = false, scale_coordinate = true)")
     hierarchy = _table(raw, "hierarchy", source, required=False)
     _known_keys(hierarchy, {"region", "type"}, source, "hierarchy")
     priors = _parse_priors(_table(raw, "priors", source, required=False), source)
@@ -240,6 +251,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     if marker is not None and signals[names.index(marker)].level != "commitment":
         raise SpecError(f"{source}: [model] marker_signal = {marker!r} must have "
                         "level = 'commitment' (it scales the commitment states)")
+    if residual is not None:
+        _check_residual_signal(residual, signals, source)
     return ModelSpec(
         name=name,
         description=_string(model, "description", source, "model", default=""),
@@ -248,7 +261,9 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         spectral_states=spectral,
         spectral_data_precision=precision,
         marker_signal=marker,
-        scale_coordinate=_bool(model, "scale_coordinate", source, "model", default=True),
+        scale_coordinate=scale_coordinate,
+        residual_signal=residual,
+        adapt_coordinates=_bool(model, "adapt_coordinates", source, "model", default=True),
         signals=signals,
         region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
         type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),
@@ -257,6 +272,23 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         source=source,
         text=text,
     )
+
+
+def _check_residual_signal(name: str, signals: tuple[SignalSpec, ...], source: str) -> None:
+    """``[model] residual_signal`` must name a commitment-level amount or ratio signal
+    with independent residuals (its residuals become the states' coordinates)."""
+    names = [s.name for s in signals]
+    if name not in names:
+        raise SpecError(f"{source}: [model] residual_signal = {name!r} is not a declared signal "
+                        f"({', '.join(names)})")
+    signal = signals[names.index(name)]
+    if (signal.level != "commitment" or signal.family not in LOG_FAMILIES
+            or signal.residual_persistence):
+        raise SpecError(f"{source}: [model] residual_signal = {name!r} must be a "
+                        "commitment-level 'amount' or 'ratio' signal without "
+                        f"residual_persistence (got level {signal.level!r}, family "
+                        f"{signal.family!r}, residual_persistence "
+                        f"{str(signal.residual_persistence).lower()})")
 
 
 def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:

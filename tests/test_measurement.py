@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import warnings
 
 import numpy as np
@@ -21,16 +22,20 @@ from python_mode import PYTHON_MODE
 from scipy.special import expit
 from scipy.stats import multivariate_normal
 
+from credibility.datasets import load_dataset
 from credibility.errors import SpecError
 from credibility.measurement import (
     UnitCells,
+    _residual_rows,
     _spectral_states,
+    adapted_coordinates,
     autocorrelated_lognormal_logp,
     bernoulli_logit_logp,
     build_index,
     build_measurement_model,
     draw_autocorrelated_lognormal,
     dynamics_matrix,
+    information_shares,
     negative_binomial_logp,
     per_row,
     previous_rows,
@@ -480,3 +485,118 @@ def test_one_hot_gathers_give_the_same_density_and_gradient(small_simulation):
 def test_per_row_refuses_positions_outside_the_parameter():
     with pytest.raises(ValueError, match=r"positions must lie in \[0, 3\)"):
         per_row(pt.as_tensor(np.zeros(3)), np.array([0, 3]), 3, one_hot=True)
+
+
+@pytest.mark.parametrize("drop", [None, "jacobian"])
+def test_residual_signal_is_the_same_model_in_other_coordinates(small_simulation, drop):
+    """``[model] residual_signal`` (decision 33) samples the states the signal observes
+    as its standardised residuals. At matched points the log density differs from the
+    scale-coordinate model's by log|d(old coordinates)/d(new)|, computed here by brute
+    force from the states' Jacobian (not from the model's formula). Checked to fail
+    with the Jacobian term dropped."""
+    from pymc.distributions.transforms import ZeroSumTransform
+
+    data = small_simulation.data
+    spec = dataclasses.replace(data.spec, residual_signal="spending")
+    old = build_measurement_model(data, data.spec)
+    new = build_measurement_model(data, spec)
+    assert "commitment_state_residual" in new.named_vars
+    assert "commitment_state_scaled" not in new.free_RVs
+    if drop == "jacobian":
+        new.potentials.remove(new["commitment_state_scale_jacobian"])
+    index = build_index(data, spec)
+    _, observed, _ = _residual_rows(index, "spending")
+    assert 0 < observed.size < index.cells.size  # some cells observed, some not
+    free = new.rvs_to_values[new["commitment_state_residual"]]
+    (scaled,) = new.replace_rvs_by_values([new["commitment_state_scaled"]])
+    inputs = [v for v in new.value_vars if v in set(ancestors([scaled]))]
+    states = pytensor.function(inputs, scaled, mode=PYTHON_MODE)
+    jacobian = pytensor.function(inputs, pytensor.gradient.jacobian(scaled, free),
+                                 mode=PYTHON_MODE)
+    z = pt.vector("z")
+    basis = pytensor.function([z], pytensor.gradient.jacobian(
+        ZeroSumTransform([-1]).backward(z), z), mode=PYTHON_MODE)(np.zeros(index.cells.size - 1))
+    old_logp = old.compile_logp(mode=PYTHON_MODE)
+    new_logp = new.compile_logp(mode=PYTHON_MODE)
+    rng = np.random.default_rng(33)
+    differences = []
+    for _ in range(3):
+        point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
+                 for key, v in new.initial_point().items()}
+        args = [point[v.name] for v in inputs]
+        matched = {key: v for key, v in point.items() if key != free.name}
+        matched["commitment_state_scaled_zerosum__"] = np.linalg.lstsq(
+            basis, states(*args), rcond=None)[0]
+        log_det = np.linalg.slogdet(np.linalg.pinv(basis) @ jacobian(*args))[1]
+        differences.append(new_logp(point) - old_logp(matched) - log_det)
+    if drop is None:
+        np.testing.assert_allclose(differences, differences[0], rtol=0, atol=1e-8)
+    else:
+        assert np.ptp(differences) > 1e-3
+
+
+def test_residual_signal_must_be_a_gaussian_commitment_signal(all_families_spec):
+    """A residual signal that is missing, on alliances, not Gaussian, or without the
+    scale coordinate is a SpecError that says what is expected."""
+    text = all_families_spec.text.replace('[model]\n', '[model]\nresidual_signal = "NAME"\n', 1)
+    assert text != all_families_spec.text
+    assert all_families_spec.residual_signal is None  # the default
+    for name, expected in [("nothing", "is not a declared signal"),
+                           ("alliance_exercises", "must be a commitment-level 'amount' or "
+                                                  "'ratio' signal"),
+                           ("exercises", "family 'count'")]:
+        with pytest.raises(SpecError, match=expected):
+            parse_spec(text.replace("NAME", name), source="residual.toml")
+    assert parse_spec(text.replace("NAME", "troops"), source="r.toml").residual_signal == "troops"
+    spectral = text.replace("NAME", "troops").replace(
+        "[model]\n", "[model]\nspectral_states = true\n", 1)
+    with pytest.raises(SpecError, match="needs centred commitment states"):
+        parse_spec(spectral, source="residual.toml")
+
+
+def test_adapted_coordinates_follow_where_the_information_on_the_states_comes_from():
+    """A signal with a small noise next to its loading carries nearly all the information
+    on the states it observes (its residuals become their coordinates); a noisy one
+    almost none; the shares fall as the noise grows and a persistent prior takes more;
+    with weak loadings the prior carries the states (non-centred); in between the
+    coordinates stay (decision 33)."""
+    data = load_dataset("demo")
+    index = build_index(data)
+    names = [s.name for s in index.signals]
+    noisy = [s.name for s in index.signals if s.family in ("count", "amount", "ratio")]
+
+    def posterior(spending_noise: float, troops_noise: float = 10.0, rho: float = 0.5,
+                  loading: float = 1.0) -> xr.Dataset:
+        noise = np.full(len(noisy), 0.5)
+        noise[noisy.index("spending_ratio")] = spending_noise
+        noise[noisy.index("troops")] = troops_noise
+        return xr.Dataset(
+            {"loading_magnitude_stationary": (("chain", "draw", "signal"),
+                                              np.full((1, 2, len(names)), loading)),
+             "noise": (("chain", "draw", "signal_noise"), np.tile(noise, (1, 2, 1))),
+             "intercept": ("signal_intercept", np.zeros(len(noisy) + 1)),
+             "persistence_commitment": (("chain", "draw"), np.full((1, 2), rho))},
+            coords={"signal": names, "signal_noise": noisy,
+                    "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
+
+    def shares(*args, **kwargs) -> dict[str, float]:
+        return information_shares(posterior(*args, **kwargs), index)
+
+    pinned = shares(0.01)
+    assert set(pinned) == {"troops", "spending_ratio"}
+    assert pinned["spending_ratio"] > 0.99 and pinned["troops"] < 0.01
+    falling = [shares(noise)["spending_ratio"] for noise in (0.05, 0.2, 0.5, 2.0)]
+    assert all(a > b for a, b in itertools.pairwise(falling))
+    assert shares(0.2, rho=0.95)["spending_ratio"] < shares(0.2, rho=0.5)["spending_ratio"]
+    spec, why = adapted_coordinates(posterior(0.01), index, data.spec)
+    assert spec.residual_signal == "spending_ratio" and why.startswith("spending_ratio's")
+    spec, why = adapted_coordinates(posterior(0.5, 0.5, rho=0.9, loading=0.1), index,
+                                    data.spec)
+    assert "commitment" not in spec.centred_states and spec.residual_signal is None
+    assert why.startswith("non-centred commitment states")
+    assert adapted_coordinates(posterior(0.5, 0.5), index, data.spec) is None
+    # A spec that chose its coordinates, or has no scale coordinate, keeps them.
+    chosen = dataclasses.replace(data.spec, residual_signal="troops")
+    assert adapted_coordinates(posterior(0.01), index, chosen) is None
+    spectral = dataclasses.replace(data.spec, spectral_states=True)
+    assert adapted_coordinates(posterior(0.01), index, spectral) is None

@@ -214,3 +214,80 @@ def test_a_fit_stopped_by_the_budget_says_so_and_its_config_round_trips(tmp_path
     loaded.update(rows[["commitment_id", "alliance", "period", "signal", "value"]],
                   progress=False)
     assert seen[0]["sampler"] == expected
+
+
+def test_a_run_given_up_for_other_coordinates_says_so(normal):
+    """``switch`` is asked once, at the first check when it fails; saying yes stops the
+    run there (decision 33). With more than half the time budget spent it is not asked."""
+    model, compiled = normal
+    asked, heard = [], []
+
+    def switch(tree, found):
+        asked.append(tree["posterior"]["mu"].sizes["draw"])
+        return True
+
+    config = SamplerConfig(draws=100, tune=100, chains=2, seed=3, max_draws=300)
+    _tree, record = run(model, config, progress=False, compiled=compiled, check=failing,
+                       on_check=lambda n, d, more: heard.append(more), switch=switch)
+    assert asked == [100] and heard == ["switch"]
+    assert record.stopped_by == "new coordinates" and record.draws == 100
+    assert record.describe().startswith("given up at 100 draws per chain for other coordinates")
+    # A passing first check is kept, and a switch that says no lets the run go on.
+    def passing(tree) -> Diagnostics:
+        return dataclasses.replace(posterior_diagnostics(tree), max_rhat=1.0,
+                                   min_ess_bulk=1e4, min_ess_tail=1e4, divergences=0)
+
+    _, passed = run(model, config, progress=False, compiled=compiled, check=passing,
+                    switch=switch)
+    assert passed.stopped_by == "reliable" and asked == [100]
+    _, declined = run(model, config, progress=False, compiled=compiled, check=failing,
+                      switch=lambda tree, found: False)
+    assert declined.stopped_by == "draw limit"
+    _, late = run(model, config.replace(budget_seconds=1e-6), progress=False,
+                  compiled=compiled, check=failing, switch=switch)
+    assert late.stopped_by != "new coordinates" and asked == [100]
+    # The kept run of a fit that switched names its coordinates.
+    switched = RunRecord(300, "reliable", ((100, 1.2, 20.0, 20.0, 0, 1.0),
+                                           (300, 1.004, 500.0, 500.0, 0, 3.0)),
+                         coordinates="non-centred commitment states")
+    assert switched.describe().startswith(
+        "sampled again with non-centred commitment states; passed")
+    assert RunRecord.from_dict(json.loads(json.dumps(switched.to_dict()))) == switched
+
+
+def test_a_fit_whose_first_check_fails_samples_again_in_adapted_coordinates(monkeypatch,
+                                                                            tmp_path):
+    """With ``adapt_coordinates`` (the default) a fit whose first check fails samples
+    again in the coordinates :func:`adapted_coordinates` picks from that check's
+    posterior (decision 33): here a stand-in that picks a signal's residuals (the
+    choice itself is tested in tests/test_measurement.py)."""
+    import credibility.fitting as fitting
+
+    data = tiny_simulation().data
+    asked = []
+
+    def choose(posterior, index, spec):
+        asked.append(posterior["noise"].sizes["draw"])
+        return (dataclasses.replace(spec, residual_signal="spending_ratio"),
+                "spending_ratio's residuals as coordinates (it carries 90% of the information)")
+
+    monkeypatch.setattr(fitting, "adapted_coordinates", choose)
+    stages = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = CredibilityModel("default").fit(data, draws=20, tune=60, chains=2, seed=2,
+                                              progress=False, max_draws=40,
+                                              on_stage=stages.append)
+    assert asked == [20]
+    record = fit.run_record
+    assert record.coordinates == "spending_ratio's residuals as coordinates"
+    assert record.checks[0][0] == 20 and len(record.checks) >= 2  # both runs' checks
+    assert fit.diagnostics.run.startswith("sampled again with spending_ratio's residuals")
+    assert "commitment_state_residual" in fit.posterior["posterior"]
+    assert any("sampling again with spending_ratio's residuals" in s for s in stages)
+    # The spec of the sampled coordinates survives save and load (consumers rebuild the
+    # model from it to read the posterior's free variables).
+    assert fit.spec.residual_signal is None
+    assert fit.sampled_spec.residual_signal == "spending_ratio"
+    fit.save(tmp_path / "fit")
+    assert FitResult.load(tmp_path / "fit").sampled_spec == fit.sampled_spec
