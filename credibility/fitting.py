@@ -497,7 +497,7 @@ class CredibilityModel:
             stage(f"{draws} draws per chain: R-hat {found.max_rhat:.3f}, ESS "
                   f"{found.min_ess_bulk:.0f}/{found.min_ess_tail:.0f}{divergent}: {verdict}")
 
-        adapted: list[tuple[ModelSpec, str]] = []
+        adapted: list[tuple[ModelSpec, str, str]] = []
 
         def switch(tree: xr.DataTree, found: Diagnostics) -> bool:
             # Coordinates chosen from the failing first check's posterior (decision 33).
@@ -506,21 +506,21 @@ class CredibilityModel:
             choice = adapted_coordinates(tree["posterior"].to_dataset(), index, self.spec)
             if choice is not None:
                 adapted.append(choice)
-                stage(f"sampling again with {choice[1]}")
+                stage(f"sampling again with {choice[1]} ({choice[2]})")
             return choice is not None
 
         spec = self.spec
         idata, record = run(model, config, progress=progress, trace_storage=trace_storage,
                             check=check, on_check=heard, switch=switch)
         if record.stopped_by == "new coordinates":
-            spec, why = adapted[0]
+            spec, coordinates, _ = adapted[0]
             model = _build(data, spec, index, design, mode, options)
             check = measurement_check(model)
             first = record
             idata, record = run(model, config, progress=progress,
                                 trace_storage=trace_storage, check=check, on_check=heard)
             record = dataclasses.replace(
-                record, checks=first.checks + record.checks, coordinates=why.split(" (")[0],
+                record, checks=first.checks + record.checks, coordinates=coordinates,
                 seconds=first.seconds + record.seconds)
         sampled = time.perf_counter()
         stage("checking convergence")

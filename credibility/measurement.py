@@ -833,8 +833,9 @@ def information_shares(posterior: xr.Dataset, index: ModelIndex) -> dict[str, fl
 
 
 def adapted_coordinates(posterior: xr.Dataset, index: ModelIndex, spec: ModelSpec
-                        ) -> tuple[ModelSpec, str] | None:
-    """The spec in the coordinates a failing first check's posterior asks for, and why.
+                        ) -> tuple[ModelSpec, str, str] | None:
+    """The spec in the coordinates a failing first check's posterior asks for, what they
+    are and why.
 
     When one signal carries at least :data:`RESIDUAL_SHARE` of the information on the
     states it observes: its residuals as their coordinates (``residual_signal``). Else
@@ -857,9 +858,9 @@ def adapted_coordinates(posterior: xr.Dataset, index: ModelIndex, spec: ModelSpe
     ...     "persistence_commitment": ((), 0.8)},
     ...     coords={"signal": names, "signal_noise": noisy,
     ...             "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
-    >>> spec, why = adapted_coordinates(posterior, index, data.spec)
-    >>> spec.centred_states, why
-    ((), 'non-centred commitment states (the data carry 2% of the information on them)')
+    >>> spec, coordinates, why = adapted_coordinates(posterior, index, data.spec)
+    >>> spec.centred_states, coordinates, why
+    ((), 'non-centred commitment states', 'the data carry 2% of the information on them')
     """
     if not uses_scale_coordinate(spec) or spec.residual_signal is not None:
         return None
@@ -867,15 +868,15 @@ def adapted_coordinates(posterior: xr.Dataset, index: ModelIndex, spec: ModelSpe
     best = max(shares, key=shares.__getitem__, default=None)
     if best is not None and shares[best] >= RESIDUAL_SHARE:
         return (dataclasses.replace(spec, residual_signal=best),
-                f"{best}'s residuals as coordinates (it carries {shares[best]:.0%} of the "
-                "information on the states it observes)")
+                f"{best}'s residuals as coordinates",
+                f"it carries {shares[best]:.0%} of the information on the states it observes")
     prior, signals = state_information(posterior, index)
     data = sum(value * observed for value, observed in signals.values())
     if data / (data + prior) < DATA_SHARE:
         centred = tuple(level for level in spec.centred_states if level != "commitment")
         return (dataclasses.replace(spec, centred_states=centred),
-                f"non-centred commitment states (the data carry {data / (data + prior):.0%} "
-                "of the information on them)")
+                "non-centred commitment states",
+                f"the data carry {data / (data + prior):.0%} of the information on them")
     return None
 
 

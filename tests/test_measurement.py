@@ -588,12 +588,14 @@ def test_adapted_coordinates_follow_where_the_information_on_the_states_comes_fr
     falling = [shares(noise)["spending_ratio"] for noise in (0.05, 0.2, 0.5, 2.0)]
     assert all(a > b for a, b in itertools.pairwise(falling))
     assert shares(0.2, rho=0.95)["spending_ratio"] < shares(0.2, rho=0.5)["spending_ratio"]
-    spec, why = adapted_coordinates(posterior(0.01), index, data.spec)
-    assert spec.residual_signal == "spending_ratio" and why.startswith("spending_ratio's")
-    spec, why = adapted_coordinates(posterior(0.5, 0.5, rho=0.9, loading=0.1), index,
-                                    data.spec)
+    spec, coordinates, why = adapted_coordinates(posterior(0.01), index, data.spec)
+    assert spec.residual_signal == "spending_ratio"
+    assert coordinates == "spending_ratio's residuals as coordinates"
+    assert why.startswith("it carries 100% of the information")
+    spec, coordinates, why = adapted_coordinates(
+        posterior(0.5, 0.5, rho=0.9, loading=0.1), index, data.spec)
     assert "commitment" not in spec.centred_states and spec.residual_signal is None
-    assert why.startswith("non-centred commitment states")
+    assert coordinates == "non-centred commitment states"
     assert adapted_coordinates(posterior(0.5, 0.5), index, data.spec) is None
     # A spec that chose its coordinates, or has no scale coordinate, keeps them.
     chosen = dataclasses.replace(data.spec, residual_signal="troops")
