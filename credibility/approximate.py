@@ -1,19 +1,20 @@
 """Approximate posterior update: the previous posterior as a prior, only new periods sampled.
 
-When new signal rows arrive for periods after the last fitted one, the exact
-update refits everything. The approximate update (docs/updating.md) instead
+When new signal rows arrive for periods after the last one with data (periods the
+fit holds as forecasts, or periods after its window), the exact update refits
+everything. The approximate update (docs/updating.md) instead
 
 1. summarises the previous posterior by a multivariate normal on an unconstrained
    vector: the persistences (logit), the alliance-path scale and the latent sd
    (log), every signal's loading magnitude, intercept, noise, precision and
    cutpoints, the type and region effects, and the *state of the world in the
-   last fitted period* -- each alliance's mean and level and each commitment's
+   last period with data* -- each alliance's mean and level and each commitment's
    AR(1) path value, on the previous fit's centred raw scale;
 2. samples a small model: that normal as the prior, the AR(1) dynamics carried
-   forward from the last period into the new ones, and the likelihood of the new
-   periods' rows only.
+   forward from that period into the later ones (the fit's forecast periods and any
+   new ones), and the likelihood of the new rows only.
 
-The states of the last :data:`SMOOTHED_PERIODS` fitted periods are part of the
+The states of the last :data:`SMOOTHED_PERIODS` periods with data are part of the
 normal summary, so the new rows revise them through its correlations (a Gaussian
 fixed-lag smoother); earlier periods keep the previous draws. The new periods are
 reported on the previous fit's location and scale. The normal summary drops the
@@ -100,15 +101,31 @@ def _alliance_paths(post: xr.Dataset, index: ModelIndex, rho: np.ndarray,
     return scale[:, None] * path[:, cells.unit, cells.local]
 
 
-def previous_state(fit, index: ModelIndex) -> tuple[np.ndarray, list[_Block], dict]:
+def observed_until(data: CredibilityData) -> int:
+    """The last period with a signal row (the window's first when there is none): an
+    approximate update samples every later period anew.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> observed_until(data), data.last_period
+    (2025, 2026)
+    """
+    return int(data.signals["period"].max()) if len(data.signals) else data.first_period
+
+
+def previous_state(fit, index: ModelIndex, last: int | None = None
+                   ) -> tuple[np.ndarray, list[_Block], dict]:
     """The previous posterior as ``(sample, coordinate)`` unconstrained draws and their layout.
 
-    ``index`` is the previous fit's model index. Returns the draws, the blocks
-    and, under ``"alliances"`` / ``"commitments"``, the units active in the last
+    ``index`` is the previous fit's model index and ``last`` the position in its
+    periods of the state carried forward (default: the last). Returns the draws, the
+    blocks and, under ``"alliances"`` / ``"commitments"``, the units active in that
     period (positions in the index), whose states are part of the vector.
     """
     post = fit.posterior["posterior"].to_dataset()
-    last = index.periods.size - 1
+    last = index.periods.size - 1 if last is None else last
     spread = _flat(post["latent_sd"])
     rho_a = _flat(post["persistence_alliance"])
     scale_a = _flat(post["sd_alliance_dynamics"])
@@ -191,8 +208,10 @@ def _normal(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_new_rows(old: CredibilityData, new: CredibilityData, old_index: ModelIndex,
-                    new_index: ModelIndex) -> None:
-    last = old.last_period
+                    new_index: ModelIndex, position: int) -> None:
+    """Refuse what the approximate update cannot do; ``position`` is the period (in the
+    old index) after which it samples anew."""
+    last = int(old_index.periods[position])
     if old.spec.dynamics != "ar1":
         raise ApproximateUpdateError("the approximate update supports ar1 dynamics only; "
                                      "use the exact update")
@@ -208,24 +227,26 @@ def _check_new_rows(old: CredibilityData, new: CredibilityData, old_index: Model
             new_index.alliances != old_index.alliances):
         raise ApproximateUpdateError("the new rows add commitments or alliances; use the exact "
                                      "update")
-    if new.last_period <= last:
+    if not (new.signals["period"] > last).any():
         raise ApproximateUpdateError(
-            f"the new rows add no period after {last}; the approximate update only adds "
-            "later periods (use the exact update for late reports and corrections)")
+            f"the new rows add no period after {last}, the last with data; the approximate "
+            "update only adds later periods (use the exact update for late reports and "
+            "corrections)")
     merged_old = new.signals[new.signals["period"] <= last]
     if len(merged_old) != len(old.signals):
         raise ApproximateUpdateError(
             f"some new rows are for periods up to {last}; the approximate update only adds "
             "later periods (use the exact update)")
     for name, cells in (("commitment", new_index.cells), ("alliance", new_index.alliance_cells)):
-        new_cells = cells.period > old_index.periods.size - 1
+        new_cells = cells.period > position
         fresh = new_cells & (cells.local == 0)
         if fresh.any():
             unit = int(cells.unit[fresh][0])
             label = (new_index.commitments if name == "commitment" else new_index.alliances)[unit]
             raise ApproximateUpdateError(
                 f"{name} {label!r} has no state in {last}; the approximate update can only "
-                "carry forward units active in the last fitted period (use the exact update)")
+                "carry forward units active in the last period with data (use the exact "
+                "update)")
 
 
 def _new_family_rows(families: dict[str, FamilyObservations], new_signal_rows: np.ndarray,
@@ -243,7 +264,8 @@ def _new_family_rows(families: dict[str, FamilyObservations], new_signal_rows: n
 
 
 def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]:
-    """The update model for ``data`` (the fit's data plus rows in later periods).
+    """The update model for ``data`` (the fit's data plus rows in periods after the last
+    with data: forecast periods of the fit, or later ones).
 
     Returns the model and what :func:`approximate_update` needs to assemble the
     posterior (the new cells and the previous fit's index).
@@ -251,17 +273,18 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
     spec = fit.spec
     old_index = build_index(fit.data, spec)
     new_index = build_index(data, spec)
-    _check_new_rows(fit.data, data, old_index, new_index)
-    draws, blocks, units = previous_state(fit, old_index)
+    boundary = observed_until(fit.data)
+    last = int(np.searchsorted(old_index.periods, boundary))
+    _check_new_rows(fit.data, data, old_index, new_index, last)
+    draws, blocks, units = previous_state(fit, old_index, last)
     mean, chol = _normal(draws)
-    last = old_index.periods.size - 1
     cells, a_cells = new_index.cells, new_index.alliance_cells
     new_c = np.flatnonzero(cells.period > last)
     new_a = np.flatnonzero(a_cells.period > last)
     latent_map = np.full(cells.size + a_cells.size, -1, dtype=np.int64)
     latent_map[new_c] = np.arange(new_c.size)
     latent_map[cells.size + new_a] = new_c.size + np.arange(new_a.size)
-    new_rows = np.flatnonzero(data.signals["period"].to_numpy() > fit.data.last_period)
+    new_rows = np.flatnonzero(data.signals["period"].to_numpy() > boundary)
     families = _new_family_rows(new_index.families, new_rows, latent_map)
 
     signals = new_index.signals

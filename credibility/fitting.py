@@ -352,6 +352,9 @@ class FitResult:
             "package_version": _package_version(),
             "spec_sha256": self.spec.sha256,
             "data_sha256": self.data.sha256(),
+            # The window: it may run past the last period with data (forecast periods),
+            # which the tables alone do not say.
+            "periods": [self.data.first_period, self.data.last_period],
             "settings": self.settings,
             "diagnostics": self.diagnostics.to_dict(),
             "outcome_mode": self.outcome_mode,
@@ -369,9 +372,11 @@ class FitResult:
                           source=str(folder / "spec.toml"))
         data_dir = folder / "data"
         cases = data_dir / "cases.csv"
-        data = CredibilityData.from_csv(data_dir / "commitments.csv", data_dir / "signals.csv",
-                                        cases if cases.exists() else None, spec=spec)
         meta = json.loads((folder / "fit.json").read_text(encoding="utf-8"))
+        window = meta.get("periods")  # absent in fits saved before windows were recorded
+        data = CredibilityData.from_csv(data_dir / "commitments.csv", data_dir / "signals.csv",
+                                        cases if cases.exists() else None, spec=spec,
+                                        periods=None if window is None else tuple(window))
         posterior = xr.open_datatree(folder / "posterior.nc", engine="h5netcdf").load()
         outcome = meta.get("outcome_diagnostics")
         return cls(posterior=posterior, data=data, spec=spec,

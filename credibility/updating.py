@@ -480,18 +480,23 @@ def update_fit(
 
 def _approximate(fit: FitResult, merge: MergeResult, *, seed: int | None, progress: bool,
                  on_stage: Callable[[str], None] | None) -> FitResult:
-    """The approximate update, after checking the merge only adds later periods."""
-    from credibility.approximate import ApproximateUpdateError, approximate_update
+    """The approximate update, after checking the merge only adds rows after the last
+    period with data (the fit's forecast periods and later ones)."""
+    from credibility.approximate import (
+        ApproximateUpdateError,
+        approximate_update,
+        observed_until,
+    )
 
     ledger = merge.ledger
-    early = ledger[(ledger["action"] != "unchanged")
-                   & (ledger["period"] <= fit.data.last_period)]
+    last = observed_until(fit.data)
+    early = ledger[(ledger["action"] != "unchanged") & (ledger["period"] <= last)]
     if len(early) or merge.added_commitments:
         what = (f"row {int(early['row'].iloc[0])} is for period {int(early['period'].iloc[0])}"
                 if len(early) else "new commitments are added")
         raise ApproximateUpdateError(
-            f"{what}; the approximate update only adds periods after {fit.data.last_period} "
-            "for the fitted commitments: use the exact update")
+            f"{what}; the approximate update only adds rows after {last}, the last period "
+            "with data, for the fitted commitments: use the exact update")
     if on_stage is not None:
         on_stage("sampling the new periods (approximate update)")
     return approximate_update(fit, merge.data, seed=seed, progress=progress)

@@ -41,15 +41,20 @@ def rows_of(data: CredibilityData, period: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[CredibilityData, pd.DataFrame]:
-    """SYNTHETIC: 10 commitments in 3 alliances, 2000-2010; data to 2009 and the 2010 rows."""
-    sim = simulate("default", synthetic_commitments(10, 3, (2000, 2010), seed=seed(4),
+    """SYNTHETIC: 10 commitments in 3 alliances, 2000-2011. The fit's window runs to 2010
+    with data to 2009 (2010 is a forecast period, as the demo's last); the new rows are
+    those of 2010 (inside the window) and 2011 (after it)."""
+    sim = simulate("default", synthetic_commitments(10, 3, (2000, 2011), seed=seed(4),
                                                     staggered=False),
-                   seed=seed(4), last_period=2010)
+                   seed=seed(4), last_period=2011)
     folder = tmp_path_factory.mktemp("world")
     paths = sim.data.to_csv(folder)
-    previous = CredibilityData.from_csv(paths["commitments"], paths["signals"],
-                                        periods=(2000, 2009))
-    return previous, rows_of(sim.data, 2010)
+    signals = pd.read_csv(paths["signals"], keep_default_na=False)
+    earlier = folder / "signals_to_2009.csv"
+    signals[signals["period"] <= 2009].to_csv(earlier, index=False)
+    previous = CredibilityData.from_csv(paths["commitments"], earlier, periods=(2000, 2010))
+    return previous, pd.concat([rows_of(sim.data, 2010), rows_of(sim.data, 2011)],
+                               ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +75,11 @@ def test_new_period_is_added_and_labelled(base: FitResult, approximate: FitResul
     assert approximate.is_approximate and approximate.settings["update_method"] == "approximate"
     assert approximate.posterior.attrs["update_method"] == "approximate"
     table = approximate.credibility()
-    assert table["period"].max() == 2010
-    assert (table["period"] == 2010).sum() == 10
+    assert table["period"].max() == 2011
+    assert (table["period"] == 2010).sum() == 10 and (table["period"] == 2011).sum() == 10
+    # The forecast period is sampled anew from the new rows.
+    assert not np.array_equal(base.posterior["posterior"]["credibility"].sel(period=2010),
+                              approximate.posterior["posterior"]["credibility"].sel(period=2010))
     # Earlier periods keep the previous draws; the last SMOOTHED_PERIODS are revised.
     kept = slice(2000, 2009 - SMOOTHED_PERIODS)
     old = base.posterior["posterior"]["credibility"]
@@ -89,15 +97,16 @@ def test_new_period_agrees_with_the_exact_update(base: FitResult, approximate: F
     exact = update_fit(base, world[1], method="exact", progress=False).fit
     a, e = approximate.credibility(), exact.credibility()
     merged = a.merge(e, on=["commitment_id", "period"], suffixes=("_a", "_e"))
-    new = merged[merged["period"] == 2010]
+    new = merged[merged["period"] >= 2010]
     # 0.25 posterior sd (the issue's bound on the approximation) plus the Monte Carlo error
     # of the gap between two independent runs: z combined MCSEs (ESS-based), z two-sided
-    # Bonferroni over the new period's cells (3.9 for 10) for 1 in 1,000 in all.
-    mcse = [az.mcse(fit.posterior["posterior"]["credibility"].sel(period=2010).to_dataset(
-        name="x"), method="mean")["x"].to_series().rename(name)
-        for fit, name in ((approximate, "mcse_a"), (exact, "mcse_e"))]
-    new = new.merge(pd.concat(mcse, axis=1), left_on="commitment_id", right_index=True)
-    assert len(new) == 10
+    # Bonferroni over the new rows' cells (4.1 for 20) for 1 in 1,000 in all.
+    mcse = [az.mcse(fit.posterior["posterior"]["credibility"].sel(period=[2010, 2011])
+                    .to_dataset(name="x"), method="mean")["x"].to_series().rename(name)
+            for fit, name in ((approximate, "mcse_a"), (exact, "mcse_e"))]
+    new = new.merge(pd.concat(mcse, axis=1), left_on=["commitment_id", "period"],
+                    right_index=True)
+    assert len(new) == 20
     z = norm.ppf(1.0 - 0.001 / (2 * len(new)))
     bound = 0.25 * new["sd_e"] + z * np.hypot(new["mcse_a"], new["mcse_e"])
     assert ((new["mean_a"] - new["mean_e"]).abs() <= bound).all(), new
@@ -117,6 +126,8 @@ def test_cli_update_approximate_is_stored_and_exported_as_such(base: FitResult, 
                                                                tmp_path) -> None:
     fit_dir = tmp_path / "fit"
     base.save(fit_dir)
+    # The window runs past the last period with data; saving and loading keep it.
+    assert FitResult.load(fit_dir).data.last_period == base.data.last_period == 2010
     signals = tmp_path / "new.csv"
     world[1].to_csv(signals, index=False)
     store = tmp_path / "store"
