@@ -1,6 +1,6 @@
 """Approximate vs exact update on the demo-sized case, measured side by side.
 
-Fits the SYNTHETIC demo data for 2000..LAST-1 (signals only), then adds the
+Fits the SYNTHETIC demo data with signals up to LAST-1 (signals only), then adds the
 signal rows of LAST with ``update_fit(method="exact")`` and
 ``update_fit(method="approximate")`` from the same previous fit, and reports:
 
@@ -12,6 +12,11 @@ signal rows of LAST with ``update_fit(method="exact")`` and
   another seed: the Monte Carlo noise floor of such comparisons;
 - the diagnostics of each fit.
 
+The previous fit's window runs to ``--window-end`` (default: the demo's, 2026), so
+LAST and the periods after it are forecast periods of that fit, as they are when a
+user fits the demo and adds the next year's rows as they arrive; ``--window-end
+LAST-1`` gives a window that the new rows extend instead.
+
 Prints a table and writes JSON (``--out``). Example::
 
     python benchmarks/update_approximate.py --draws 2500
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -36,10 +42,14 @@ SIGNAL_COLUMNS = ["commitment_id", "alliance", "period", "signal", "value"]
 
 def run(args: argparse.Namespace) -> dict:
     folder = dataset_info("demo").path
-    previous = CredibilityData.from_csv(folder / "commitments.csv", folder / "signals.csv",
-                                        periods=(2000, args.last - 1))
     full = CredibilityData.from_csv(folder / "commitments.csv", folder / "signals.csv",
-                                    periods=(2000, args.last))
+                                    periods=(2000, max(args.last, args.window_end)))
+    earlier = Path(tempfile.mkdtemp()) / "signals.csv"
+    signals = full.signals[full.signals["period"] < args.last]
+    signals.assign(alliance=signals["alliance"].where(signals["level"] == "alliance", ""))[
+        SIGNAL_COLUMNS].to_csv(earlier, index=False)
+    previous = CredibilityData.from_csv(folder / "commitments.csv", earlier,
+                                        periods=(2000, args.window_end))
     rows = full.signals[full.signals["period"] == args.last]
     rows = rows.assign(alliance=rows["alliance"].where(rows["level"] == "alliance", ""))
     rows = rows[SIGNAL_COLUMNS]
@@ -78,7 +88,8 @@ def run(args: argparse.Namespace) -> dict:
     approximate, floor = compare("approximate"), compare("exact_again")
     return {
         "synthetic": True,
-        "settings": {**settings, "last": args.last, "cells": len(exact),
+        "settings": {**settings, "last": args.last, "window_end": args.window_end,
+                     "cells": len(exact),
                      "new_rows": len(rows)},
         "seconds": {"base_fit": base_seconds, **timings},
         "speedup_exact_over_approximate": timings["exact"] / timings["approximate"],
@@ -92,6 +103,8 @@ def run(args: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--last", type=int, default=2025, help="the period to add")
+    parser.add_argument("--window-end", type=int, default=2026,
+                        help="last period of the previous fit's window (default: the demo's)")
     parser.add_argument("--draws", type=int, default=2500)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
