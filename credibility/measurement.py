@@ -736,6 +736,41 @@ RESIDUAL_SHARE = 0.75
 DATA_SHARE = 0.25
 
 
+def summary_posterior(
+    index: ModelIndex, *, loading: float | dict[str, float], noise: float | dict[str, float],
+    persistence: float, intercept: float | dict[str, float] = 0.0,
+) -> xr.Dataset:
+    """A one-draw posterior of the quantities :func:`state_information` reads, with the
+    given values (one for all signals, or per signal name, the others then 1 for
+    loadings and noises, 0 for intercepts): for asking which coordinates a fit would
+    choose at such values.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> index = build_index(load_dataset("demo"))
+    >>> posterior = summary_posterior(index, loading=1.0, noise={"troops": 0.1}, persistence=0.8)
+    >>> posterior["noise"].sel(signal_noise="troops").values.ravel().tolist()
+    [0.1]
+    """
+    def values(value: float | dict[str, float], names: list[str], other: float) -> np.ndarray:
+        if isinstance(value, dict):
+            return np.array([float(value.get(n, other)) for n in names])
+        return np.full(len(names), float(value))
+
+    names = [s.name for s in index.signals]
+    noisy = [s.name for s in index.signals if s.family in _NOISE_FAMILIES]
+    with_intercept = [s.name for s in index.signals if s.family != "ordinal"]
+    return xr.Dataset(
+        {"loading_magnitude_stationary": (("chain", "draw", "signal"),
+                                          values(loading, names, 1.0)[None, None]),
+         "noise": (("chain", "draw", "signal_noise"), values(noise, noisy, 1.0)[None, None]),
+         "intercept": (("chain", "draw", "signal_intercept"),
+                       values(intercept, with_intercept, 0.0)[None, None]),
+         "persistence_commitment": (("chain", "draw"), np.full((1, 1), float(persistence)))},
+        coords={"signal": names, "signal_noise": noisy, "signal_intercept": with_intercept})
+
+
 def state_information(posterior: xr.Dataset, index: ModelIndex
                       ) -> tuple[float, dict[str, tuple[float, float]]]:
     """The Fisher information on one commitment state (stationary-sd units) from its
@@ -752,19 +787,10 @@ def state_information(posterior: xr.Dataset, index: ModelIndex
 
     Examples
     --------
-    >>> import numpy as np, xarray as xr
     >>> from credibility.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> index = build_index(data)
-    >>> names = [s.name for s in index.signals]
-    >>> noisy = [s.name for s in index.signals if s.family in ("count", "amount", "ratio")]
-    >>> posterior = xr.Dataset({
-    ...     "loading_magnitude_stationary": ("signal", np.full(len(names), 1.0)),
-    ...     "noise": ("signal_noise", np.full(len(noisy), 0.5)),
-    ...     "intercept": ("signal_intercept", np.zeros(len(noisy) + 1)),
-    ...     "persistence_commitment": ((), 0.8)},
-    ...     coords={"signal": names, "signal_noise": noisy,
-    ...             "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
+    >>> posterior = summary_posterior(index, loading=1.0, noise=0.5, persistence=0.8)
     >>> prior, signals = state_information(posterior, index)
     >>> round(prior, 2), round(signals["troops"][0], 2)
     (4.56, 4.0)
@@ -809,19 +835,10 @@ def information_shares(posterior: xr.Dataset, index: ModelIndex) -> dict[str, fl
 
     Examples
     --------
-    >>> import numpy as np, xarray as xr
     >>> from credibility.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> index = build_index(data)
-    >>> names = [s.name for s in index.signals]
-    >>> noisy = [s.name for s in index.signals if s.family in ("count", "amount", "ratio")]
-    >>> posterior = xr.Dataset({
-    ...     "loading_magnitude_stationary": ("signal", np.full(len(names), 1.0)),
-    ...     "noise": ("signal_noise", np.full(len(noisy), 0.5)),
-    ...     "intercept": ("signal_intercept", np.zeros(len(noisy) + 1)),
-    ...     "persistence_commitment": ((), 0.8)},
-    ...     coords={"signal": names, "signal_noise": noisy,
-    ...             "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
+    >>> posterior = summary_posterior(index, loading=1.0, noise=0.5, persistence=0.8)
     >>> {k: round(v, 2) for k, v in information_shares(posterior, index).items()}
     {'troops': 0.31, 'spending_ratio': 0.32}
     """
@@ -845,19 +862,10 @@ def adapted_coordinates(posterior: xr.Dataset, index: ModelIndex, spec: ModelSpe
 
     Examples
     --------
-    >>> import numpy as np, xarray as xr
     >>> from credibility.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> index = build_index(data)
-    >>> names = [s.name for s in index.signals]
-    >>> noisy = [s.name for s in index.signals if s.family in ("count", "amount", "ratio")]
-    >>> posterior = xr.Dataset({
-    ...     "loading_magnitude_stationary": ("signal", np.full(len(names), 0.1)),
-    ...     "noise": ("signal_noise", np.full(len(noisy), 0.5)),
-    ...     "intercept": ("signal_intercept", np.zeros(len(noisy) + 1)),
-    ...     "persistence_commitment": ((), 0.8)},
-    ...     coords={"signal": names, "signal_noise": noisy,
-    ...             "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
+    >>> posterior = summary_posterior(index, loading=0.1, noise=0.5, persistence=0.8)
     >>> spec, coordinates, why = adapted_coordinates(posterior, index, data.spec)
     >>> spec.centred_states, coordinates, why
     ((), 'non-centred commitment states', 'the data carry 2% of the information on them')

@@ -42,6 +42,7 @@ from credibility.measurement import (
     scale_signals,
     signal_priors,
     spectral_weights,
+    summary_posterior,
 )
 from credibility.schema import CredibilityData
 from credibility.spec import parse_spec
@@ -562,22 +563,13 @@ def test_adapted_coordinates_follow_where_the_information_on_the_states_comes_fr
     coordinates stay (decision 33)."""
     data = load_dataset("demo")
     index = build_index(data)
-    names = [s.name for s in index.signals]
-    noisy = [s.name for s in index.signals if s.family in ("count", "amount", "ratio")]
 
     def posterior(spending_noise: float, troops_noise: float = 10.0, rho: float = 0.5,
                   loading: float = 1.0) -> xr.Dataset:
-        noise = np.full(len(noisy), 0.5)
-        noise[noisy.index("spending_ratio")] = spending_noise
-        noise[noisy.index("troops")] = troops_noise
-        return xr.Dataset(
-            {"loading_magnitude_stationary": (("chain", "draw", "signal"),
-                                              np.full((1, 2, len(names)), loading)),
-             "noise": (("chain", "draw", "signal_noise"), np.tile(noise, (1, 2, 1))),
-             "intercept": ("signal_intercept", np.zeros(len(noisy) + 1)),
-             "persistence_commitment": (("chain", "draw"), np.full((1, 2), rho))},
-            coords={"signal": names, "signal_noise": noisy,
-                    "signal_intercept": [s.name for s in index.signals if s.family != "ordinal"]})
+        return summary_posterior(
+            index, loading=loading, persistence=rho,
+            noise={"spending_ratio": spending_noise, "troops": troops_noise,
+                   "joint_exercises": 0.5, "alliance_exercises": 0.5})
 
     def shares(*args, **kwargs) -> dict[str, float]:
         return information_shares(posterior(*args, **kwargs), index)
