@@ -26,10 +26,12 @@ from credibility.simulate import Simulation, simulate, simulate_cases, synthetic
 from credibility.spec import ModelSpec, SignalSpec, load_spec, parse_spec
 from credibility.store import PosteriorStore, StoreError
 from credibility.updating import (
+    CaseMerge,
     MergeResult,
     UpdateError,
     UpdateResult,
     credibility_diff,
+    merge_cases,
     merge_signals,
     update_fit,
 )
@@ -37,6 +39,7 @@ from credibility.updating import (
 __version__ = "0.2.0"
 
 __all__ = [
+    "CaseMerge",
     "ConvergenceWarning",
     "CredibilityData",
     "CredibilityDataError",
@@ -65,6 +68,7 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "load_spec",
+    "merge_cases",
     "merge_signals",
     "outcome_checks",
     "parse_spec",

@@ -54,8 +54,10 @@ from credibility.schema import CredibilityData
 from credibility.spec import load_spec
 from credibility.store import PosteriorStore
 from credibility.updating import (
+    CASE_ACTIONS,
     LEDGER_ACTIONS,
     UPDATE_METHODS,
+    CaseMerge,
     MergeResult,
     credibility_diff,
     update_fit,
@@ -1182,6 +1184,16 @@ def _ledger_table(merge: MergeResult, signals: Path) -> Table:
     return table
 
 
+def _cases_table(cases: CaseMerge, path: Path) -> Table:
+    """What the update did with the incoming deterrence cases."""
+    counts = cases.counts()
+    table = Table(title=f"Incoming cases ({escape(str(path))})", title_justify="left")
+    for action in CASE_ACTIONS:
+        table.add_column(action, justify="right")
+    table.add_row(*(str(counts[a]) for a in CASE_ACTIONS))
+    return table
+
+
 def _revisions_table(ledger: pd.DataFrame) -> Table:
     table = Table(title="Revised rows (corrections)", title_justify="left")
     for column in ("row", "unit", "period", "signal", "old value", "new value"):
@@ -1197,14 +1209,17 @@ def _revisions_table(ledger: pd.DataFrame) -> Table:
 @_reports_errors
 def update(
     store: StoreDir,
-    signals: Annotated[Path, typer.Option(
-        metavar="FILE", help="New signal rows (CSV in the signals table layout).")],
+    signals: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="New signal rows (CSV in the signals table layout).")] = None,
+    cases: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="New deterrence cases and outcomes of open ones (CSV in the "
+        "cases table layout); the outcome model is refitted.")] = None,
     commitments: Annotated[Path | None, typer.Option(
         metavar="FILE", help="Rows of commitments the store does not hold yet (CSV in the "
         "commitments table layout).")] = None,
     revise: Annotated[bool, typer.Option(
-        "--revise", help="Let a row that changes a stored value replace it (a correction); "
-        "without it such a row stops the update.")] = False,
+        "--revise", help="Let a row or case that changes a stored value replace it (a "
+        "correction); without it such a row stops the update.")] = False,
     fit_dir: Annotated[Path | None, typer.Option(
         "--fit", metavar="DIR", help="Update this saved fit (`credibility fit --out`) instead "
         "of the store's latest version; it is stored first, as the parent.")] = None,
@@ -1225,20 +1240,27 @@ def update(
     note: Annotated[str, typer.Option(help="A note stored with the new version.")] = "",
     quiet: Quiet = False,
 ) -> None:
-    """Add new signal rows to a stored fit, refit, and store the result as a new version.
+    """Add new signal rows or deterrence cases to a stored fit, refit, and store the
+    result as a new version.
 
     **Reads** the latest version of STORE (checked against its checksums), or the
-    fit in --fit DIR, and the new rows: SIGNALS in the signals table layout and,
-    for commitments the fit does not have yet, COMMITMENTS. The rows are checked
-    like the original data. A row that repeats a stored (unit, period, signal)
-    with the same value changes nothing; one with a different value stops the
-    update, naming the row and both values, unless --revise says it is a correction.
+    fit in --fit DIR, and what is new: SIGNALS in the signals table layout and,
+    for commitments the fit does not have yet, COMMITMENTS; CASES in the cases table
+    layout (new cases, and outcomes of open ones). The rows are checked like the
+    original data. A row that repeats a stored (unit, period, signal) with the same
+    value changes nothing; one with a different value stops the update, naming the
+    row and both values, unless --revise says it is a correction. An open case
+    given with its outcome is resolved; any other change to a stored case needs
+    --revise too.
 
     **Writes** a new version into STORE whose parent is the version updated: the
-    refitted posterior, the merged data, and ledger.csv (what happened to every
-    incoming row: added, unchanged or revised). The exact method samples the full
+    refitted posterior, the merged data, ledger.csv (what happened to every
+    incoming row: added, unchanged or revised) and cases_ledger.csv (every incoming
+    case: added, unchanged, resolved or revised). The exact method samples the full
     posterior again with the parent's settings (--draws etc. override them), so
-    it agrees with a fit from scratch on the same data.
+    it agrees with a fit from scratch on the same data; an update with cases and no
+    signal rows keeps a two-stage fit's measurement posterior (it does not depend on
+    the cases) and samples its outcome model again.
 
     **Prints** the ledger summary, the sampler diagnostics and the new version.
 
@@ -1248,10 +1270,13 @@ def update(
         credibility update --store fits --fit fits/2025 --signals signals_2026.csv
         credibility update --store fits --signals fixes.csv --revise --note "troop counts fixed"
         credibility update --store fits --signals signals_2026.csv --approximate
+        credibility update --store fits --cases outcomes_2026.csv
     """
     console = _console()
     method = "approximate" if approximate else method
     _check_choice(method, UPDATE_METHODS, "--method")
+    if signals is None and cases is None:
+        raise CredibilityError("nothing to update: give --signals FILE, --cases FILE or both")
     if fit_dir is not None:
         if not fit_dir.is_dir():
             raise CredibilityError(f"{fit_dir}: no such folder; expected a folder written by "
@@ -1268,22 +1293,32 @@ def update(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            result = update_fit(base, signals, method=method, revise=revise,
+            result = update_fit(base, signals, new_cases=cases, method=method, revise=revise,
                                 new_commitments=commitments, draws=draws, tune=tune,
                                 chains=chains, seed=seed, progress=not quiet, on_stage=stages)
     finally:
         stages.close()
-    console.print(_ledger_table(result.merge, signals))
-    if result.merge.counts()["revised"]:
-        console.print(_revisions_table(result.ledger))
+    if signals is not None:
+        console.print(_ledger_table(result.merge, signals))
+        if result.merge.counts()["revised"]:
+            console.print(_revisions_table(result.ledger))
+    if result.cases is not None:
+        console.print(_cases_table(result.cases, cases))
     _print_diagnostics(console, result.fit.diagnostics)
     if parent is None:
         parent = posterior_store.save(base, note=f"imported from {fit_dir}")
     counts = result.merge.counts()
+    what = [f"{signals.name}: {counts['added']} added, {counts['revised']} revised"
+            ] if signals is not None else []
+    if result.cases is not None:
+        case_counts = result.cases.counts()
+        what.append(f"{cases.name}: {case_counts['added']} cases added, "
+                    f"{case_counts['resolved']} resolved, {case_counts['revised']} revised")
     version = posterior_store.save(
-        result.fit, parent=parent, method=result.method, ledger=result.ledger,
-        note=note or f"{result.method} update with {signals.name}: {counts['added']} added, "
-        f"{counts['revised']} revised",
+        result.fit, parent=parent, method=result.method,
+        ledger=result.ledger if signals is not None else None,
+        cases_ledger=None if result.cases is None else result.cases.ledger,
+        note=note or f"{result.method} update with {'; '.join(what)}",
     )
     console.print(f"Saved version [bold]{version}[/bold] (parent {parent}, method "
                   f"{result.method}) in {escape(str(store))}", soft_wrap=True)
@@ -1323,7 +1358,8 @@ def history(store: StoreDir) -> None:
 
     **Prints** one row per version, oldest first: when it was created, the version
     it updated (parent), the update method, how many signal rows the update added
-    and revised, and the sampler diagnostics (failing ones in red); then each
+    and revised, how many deterrence cases it added and resolved, and the sampler
+    diagnostics (failing ones in red); then each
     version's note.
 
     **Example**
@@ -1333,10 +1369,11 @@ def history(store: StoreDir) -> None:
     frame = _open_store(store).history()
     table = Table(title=f"Posterior store {escape(str(store))}", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-                  caption="added, rev.: signal rows an update added and revised; R-hat, ESS "
-                  "(min bulk ESS), div. (divergences): the sampler's diagnostics; dates in UTC",
+                  caption="added, rev.: signal rows an update added and revised; cases, "
+                  "res.: deterrence cases it added and resolved; R-hat, ESS (min bulk ESS), "
+                  "div. (divergences): the sampler's diagnostics; dates in UTC",
                   caption_justify="left")
-    numbers = ("added", "rev.", "R-hat", "ESS", "div.")
+    numbers = ("added", "rev.", "cases", "res.", "R-hat", "ESS", "div.")
     for column in ("version", "created", "parent", "method", *numbers):
         table.add_column(column, justify="right" if column in numbers else "left",
                          no_wrap=True)
@@ -1345,7 +1382,8 @@ def history(store: StoreDir) -> None:
         table.add_row(
             row["version"], _created(row["created_at"]), escape(_cell(row["parent"])),
             escape(_cell(row["method"])), _count(row["rows_added"]),
-            _count(row["rows_revised"]), _flag(f"{rhat:.3f}", rhat <= RHAT_MAX),
+            _count(row["rows_revised"]), _count(row["cases_added"]),
+            _count(row["cases_resolved"]), _flag(f"{rhat:.3f}", rhat <= RHAT_MAX),
             _flag(f"{ess:.0f}", ess >= ESS_MIN), _flag(str(int(divergences)), divergences == 0),
         )
     console = _console()

@@ -289,13 +289,15 @@ class FitResult:
 
         return run_scenario(self, changes, **options)
 
-    def update(self, new_signals: pd.DataFrame | str | Path, **options):
-        """Merge new signal rows and refit: :func:`credibility.updating.update_fit`.
+    def update(self, new_signals: pd.DataFrame | str | Path | None = None, **options):
+        """Merge new signal rows (and, with ``new_cases=``, deterrence cases) and refit:
+        :func:`credibility.updating.update_fit`.
 
         Examples
         --------
         >>> result = fit.update("signals_2026.csv", method="approximate")  # doctest: +SKIP
         >>> result.fit.is_approximate, result.merge.counts()  # doctest: +SKIP
+        >>> fit.update(new_cases="outcomes_2026.csv").cases.counts()  # doctest: +SKIP
         """
         from credibility.updating import update_fit
 

@@ -4,7 +4,8 @@ Layout::
 
     STORE/manifest.json          {"format": 1, "versions": [{"version": "v0001", ...}, ...]}
     STORE/v0001/                 what FitResult.save writes, plus meta.json
-    STORE/v0002/ ...             (an update also holds ledger.csv: what its data added)
+    STORE/v0002/ ...             (an update also holds ledger.csv, what its signal rows
+                                 did, and cases_ledger.csv, what its deterrence cases did)
 
 A version is written into ``STORE/.tmp-<uuid>``, flushed to disk, renamed to
 ``vNNNN`` and only then listed in the manifest, which is replaced atomically
@@ -31,6 +32,7 @@ from filelock import FileLock, Timeout
 
 from credibility.errors import CredibilityError
 from credibility.fitting import FitResult
+from credibility.updating import CASE_ACTIONS
 
 MANIFEST_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -39,11 +41,14 @@ LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
 METHODS = ("exact", "approximate")
 HISTORY_COLUMNS = ("version", "created_at", "parent", "method", "rows_added", "rows_revised",
-                   "data_sha256", "max_rhat", "min_ess_bulk", "divergences", "note")
+                   "cases_added", "cases_resolved", "data_sha256", "max_rhat", "min_ess_bulk",
+                   "divergences", "note")
 #: The ledger of an update (credibility.updating.merge_signals), inside its version folder.
 LEDGER = "ledger.csv"
 #: Actions a ledger records, counted in ``meta.json``.
 LEDGER_ACTIONS = ("added", "unchanged", "revised")
+#: The ledger of the deterrence cases an update merged (credibility.updating.merge_cases).
+CASES_LEDGER = "cases_ledger.csv"
 _VERSION = re.compile(r"^v(\d{4,})$")
 
 
@@ -204,6 +209,7 @@ class PosteriorStore:
             meta = self.meta(version)
             diagnostics = meta.get("diagnostics") or {}
             ledger = meta.get("ledger") or {}
+            cases = meta.get("cases_ledger") or {}
             rows.append({
                 "version": version,
                 "created_at": meta.get("created_at"),
@@ -211,6 +217,8 @@ class PosteriorStore:
                 "method": meta.get("method"),
                 "rows_added": ledger.get("added"),
                 "rows_revised": ledger.get("revised"),
+                "cases_added": cases.get("added"),
+                "cases_resolved": cases.get("resolved"),
                 "data_sha256": meta.get("data_sha256"),
                 "max_rhat": diagnostics.get("max_rhat"),
                 "min_ess_bulk": diagnostics.get("min_ess_bulk"),
@@ -254,27 +262,31 @@ class PosteriorStore:
         version = self.verify(version)
         return FitResult.load(self.path / version)
 
-    def ledger(self, version: str | None = None) -> pd.DataFrame | None:
+    def ledger(self, version: str | None = None, *, cases: bool = False) -> pd.DataFrame | None:
         """The ledger saved with ``version`` (default latest), or ``None`` if it has none.
 
-        The file is checked against its SHA-256 first.
+        ``cases=True`` reads the ledger of the deterrence cases the update merged
+        instead of that of its signal rows. The file is checked against its SHA-256 first.
 
         Examples
         --------
         >>> store.ledger("v0002")["action"].value_counts()  # doctest: +SKIP
+        >>> store.ledger("v0003", cases=True)  # doctest: +SKIP
         """
         version = self._resolve(version)
-        expected = self.meta(version)["files"].get(LEDGER)
+        name = CASES_LEDGER if cases else LEDGER
+        expected = self.meta(version)["files"].get(name)
         if expected is None:
             return None
-        path = self.path / version / LEDGER
+        path = self.path / version / name
         if not path.is_file() or _sha256_file(path) != expected:
             raise StoreError(f"version {version} is damaged: file {path} is missing or does not "
                              "match its SHA-256 in meta.json")
-        # Only the values may be missing (an added row has no old value); an empty
-        # commitment_id (an alliance-level row) stays an empty string.
+        # Only the values may be missing (an added row has no old value, an open case no
+        # outcome); an empty commitment_id (an alliance-level row) stays an empty string.
+        missing = (["old_outcome", "new_outcome"] if cases else ["old_value", "new_value"])
         return pd.read_csv(path, keep_default_na=False,
-                           na_values={"old_value": [""], "new_value": [""]})
+                           na_values={column: [""] for column in missing})
 
     # -- writing -------------------------------------------------------------------
 
@@ -286,6 +298,7 @@ class PosteriorStore:
         method: str = "exact",
         note: str = "",
         ledger: pd.DataFrame | None = None,
+        cases_ledger: pd.DataFrame | None = None,
     ) -> str:
         """Add ``fit`` as a new version and return its name (``"v0001"``, ...).
 
@@ -293,8 +306,9 @@ class PosteriorStore:
         ``"approximate"``. ``ledger`` is what an update did to its incoming rows
         (:attr:`credibility.updating.MergeResult.ledger`, with an ``action`` column):
         it is saved as ``ledger.csv``, checksummed like the other files, and
-        ``meta.json`` records how many rows were added, unchanged and revised. An
-        existing version is never overwritten.
+        ``meta.json`` records how many rows were added, unchanged and revised.
+        ``cases_ledger`` (:attr:`credibility.updating.CaseMerge.ledger`) is saved the
+        same way as ``cases_ledger.csv``. An existing version is never overwritten.
 
         Examples
         --------
@@ -308,10 +322,14 @@ class PosteriorStore:
         if ledger is not None and ("action" not in ledger
                                    or not ledger["action"].isin(LEDGER_ACTIONS).all()):
             raise StoreError(f"ledger must have an 'action' column of {', '.join(LEDGER_ACTIONS)}")
+        if cases_ledger is not None and ("action" not in cases_ledger
+                                         or not cases_ledger["action"].isin(CASE_ACTIONS).all()):
+            raise StoreError(
+                f"cases_ledger must have an 'action' column of {', '.join(CASE_ACTIONS)}")
         try:
             with self._lock:
                 return self._save_locked(fit, parent=parent, method=method, note=note,
-                                         ledger=ledger)
+                                         ledger=ledger, cases_ledger=cases_ledger)
         except Timeout as exc:
             raise StoreError(
                 f"store {self.path} is locked by another writer (waited {self.lock_timeout:g} s "
@@ -319,7 +337,8 @@ class PosteriorStore:
             ) from exc
 
     def _save_locked(self, fit: FitResult, *, parent: str | None, method: str,
-                     note: str, ledger: pd.DataFrame | None) -> str:
+                     note: str, ledger: pd.DataFrame | None,
+                     cases_ledger: pd.DataFrame | None) -> str:
         self._remove_stale_temporaries()
         manifest = self._read_manifest()
         listed = [entry["version"] for entry in manifest["versions"]]
@@ -340,6 +359,8 @@ class PosteriorStore:
             fit.save(tmp)
             if ledger is not None:
                 ledger.to_csv(tmp / LEDGER, index=False, lineterminator="\n")
+            if cases_ledger is not None:
+                cases_ledger.to_csv(tmp / CASES_LEDGER, index=False, lineterminator="\n")
             files = {}
             for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
                 _fsync_file(path)
@@ -360,6 +381,10 @@ class PosteriorStore:
                 "ledger": None if ledger is None else {
                     "file": LEDGER,
                     **{a: int((ledger["action"] == a).sum()) for a in LEDGER_ACTIONS},
+                },
+                "cases_ledger": None if cases_ledger is None else {
+                    "file": CASES_LEDGER,
+                    **{a: int((cases_ledger["action"] == a).sum()) for a in CASE_ACTIONS},
                 },
                 "files": files,
             }

@@ -16,6 +16,10 @@ Three steps, each a function:
 3. :func:`credibility_diff` compares the credibility of two fits (say, two versions
    in a :class:`~credibility.store.PosteriorStore`) commitment by commitment.
 
+New deterrence cases, and outcomes of open cases as they become known, are merged by
+:func:`merge_cases` (its own ledger: ``added``, ``unchanged``, ``resolved``,
+``revised``); :func:`update_fit` then refits the outcome model (:func:`refit_outcome`).
+
 :func:`warm_start_values` computes initial values for the new fit from the previous
 posterior (docs/updating.md, "Warm start").
 """
@@ -33,23 +37,29 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from credibility import predictor
 from credibility.errors import CredibilityDataError, CredibilityError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import UnitCells, build_index, build_measurement_model
 from credibility.sampling import SamplerConfig
-from credibility.schema import CredibilityData, read_text_cells
+from credibility.schema import CredibilityData, read_cases, read_text_cells
 
 __all__ = [
+    "CASE_ACTIONS",
+    "CASE_LEDGER_COLUMNS",
     "DIFF_COLUMNS",
     "FIT_SETTINGS",
     "LEDGER_ACTIONS",
     "LEDGER_COLUMNS",
     "UPDATE_METHODS",
+    "CaseMerge",
     "MergeResult",
     "UpdateError",
     "UpdateResult",
     "credibility_diff",
+    "merge_cases",
     "merge_signals",
+    "refit_outcome",
     "refit_settings",
     "update_fit",
     "warm_start_values",
@@ -62,6 +72,12 @@ LEDGER_ACTIONS = ("added", "unchanged", "revised")
 #: Columns of :attr:`MergeResult.ledger`; ``row`` is the row number in the incoming table.
 LEDGER_COLUMNS = ("row", "action", "level", "commitment_id", "alliance", "period", "signal",
                   "old_value", "new_value")
+#: What can happen to an incoming deterrence case: ``resolved`` is an open case (no
+#: outcome stored) that now has its outcome.
+CASE_ACTIONS = ("added", "unchanged", "resolved", "revised")
+#: Columns of :attr:`CaseMerge.ledger`; ``row`` is the row number in the incoming table.
+CASE_LEDGER_COLUMNS = ("row", "action", "case_id", "commitment_id", "period", "old_outcome",
+                       "new_outcome")
 #: Columns of :func:`credibility_diff`.
 DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change_q05",
                 "change_q95", "p_up")
@@ -131,12 +147,58 @@ class MergeResult:
 
 
 @dataclass(frozen=True, eq=False)
+class CaseMerge:
+    """Data with incoming deterrence cases merged in, and the ledger of those cases.
+
+    Attributes
+    ----------
+    data
+        The merged, re-validated data.
+    ledger
+        One row per incoming case, columns :data:`CASE_LEDGER_COLUMNS`: its row number
+        in the incoming table, the ``action`` (one of :data:`CASE_ACTIONS`), the case's
+        id, commitment and period, and its stored (``old_outcome``; NaN when added or
+        open) and incoming (``new_outcome``; NaN when open) outcome.
+    """
+
+    data: CredibilityData
+    ledger: pd.DataFrame
+
+    def counts(self) -> dict[str, int]:
+        """Number of incoming cases per action, every action present.
+
+        Examples
+        --------
+        >>> merge_cases(_example_data(), _example_cases()).counts()
+        {'added': 1, 'unchanged': 0, 'resolved': 1, 'revised': 0}
+        """
+        actions = self.ledger["action"]
+        return {action: int((actions == action).sum()) for action in CASE_ACTIONS}
+
+    @property
+    def changed(self) -> bool:
+        """Whether the merged cases differ from the stored ones.
+
+        Examples
+        --------
+        >>> merge_cases(_example_data(), _example_cases()).changed
+        True
+        """
+        return bool((self.ledger["action"] != "unchanged").any())
+
+
+@dataclass(frozen=True, eq=False)
 class UpdateResult:
-    """An updated fit, the merge it was fitted on, and how it was updated."""
+    """An updated fit, the merges it was fitted on, and how it was updated.
+
+    ``cases`` is the merge of incoming deterrence cases (``None`` when the update had
+    none); ``merge`` that of the signal rows (an empty ledger when it had none).
+    """
 
     fit: FitResult
     merge: MergeResult
     method: str
+    cases: CaseMerge | None = None
 
     @property
     def ledger(self) -> pd.DataFrame:
@@ -391,6 +453,108 @@ def _raise_conflict(
     )
 
 
+def merge_cases(data: CredibilityData, new_cases: Table, *, revise: bool = False) -> CaseMerge:
+    """Merge incoming deterrence cases into validated data.
+
+    The incoming cases are validated like a cases table for prediction
+    (:func:`~credibility.schema.read_cases`: known commitments, periods in their
+    active windows, the spec's covariates, outcomes 1, 0 or empty); a bad one raises
+    :class:`~credibility.errors.CredibilityDataError` naming the incoming file, its
+    row and column. Each case is keyed by its ``case_id``:
+
+    - a new id is appended (``"added"``; with or without an outcome);
+    - a stored open case (empty outcome) that now has an outcome, everything else
+      equal, takes it (``"resolved"``: the way outcomes arrive);
+    - a stored case given again with the same cells changes nothing (``"unchanged"``);
+    - any other change (a different outcome, commitment, period or covariate) is an
+      error naming the row, the column and both values, unless ``revise=True``: then
+      the incoming case replaces the stored one (``"revised"``).
+
+    Examples
+    --------
+    >>> merged = merge_cases(_example_data(), _example_cases())
+    >>> merged.ledger[["row", "action", "case_id", "old_outcome", "new_outcome"]]
+       row    action case_id  old_outcome  new_outcome
+    0    1  resolved      K2          NaN          0.0
+    1    2     added      K3          NaN          NaN
+    >>> merged.data.cases[["case_id", "outcome"]]
+      case_id  outcome
+    0      K1      1.0
+    1      K2      0.0
+    2      K3      NaN
+    >>> merge_cases(merged.data, _example_cases().assign(outcome=[1, None]))
+    Traceback (most recent call last):
+    ...
+    credibility.errors.CredibilityDataError: new cases table, row 1 (line 2), column 'outcome': \
+got '1'; the stored outcome of case 'K2' is 0; a stored case is never changed silently: pass \
+revise=True (--revise) if this is a correction
+    """
+    incoming, name = _read_table(new_cases, "new cases table")
+    fresh = read_cases(incoming, data, name=name)
+    rows = _data_rows(incoming)
+    stored = data.cases if data.cases is not None else fresh.iloc[:0]
+    old = stored.set_index("case_id")
+    compared = ["commitment_id", "period", *data.spec.covariates]
+    actions, old_outcomes = [], []
+    for (_, case), row in zip(fresh.iterrows(), rows, strict=True):
+        if case["case_id"] not in old.index:
+            actions.append("added")
+            old_outcomes.append(np.nan)
+            continue
+        before = old.loc[case["case_id"]]
+        old_outcomes.append(float(before["outcome"]))
+        differs = [c for c in [*compared, "outcome"] if not _same_cell(before[c], case[c])]
+        if not differs:
+            actions.append("unchanged")
+        elif differs == ["outcome"] and np.isnan(before["outcome"]):
+            actions.append("resolved")
+        elif revise:
+            actions.append("revised")
+        else:
+            shown = {side: ("empty" if _is_blank(value) else _number(value)
+                            if isinstance(value, float) else str(value))
+                     for side, value in (("old", before[differs[0]]), ("new", case[differs[0]]))}
+            raise CredibilityDataError(
+                f"the stored {differs[0]} of case {case['case_id']!r} is {shown['old']}; a "
+                "stored case is never changed silently: pass revise=True (--revise) if this is "
+                "a correction", file=name, row=int(row), column=differs[0], value=shown["new"])
+    ledger = pd.DataFrame({
+        "row": rows.astype(np.int64),
+        "action": actions,
+        "case_id": fresh["case_id"],
+        "commitment_id": fresh["commitment_id"],
+        "period": fresh["period"].astype(np.int64),
+        "old_outcome": np.asarray(old_outcomes, dtype=np.float64),
+        "new_outcome": fresh["outcome"].astype(np.float64),
+    })
+    # Replaced cases keep their place; added ones follow, in the order given.
+    replaced = fresh[ledger["action"].isin(["resolved", "revised"]).to_numpy()]
+    kept = stored[~stored["case_id"].isin(set(replaced["case_id"]))]
+    order = {case_id: position for position, case_id in enumerate(stored["case_id"])}
+    cases = pd.concat([kept, replaced], ignore_index=True)
+    cases = cases.iloc[np.argsort(cases["case_id"].map(order).to_numpy(), kind="stable")]
+    added = fresh[(ledger["action"] == "added").to_numpy()]
+    cases = pd.concat([cases, added], ignore_index=True)
+    tables = _contract_tables(data)
+    sources = dict(data.sources)
+    merged = CredibilityData.from_frames(
+        tables["commitments"], tables["signals"], cases, spec=data.spec,
+        periods=(data.first_period, data.last_period),
+        names={"commitments": sources.get("commitments", "stored commitments"),
+               "signals": sources.get("signals", "stored signals"),
+               "cases": f"{sources.get('cases', 'stored cases')} + {name}"},
+    )
+    return CaseMerge(data=merged, ledger=ledger)
+
+
+def _same_cell(a: Any, b: Any) -> bool:
+    """Equal cells of a parsed cases table, two missing numbers counting as equal."""
+    if isinstance(a, float) or isinstance(b, float):
+        a, b = float(a), float(b)
+        return a == b or (np.isnan(a) and np.isnan(b))
+    return bool(a == b)
+
+
 # --------------------------------------------------------------------------- refitting
 
 
@@ -427,8 +591,9 @@ def refit_settings(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]
 
 def update_fit(
     fit: FitResult,
-    new_signals: Table,
+    new_signals: Table | None = None,
     *,
+    new_cases: Table | None = None,
     method: str = "exact",
     revise: bool = False,
     new_commitments: Table | None = None,
@@ -439,15 +604,27 @@ def update_fit(
     progress: bool = True,
     on_stage: Callable[[str], None] | None = None,
 ) -> UpdateResult:
-    """Merge new signal rows into a fit's data and refit.
+    """Merge new signal rows and deterrence cases into a fit's data and refit.
 
     ``method="exact"`` refits the full posterior on all the merged data with the
     previous fit's spec and sampler settings (draws, tune, chains, seed, backend,
     target_accept; the first four can be overridden here): the result is a
-    from-scratch fit of the merged data. See :func:`merge_signals` for
-    ``revise`` and ``new_commitments``; ``progress`` and ``on_stage`` go to
-    :meth:`CredibilityModel.fit`. Raises :class:`UpdateError` for an unknown
-    method or when the incoming rows change nothing.
+    from-scratch fit of the merged data. ``method="approximate"`` samples only the
+    periods after the last one with data (:mod:`credibility.approximate`). See
+    :func:`merge_signals` for ``revise`` and ``new_commitments``; ``progress`` and
+    ``on_stage`` go to :meth:`CredibilityModel.fit`.
+
+    ``new_cases`` (the cases table layout) adds deterrence cases and outcomes of open
+    cases (:func:`merge_cases`; ``revise`` applies to them too), and the outcome model
+    is refitted on the merged cases (:func:`refit_outcome`). A two-stage fit's
+    measurement posterior does not depend on the cases, so an update that brings
+    cases and no signal rows keeps it and refits only the outcome model: what a fit
+    from scratch of the merged data would do. A joint fit, or an exact update of an
+    approximate fit, is refitted in full. A fit fitted without an outcome model
+    (``outcome="none"``) gets one when the merged cases have outcomes.
+
+    Raises :class:`UpdateError` for an unknown method or when nothing incoming
+    changes the data.
 
     Examples
     --------
@@ -457,31 +634,109 @@ def update_fit(
     >>> update_fit(fit, "signals_2026.csv", method="approximate").fit.is_approximate
     ... # doctest: +SKIP
     True
+    >>> update_fit(fit, new_cases="outcomes_2026.csv").cases.counts()  # doctest: +SKIP
+    {'added': 2, 'unchanged': 0, 'resolved': 3, 'revised': 0}
     """
     if method not in UPDATE_METHODS:
         raise UpdateError(f"unknown update method {method!r}; expected one of: "
                           f"{', '.join(UPDATE_METHODS)}")
-    merge = merge_signals(fit.data, new_signals, revise=revise, new_commitments=new_commitments)
-    if not merge.changed:
-        raise UpdateError(f"nothing to update: all {len(merge.ledger)} incoming rows are "
-                          "already stored with the same values")
+    if new_signals is None and new_cases is None:
+        raise UpdateError("nothing to update: give new signal rows, new cases or both")
+    if new_signals is None and new_commitments is not None:
+        raise UpdateError("new commitments come with their signal rows: give those too")
+    merge = (merge_signals(fit.data, new_signals, revise=revise, new_commitments=new_commitments)
+             if new_signals is not None else MergeResult(data=fit.data, ledger=_no_rows()))
+    cases = None if new_cases is None else merge_cases(merge.data, new_cases, revise=revise)
+    if not merge.changed and (cases is None or not cases.changed):
+        incoming = [f"{len(merge.ledger)} incoming rows"] if new_signals is not None else []
+        incoming += [f"{len(cases.ledger)} incoming cases"] if cases is not None else []
+        raise UpdateError(f"nothing to update: all {' and '.join(incoming)} are already "
+                          "stored with the same values")
+    data = merge.data if cases is None else cases.data
+    mode = fit.settings.get("outcome", "auto")
+    if cases is not None and mode == "none":
+        mode = "auto"
+    if not merge.changed and mode != "joint" and not (method == "exact" and fit.is_approximate):
+        refit = refit_outcome(dataclasses.replace(fit, data=data), progress=progress,
+                              on_stage=on_stage)
+        return UpdateResult(fit=refit, merge=merge, cases=cases,
+                            method="approximate" if refit.is_approximate else "exact")
     if method == "approximate":
-        return UpdateResult(fit=_approximate(fit, merge, seed=seed, progress=progress,
-                                             on_stage=on_stage),
-                            merge=merge, method=method)
+        if cases is not None and mode == "joint":
+            raise UpdateError("a joint fit's outcome model is part of its measurement model, "
+                              "so new cases need the exact update")
+        updated = _approximate(fit, merge, data, seed=seed, progress=progress,
+                               on_stage=on_stage)
+        if cases is not None:
+            updated = refit_outcome(updated, progress=progress, on_stage=on_stage)
+        return UpdateResult(fit=updated, merge=merge, cases=cases, method=method)
     settings = refit_settings(fit.settings, draws=draws, tune=tune, chains=chains, seed=seed)
-    outcome = settings.pop("outcome")
+    settings.pop("outcome")
     refit = CredibilityModel(fit.spec).fit(
-        merge.data, sampler=SamplerConfig.from_dict(settings), outcome=outcome,
+        data, sampler=SamplerConfig.from_dict(settings), outcome=mode,
         progress=progress, on_stage=on_stage,
     )
-    return UpdateResult(fit=refit, merge=merge, method=method)
+    return UpdateResult(fit=refit, merge=merge, cases=cases, method=method)
 
 
-def _approximate(fit: FitResult, merge: MergeResult, *, seed: int | None, progress: bool,
+def _no_rows() -> pd.DataFrame:
+    """An empty signal ledger (an update that brought cases only)."""
+    return pd.DataFrame({column: pd.Series(dtype=np.int64 if column in ("row", "period")
+                                           else np.float64 if column.endswith("value")
+                                           else object)
+                         for column in LEDGER_COLUMNS})
+
+
+def refit_outcome(fit: FitResult, *, progress: bool = True,
+                  on_stage: Callable[[str], None] | None = None) -> FitResult:
+    """``fit`` with its two-stage outcome model sampled again on the cases of ``fit.data``.
+
+    The measurement posterior is kept; stage 2 is sampled as
+    :meth:`CredibilityModel.fit` samples it (the fit's sampler settings, seed + 1, as
+    many chains and draws as the measurement posterior holds), so for an exact fit the
+    result is the two-stage fit of ``fit.data`` from scratch. Without a case with an
+    observed outcome the result has no outcome model. A joint fit is refused (its
+    outcome model is part of the measurement model: refit it).
+
+    Examples
+    --------
+    >>> merged = merge_cases(fit.data, "outcomes_2026.csv")  # doctest: +SKIP
+    >>> refit_outcome(dataclasses.replace(fit, data=merged.data)).predict()  # doctest: +SKIP
+    """
+    if fit.outcome_mode == "joint":
+        raise UpdateError("a joint fit's outcome model is part of its measurement model: "
+                          "refit it (the exact update) instead of refitting the outcome model")
+    data = fit.data
+    tree = fit.posterior.copy()
+    has_outcomes = data.cases is not None and bool(data.cases["outcome"].notna().any())
+    if not has_outcomes:
+        if "outcome" in tree.children:
+            del tree["outcome"]
+        return dataclasses.replace(fit, posterior=tree, outcome_diagnostics=None,
+                                   settings={**fit.settings, "outcome": "none"})
+    index = build_index(data, fit.spec)
+    design = predictor.outcome_design(data, index)
+    credibility = fit.posterior["posterior"]["credibility"]
+    if on_stage is not None:
+        on_stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
+    config = fit.sampler_config
+    group, diagnostics = predictor.fit_two_stage(
+        credibility, index, design, fit.spec.outcome,
+        sampler=config.replace(seed=config.seed + 1, chains=credibility.sizes["chain"],
+                               draws=credibility.sizes["draw"], until_reliable=False,
+                               max_draws=None),
+        progress=progress)
+    tree["outcome"] = xr.DataTree(group)
+    diagnostics.warn("outcome model (stage 2) posterior")
+    return dataclasses.replace(fit, posterior=tree, outcome_diagnostics=diagnostics,
+                               settings={**fit.settings, "outcome": "two_stage"})
+
+
+def _approximate(fit: FitResult, merge: MergeResult, data: CredibilityData, *,
+                 seed: int | None, progress: bool,
                  on_stage: Callable[[str], None] | None) -> FitResult:
-    """The approximate update, after checking the merge only adds rows after the last
-    period with data (the fit's forecast periods and later ones)."""
+    """The approximate update of ``fit`` to ``data``, after checking the merge only adds
+    rows after the last period with data (the fit's forecast periods and later ones)."""
     from credibility.approximate import (
         ApproximateUpdateError,
         approximate_update,
@@ -499,7 +754,7 @@ def _approximate(fit: FitResult, merge: MergeResult, *, seed: int | None, progre
             "with data, for the fitted commitments: use the exact update")
     if on_stage is not None:
         on_stage("sampling the new periods (approximate update)")
-    return approximate_update(fit, merge.data, seed=seed, progress=progress)
+    return approximate_update(fit, data, seed=seed, progress=progress)
 
 
 def warm_start_values(fit: FitResult, data: CredibilityData) -> dict[str, np.ndarray]:
@@ -681,7 +936,18 @@ def _example_data() -> CredibilityData:
         "commitment_id": ["US-POL", "US-EST"], "period": [2004, 2004],
         "signal": ["troops", "troops"], "value": [4500.0, 150.0],
     })
-    return CredibilityData.from_frames(commitments, signals)
+    cases = pd.DataFrame({
+        "case_id": ["K1", "K2"], "commitment_id": ["US-POL", "US-EST"], "period": [2004, 2004],
+        "outcome": [1, None], "capability_ratio": [1.2, 0.8], "challenger_nuclear": [1, 1],
+    })
+    return CredibilityData.from_frames(commitments, signals, cases)
+
+
+def _example_cases() -> pd.DataFrame:
+    """The open case of :func:`_example_data` resolved, and a new open case."""
+    return pd.DataFrame({"case_id": ["K2", "K3"], "commitment_id": ["US-EST", "US-POL"],
+                         "period": [2004, 2004], "outcome": [0, None],
+                         "capability_ratio": [0.8, 1.5], "challenger_nuclear": [1, 0]})
 
 
 def _example_rows() -> pd.DataFrame:

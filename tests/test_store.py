@@ -75,7 +75,8 @@ def test_new_store_is_empty(tmp_path: Path) -> None:
     assert store.latest() is None
     assert list(store.history().columns) == [
         "version", "created_at", "parent", "method", "rows_added", "rows_revised",
-        "data_sha256", "max_rhat", "min_ess_bulk", "divergences", "note",
+        "cases_added", "cases_resolved", "data_sha256", "max_rhat", "min_ess_bulk",
+        "divergences", "note",
     ]
     with pytest.raises(StoreError, match="no versions"):
         store.load()
