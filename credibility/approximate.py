@@ -1,8 +1,9 @@
 """Approximate posterior update: the previous posterior as a prior, only new periods sampled.
 
 When new signal rows arrive for periods after the last one with data (periods the
-fit holds as forecasts, or periods after its window), the exact update refits
-everything. The approximate update (docs/updating.md) instead
+fit holds as forecasts, or periods after its window), or late for one of the last
+:data:`SMOOTHED_PERIODS` periods with data, the exact update refits everything. The
+approximate update (docs/updating.md) instead
 
 1. summarises the previous posterior by a multivariate normal on an unconstrained
    vector: the persistences (logit), the alliance-path scale and the latent sd
@@ -12,7 +13,8 @@ everything. The approximate update (docs/updating.md) instead
    AR(1) path value, on the previous fit's centred raw scale;
 2. samples a small model: that normal as the prior, the AR(1) dynamics carried
    forward from that period into the later ones (the fit's forecast periods and any
-   new ones), and the likelihood of the new rows only.
+   new ones), and the likelihood of the new rows only (a late row observes the state
+   of its period in the normal summary).
 
 The states of the last :data:`SMOOTHED_PERIODS` periods with data are part of the
 normal summary, so the new rows revise them through its correlations (a Gaussian
@@ -20,8 +22,9 @@ fixed-lag smoother); earlier periods keep the previous draws. The new periods ar
 reported on the previous fit's location and scale. The normal summary drops the
 posterior's non-Gaussian shape. A benchmark compares it
 with the exact update (``benchmarks/update_approximate.py``). Only AR(1) specs,
-and only rows in new periods for commitments active in the last fitted period,
-can be updated this way; anything else needs the exact update.
+and only added rows (no corrections) in the smoothed or later periods for units
+active in the last period with data, can be updated this way; anything else needs
+the exact update.
 """
 
 from __future__ import annotations
@@ -227,16 +230,17 @@ def _check_new_rows(old: CredibilityData, new: CredibilityData, old_index: Model
             new_index.alliances != old_index.alliances):
         raise ApproximateUpdateError("the new rows add commitments or alliances; use the exact "
                                      "update")
-    if not (new.signals["period"] > last).any():
+    added = added_rows(old, new)
+    if not added.any():
+        raise ApproximateUpdateError("the new data add no signal row; nothing to update")
+    earliest = int(old_index.periods[max(position - SMOOTHED_PERIODS + 1, 0)])
+    late = added & (new.signals["period"].to_numpy() < earliest)
+    if late.any():
+        row = new.signals[late].iloc[0]
         raise ApproximateUpdateError(
-            f"the new rows add no period after {last}, the last with data; the approximate "
-            "update only adds later periods (use the exact update for late reports and "
-            "corrections)")
-    merged_old = new.signals[new.signals["period"] <= last]
-    if len(merged_old) != len(old.signals):
-        raise ApproximateUpdateError(
-            f"some new rows are for periods up to {last}; the approximate update only adds "
-            "later periods (use the exact update)")
+            f"a new row is for period {int(row['period'])}, before {earliest}: the approximate "
+            f"update only adds rows in the last {SMOOTHED_PERIODS} periods with data and later "
+            "ones (use the exact update)")
     for name, cells in (("commitment", new_index.cells), ("alliance", new_index.alliance_cells)):
         new_cells = cells.period > position
         fresh = new_cells & (cells.local == 0)
@@ -247,6 +251,41 @@ def _check_new_rows(old: CredibilityData, new: CredibilityData, old_index: Model
                 f"{name} {label!r} has no state in {last}; the approximate update can only "
                 "carry forward units active in the last period with data (use the exact "
                 "update)")
+
+
+def added_rows(old: CredibilityData, new: CredibilityData) -> np.ndarray:
+    """Which rows of ``new.signals`` ``old`` does not have, as a boolean mask.
+
+    A row of ``old`` missing from ``new``, or one with another value, trials or exposure
+    (a correction), is an :class:`ApproximateUpdateError`: the previous posterior
+    already holds what that row said, and the approximate update cannot take it out.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> int(added_rows(data, data).sum())
+    0
+    """
+    key = ["level", "commitment_id", "alliance", "period", "signal"]
+    observation = ["value", "trials", "exposure"]
+    matched = new.signals[key + observation].merge(
+        old.signals[key + observation].assign(_old=True), on=key, how="left",
+        suffixes=("", "_old"))
+    found = matched["_old"].notna().to_numpy()
+    if int(found.sum()) != len(old.signals):
+        raise ApproximateUpdateError("some stored rows are missing from the new data; use the "
+                                     "exact update")
+    for column in observation:
+        a, b = matched[column].to_numpy(np.float64), matched[f"{column}_old"].to_numpy(np.float64)
+        changed = found & ~((a == b) | (np.isnan(a) & np.isnan(b)))
+        if changed.any():
+            row = matched[changed].iloc[0]
+            raise ApproximateUpdateError(
+                f"the {column} of signal {row['signal']!r} in {int(row['period'])} is revised; "
+                "the approximate update cannot take back what a stored row said (use the "
+                "exact update for corrections)")
+    return ~found
 
 
 def _new_family_rows(families: dict[str, FamilyObservations], new_signal_rows: np.ndarray,
@@ -265,7 +304,8 @@ def _new_family_rows(families: dict[str, FamilyObservations], new_signal_rows: n
 
 def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]:
     """The update model for ``data`` (the fit's data plus rows in periods after the last
-    with data: forecast periods of the fit, or later ones).
+    with data, forecast periods of the fit or later ones, and rows the fit lacked in the
+    last :data:`SMOOTHED_PERIODS` periods with data).
 
     Returns the model and what :func:`approximate_update` needs to assemble the
     posterior (the new cells and the previous fit's index).
@@ -284,8 +324,29 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
     latent_map = np.full(cells.size + a_cells.size, -1, dtype=np.int64)
     latent_map[new_c] = np.arange(new_c.size)
     latent_map[cells.size + new_a] = new_c.size + np.arange(new_a.size)
-    new_rows = np.flatnonzero(data.signals["period"].to_numpy() > boundary)
+    # Rows added in the smoothed periods observe the revised states (after the new
+    # cells in the latent vector: each lag's commitment states, then its alliance levels).
+    new_rows = np.flatnonzero(added_rows(fit.data, data))
+    offset = new_c.size + new_a.size
+    for lag, a_held, c_held in [(0, units["alliances"], units["commitments"]),
+                                *units["lags"]]:
+        for held, unit_cells, base in ((c_held, cells, 0), (a_held, a_cells, cells.size)):
+            at = np.flatnonzero(unit_cells.period == last - lag)
+            position = np.searchsorted(held, unit_cells.unit[at])
+            inside = position < held.size
+            inside[inside] = held[position[inside]] == unit_cells.unit[at][inside]
+            latent_map[base + at[inside]] = offset + position[inside]
+            offset += held.size
     families = _new_family_rows(new_index.families, new_rows, latent_map)
+    unmapped = [obs.row[obs.latent < 0] for obs in families.values()]
+    unmapped = np.concatenate(unmapped) if unmapped else np.zeros(0, dtype=np.int64)
+    if unmapped.size:
+        row = data.signals.iloc[int(unmapped.min())]
+        unit = row["commitment_id"] if row["level"] == "commitment" else row["alliance"]
+        raise ApproximateUpdateError(
+            f"a new row for {unit!r} in {int(row['period'])} observes a state the approximate "
+            f"update does not carry ({unit!r} is not active in {boundary}, the last period "
+            "with data); use the exact update")
 
     signals = new_index.signals
     names = [s.name for s in signals]
@@ -348,6 +409,7 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
         revised += [(lag, a_held, c_held, part[f"alliance_level_lag{lag}"],
                      part[f"commitment_path_lag{lag}"])
                     for lag, a_held, c_held in units["lags"]]
+        lagged = []
         for lag, a_held, c_held, level, path_lag in revised:
             where = np.full(len(new_index.alliances), -1)
             where[a_held] = np.arange(a_held.size)
@@ -358,6 +420,7 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
                 x_lag = x_lag + part["region_effect"][new_index.commitment_region[c_held]]
             pm.Deterministic(f"credibility_lag{lag}", x_lag / spread)
             pm.Deterministic(f"alliance_level_lag{lag}", level / spread)
+            lagged += [x_lag, level]
 
         direction = np.array([s.direction for s in signals], dtype=np.float64)
         loading = direction * part["loading_magnitude"]
@@ -382,7 +445,7 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
         ordinals = tuple(s for s in signals if s.family == "ordinal")
         cutpoints = (cutpoint_matrix(ordinals, values["cutpoint_first"],
                                      values.get("cutpoint_log_gap")) if ordinals else None)
-        add_likelihoods(families, signals, pt.concatenate([x, alliance_new]), loading,
+        add_likelihoods(families, signals, pt.concatenate([x, alliance_new, *lagged]), loading,
                         intercept=values.get("intercept"),
                         intercept_position=positions["intercept"],
                         noise=values.get("noise"), noise_position=positions["noise"],
@@ -406,7 +469,7 @@ def _accumulate(innovations: pt.TensorVariable, unit: np.ndarray, step: np.ndarr
 
 def approximate_update(fit, data: CredibilityData, *, seed: int | None = None,
                        progress: bool = True):
-    """Fit ``data`` (the fit's data plus rows in later periods) approximately.
+    """Fit ``data`` (the fit's data plus rows in later or smoothed periods) approximately.
 
     Uses the previous fit's backend, chains, draws, tuning and target acceptance
     (so its credibility draws for earlier periods pair with the new ones by

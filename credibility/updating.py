@@ -736,8 +736,9 @@ def _approximate(fit: FitResult, merge: MergeResult, data: CredibilityData, *,
                  seed: int | None, progress: bool,
                  on_stage: Callable[[str], None] | None) -> FitResult:
     """The approximate update of ``fit`` to ``data``, after checking the merge only adds
-    rows after the last period with data (the fit's forecast periods and later ones)."""
+    rows in the last periods with data (the smoothed ones) or later, and no commitments."""
     from credibility.approximate import (
+        SMOOTHED_PERIODS,
         ApproximateUpdateError,
         approximate_update,
         observed_until,
@@ -745,13 +746,20 @@ def _approximate(fit: FitResult, merge: MergeResult, data: CredibilityData, *,
 
     ledger = merge.ledger
     last = observed_until(fit.data)
-    early = ledger[(ledger["action"] != "unchanged") & (ledger["period"] <= last)]
+    earliest = max(last - SMOOTHED_PERIODS + 1, fit.data.first_period)
+    revised = ledger[ledger["action"] == "revised"]
+    early = ledger[(ledger["action"] == "added") & (ledger["period"] < earliest)]
+    if len(revised):
+        raise ApproximateUpdateError(
+            f"row {int(revised['row'].iloc[0])} revises a stored value; the approximate update "
+            "cannot take back what a stored row said: use the exact update for corrections")
     if len(early) or merge.added_commitments:
         what = (f"row {int(early['row'].iloc[0])} is for period {int(early['period'].iloc[0])}"
                 if len(early) else "new commitments are added")
         raise ApproximateUpdateError(
-            f"{what}; the approximate update only adds rows after {last}, the last period "
-            "with data, for the fitted commitments: use the exact update")
+            f"{what}; the approximate update only adds rows from {earliest} on (the last "
+            f"{SMOOTHED_PERIODS} periods with data, to {last}, and later ones) for the fitted "
+            "commitments: use the exact update")
     if on_stage is not None:
         on_stage("sampling the new periods (approximate update)")
     return approximate_update(fit, data, seed=seed, progress=progress)

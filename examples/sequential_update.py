@@ -1,18 +1,25 @@
-"""Fit the SYNTHETIC demo data up to 2020, then add 2021-2025 one year at a time.
+"""A year of updates as data arrive, on the SYNTHETIC demo data (its year 2025 plays "now").
 
     python examples/sequential_update.py --quick        # a fast look (diagnostics will say so)
-    python examples/sequential_update.py --draws 1000 --store fits/demo --out sequential.png
-    python examples/sequential_update.py --quick --approximate
+    python examples/sequential_update.py --store fits/demo --out sequential.png
 
-Every year's signal rows (and the commitments that start that year, e.g. AUKUS in 2021)
-go through ``credibility.updating.update_fit`` with the exact method (with
-``--approximate``: the approximate method in years without new commitments, which it
-cannot add, and the exact one otherwise), and each result is
-stored as a new version of a ``PosteriorStore`` (a temporary folder unless --store is
-given), with the previous version as its parent and the merge ledger saved with it.
-The figure shows, for a few commitments, the credibility estimated each year for that
-year (a "nowcast", with its 90 % interval) against the trajectory the last version
-estimates with all the data in hand.
+The flow a user follows through a year, with the demo's 2025 as the year that arrives:
+
+1. **Start of the year.** Fit the signals to 2024 with a window to 2025, so that 2025 is
+   a forecast period (no signals yet); the 2025 deterrence cases are open (their
+   outcomes are not known yet) and get predictions.
+2. **Early reports.** The 2025 rows of the event signals (exercises, consultations,
+   intelligence sharing) arrive: an *approximate* update, which samples only the
+   periods after the last one with data, here the forecast year.
+3. **Annual reports.** The 2025 troop and spending rows arrive: another approximate
+   update.
+4. **Year end.** The 2025 cases are resolved (their outcomes become known): an *exact*
+   update refits everything on all the data, the outcome model included.
+
+Each step is stored as a version of a ``PosteriorStore`` (a temporary folder unless
+--store is given) with its parent and ledgers. The figure shows, for a few
+commitments, what each version says about their 2025 credibility, and the
+predictions of the 2025 cases before and after the year.
 """
 
 from __future__ import annotations
@@ -29,8 +36,11 @@ from matplotlib.figure import Figure
 import credibility as cr
 from credibility.updating import update_fit
 
-FIRST_YEARS = (2000, 2020)
-NEW_YEARS = range(2021, 2026)
+#: The year that arrives, and the first year of the data.
+YEAR = 2025
+FIRST = 2000
+#: Signals reported during the year; the others (troops, spending) come in annual reports.
+EARLY_SIGNALS = ("joint_exercises", "consultation", "intel_sharing", "alliance_exercises")
 HIGHLIGHTS = ("USA-EST", "USA-POL", "USA-JPN", "USA-KOR")
 
 
@@ -39,75 +49,101 @@ def _table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def run_updates(store: cr.PosteriorStore, *, draws: int, tune: int, chains: int,
-                approximate: bool = False) -> list[str]:
-    """Store a fit of 2000-2020 and one update per new year; return the versions."""
+def run_year(store: cr.PosteriorStore, *, draws: int, tune: int, chains: int
+             ) -> list[tuple[str, str]]:
+    """Store the start-of-year fit and the year's three updates; return (version, step)."""
     info = cr.dataset_info("demo")
     commitments = _table(info.path / "commitments.csv")
     signals = _table(info.path / "signals.csv")
-    periods = signals["period"].astype(int)
-    starts = commitments["start"].astype(int)
+    cases = _table(info.path / "cases.csv")
+    period = signals["period"].astype(int)
+    case_period = cases["period"].astype(int)
+    this_year = cases[case_period == YEAR]
+    known = cases[case_period < YEAR]
+    open_cases = this_year.assign(outcome="")
 
-    data = cr.CredibilityData.from_csv(info.path / "commitments.csv", info.path / "signals.csv",
-                                       spec=info.spec, periods=FIRST_YEARS)
+    data = cr.CredibilityData.from_frames(
+        commitments, signals[period < YEAR], pd.concat([known, open_cases]), spec=info.spec,
+        periods=(FIRST, YEAR),
+        names={"signals": f"demo signals to {YEAR - 1}", "cases": "demo cases"})
     print(data.summary())
     fit = cr.CredibilityModel(info.spec).fit(data, draws=draws, tune=tune, chains=chains,
                                              seed=0, progress=False)
-    versions = [store.save(fit, note=f"demo {FIRST_YEARS[0]}-{FIRST_YEARS[1]}")]
-    _report(versions[-1], fit)
-    for year in NEW_YEARS:
-        starting = commitments[starts == year]
-        method = "approximate" if approximate and not len(starting) else "exact"
-        result = update_fit(fit, signals[periods == year], method=method,
-                            new_commitments=starting if len(starting) else None, progress=False)
+    steps = [(store.save(fit, note=f"start of {YEAR}: signals to {YEAR - 1}, {YEAR} a "
+                                   "forecast"), "start of year (forecast)")]
+    _report(steps[-1], fit)
+
+    early = signals[(period == YEAR) & signals["signal"].isin(EARLY_SIGNALS)]
+    annual = signals[(period == YEAR) & ~signals["signal"].isin(EARLY_SIGNALS)]
+    for rows, step in ((early, "early reports (approximate)"),
+                       (annual, "annual reports (approximate)")):
+        result = update_fit(fit, rows, method="approximate", progress=False)
         fit = result.fit
-        versions.append(store.save(fit, parent=versions[-1], method=result.method,
-                                   ledger=result.ledger, note=f"signals of {year}"))
-        added = ", ".join(result.merge.added_commitments) or "none"
-        print(f"{year} ({method}): {result.merge.counts()}; new commitments: {added}")
-        _report(versions[-1], fit)
-    return versions
+        steps.append((store.save(fit, parent=steps[-1][0], method=result.method,
+                                 ledger=result.ledger, note=f"{YEAR}: {step}"), step))
+        print(f"{step}: {result.merge.counts()}")
+        _report(steps[-1], fit)
+
+    result = update_fit(fit, new_cases=this_year, method="exact", progress=False)
+    fit = result.fit
+    steps.append((store.save(fit, parent=steps[-1][0], method=result.method,
+                             cases_ledger=result.cases.ledger,
+                             note=f"{YEAR}: year end, cases resolved (exact)"),
+                  "year end (exact)"))
+    print(f"year end: cases {result.cases.counts()}")
+    _report(steps[-1], fit)
+    return steps
 
 
-def _report(version: str, fit: cr.FitResult) -> None:
+def _report(step: tuple[str, str], fit: cr.FitResult) -> None:
     d = fit.diagnostics
     verdict = "ok" if d.ok else "NOT reliable: " + "; ".join(d.problems())
-    print(f"  {version}: periods ..{fit.data.last_period}, max R-hat {d.max_rhat:.3f}, "
-          f"min bulk ESS {d.min_ess_bulk:.0f}, {d.sampling_seconds:.0f} s sampling; {verdict}")
+    label = " (APPROXIMATE)" if fit.is_approximate else ""
+    print(f"  {step[0]}{label}: max R-hat {d.max_rhat:.3f}, min bulk ESS "
+          f"{d.min_ess_bulk:.0f}, {d.sampling_seconds:.0f} s sampling; {verdict}")
 
 
-def plot_nowcasts(store: cr.PosteriorStore, versions: list[str], commitments: tuple[str, ...],
-                  path: Path) -> Path:
-    """One panel per commitment: each version's estimate of its own last year vs hindsight."""
-    fits = [store.load(v) for v in versions]
-    final = fits[-1].credibility()
-    fig = Figure(figsize=(4.2 * len(commitments), 3.6), dpi=100)
-    axes = fig.subplots(1, len(commitments), sharey=True, squeeze=False)[0]
-    for ax, commitment in zip(axes, commitments, strict=True):
-        path_final = final[final["commitment_id"] == commitment]
-        ax.fill_between(path_final["period"], path_final["q05"], path_final["q95"],
-                        color="0.85", label="last version, 90 % interval")
-        ax.plot(path_final["period"], path_final["mean"], color="0.4",
-                label="last version, mean")
-        for fit, version in zip(fits, versions, strict=True):
+def plot_year(store: cr.PosteriorStore, steps: list[tuple[str, str]],
+              commitments: tuple[str, ...], path: Path) -> Path:
+    """One panel per commitment: its 2025 credibility in each version (90 % intervals),
+    and a last panel with the 2025 cases' predictions at the start and the end."""
+    fits = [store.load(version) for version, _ in steps]
+    fig = Figure(figsize=(3.4 * (len(commitments) + 1), 3.8), dpi=100)
+    axes = fig.subplots(1, len(commitments) + 1, squeeze=False)[0]
+    x = np.arange(len(steps))
+    for ax, commitment in zip(axes, commitments, strict=False):
+        for i, fit in enumerate(fits):
             table = fit.credibility()
-            now = table[(table["commitment_id"] == commitment)
-                        & (table["period"] == fit.data.last_period)]
-            if now.empty:
+            row = table[(table["commitment_id"] == commitment) & (table["period"] == YEAR)]
+            if row.empty:
                 continue
-            ax.errorbar(now["period"], now["mean"],
-                        yerr=np.vstack([now["mean"] - now["q05"], now["q95"] - now["mean"]]),
-                        fmt="o", color="#1f5a99", capsize=3,
-                        label="nowcast of each version (90 %)" if version == versions[0]
-                        else None)
-        ax.set_title(commitment)
-        ax.set_xlim(FIRST_YEARS[1] - 6, NEW_YEARS[-1] + 0.5)
-        ax.set_xlabel("period")
+            color = "#b35900" if fit.is_approximate else "#1f5a99"
+            ax.errorbar(x[i], row["mean"], yerr=[row["mean"] - row["q05"],
+                                                 row["q95"] - row["mean"]],
+                        fmt="o", color=color, capsize=3)
+        ax.set_title(f"{commitment}, {YEAR}")
+        ax.set_xticks(x, [f"{version}\n{step.split(' (')[0]}" for version, step in steps],
+                      fontsize=7)
         ax.grid(True, color="0.9")
-    axes[0].set_ylabel("credibility (z scale)")
-    axes[0].legend(loc="lower left", fontsize=8)
-    fig.suptitle("Credibility as each year's signals arrive (SYNTHETIC demo data)")
-    failed = [v for v, fit in zip(versions, fits, strict=True) if not fit.diagnostics.ok]
+    axes[0].set_ylabel("credibility (z scale); orange: approximate")
+    ax = axes[-1]
+    before = fits[0].predict().set_index("case_id")
+    after = fits[-1].predict().set_index("case_id")
+    ids = fits[-1].data.cases.query("period == @YEAR")["case_id"].tolist()
+    outcome = fits[-1].data.cases.set_index("case_id").loc[ids, "outcome"]
+    for i, case_id in enumerate(ids):
+        for table, dx, color in ((before, -0.15, "0.55"), (after, 0.15, "#1f5a99")):
+            p = table.loc[case_id]
+            ax.errorbar(i + dx, p["p_mean"], yerr=[[p["p_mean"] - p["p_q05"]],
+                                                   [p["p_q95"] - p["p_mean"]]],
+                        fmt="o", color=color, capsize=2)
+        ax.text(i, 1.02, "held" if outcome[case_id] == 1 else "failed", ha="center",
+                fontsize=6, rotation=90, va="bottom")
+    ax.set_xticks(range(len(ids)), ids, rotation=90, fontsize=6)
+    ax.set_ylim(0, 1.15)
+    ax.set_title(f"{YEAR} cases: P(success)\nstart of year (grey), year end (blue)", fontsize=9)
+    fig.suptitle(f"A year of updates: {YEAR} as it arrives (SYNTHETIC demo data)")
+    failed = [v for (v, _), fit in zip(steps, fits, strict=True) if not fit.diagnostics.ok]
     top = 1.0
     if failed:
         # A posterior the sampler could not explore is never shown as if it were sound.
@@ -127,8 +163,6 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--quick", action="store_true",
                         help="100 draws and 100 tuning iterations on 2 chains: fast, unreliable")
-    parser.add_argument("--approximate", action="store_true",
-                        help="approximate updates in years without new commitments")
     parser.add_argument("--store", type=Path, default=None,
                         help="posterior store folder (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=Path("sequential_update.png"),
@@ -140,11 +174,10 @@ def main() -> None:
         # Each version's diagnostics are printed; a short run is expected to fail them.
         warnings.simplefilter("ignore", cr.ConvergenceWarning)
         store = cr.PosteriorStore(args.store or Path(scratch) / "store")
-        versions = run_updates(store, draws=draws, tune=tune, chains=chains,
-                               approximate=args.approximate)
-        print(store.history()[["version", "parent", "method", "rows_added", "max_rhat",
-                               "min_ess_bulk", "note"]].to_string(index=False))
-        print(f"figure: {plot_nowcasts(store, versions, HIGHLIGHTS, args.out)}")
+        steps = run_year(store, draws=draws, tune=tune, chains=chains)
+        print(store.history()[["version", "parent", "method", "rows_added", "cases_resolved",
+                               "max_rhat", "min_ess_bulk", "note"]].to_string(index=False))
+        print(f"figure: {plot_year(store, steps, HIGHLIGHTS, args.out)}")
 
 
 if __name__ == "__main__":

@@ -40,21 +40,32 @@ def rows_of(data: CredibilityData, period: int) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[CredibilityData, pd.DataFrame]:
+def world(tmp_path_factory: pytest.TempPathFactory
+          ) -> tuple[CredibilityData, pd.DataFrame, pd.DataFrame]:
     """SYNTHETIC: 10 commitments in 3 alliances, 2000-2011. The fit's window runs to 2010
-    with data to 2009 (2010 is a forecast period, as the demo's last); the new rows are
-    those of 2010 (inside the window) and 2011 (after it)."""
+    with data to 2009 (2010 is a forecast period, as the demo's last), without the troop
+    rows of 2009 (a late report). The new rows are those troop rows (in the last period
+    with data), the rows of 2010 (inside the window) and of 2011 (after it). The third
+    table is a row of 2002 also missing from the fit's data, too early to add
+    approximately."""
     sim = simulate("default", synthetic_commitments(10, 3, (2000, 2011), seed=seed(4),
                                                     staggered=False),
                    seed=seed(4), last_period=2011)
     folder = tmp_path_factory.mktemp("world")
     paths = sim.data.to_csv(folder)
     signals = pd.read_csv(paths["signals"], keep_default_na=False)
+    late = (signals["period"] == 2009) & (signals["signal"] == "troops")
+    very_late = signals.index == signals.index[(signals["period"] == 2002)
+                                               & (signals["signal"] == "troops")][0]
     earlier = folder / "signals_to_2009.csv"
-    signals[signals["period"] <= 2009].to_csv(earlier, index=False)
+    signals[(signals["period"] <= 2009) & ~late & ~very_late].to_csv(earlier, index=False)
     previous = CredibilityData.from_csv(paths["commitments"], earlier, periods=(2000, 2010))
-    return previous, pd.concat([rows_of(sim.data, 2010), rows_of(sim.data, 2011)],
-                               ignore_index=True)
+    troops = rows_of(sim.data, 2009)
+    troops = troops[troops["signal"] == "troops"]
+    assert len(troops) == late.sum() > 0
+    return (previous, pd.concat([troops, rows_of(sim.data, 2010), rows_of(sim.data, 2011)],
+                                ignore_index=True),
+            signals[very_late][SIGNAL_HEADER])
 
 
 @pytest.fixture(scope="module")
@@ -97,26 +108,28 @@ def test_new_period_agrees_with_the_exact_update(base: FitResult, approximate: F
     exact = update_fit(base, world[1], method="exact", progress=False).fit
     a, e = approximate.credibility(), exact.credibility()
     merged = a.merge(e, on=["commitment_id", "period"], suffixes=("_a", "_e"))
-    new = merged[merged["period"] >= 2010]
+    new = merged[merged["period"] >= 2009]
     # 0.25 posterior sd (the issue's bound on the approximation) plus the Monte Carlo error
     # of the gap between two independent runs: z combined MCSEs (ESS-based), z two-sided
-    # Bonferroni over the new rows' cells (4.1 for 20) for 1 in 1,000 in all.
-    mcse = [az.mcse(fit.posterior["posterior"]["credibility"].sel(period=[2010, 2011])
+    # Bonferroni over the new rows' cells (4.2 for 30) for 1 in 1,000 in all.
+    mcse = [az.mcse(fit.posterior["posterior"]["credibility"].sel(period=[2009, 2010, 2011])
                     .to_dataset(name="x"), method="mean")["x"].to_series().rename(name)
             for fit, name in ((approximate, "mcse_a"), (exact, "mcse_e"))]
     new = new.merge(pd.concat(mcse, axis=1), left_on=["commitment_id", "period"],
                     right_index=True)
-    assert len(new) == 20
+    assert len(new) == 30
     z = norm.ppf(1.0 - 0.001 / (2 * len(new)))
     bound = 0.25 * new["sd_e"] + z * np.hypot(new["mcse_a"], new["mcse_e"])
     assert ((new["mean_a"] - new["mean_e"]).abs() <= bound).all(), new
 
 
 def test_refusals_name_the_reason(base: FitResult, world) -> None:
-    previous, new_rows = world
-    late = rows_of(previous, 2009).head(1).assign(value=lambda f: f["value"] + 1)
-    with pytest.raises(ApproximateUpdateError, match="row 1 is for period 2009"):
-        update_fit(base, late, method="approximate", revise=True, progress=False)
+    previous, new_rows, very_late = world
+    corrected = rows_of(previous, 2009).head(1).assign(value=lambda f: f["value"] + 1)
+    with pytest.raises(ApproximateUpdateError, match="row 1 revises a stored value"):
+        update_fit(base, corrected, method="approximate", revise=True, progress=False)
+    with pytest.raises(ApproximateUpdateError, match=r"row 1 is for period 2002; .* from 2004"):
+        update_fit(base, very_late, method="approximate", progress=False)
     with pytest.raises(PredictionError, match="approximate update"):
         run_scenario(update_fit(base, new_rows, method="approximate", progress=False).fit,
                      new_rows.head(1).assign(value=lambda f: f["value"] * 2))
