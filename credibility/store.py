@@ -32,7 +32,7 @@ from filelock import FileLock, Timeout
 
 from credibility.errors import CredibilityError
 from credibility.fitting import FitResult
-from credibility.updating import CASE_ACTIONS
+from credibility.updating import CASE_ACTIONS, LEDGER_ACTIONS, action_counts
 
 MANIFEST_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -45,8 +45,6 @@ HISTORY_COLUMNS = ("version", "created_at", "parent", "method", "rows_added", "r
                    "divergences", "note")
 #: The ledger of an update (credibility.updating.merge_signals), inside its version folder.
 LEDGER = "ledger.csv"
-#: Actions a ledger records, counted in ``meta.json``.
-LEDGER_ACTIONS = ("added", "unchanged", "revised")
 #: The ledger of the deterrence cases an update merged (credibility.updating.merge_cases).
 CASES_LEDGER = "cases_ledger.csv"
 _VERSION = re.compile(r"^v(\d{4,})$")
@@ -380,11 +378,11 @@ class PosteriorStore:
                 "note": note,
                 "ledger": None if ledger is None else {
                     "file": LEDGER,
-                    **{a: int((ledger["action"] == a).sum()) for a in LEDGER_ACTIONS},
+                    **action_counts(ledger, LEDGER_ACTIONS),
                 },
                 "cases_ledger": None if cases_ledger is None else {
                     "file": CASES_LEDGER,
-                    **{a: int((cases_ledger["action"] == a).sum()) for a in CASE_ACTIONS},
+                    **action_counts(cases_ledger, CASE_ACTIONS),
                 },
                 "files": files,
             }

@@ -56,6 +56,7 @@ __all__ = [
     "MergeResult",
     "UpdateError",
     "UpdateResult",
+    "action_counts",
     "credibility_diff",
     "merge_cases",
     "merge_signals",
@@ -99,6 +100,17 @@ class UpdateError(CredibilityError):
     """An update cannot be done as asked (unknown method, nothing new, nothing to compare)."""
 
 
+def action_counts(ledger: pd.DataFrame, actions: tuple[str, ...]) -> dict[str, int]:
+    """How many rows of a ledger have each of ``actions`` (every one present, 0 or more).
+
+    Examples
+    --------
+    >>> action_counts(pd.DataFrame({"action": ["added", "added"]}), LEDGER_ACTIONS)
+    {'added': 2, 'unchanged': 0, 'revised': 0}
+    """
+    return {action: int((ledger["action"] == action).sum()) for action in actions}
+
+
 @dataclass(frozen=True, eq=False)
 class MergeResult:
     """Stored data merged with incoming rows, and the ledger of what happened to each row.
@@ -130,8 +142,7 @@ class MergeResult:
         >>> merged.counts()
         {'added': 1, 'unchanged': 1, 'revised': 0}
         """
-        actions = self.ledger["action"]
-        return {action: int((actions == action).sum()) for action in LEDGER_ACTIONS}
+        return action_counts(self.ledger, LEDGER_ACTIONS)
 
     @property
     def changed(self) -> bool:
@@ -172,8 +183,7 @@ class CaseMerge:
         >>> merge_cases(_example_data(), _example_cases()).counts()
         {'added': 1, 'unchanged': 0, 'resolved': 1, 'revised': 0}
         """
-        actions = self.ledger["action"]
-        return {action: int((actions == action).sum()) for action in CASE_ACTIONS}
+        return action_counts(self.ledger, CASE_ACTIONS)
 
     @property
     def changed(self) -> bool:
