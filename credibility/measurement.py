@@ -730,7 +730,7 @@ def residual_states(
 #: A fit that adapts its coordinates (``[model] adapt_coordinates``, decision 33) samples
 #: the states a signal observes as its residuals when that signal carries at least
 #: this share of the information on them ...
-RESIDUAL_SHARE = 0.75
+RESIDUAL_SHARE = 0.5
 #: ... and samples the commitment states non-centred when the data carry less than this
 #: share of the information on the states (the AR(1) prior the rest).
 DATA_SHARE = 0.25
