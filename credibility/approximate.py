@@ -47,7 +47,7 @@ from credibility.measurement import (
     build_index,
     cutpoint_matrix,
 )
-from credibility.sampling import SamplerConfig, run
+from credibility.sampling import SamplerConfig, fused_likelihood, run
 from credibility.schema import CredibilityData
 
 #: Periods at the end of the previous fit whose credibility the new rows revise
@@ -451,7 +451,8 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
                         noise=values.get("noise"), noise_position=positions["noise"],
                         precision=values.get("precision"),
                         precision_position=positions["precision"],
-                        cutpoints=cutpoints, ordinal_position=positions["ordinal"])
+                        cutpoints=cutpoints, ordinal_position=positions["ordinal"],
+                        fused=fused_likelihood(fit.sampler_config.backend))
     return model, {"index": new_index, "old_index": old_index, "new_cells": new_c,
                    "new_alliance_cells": new_a, "last": last, **units}
 
