@@ -2,7 +2,7 @@
 revised), the outcome model refitted on the merged cases, and `credibility update
 --cases` with the store's case ledger and `history`.
 
-Merge tests need no sampling. The sampled tests share one update of the shared
+Merge tests need no sampling. The sampled tests share one update of
 `outcome_fit` (SYNTHETIC: 12 commitments, 200 cases of which 50 open): ten open cases
 resolved with their simulated outcomes and one new case added, through the command
 line into a store.
