@@ -36,6 +36,7 @@ from rich.panel import Panel
 from rich.status import Status
 from rich.table import Table
 
+from credibility.approximate import SMOOTHED_PERIODS
 from credibility.datasets import dataset_info, list_datasets, load_dataset
 from credibility.diagnostics import ESS_MIN, RHAT_MAX, ConvergenceWarning, Diagnostics
 from credibility.errors import CredibilityDataError, CredibilityError
@@ -1325,9 +1326,10 @@ def update(
     if result.fit.is_approximate:
         console.print(Panel(
             "This version is an APPROXIMATE update: the previous posterior, summarised by a "
-            "normal distribution, was the prior, and only the new periods were sampled. "
-            "Earlier periods keep their previous estimates. Run an exact update before "
-            "citing these results.", title="approximate", border_style="yellow"))
+            "normal distribution, was the prior; the periods after the last one with data "
+            f"were sampled and the last {SMOOTHED_PERIODS} with data revised. Earlier periods "
+            "keep their previous estimates. Run an exact update before citing these results.",
+            title="approximate", border_style="yellow"))
 
 
 def _flag(text: str, ok: bool) -> str:
