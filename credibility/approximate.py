@@ -211,9 +211,9 @@ def _normal(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_new_rows(old: CredibilityData, new: CredibilityData, old_index: ModelIndex,
-                    new_index: ModelIndex, position: int) -> None:
+                    new_index: ModelIndex, position: int) -> np.ndarray:
     """Refuse what the approximate update cannot do; ``position`` is the period (in the
-    old index) after which it samples anew."""
+    old index) after which it samples anew. Returns :func:`added_rows`' mask."""
     last = int(old_index.periods[position])
     if old.spec.dynamics != "ar1":
         raise ApproximateUpdateError("the approximate update supports ar1 dynamics only; "
@@ -251,6 +251,7 @@ def _check_new_rows(old: CredibilityData, new: CredibilityData, old_index: Model
                 f"{name} {label!r} has no state in {last}; the approximate update can only "
                 "carry forward units active in the last period with data (use the exact "
                 "update)")
+    return added
 
 
 def added_rows(old: CredibilityData, new: CredibilityData) -> np.ndarray:
@@ -267,24 +268,20 @@ def added_rows(old: CredibilityData, new: CredibilityData) -> np.ndarray:
     >>> int(added_rows(data, data).sum())
     0
     """
-    key = ["level", "commitment_id", "alliance", "period", "signal"]
-    observation = ["value", "trials", "exposure"]
-    matched = new.signals[key + observation].merge(
-        old.signals[key + observation].assign(_old=True), on=key, how="left",
-        suffixes=("", "_old"))
-    found = matched["_old"].notna().to_numpy()
+    from credibility.updating import row_actions
+
+    actions, positions = row_actions(old.signals, new.signals)
+    found = positions >= 0
     if int(found.sum()) != len(old.signals):
         raise ApproximateUpdateError("some stored rows are missing from the new data; use the "
                                      "exact update")
-    for column in observation:
-        a, b = matched[column].to_numpy(np.float64), matched[f"{column}_old"].to_numpy(np.float64)
-        changed = found & ~((a == b) | (np.isnan(a) & np.isnan(b)))
-        if changed.any():
-            row = matched[changed].iloc[0]
-            raise ApproximateUpdateError(
-                f"the {column} of signal {row['signal']!r} in {int(row['period'])} is revised; "
-                "the approximate update cannot take back what a stored row said (use the "
-                "exact update for corrections)")
+    revised = actions == "revised"
+    if revised.any():
+        row = new.signals[revised].iloc[0]
+        raise ApproximateUpdateError(
+            f"the value, trials or exposure of signal {row['signal']!r} in "
+            f"{int(row['period'])} is revised; the approximate update cannot take back what a "
+            "stored row said (use the exact update for corrections)")
     return ~found
 
 
@@ -315,7 +312,7 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
     new_index = build_index(data, spec)
     boundary = observed_until(fit.data)
     last = int(np.searchsorted(old_index.periods, boundary))
-    _check_new_rows(fit.data, data, old_index, new_index, last)
+    added = _check_new_rows(fit.data, data, old_index, new_index, last)
     draws, blocks, units = previous_state(fit, old_index, last)
     mean, chol = _normal(draws)
     cells, a_cells = new_index.cells, new_index.alliance_cells
@@ -326,7 +323,7 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
     latent_map[cells.size + new_a] = new_c.size + np.arange(new_a.size)
     # Rows added in the smoothed periods observe the revised states (after the new
     # cells in the latent vector: each lag's commitment states, then its alliance levels).
-    new_rows = np.flatnonzero(added_rows(fit.data, data))
+    new_rows = np.flatnonzero(added)
     offset = new_c.size + new_a.size
     for lag, a_held, c_held in [(0, units["alliances"], units["commitments"]),
                                 *units["lags"]]:

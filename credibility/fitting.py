@@ -546,11 +546,9 @@ class CredibilityModel:
         labelled = label_posterior(raw, index)
         if mode == "two_stage":
             stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
-            # As many draws as stage 1 kept, so that the two pair draw by draw.
             outcome_group, outcome_diagnostics = predictor.fit_two_stage(
                 labelled["credibility"], index, design, self.spec.outcome,
-                sampler=config.replace(seed=config.seed + 1, draws=record.draws,
-                                       until_reliable=False, max_draws=None),
+                sampler=predictor.stage_two_sampler(config, labelled["credibility"]),
                 progress=progress)
         tree = idata.copy()
         tree["posterior"] = xr.DataTree(labelled)

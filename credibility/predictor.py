@@ -343,6 +343,24 @@ def stage_one_draws(
     return _flat(credibility)[:, unit, period]
 
 
+def stage_two_sampler(config: SamplerConfig, credibility: xr.DataArray) -> SamplerConfig:
+    """Stage 2's sampler for the stage-1 posterior ``credibility``: ``config`` with seed
+    + 1, stage 1's chains and draws and a fixed length, so that the two posteriors pair
+    draw by draw, and stage 2 sampled again on a kept stage 1 repeats a fit's.
+
+    Examples
+    --------
+    >>> draws = xr.DataArray(np.zeros((2, 300, 1, 1)),
+    ...                      dims=("chain", "draw", "commitment", "period"))
+    >>> sampler = stage_two_sampler(SamplerConfig(seed=4), draws)
+    >>> sampler.seed, sampler.chains, sampler.draws, sampler.until_reliable
+    (5, 2, 300, False)
+    """
+    return config.replace(seed=config.seed + 1, chains=credibility.sizes["chain"],
+                          draws=credibility.sizes["draw"], until_reliable=False,
+                          max_draws=None)
+
+
 def fit_two_stage(
     credibility: xr.DataArray,
     index: ModelIndex,

@@ -62,6 +62,7 @@ __all__ = [
     "merge_signals",
     "refit_outcome",
     "refit_settings",
+    "row_actions",
     "update_fit",
     "warm_start_values",
 ]
@@ -408,10 +409,23 @@ def _units(signals: pd.DataFrame) -> pd.Series:
     return signals["commitment_id"].where(signals["level"] == "commitment", signals["alliance"])
 
 
-def _ledger(
-    stored: pd.DataFrame, incoming: pd.DataFrame, rows: np.ndarray
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The ledger of the incoming rows and, per row, the matching stored row (-1: none)."""
+def row_actions(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per incoming signal row (validated signals tables), its action against the stored
+    rows and the position of the stored row with its key (-1: none).
+
+    The key is the row's unit (``commitment_id``, or ``alliance`` for an alliance-level
+    signal), ``period`` and ``signal``; ``"added"`` for a new key, ``"unchanged"`` when
+    ``value``, ``trials`` and ``exposure`` are the stored ones (two missing cells count as
+    equal), ``"revised"`` otherwise.
+
+    Examples
+    --------
+    >>> stored = _example_data().signals
+    >>> actions, positions = row_actions(stored, merge_signals(
+    ...     _example_data(), _example_rows()).data.signals)
+    >>> actions.tolist(), positions.tolist()
+    (['unchanged', 'unchanged', 'added'], [0, 1, -1])
+    """
     old = stored.assign(unit=_units(stored), position=np.arange(len(stored)))
     new = incoming.assign(unit=_units(incoming))
     matched = new.merge(old[[*_KEY, *_OBSERVATION, "position"]], on=list(_KEY), how="left",
@@ -422,18 +436,29 @@ def _ledger(
         a, b = matched[column].to_numpy(), matched[f"{column}_old"].to_numpy()
         same &= (a == b) | (np.isnan(a) & np.isnan(b))
     action = np.select([~found, same], ["added", "unchanged"], "revised")
+    return action, matched["position"].fillna(-1).to_numpy(np.int64)
+
+
+def _ledger(
+    stored: pd.DataFrame, incoming: pd.DataFrame, rows: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The ledger of the incoming rows and, per row, the matching stored row (-1: none)."""
+    action, positions = row_actions(stored, incoming)
+    old_value = np.where(positions >= 0,
+                         stored["value"].to_numpy(np.float64)[np.maximum(positions, 0)],
+                         np.nan)
     ledger = pd.DataFrame({
         "row": rows.astype(np.int64),
         "action": action,
-        "level": matched["level"],
-        "commitment_id": matched["commitment_id"],
-        "alliance": matched["alliance"],
-        "period": matched["period"].astype(np.int64),
-        "signal": matched["signal"],
-        "old_value": matched["value_old"].astype(np.float64),
-        "new_value": matched["value"].astype(np.float64),
+        "level": incoming["level"].to_numpy(),
+        "commitment_id": incoming["commitment_id"].to_numpy(),
+        "alliance": incoming["alliance"].to_numpy(),
+        "period": incoming["period"].to_numpy(np.int64),
+        "signal": incoming["signal"].to_numpy(),
+        "old_value": old_value,
+        "new_value": incoming["value"].to_numpy(np.float64),
     })
-    return ledger, matched["position"].fillna(-1).to_numpy(np.int64)
+    return ledger, positions
 
 
 def _number(value: float) -> str:
@@ -729,13 +754,9 @@ def refit_outcome(fit: FitResult, *, progress: bool = True,
     credibility = fit.posterior["posterior"]["credibility"]
     if on_stage is not None:
         on_stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
-    config = fit.sampler_config
     group, diagnostics = predictor.fit_two_stage(
         credibility, index, design, fit.spec.outcome,
-        sampler=config.replace(seed=config.seed + 1, chains=credibility.sizes["chain"],
-                               draws=credibility.sizes["draw"], until_reliable=False,
-                               max_draws=None),
-        progress=progress)
+        sampler=predictor.stage_two_sampler(fit.sampler_config, credibility), progress=progress)
     tree["outcome"] = xr.DataTree(group)
     diagnostics.warn("outcome model (stage 2) posterior")
     return dataclasses.replace(fit, posterior=tree, outcome_diagnostics=diagnostics,
