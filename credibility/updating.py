@@ -680,7 +680,9 @@ def update_fit(
     if new_signals is None and new_commitments is not None:
         raise UpdateError("new commitments come with their signal rows: give those too")
     merge = (merge_signals(fit.data, new_signals, revise=revise, new_commitments=new_commitments)
-             if new_signals is not None else MergeResult(data=fit.data, ledger=_no_rows()))
+             if new_signals is not None else MergeResult(
+                 data=fit.data, ledger=_ledger(fit.data.signals, fit.data.signals.iloc[:0],
+                                               np.zeros(0, dtype=np.int64))[0]))
     cases = None if new_cases is None else merge_cases(merge.data, new_cases, revise=revise)
     if not merge.changed and (cases is None or not cases.changed):
         incoming = [f"{len(merge.ledger)} incoming rows"] if new_signals is not None else []
@@ -712,14 +714,6 @@ def update_fit(
         progress=progress, on_stage=on_stage,
     )
     return UpdateResult(fit=refit, merge=merge, cases=cases, method=method)
-
-
-def _no_rows() -> pd.DataFrame:
-    """An empty signal ledger (an update that brought cases only)."""
-    return pd.DataFrame({column: pd.Series(dtype=np.int64 if column in ("row", "period")
-                                           else np.float64 if column.endswith("value")
-                                           else object)
-                         for column in LEDGER_COLUMNS})
 
 
 def refit_outcome(fit: FitResult, *, progress: bool = True,
