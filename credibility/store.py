@@ -6,13 +6,38 @@ Layout::
     STORE/v0001/                 what FitResult.save writes, plus meta.json
     STORE/v0002/ ...             (an update also holds ledger.csv, what its signal rows
                                  did, and cases_ledger.csv, what its deterrence cases did)
+    STORE/objects/ab/ab12...     each distinct file once, named by its SHA-256
+
+A version folder holds the same files, with the same SHA-256 in ``meta.json``, as
+before ``objects/`` existed: ``FitResult.load(STORE / "v0003")`` reads it directly.
+Each of its files (``meta.json`` aside, which is its own) is a hard link to the
+object with its checksum, so that a file several versions hold (the spec, the
+commitments, a fit saved again) takes its bytes on disk once. An object is written
+once, as a hard link to the new version's fully written and synced file, created under
+a temporary name in its ``objects/`` subfolder and renamed into place; an existing
+object is reused only after its bytes are checked against its name, and one that no
+longer matches is replaced for the new version. Where the filesystem refuses hard
+links (some network or FAT-style filesystems), the version keeps plain copies: the
+layout of stores written before ``objects/`` existed, which load, verify and take new
+versions as any other (``MANIFEST_FORMAT`` is still 1).
+
+Every file of a version written by this module is read-only (mode 0o444): a file
+shared by hard links is one file, so an edit in place would change every version
+that holds it (the mode stops such an edit, though not the superuser's). A damaged
+shared file is therefore damage in each of those versions, and
+:meth:`PosteriorStore.verify` reports it for each, naming the others. Folders stay
+writable, so that a store can be deleted or moved as any folder. Copying a store with
+a tool that does not keep hard links (``cp -r``, ``rsync`` without ``-H``) gives a
+valid store of plain copies, as large as one written without ``objects/``.
 
 A version is written into ``STORE/.tmp-<uuid>``, flushed to disk, renamed to
 ``vNNNN`` and only then listed in the manifest, which is replaced atomically
 last. A writer killed at any moment therefore leaves the listed versions intact;
-whatever it left half-written is ignored by readers and removed by the next writer.
-Writers are serialised with a lock file; every file is checked against its
-SHA-256 in ``meta.json`` before a version is loaded.
+whatever it left half-written is ignored by readers and removed by the next writer,
+and the objects it added, complete but linked from no version, are reused or removed
+by the next writer (after its own version is listed). Writers are serialised with a
+lock file; every file is checked against its SHA-256 in ``meta.json`` before a
+version is loaded.
 """
 
 from __future__ import annotations
@@ -22,6 +47,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +65,10 @@ MANIFEST = "manifest.json"
 META = "meta.json"
 LOCK = ".lock"
 TMP_PREFIX = ".tmp-"
+#: The folder of content-addressed files that versions share by hard links.
+OBJECTS = "objects"
+#: The mode of every file of a version (and so of every object): read-only for all.
+READ_ONLY = 0o444
 METHODS = ("exact", "approximate")
 HISTORY_COLUMNS = ("version", "created_at", "parent", "method", "rows_added", "rows_revised",
                    "cases_added", "cases_resolved", "data_sha256", "max_rhat", "min_ess_bulk",
@@ -77,12 +107,26 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _is_store_entry(name: str) -> bool:
-    return (name in (MANIFEST, LOCK) or name.startswith(TMP_PREFIX)
+    return (name in (MANIFEST, LOCK, OBJECTS) or name.startswith(TMP_PREFIX)
             or _VERSION.match(name) is not None)
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    info = path.lstat()
+    return info.st_dev, info.st_ino
+
+
+def _version_files(folder: Path) -> list[Path]:
+    """The regular files under a version folder, at any depth."""
+    return [Path(root) / name for root, _, names in os.walk(folder) for name in names
+            if stat.S_ISREG((Path(root) / name).lstat().st_mode)]
 
 
 class PosteriorStore:
     """A folder of numbered, immutable fit versions with a manifest and checksums.
+
+    Files that several versions hold are stored once, in ``objects/``, and linked
+    into each version folder (the module docstring has the layout).
 
     Parameters
     ----------
@@ -91,6 +135,12 @@ class PosteriorStore:
         already a store, otherwise :class:`StoreError` is raised.
     lock_timeout
         Seconds a writer waits for another writer to finish before giving up.
+    share_files
+        ``True`` (the default): a new version's files are hard links to the objects
+        with their checksums, each added once. ``False``: plain copies in the version
+        folder, as the store was laid out before ``objects/`` (what a filesystem that
+        refuses hard links gets anyway). Either way the files are read-only, and
+        readers need not know which: a version folder holds the same bytes.
 
     Examples
     --------
@@ -102,9 +152,11 @@ class PosteriorStore:
     >>> store.load(version).credibility().head()  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0,
+                 share_files: bool = True) -> None:
         self.path = Path(path)
         self.lock_timeout = float(lock_timeout)
+        self.share_files = bool(share_files)
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"store {self.path} exists and is not a folder")
         self.path.mkdir(parents=True, exist_ok=True)
@@ -228,8 +280,20 @@ class PosteriorStore:
     def verify(self, version: str | None = None) -> str:
         """Check every file of ``version`` (default latest) against its SHA-256.
 
-        Returns the version checked; raises :class:`StoreError` naming the version
-        and the first missing or damaged file.
+        A file that several versions share (one object in ``objects/``, hard-linked
+        into each) is checked as a file of each: a damaged one fails the verification
+        of every version that holds it, and the message names the others.
+
+        Parameters
+        ----------
+        version
+            The version to check; ``None`` for the latest.
+
+        Returns
+        -------
+        str
+            The version checked. :class:`StoreError` (naming the version and the
+            first missing or damaged file) is raised instead when a file fails.
 
         Examples
         --------
@@ -245,9 +309,24 @@ class PosteriorStore:
             if _sha256_file(path) != expected:
                 raise StoreError(
                     f"version {version} is damaged: file {path} does not match its "
-                    "SHA-256 in meta.json"
+                    f"SHA-256 in meta.json{self._shared_note(version, path)}"
                 )
         return version
+
+    def _shared_note(self, version: str, path: Path) -> str:
+        """What a damaged file's message adds when other listed versions link it too."""
+        try:
+            if path.lstat().st_nlink < 2:
+                return ""
+            inode = _inode(path)
+            others = [other for other in self.versions() if other != version
+                      and any(_inode(f) == inode for f in _version_files(self.path / other))]
+        except OSError:
+            return ""
+        if not others:
+            return ""
+        return (f"; the same file (one object in {self.path / OBJECTS}) is held by "
+                f"{', '.join(others)}, which are damaged too")
 
     def load(self, version: str | None = None) -> FitResult:
         """Verify and reload ``version`` (default: the latest) as a :class:`FitResult`.
@@ -279,7 +358,7 @@ class PosteriorStore:
         path = self.path / version / name
         if not path.is_file() or _sha256_file(path) != expected:
             raise StoreError(f"version {version} is damaged: file {path} is missing or does not "
-                             "match its SHA-256 in meta.json")
+                             f"match its SHA-256 in meta.json{self._shared_note(version, path)}")
         # Only the values may be missing (an added row has no old value, an open case no
         # outcome); an empty commitment_id (an alliance-level row) stays an empty string.
         missing = (["old_outcome", "new_outcome"] if cases else ["old_value", "new_value"])
@@ -307,6 +386,12 @@ class PosteriorStore:
         ``meta.json`` records how many rows were added, unchanged and revised.
         ``cases_ledger`` (:attr:`credibility.updating.CaseMerge.ledger`) is saved the
         same way as ``cases_ledger.csv``. An existing version is never overwritten.
+
+        The new version's files are read-only; with ``share_files`` each is a hard
+        link to the object with its SHA-256 (added if the store lacks it, reused
+        after checking its bytes if it has it), or a plain copy where the filesystem
+        refuses the link. Objects that no version folder links any more (left by a
+        writer killed mid-save) are removed once the new version is listed.
 
         Examples
         --------
@@ -359,10 +444,14 @@ class PosteriorStore:
                 ledger.to_csv(tmp / LEDGER, index=False, lineterminator="\n")
             if cases_ledger is not None:
                 cases_ledger.to_csv(tmp / CASES_LEDGER, index=False, lineterminator="\n")
-            files = {}
+            files, touched = {}, set()
             for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+                path.chmod(READ_ONLY)  # before any link: an object is read-only from birth
                 _fsync_file(path)
-                files[path.relative_to(tmp).as_posix()] = _sha256_file(path)
+                digest = _sha256_file(path)
+                files[path.relative_to(tmp).as_posix()] = digest
+                if self.share_files:
+                    touched |= self._share(path, digest)
             created_at = datetime.now(UTC).isoformat(timespec="seconds")
             meta = {
                 "version": version,
@@ -387,7 +476,8 @@ class PosteriorStore:
                 "files": files,
             }
             _write_synced(tmp / META, json.dumps(meta, indent=2, default=str))
-            for folder in sorted({p.parent for p in tmp.rglob("*")} | {tmp}):
+            (tmp / META).chmod(READ_ONLY)
+            for folder in sorted({p.parent for p in tmp.rglob("*")} | {tmp} | touched):
                 _fsync_dir(folder)
             os.rename(tmp, self.path / version)
         except BaseException:
@@ -402,15 +492,63 @@ class PosteriorStore:
                                                indent=2))
         os.replace(new_manifest, self.path / MANIFEST)
         _fsync_dir(self.path)
+        self._remove_unlinked_objects()
         return version
+
+    def _share(self, path: Path, digest: str) -> set[Path]:
+        """Make ``path`` (a synced, read-only file of the version being written, whose
+        SHA-256 is ``digest``) one with the object ``digest``: a link to the existing
+        object when its bytes check, otherwise the object becomes a link to ``path``.
+
+        Returns the folders whose entries changed (to be synced); where the
+        filesystem refuses a link, ``path`` stays a plain copy and nothing changed.
+        """
+        objects = self.path / OBJECTS
+        target = objects / digest[:2] / digest
+        staged = None
+        try:
+            if target.is_file() and _sha256_file(target) == digest:
+                staged = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
+                os.link(target, staged)
+                os.replace(staged, path)
+                return {path.parent}
+            # New, or damaged since it was written: the versions that hold a damaged
+            # object keep it (and fail verification); the new one gets good bytes.
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged = target.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}"
+            os.link(path, staged)
+            os.replace(staged, target)
+            return {objects, target.parent}
+        except OSError:
+            if staged is not None:
+                staged.unlink(missing_ok=True)
+            return set()
 
     def _remove_stale_temporaries(self) -> None:
         # Only called under the lock, so no live writer owns these.
-        for path in self.path.glob(f"{TMP_PREFIX}*"):
+        for path in [*self.path.glob(f"{TMP_PREFIX}*"),
+                     *self.path.glob(f"{OBJECTS}/*/{TMP_PREFIX}*")]:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+    def _remove_unlinked_objects(self) -> None:
+        """Remove the objects that no version folder (listed or not) links: those a
+        killed writer added for a version it never renamed into place."""
+        # Only called under the lock, after this writer's version is in place.
+        objects = self.path / OBJECTS
+        if not objects.is_dir():
+            return
+        linked = {_inode(path) for entry in self.path.iterdir()
+                  if _VERSION.match(entry.name) and entry.is_dir()
+                  for path in _version_files(entry)}
+        for folder in objects.iterdir():
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.is_file() and _inode(path) not in linked:
+                    path.unlink(missing_ok=True)
 
 
 def _write_synced(path: Path, text: str) -> None:

@@ -1,14 +1,19 @@
-"""Tests of the versioned posterior store, including writers killed mid-save."""
+"""Tests of the versioned posterior store, including writers killed mid-save, files
+shared between versions, and stores laid out before files were shared."""
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +21,7 @@ import pytest
 from filelock import FileLock
 
 from credibility.fitting import FitResult
-from credibility.store import PosteriorStore, StoreError
+from credibility.store import OBJECTS, PosteriorStore, StoreError
 
 REPO = Path(__file__).resolve().parent.parent
 WRITER = REPO / "tests" / "store_writer.py"
@@ -41,9 +46,64 @@ def fit_dir(fit: FitResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _flip_byte(path: Path) -> None:
-    raw = bytearray(path.read_bytes())
-    raw[len(raw) // 2] ^= 0xFF
-    path.write_bytes(bytes(raw))
+    """Change one byte of ``path`` in place, as an edit that overrides its read-only
+    mode would (the same file, not a new one: every hard link to it sees the change)."""
+    mode = path.stat().st_mode
+    path.chmod(mode | stat.S_IWUSR)
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.seek(size // 2)
+        byte = handle.read(1)[0]
+        handle.seek(size // 2)
+        handle.write(bytes([byte ^ 0xFF]))
+    path.chmod(mode)
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_dev, info.st_ino
+
+
+def _objects(store: Path) -> list[Path]:
+    """The objects of a store (files named by their SHA-256), temporaries included."""
+    return sorted(p for p in (store / OBJECTS).glob("*/*") if p.is_file())
+
+
+def _unlinked_objects(store: Path) -> list[Path]:
+    """Objects that no version folder links (what a killed writer can leave)."""
+    linked = {_inode(p) for folder in store.glob("v[0-9]*") for p in folder.rglob("*")
+              if p.is_file()}
+    return [p for p in _objects(store) if _inode(p) not in linked]
+
+
+def _write_old_version(store: Path, fit: FitResult, version: str, *, parent: str | None = None,
+                       ledger: pd.DataFrame | None = None) -> None:
+    """Lay out ``version`` as the store wrote every version before files were shared
+    (up to ceb3ec6): FitResult.save's files as plain, writable copies in the version
+    folder, meta.json with their SHA-256, then the version added to manifest.json."""
+    folder = store / version
+    fit.save(folder)
+    if ledger is not None:
+        ledger.to_csv(folder / "ledger.csv", index=False, lineterminator="\n")
+    files = {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(folder.rglob("*")) if p.is_file()}
+    created_at = datetime.now(UTC).isoformat(timespec="seconds")
+    counts = None if ledger is None else {
+        "file": "ledger.csv",
+        **{action: int((ledger["action"] == action).sum())
+           for action in ("added", "unchanged", "revised")}}
+    meta = {"version": version, "package_version": "0.2.0", "spec_sha256": fit.spec.sha256,
+            "data_sha256": fit.data.sha256(), "settings": fit.settings,
+            "seed": fit.settings.get("seed"), "diagnostics": fit.diagnostics.to_dict(),
+            "parent": parent, "created_at": created_at, "method": "exact", "note": "old layout",
+            "ledger": counts, "cases_ledger": None, "files": files}
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    manifest_path = store / "manifest.json"
+    manifest = (json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists()
+                else {"format": 1, "versions": []})
+    manifest["versions"].append({"version": version, "created_at": created_at,
+                                 "parent": parent, "method": "exact"})
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
 
 def _writer(store: Path, fit_dir: Path, *extra: str) -> subprocess.Popen[str]:
@@ -167,15 +227,172 @@ def test_versions_are_never_overwritten(tmp_path: Path, fit: FitResult) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "copies"])
 @pytest.mark.parametrize("damaged", ["posterior.nc", "data/signals.csv"])
-def test_damaged_file_is_detected_on_load(tmp_path: Path, fit: FitResult, damaged: str) -> None:
-    store = PosteriorStore(tmp_path)
+def test_damaged_file_is_detected_on_load(tmp_path: Path, fit: FitResult, damaged: str,
+                                          shared: bool) -> None:
+    """Two saves of one fit hold the same files: shared (one object, hard-linked into
+    both) a file damaged in place is damage in both versions; as plain copies
+    (``share_files=False``, the layout of older stores) only in the one edited."""
+    store = PosteriorStore(tmp_path, share_files=shared)
     store.save(fit)
     store.save(fit, parent="v0001")
     _flip_byte(tmp_path / "v0001" / damaged)
     with pytest.raises(StoreError, match=rf"v0001.*{damaged}"):
         store.load("v0001")
-    store.load("v0002")
+    if shared:
+        with pytest.raises(StoreError, match=rf"version v0002 is damaged.*{damaged}.*"
+                                             r"held by v0001, which are damaged too"):
+            store.load("v0002")
+    else:
+        store.load("v0002")
+
+
+@pytest.mark.slow
+def test_identical_files_are_stored_once_and_read_only(tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    store.save(fit, parent="v0001")
+    files = store.meta("v0001")["files"]
+    assert store.meta("v0002")["files"] == files  # the same checksums as ever
+    objects = _objects(tmp_path)
+    assert sorted(p.name for p in objects) == sorted(files.values())
+    for relative, digest in files.items():
+        target = tmp_path / OBJECTS / digest[:2] / digest
+        assert (_inode(tmp_path / "v0001" / relative) == _inode(tmp_path / "v0002" / relative)
+                == _inode(target))
+        assert (tmp_path / "v0002" / relative).stat().st_nlink == 3
+    for version in ("v0001", "v0002"):
+        assert (tmp_path / version / "meta.json").stat().st_nlink == 1  # its own
+        for path in (tmp_path / version).rglob("*"):
+            if path.is_file():
+                assert stat.S_IMODE(path.stat().st_mode) == 0o444, path
+    # The version folder is a fit folder, as before.
+    loaded = FitResult.load(tmp_path / "v0002")
+    pd.testing.assert_frame_equal(loaded.credibility(), fit.credibility())
+
+
+@pytest.mark.slow
+def test_damaged_shared_file_is_reported_in_each_version_and_not_reused(
+        tmp_path: Path, fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    ledger = pd.DataFrame({"row": [1], "action": ["added"], "level": ["commitment"],
+                           "commitment_id": ["C001"], "alliance": ["A1"], "period": [2007],
+                           "signal": ["troops"], "old_value": [float("nan")],
+                           "new_value": [310.5]})
+    store.save(fit, parent="v0001", ledger=ledger)
+    digest = store.meta("v0001")["files"]["data/signals.csv"]
+    damaged = tmp_path / OBJECTS / digest[:2] / digest
+    _flip_byte(damaged)
+    for version, other in (("v0001", "v0002"), ("v0002", "v0001")):
+        with pytest.raises(StoreError, match=rf"version {version} is damaged: file "
+                                             rf".*{version}.*signals\.csv does not match.*"
+                                             rf"held by {other}"):
+            store.verify(version)
+    pd.testing.assert_frame_equal(store.ledger("v0002"), ledger)  # its own file is sound
+    # The next version does not link the damaged object: it gets good bytes, under
+    # the same name, and the versions that hold the damaged file keep failing.
+    assert store.save(fit, parent="v0002") == "v0003"
+    pd.testing.assert_frame_equal(store.load("v0003").credibility(), fit.credibility())
+    assert _inode(tmp_path / "v0003" / "data" / "signals.csv") == _inode(damaged)
+    assert _inode(tmp_path / "v0001" / "data" / "signals.csv") != _inode(damaged)
+    for version in ("v0001", "v0002"):
+        with pytest.raises(StoreError, match=rf"version {version} is damaged.*signals\.csv"):
+            store.load(version)
+    assert store.verify("v0003") == "v0003"
+
+
+@pytest.mark.slow
+def test_refused_links_fall_back_to_copies(tmp_path: Path, fit: FitResult,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", refuse)
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    store.save(fit, parent="v0001")
+    assert _objects(tmp_path) == []
+    for version in ("v0001", "v0002"):
+        for path in (tmp_path / version).rglob("*"):
+            if path.is_file():
+                assert path.stat().st_nlink == 1 and stat.S_IMODE(path.stat().st_mode) == 0o444
+        assert store.verify(version) == version
+    pd.testing.assert_frame_equal(store.load("v0002").credibility(), fit.credibility())
+
+
+@pytest.mark.slow
+def test_old_layout_store_loads_verifies_and_takes_new_versions(tmp_path: Path,
+                                                                fit: FitResult) -> None:
+    """A store written before files were shared: plain copies, no objects/."""
+    ledger = pd.DataFrame({"row": [1, 2], "action": ["added", "unchanged"],
+                           "level": ["commitment", "alliance"], "commitment_id": ["C001", ""],
+                           "alliance": ["A1", "A1"], "period": [2007, 2006],
+                           "signal": ["troops", "alliance_exercises"],
+                           "old_value": [float("nan"), 4.0], "new_value": [310.5, 4.0]})
+    _write_old_version(tmp_path, fit, "v0001")
+    _write_old_version(tmp_path, fit, "v0002", parent="v0001", ledger=ledger)
+    old = {p: (_inode(p), p.stat().st_mode, p.stat().st_mtime_ns, p.read_bytes())
+           for p in tmp_path.glob("v*/**/*") if p.is_file()}
+    store = PosteriorStore(tmp_path)
+    assert store.versions() == ["v0001", "v0002"]
+    assert [store.verify(v) for v in ("v0001", "v0002")] == ["v0001", "v0002"]
+    pd.testing.assert_frame_equal(store.load("v0001").credibility(), fit.credibility())
+    pd.testing.assert_frame_equal(store.ledger("v0002"), ledger)
+    rows_added = store.history()["rows_added"]
+    assert pd.isna(rows_added.iloc[0]) and rows_added.iloc[1] == 1
+
+    assert store.save(fit, parent="v0002") == "v0003"
+    assert store.save(fit, parent="v0003") == "v0004"
+    assert json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["format"] == 1
+    # The old versions are left as they were; the new ones share their files.
+    assert old == {p: (_inode(p), p.stat().st_mode, p.stat().st_mtime_ns, p.read_bytes())
+                   for p in old}
+    assert all(p.stat().st_nlink == 1 for p in old)
+    posterior = [_inode(tmp_path / v / "posterior.nc") for v in ("v0002", "v0003", "v0004")]
+    assert posterior[0] != posterior[1] == posterior[2]
+    for version in store.versions():
+        assert store.load(version).credibility().shape == fit.credibility().shape
+    # Damage in an old version is reported as before, for that version only.
+    _flip_byte(tmp_path / "v0001" / "spec.toml")
+    with pytest.raises(StoreError, match=r"v0001.*spec\.toml does not match[^;]*$"):
+        store.verify("v0001")
+    assert store.verify("v0003") == "v0003"
+
+
+@pytest.mark.slow
+def test_objects_left_by_a_killed_writer_are_reused_or_removed(tmp_path: Path,
+                                                               fit: FitResult) -> None:
+    store = PosteriorStore(tmp_path)
+    store.save(fit)
+    ledger = pd.DataFrame({"row": [1], "action": ["added"], "level": ["commitment"],
+                           "commitment_id": ["C001"], "alliance": ["A1"], "period": [2007],
+                           "signal": ["troops"], "old_value": [float("nan")],
+                           "new_value": [310.5]})
+    # What a writer killed before its rename leaves: a complete object of the file it
+    # was saving (linked from no version), an object of some other file, and a
+    # temporary name it had not yet renamed.
+    text = ledger.to_csv(index=False, lineterminator="\n").encode()
+    digest = hashlib.sha256(text).hexdigest()
+    reusable = tmp_path / OBJECTS / digest[:2] / digest
+    reusable.parent.mkdir(parents=True, exist_ok=True)
+    reusable.write_bytes(text)
+    reusable.chmod(0o444)
+    other = hashlib.sha256(b"other").hexdigest()
+    orphan = tmp_path / OBJECTS / other[:2] / other
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"other")
+    stale = tmp_path / OBJECTS / other[:2] / ".tmp-0123abcd"
+    stale.write_bytes(b"half")
+    assert PosteriorStore(tmp_path).versions() == ["v0001"]
+    store.verify("v0001")
+
+    assert store.save(fit, parent="v0001", ledger=ledger) == "v0002"
+    assert _inode(tmp_path / "v0002" / "ledger.csv") == _inode(reusable)
+    assert not orphan.exists() and not stale.exists()
+    assert _unlinked_objects(tmp_path) == []
+    pd.testing.assert_frame_equal(store.ledger("v0002"), ledger)
 
 
 @pytest.mark.slow
@@ -315,6 +532,8 @@ def test_writer_killed_at_any_moment_leaves_store_sound(tmp_path: Path, fit: Fit
     # The next writer finishes normally and clears what the killed ones left behind.
     assert PosteriorStore(path).save(fit, parent=good[-1]) not in good
     assert not list(path.glob(".tmp-*"))
+    assert not list(path.glob(f"{OBJECTS}/*/.tmp-*"))
+    assert _unlinked_objects(path) == []
     _assert_store_sound(path, good)
     print(f"kill points: {phases}; startup {startup:.2f} s, save {save_seconds:.2f} s")
 
@@ -366,3 +585,4 @@ def test_ledger_is_saved_checksummed_and_counted(tmp_path: Path, fit: FitResult)
         store.load("v0002")
     with pytest.raises(StoreError, match="'action' column"):
         store.save(fit, ledger=ledger.drop(columns="action"))
+
