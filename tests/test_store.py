@@ -586,3 +586,25 @@ def test_ledger_is_saved_checksummed_and_counted(tmp_path: Path, fit: FitResult)
     with pytest.raises(StoreError, match="'action' column"):
         store.save(fit, ledger=ledger.drop(columns="action"))
 
+
+@pytest.mark.slow
+def test_store_size_benchmark_counts_shared_files_once(tmp_path: Path, fit_dir: Path) -> None:
+    """benchmarks/store_size.py on a saved fit, re-saved twice: the versions after the
+    first add their meta.json alone when shared, every file again as plain copies."""
+    out = tmp_path / "store_size.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "store_size.py"), "--fit", str(fit_dir),
+         "--scenarios", "resave", "--versions", "2", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert "posterior.nc" in done.stdout and "scenario resave" in done.stdout
+    posterior = result["files_v0001"]["posterior.nc"]
+    assert 0 < result["posterior_share_v0001"] < 1
+    rows = result["scenarios"]["resave"]["versions"]
+    assert [row["version"] for row in rows] == ["v0001", "v0002", "v0003"]
+    assert rows[0]["shared_bytes"] == pytest.approx(rows[0]["plain_bytes"], abs=64)
+    for row in rows[1:]:
+        assert row["plain_bytes"] > posterior > 10 * row["shared_bytes"]
+        assert "posterior.nc" in row["files_shared_with_parent"]
+    assert result["scenarios"]["resave"]["objects"] == len(result["files_v0001"])
