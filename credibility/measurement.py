@@ -1280,6 +1280,11 @@ def build_measurement_model(
     True
     """
     spec = spec or data.spec
+    if len(spec.dimensions) > 1:
+        raise SpecError(f"{spec.source}: a model of {len(spec.dimensions)} dimensions "
+                        f"({', '.join(spec.dimensions)}) is not built yet: specs of several "
+                        "dimensions parse and simulate() draws from them, but only one "
+                        "dimension can be fitted")
     if spec.spectral_states and spec.dynamics != "ar1":
         raise SpecError(f"{spec.source}: spectral_states needs dynamics = 'ar1' "
                         f"(got {spec.dynamics!r})")

@@ -7,6 +7,13 @@ draws one observation per (unit, period, signal) from the family's likelihood,
 then drops a share of them at random to mimic missing reports. Everything it
 returns is marked **synthetic**.
 
+A spec of several dimensions (``[model] dimensions``) is simulated as the model of
+``docs/model.md`` ("Several dimensions") states it: each dimension its own group
+effects, alliance paths and commitment paths, the commitment paths' innovations
+correlated across dimensions (correlation drawn by :func:`lkj_correlation`), and
+each signal's linear predictor the sum of its loadings times the dimensions it
+loads on. The PyMC model of several dimensions is not built yet.
+
 Signals whose spec leaves a prior on ``"auto"`` have no data to scale it from, so
 the simulator uses the fixed fallbacks in :data:`SIMULATION_FALLBACKS`.
 """
@@ -15,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from credibility.errors import SpecError
 from credibility.measurement import (
     NOISE_SHAPE,
     RESIDUAL_PERSISTENCE_PRIOR,
@@ -99,6 +108,74 @@ def synthetic_commitments(
     )
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Units and cells of a commitments table: every active alliance- and
+    commitment-period, each unit's own time, and group indices. Draws nothing."""
+
+    frame: pd.DataFrame
+    ids: np.ndarray
+    first: int
+    last: int
+    periods: np.ndarray
+    alliances: list[str]
+    regions: list[str]
+    types: list[str]
+    c_alliance: np.ndarray
+    c_region: np.ndarray
+    c_type: np.ndarray
+    a_unit: np.ndarray
+    a_local: np.ndarray
+    a_period: np.ndarray
+    c_unit: np.ndarray
+    c_local: np.ndarray
+    c_period: np.ndarray
+
+
+def _layout(commitments: pd.DataFrame, last_period: int | None) -> _Layout:
+    frame = commitments.copy()
+    frame["start"] = frame["start"].astype(int)
+    ends = pd.to_numeric(frame["end"], errors="coerce")
+    last = int(last_period if last_period is not None
+               else np.nanmax([frame["start"].max(), ends.max()]))
+    first = int(frame["start"].min())
+    end = ends.fillna(last).astype(int).to_numpy()
+    start = frame["start"].to_numpy()
+
+    alliances = list(dict.fromkeys(frame["alliance"]))
+    regions = list(dict.fromkeys(frame["region"]))
+    types = list(dict.fromkeys(frame["type"]))
+    c_alliance = frame["alliance"].map({a: k for k, a in enumerate(alliances)}).to_numpy()
+    a_start = np.array([start[c_alliance == k].min() for k in range(len(alliances))])
+    a_end = np.array([end[c_alliance == k].max() for k in range(len(alliances))])
+
+    a_len = a_end - a_start + 1
+    a_unit = np.repeat(np.arange(len(alliances)), a_len)
+    a_local = np.arange(a_unit.size) - np.repeat(np.cumsum(a_len) - a_len, a_len)
+    c_len = end - start + 1
+    c_unit = np.repeat(np.arange(len(frame)), c_len)
+    c_local = np.arange(c_unit.size) - np.repeat(np.cumsum(c_len) - c_len, c_len)
+    return _Layout(
+        frame=frame,
+        ids=frame["commitment_id"].astype(str).to_numpy(),
+        first=first,
+        last=last,
+        periods=np.arange(first, last + 1),
+        alliances=alliances,
+        regions=regions,
+        types=types,
+        c_alliance=c_alliance,
+        c_region=frame["region"].map({r: k for k, r in enumerate(regions)}).to_numpy(),
+        c_type=frame["type"].map({y: k for k, y in enumerate(types)}).to_numpy(),
+        a_unit=a_unit,
+        a_local=a_local,
+        a_period=a_start[a_unit] + a_local,
+        c_unit=c_unit,
+        c_local=c_local,
+        c_period=start[c_unit] + c_local,
+    )
+
+
 def _zero_sum(rng: np.random.Generator, sigma: float, n: int) -> np.ndarray:
     if n < 2:
         return np.zeros(n)
@@ -153,17 +230,18 @@ def _signal_parameters(
 
 def _draw_values(
     rng: np.random.Generator, spec: SignalSpec, params: Mapping[str, float | np.ndarray],
-    state: np.ndarray,
+    loaded: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Observations (and binomial trials) for latent values ``state``."""
-    n = state.size
+    """Observations (and binomial trials) for the latent part ``loaded`` of the
+    linear predictor (loading times latent, summed over the dimensions loaded on)."""
+    n = loaded.size
     trials = np.full(n, np.nan)
     if spec.family == "ordinal":
         cut = np.asarray(params["cutpoints"])
-        eta = float(params["loading"]) * state
+        eta = loaded
         below = 1.0 / (1.0 + np.exp(-(cut[None, :] - eta[:, None])))
         return 1 + (rng.random(n)[:, None] > below).sum(axis=1).astype(np.float64), trials
-    eta = float(params["intercept"]) + float(params["loading"]) * state
+    eta = float(params["intercept"]) + loaded
     if spec.family == "count":
         alpha = 1.0 / max(float(params["noise"]), 1e-6)
         rate = rng.gamma(alpha, np.exp(eta) / alpha)
@@ -187,15 +265,9 @@ def simulate(
     seed: int = 0,
     missing: float | Mapping[str, float] = 0.2,
     last_period: int | None = None,
-    fixed: Mapping[str, float | Mapping[str, float]] | None = None,
+    fixed: Mapping[str, Any] | None = None,
 ) -> Simulation:
     """Draw parameters from the spec's priors, then latent credibility and signal data.
-
-    ``commitments`` is a commitments table in the data contract's layout (default:
-    :func:`synthetic_commitments` with 12 commitments in 3 alliances, 2000-2015).
-    ``missing`` is the share of (unit, period, signal) observations dropped at
-    random, overall or per signal name. Ongoing commitments (empty ``end``) run to
-    ``last_period`` (default: the latest start or end in the table).
 
     ``fixed`` replaces prior draws by given values (everything else is still drawn,
     in the same order, so the seed means the same thing): top-level keys
@@ -203,6 +275,53 @@ def simulate(
     walk), ``sd_alliance_mean``, ``sd_alliance_dynamics``,
     and one mapping per signal name with ``loading`` (raw model scale, signed),
     ``intercept`` or ``noise``.
+
+    A spec of several dimensions (``[model] dimensions``) draws, per dimension in
+    spec order, the persistences (or steps), scales and group effects as above,
+    then the correlation of the dimensions' commitment innovations from
+    LKJ(``[priors] dimension_correlation_eta``) (:func:`lkj_correlation`), the
+    alliance paths of each dimension, the commitment paths of all dimensions
+    together, and each signal's parameters followed by its cross-loadings (the
+    signal's ``direction`` times a half-normal with its ``loading`` sd). A signal's
+    linear predictor is ``intercept + loading * x[dimension] + sum over also a of
+    loading_also[a] * x[a]``. Then the top-level keys of ``fixed`` take a number
+    (every dimension) or a mapping from dimension name to number,
+    ``dimension_correlation`` takes the correlation matrix (dimensions in spec
+    order), and a signal's mapping may hold ``loading_also``, a mapping from each of
+    its ``also`` dimensions to its raw loading. The truth then has a leading
+    ``dimension`` on every latent quantity (``credibility`` is ``(dimension,
+    commitment, period)``), ``loading`` is a ``(signal, dimension)`` matrix on the
+    reported scale with zeros where a signal does not load, ``loads`` its pattern,
+    and ``dimension_correlation`` is ``(dimension, with_dimension)``.
+
+    Parameters
+    ----------
+    spec : ModelSpec or str
+        The specification, or the name or path of one (:func:`credibility.spec.load_spec`).
+    commitments : pandas.DataFrame, optional
+        A commitments table in the data contract's layout (default:
+        :func:`synthetic_commitments` with 12 commitments in 3 alliances, 2000-2015).
+    seed : int
+        Seed of every draw: the same seed gives the same data and truth.
+    missing : float or Mapping[str, float]
+        Share of (unit, period, signal) observations dropped at random, overall or
+        per signal name.
+    last_period : int, optional
+        The period ongoing commitments (empty ``end``) run to (default: the latest
+        start or end in the table).
+    fixed : Mapping[str, Any], optional
+        Values that replace prior draws (above).
+
+    Returns
+    -------
+    Simulation
+        The data (validated against ``spec``) and the true values, marked synthetic.
+
+    Raises
+    ------
+    ValueError
+        If ``fixed`` gives a correlation that is not a correlation matrix of the
+        spec's dimensions, or names a dimension the spec (or signal) lacks.
 
     Examples
     --------
@@ -213,30 +332,25 @@ def simulate(
     ('commitment', 'period')
     >>> len(sim.data.signals) > 0
     True
+    >>> two = simulate("capability_willingness", seed=3)
+    >>> two.truth["credibility"].dims
+    ('dimension', 'commitment', 'period')
+    >>> two.truth["dimension_correlation"].shape
+    (2, 2)
     """
     spec = load_spec(spec) if isinstance(spec, str) else spec
     rng = np.random.default_rng(seed)
     if commitments is None:
         commitments = synthetic_commitments(seed=seed)
         last_period = 2015 if last_period is None else last_period
-    frame = commitments.copy()
-    frame["start"] = frame["start"].astype(int)
-    ends = pd.to_numeric(frame["end"], errors="coerce")
-    last = int(last_period if last_period is not None
-               else np.nanmax([frame["start"].max(), ends.max()]))
-    first = int(frame["start"].min())
-    end = ends.fillna(last).astype(int).to_numpy()
-    start = frame["start"].to_numpy()
-    periods = np.arange(first, last + 1)
-
-    alliances = list(dict.fromkeys(frame["alliance"]))
-    regions = list(dict.fromkeys(frame["region"]))
-    types = list(dict.fromkeys(frame["type"]))
-    c_alliance = frame["alliance"].map({a: k for k, a in enumerate(alliances)}).to_numpy()
-    c_region = frame["region"].map({r: k for k, r in enumerate(regions)}).to_numpy()
-    c_type = frame["type"].map({y: k for k, y in enumerate(types)}).to_numpy()
-    a_start = np.array([start[c_alliance == k].min() for k in range(len(alliances))])
-    a_end = np.array([end[c_alliance == k].max() for k in range(len(alliances))])
+    layout = _layout(commitments, last_period)
+    fixed = fixed or {}
+    if len(spec.dimensions) > 1:
+        return _simulate_dimensions(spec, layout, rng, seed, missing, fixed)
+    first, periods = layout.first, layout.periods
+    alliances, regions, types = layout.alliances, layout.regions, layout.types
+    a_unit, a_local, a_period = layout.a_unit, layout.a_local, layout.a_period
+    c_unit, c_local, c_period = layout.c_unit, layout.c_local, layout.c_period
 
     p = spec.priors
     if spec.dynamics == "ar1":
@@ -245,7 +359,6 @@ def simulate(
     else:
         rho_a = abs(rng.normal(0.0, p.random_walk_step_sd))
         rho_c = abs(rng.normal(0.0, p.random_walk_step_sd))
-    fixed = fixed or {}
     dyn = "persistence" if spec.dynamics == "ar1" else "step"
     rho_a = float(fixed.get(f"{dyn}_alliance", rho_a))  # type: ignore[arg-type]
     rho_c = float(fixed.get(f"{dyn}_commitment", rho_c))  # type: ignore[arg-type]
@@ -260,75 +373,277 @@ def simulate(
     type_effect = _zero_sum(rng, p.type_sd, len(types)) if spec.type_effects else np.zeros(
         len(types))
 
-    a_len = a_end - a_start + 1
-    a_unit = np.repeat(np.arange(len(alliances)), a_len)
-    a_local = np.arange(a_unit.size) - np.repeat(np.cumsum(a_len) - a_len, a_len)
-    a_period = a_start[a_unit] + a_local
     a_level = za[a_unit] + scales["sd_alliance_dynamics"] * _paths(
         rng, a_unit, a_local, len(alliances), rho_a, spec.dynamics)
     a_grid = np.full((len(alliances), periods.size), np.nan)
     a_grid[a_unit, a_period - first] = a_level
 
-    c_len = end - start + 1
-    c_unit = np.repeat(np.arange(len(frame)), c_len)
-    c_local = np.arange(c_unit.size) - np.repeat(np.cumsum(c_len) - c_len, c_len)
-    c_period = start[c_unit] + c_local
     x = (
-        a_grid[c_alliance[c_unit], c_period - first]
-        + _paths(rng, c_unit, c_local, len(frame), rho_c, spec.dynamics)
+        a_grid[layout.c_alliance[c_unit], c_period - first]
+        + _paths(rng, c_unit, c_local, len(layout.frame), rho_c, spec.dynamics)
         * (1.0 / np.sqrt(1.0 - rho_c**2) if spec.dynamics == "ar1" else 1.0)
-        + region[c_region[c_unit]]
-        + type_effect[c_type[c_unit]]
+        + region[layout.c_region[c_unit]]
+        + type_effect[layout.c_type[c_unit]]
     )
     # The model's anchors: mean 0 over active cells (signals see the centred raw
     # scale); reported credibility is standardised to sd 1 over active cells.
     level = x.mean()
     x, a_level = x - level, a_level - level
     spread = x.std()
-    x_grid = np.full((len(frame), periods.size), np.nan)
+    x_grid = np.full((len(layout.frame), periods.size), np.nan)
     x_grid[c_unit, c_period - first] = x / spread
     a_grid = np.full((len(alliances), periods.size), np.nan)
     a_grid[a_unit, a_period - first] = a_level / spread
 
-    ids = frame["commitment_id"].astype(str).to_numpy()
     rows = []
     parameters = {}
     for s in spec.signals:
         params = _signal_parameters(rng, s, spec)
         params.update(fixed.get(s.name, {}))  # type: ignore[arg-type]
         parameters[s.name] = params
-        if s.level == "commitment":
-            state, unit_col = x, {"commitment_id": ids[c_unit], "alliance": ""}
-            period = c_period
+        state = x if s.level == "commitment" else a_level
+        rows.append(_signal_rows(rng, s, params, float(params["loading"]) * state,
+                                 layout, missing))
+    data = _simulated_data(spec, layout, rows)
+    truth = _truth_dataset(spec, layout.ids, alliances, regions, types, periods, x_grid, a_grid,
+                           scales, spread, rho_a, rho_c, region, type_effect, parameters)
+    return Simulation(data=data, truth=truth, seed=seed)
+
+
+def lkj_correlation(n: int, eta: float, rng: np.random.Generator) -> np.ndarray:
+    """Draw an ``n x n`` correlation matrix from the LKJ(``eta``) distribution.
+
+    The C-vine method of Lewandowski, Kurowicka and Joe (2009, section 2.4): partial
+    correlations of the vine are drawn from scaled Beta distributions and turned
+    into correlations. With ``eta = 1`` every correlation matrix is equally likely;
+    larger ``eta`` pulls towards the identity. Each off-diagonal element has the
+    marginal ``2 Beta(b, b) - 1`` with ``b = eta - 1 + n / 2``.
+
+    Parameters
+    ----------
+    n : int
+        Size of the matrix (the number of dimensions), at least 1.
+    eta : float
+        LKJ shape, positive (``[priors] dimension_correlation_eta``).
+    rng : numpy.random.Generator
+        Source of the random draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        A symmetric positive-definite ``(n, n)`` matrix with unit diagonal.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1`` or ``eta <= 0``.
+
+    Examples
+    --------
+    >>> r = lkj_correlation(3, 2.0, np.random.default_rng(0))
+    >>> r.shape, bool(np.allclose(np.diag(r), 1.0)), bool(np.allclose(r, r.T))
+    ((3, 3), True, True)
+    >>> bool(np.all(np.linalg.eigvalsh(r) > 0))
+    True
+    """
+    if n < 1 or not eta > 0:
+        raise ValueError(f"lkj_correlation needs n >= 1 and eta > 0 (got n={n}, eta={eta})")
+    beta = eta + (n - 1) / 2.0
+    partial = np.zeros((n, n))
+    correlation = np.eye(n)
+    for k in range(n - 1):
+        beta -= 0.5
+        for i in range(k + 1, n):
+            partial[k, i] = 2.0 * rng.beta(beta, beta) - 1.0
+            r = partial[k, i]
+            # From the partial correlation given variables 0..k-1 to the correlation.
+            for m in range(k - 1, -1, -1):
+                r = (r * np.sqrt((1.0 - partial[m, i] ** 2) * (1.0 - partial[m, k] ** 2))
+                     + partial[m, i] * partial[m, k])
+            correlation[k, i] = correlation[i, k] = r
+    return correlation
+
+
+def _correlated_paths(
+    rng: np.random.Generator, unit: np.ndarray, local: np.ndarray, n_units: int,
+    rho: np.ndarray, correlation: np.ndarray, dynamics: str,
+) -> np.ndarray:
+    """Commitment paths of several dimensions, ``(dimension, cell)``, with innovations
+    ``N(0, correlation)`` (unit sd per dimension, the scale anchor).
+
+    ``ar1``: ``e[t] = rho * e[t-1] + innovation``, started from the joint stationary
+    distribution (covariance ``R / (1 - rho rho')``); ``random_walk``: ``e[0] ~ N(0, R)``
+    and ``e[t] = e[t-1] + rho * innovation`` (``rho`` the step sd per dimension).
+    """
+    length = int(local.max()) + 1
+    chol = np.linalg.cholesky(correlation)
+    z = rng.normal(size=(n_units, length, rho.size))
+    innovations = z @ chol.T
+    path = np.empty_like(innovations)
+    if dynamics == "ar1":
+        stationary = correlation / (1.0 - np.outer(rho, rho))
+        path[:, 0] = z[:, 0] @ np.linalg.cholesky(stationary).T
+        for t in range(1, length):
+            path[:, t] = rho * path[:, t - 1] + innovations[:, t]
+    else:
+        path[:, 0] = innovations[:, 0]
+        for t in range(1, length):
+            path[:, t] = path[:, t - 1] + rho * innovations[:, t]
+    return path[unit, local].T
+
+
+def _per_dimension(value: object, dimensions: tuple[str, ...], drawn: np.ndarray,
+                   key: str) -> np.ndarray:
+    """A ``fixed`` value for every dimension (a number) or some (a mapping by name)."""
+    if value is None:
+        return drawn
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - set(dimensions))
+        if unknown:
+            raise ValueError(f"fixed[{key!r}] names unknown dimension(s) {unknown}; "
+                             f"dimensions are {list(dimensions)}")
+        return np.array([float(value.get(d, v)) for d, v in zip(dimensions, drawn,
+                                                                  strict=True)])
+    return np.full(len(dimensions), float(value))  # type: ignore[arg-type]
+
+
+def _checked_correlation(value: object, n: int) -> np.ndarray:
+    """``fixed["dimension_correlation"]`` as an ``(n, n)`` correlation matrix."""
+    matrix = np.asarray(value, dtype=np.float64)
+    if (matrix.shape != (n, n) or not np.allclose(matrix, matrix.T)
+            or not np.allclose(np.diag(matrix), 1.0)
+            or np.any(np.linalg.eigvalsh((matrix + matrix.T) / 2.0) <= 0)):
+        raise ValueError(f"fixed['dimension_correlation'] must be a symmetric positive-definite "
+                         f"{n} x {n} matrix with unit diagonal (got {matrix.tolist()})")
+    return matrix
+
+
+def _simulate_dimensions(
+    spec: ModelSpec, layout: _Layout, rng: np.random.Generator, seed: int,
+    missing: float | Mapping[str, float], fixed: Mapping[str, object],
+) -> Simulation:
+    """:func:`simulate` for a spec of several dimensions (docs/model.md)."""
+    dims = spec.dimensions
+    n_dims = len(dims)
+    p = spec.priors
+    first, periods = layout.first, layout.periods
+    n_alliances, n_commitments = len(layout.alliances), len(layout.frame)
+    dyn = "persistence" if spec.dynamics == "ar1" else "step"
+
+    # Per dimension, the one-dimension draws in the same order.
+    rho_a, rho_c = np.empty(n_dims), np.empty(n_dims)
+    scales = {"sd_alliance_mean": np.empty(n_dims), "sd_alliance_dynamics": np.empty(n_dims)}
+    za = np.empty((n_dims, n_alliances))
+    region = np.zeros((n_dims, len(layout.regions)))
+    type_effect = np.zeros((n_dims, len(layout.types)))
+    for d in range(n_dims):
+        if spec.dynamics == "ar1":
+            rho_a[d] = rng.beta(p.persistence_alpha, p.persistence_beta)
+            rho_c[d] = rng.beta(p.persistence_alpha, p.persistence_beta)
         else:
-            state = a_level
-            unit_col = {"commitment_id": "", "alliance": np.array(alliances)[a_unit]}
-            period = a_period
-        values, trials = _draw_values(rng, s, params, state)
-        if s.residual_persistence:  # AR(1) log residuals per unit (decision 19)
-            unit = c_unit if s.level == "commitment" else a_unit
-            previous, gap = previous_rows(unit, np.zeros(unit.size, dtype=np.int64), period)
-            values = s.target * draw_autocorrelated_lognormal(
-                float(params["intercept"]) + float(params["loading"]) * state,
-                float(params["noise"]), float(params["residual_persistence"]), previous, gap,
-                rng=rng)
-        share_missing = missing.get(s.name, 0.0) if isinstance(missing, Mapping) else missing
-        keep = rng.random(values.size) >= share_missing
-        table = pd.DataFrame({**unit_col, "period": period, "signal": s.name, "value": values,
-                              "trials": trials, "exposure": np.nan})
-        rows.append(table[keep])
+            rho_a[d] = abs(rng.normal(0.0, p.random_walk_step_sd))
+            rho_c[d] = abs(rng.normal(0.0, p.random_walk_step_sd))
+        scales["sd_alliance_mean"][d] = abs(rng.normal(0.0, p.alliance_mean_sd))
+        scales["sd_alliance_dynamics"][d] = abs(rng.normal(0.0, p.alliance_dynamics_sd))
+        za[d] = _zero_sum(rng, 1.0, n_alliances)
+        if spec.region_effects:
+            region[d] = _zero_sum(rng, p.region_sd, len(layout.regions))
+        if spec.type_effects:
+            type_effect[d] = _zero_sum(rng, p.type_sd, len(layout.types))
+    correlation = lkj_correlation(n_dims, p.dimension_correlation_eta, rng)
+    if "dimension_correlation" in fixed:
+        correlation = _checked_correlation(fixed["dimension_correlation"], n_dims)
+    rho_a = _per_dimension(fixed.get(f"{dyn}_alliance"), dims, rho_a, f"{dyn}_alliance")
+    rho_c = _per_dimension(fixed.get(f"{dyn}_commitment"), dims, rho_c, f"{dyn}_commitment")
+    for key in scales:
+        scales[key] = _per_dimension(fixed.get(key), dims, scales[key], key)
+    za = scales["sd_alliance_mean"][:, None] * za
+
+    a_level = np.stack([
+        za[d, layout.a_unit] + scales["sd_alliance_dynamics"][d] * _paths(
+            rng, layout.a_unit, layout.a_local, n_alliances, rho_a[d], spec.dynamics)
+        for d in range(n_dims)])
+    a_raw = np.full((n_dims, n_alliances, periods.size), np.nan)
+    a_raw[:, layout.a_unit, layout.a_period - first] = a_level
+    c_unit, c_period = layout.c_unit, layout.c_period
+    x = (
+        a_raw[:, layout.c_alliance[c_unit], c_period - first]
+        + _correlated_paths(rng, c_unit, layout.c_local, n_commitments, rho_c, correlation,
+                            spec.dynamics)
+        + region[:, layout.c_region[c_unit]]
+        + type_effect[:, layout.c_type[c_unit]]
+    )
+    # Each dimension's anchors, as for one: mean 0 over active cells, reported sd 1.
+    level = x.mean(axis=1, keepdims=True)
+    x, a_level = x - level, a_level - level
+    spread = x.std(axis=1)
+    x_grid = np.full((n_dims, n_commitments, periods.size), np.nan)
+    x_grid[:, c_unit, c_period - first] = x / spread[:, None]
+    a_grid = np.full((n_dims, n_alliances, periods.size), np.nan)
+    a_grid[:, layout.a_unit, layout.a_period - first] = a_level / spread[:, None]
+
+    rows = []
+    parameters = {}
+    for s in spec.signals:
+        params = _signal_parameters(rng, s, spec)
+        loading_sd = s.loading_sd or SIMULATION_FALLBACKS[s.family][2]
+        drawn_also = s.direction * np.abs(rng.normal(0.0, loading_sd, len(s.also)))
+        given = dict(fixed.get(s.name, {}))  # type: ignore[call-overload]
+        given_also = given.pop("loading_also", {})
+        unknown = sorted(set(given_also) - set(s.also))
+        if unknown:
+            raise ValueError(f"fixed[{s.name!r}]['loading_also'] names {unknown}, not in the "
+                             f"signal's also {list(s.also)}")
+        params.update(given)
+        params["loading_also"] = np.array([float(given_also.get(a, v))
+                                           for a, v in zip(s.also, drawn_also, strict=True)])
+        parameters[s.name] = params
+        state = x if s.level == "commitment" else a_level
+        loaded = float(params["loading"]) * state[dims.index(s.dimension or dims[0])]
+        for a, value in zip(s.also, params["loading_also"], strict=True):
+            loaded = loaded + float(value) * state[dims.index(a)]
+        rows.append(_signal_rows(rng, s, params, loaded, layout, missing))
+    data = _simulated_data(spec, layout, rows)
+    truth = _truth_dimensions(spec, layout, x_grid, a_grid, scales, spread, rho_a, rho_c,
+                              region, type_effect, correlation, parameters)
+    return Simulation(data=data, truth=truth, seed=seed)
+
+
+def _signal_rows(
+    rng: np.random.Generator, s: SignalSpec, params: Mapping[str, float | np.ndarray],
+    loaded: np.ndarray, layout: _Layout, missing: float | Mapping[str, float],
+) -> pd.DataFrame:
+    """The kept rows of signal ``s`` given the latent part ``loaded`` of its predictor."""
+    if s.level == "commitment":
+        unit_col = {"commitment_id": layout.ids[layout.c_unit], "alliance": ""}
+        unit, period = layout.c_unit, layout.c_period
+    else:
+        unit_col = {"commitment_id": "", "alliance": np.array(layout.alliances)[layout.a_unit]}
+        unit, period = layout.a_unit, layout.a_period
+    values, trials = _draw_values(rng, s, params, loaded)
+    if s.residual_persistence:  # AR(1) log residuals per unit (decision 19)
+        previous, gap = previous_rows(unit, np.zeros(unit.size, dtype=np.int64), period)
+        values = s.target * draw_autocorrelated_lognormal(
+            float(params["intercept"]) + loaded,
+            float(params["noise"]), float(params["residual_persistence"]), previous, gap,
+            rng=rng)
+    share_missing = missing.get(s.name, 0.0) if isinstance(missing, Mapping) else missing
+    keep = rng.random(values.size) >= share_missing
+    table = pd.DataFrame({**unit_col, "period": period, "signal": s.name, "value": values,
+                          "trials": trials, "exposure": np.nan})
+    return table[keep]
+
+
+def _simulated_data(spec: ModelSpec, layout: _Layout, rows: list[pd.DataFrame]
+                    ) -> CredibilityData:
     signals = pd.concat(rows, ignore_index=True)
     if not (signals["trials"].notna().any()):
         signals = signals.drop(columns="trials")
     signals = signals.drop(columns="exposure")
-
-    data = CredibilityData.from_frames(
-        frame, signals, spec=spec, periods=(first, last),
+    return CredibilityData.from_frames(
+        layout.frame, signals, spec=spec, periods=(layout.first, layout.last),
         names={"commitments": "simulated commitments", "signals": "simulated signals"},
     )
-    truth = _truth_dataset(spec, ids, alliances, regions, types, periods, x_grid, a_grid,
-                           scales, spread, rho_a, rho_c, region, type_effect, parameters)
-    return Simulation(data=data, truth=truth, seed=seed)
 
 
 def _truth_dataset(
@@ -378,6 +693,69 @@ def _truth_dataset(
     return truth
 
 
+def _truth_dimensions(
+    spec: ModelSpec, layout: _Layout, x_grid: np.ndarray, a_grid: np.ndarray,
+    scales: Mapping[str, np.ndarray], spread: np.ndarray, rho_a: np.ndarray,
+    rho_c: np.ndarray, region: np.ndarray, type_effect: np.ndarray, correlation: np.ndarray,
+    parameters: Mapping[str, Mapping[str, float | np.ndarray]],
+) -> xr.Dataset:
+    """The truth of several dimensions: as :func:`_truth_dataset`, with a leading
+    ``dimension`` on every latent quantity, ``loading`` as a (signal, dimension)
+    matrix on the reported scale (zero where a signal does not load), ``loads``
+    its declared pattern, and ``dimension_correlation``."""
+    dims = list(spec.dimensions)
+    names = [s.name for s in spec.signals]
+    dyn = "persistence" if spec.dynamics == "ar1" else "step"
+    loads = np.zeros((len(names), len(dims)), dtype=bool)
+    loading = np.zeros((len(names), len(dims)))
+    for j, s in enumerate(spec.signals):
+        own = dims.index(s.dimension or dims[0])
+        loads[j, own] = True
+        loading[j, own] = float(parameters[s.name]["loading"])
+        for a, value in zip(s.also, np.asarray(parameters[s.name]["loading_also"]),
+                            strict=True):
+            loads[j, dims.index(a)] = True
+            loading[j, dims.index(a)] = float(value)
+    intercepts = {n: float(v["intercept"]) for n, v in parameters.items() if "intercept" in v}
+    noises = {n: float(v["noise"]) for n, v in parameters.items() if "noise" in v}
+    residual = {n: float(v["residual_persistence"]) for n, v in parameters.items()
+                if "residual_persistence" in v}
+    return xr.Dataset(
+        {
+            "credibility": (("dimension", "commitment", "period"), x_grid),
+            "alliance_level": (("dimension", "alliance", "period"), a_grid),
+            **{name: (("dimension",), np.asarray(value)) for name, value in scales.items()},
+            "latent_sd": (("dimension",), spread),
+            f"{dyn}_alliance": (("dimension",), rho_a),
+            f"{dyn}_commitment": (("dimension",), rho_c),
+            "region_effect": (("dimension", "region"), region),
+            "type_effect": (("dimension", "type"), type_effect),
+            "dimension_correlation": (("dimension", "with_dimension"), correlation),
+            "loading": (("signal", "dimension"), loading * spread[None, :]),
+            "loads": (("signal", "dimension"), loads),
+            "intercept": (("signal_intercept",), np.array(list(intercepts.values()))),
+            "noise": (("signal_noise",), np.array(list(noises.values()))),
+            **({"residual_persistence": (("signal_residual",),
+                                         np.array(list(residual.values())))}
+               if residual else {}),
+        },
+        coords={
+            "dimension": dims,
+            "with_dimension": dims,
+            "commitment": layout.ids,
+            "alliance": layout.alliances,
+            "period": layout.periods,
+            "region": layout.regions,
+            "type": layout.types,
+            "signal": names,
+            "signal_intercept": list(intercepts),
+            "signal_noise": list(noises),
+            **({"signal_residual": list(residual)} if residual else {}),
+        },
+        attrs={"synthetic": "true", "note": "SYNTHETIC: simulated by credibility.simulate"},
+    )
+
+
 def simulate_cases(
     simulation: Simulation,
     cases: pd.DataFrame | int = 100,
@@ -411,6 +789,10 @@ def simulate_cases(
     """
     data = simulation.data
     spec = data.spec
+    if len(spec.dimensions) > 1:
+        raise SpecError(f"{spec.source}: simulate_cases needs one dimension; the outcome model "
+                        f"of {len(spec.dimensions)} dimensions ({', '.join(spec.dimensions)}) "
+                        "is not specified yet")
     rng = np.random.default_rng(seed)
     x_grid = simulation.truth["credibility"]
     effects = dict(covariates or {})

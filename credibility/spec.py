@@ -1,8 +1,10 @@
 """Declarative model specifications (``models/*.toml``).
 
 A specification says which signals the measurement model uses (name, family,
-level, direction and priors), how latent credibility evolves over time, and which
-group effects pool it. It is plain data: :func:`load_spec` reads it,
+level, direction and priors), how latent credibility evolves over time, which
+group effects pool it, and on which latent dimension each signal loads (one,
+``("credibility",)``, unless ``[model] dimensions`` names several; see
+"Several dimensions" in ``docs/model.md``). It is plain data: :func:`load_spec` reads it,
 :func:`parse_spec` checks it, and every problem raises :class:`SpecError` naming
 the file and the key.
 
@@ -51,6 +53,11 @@ class SignalSpec:
 
     ``intercept``, ``loading_sd`` and ``noise_mean`` are ``None`` when the spec asks
     for them to be scaled to the data ("auto"); see ``docs/model.md``.
+
+    ``dimension`` is the latent dimension the signal loads on (:func:`parse_spec`
+    always sets it; ``None``, for a signal built in code, means the spec's first
+    dimension) and ``also`` the other dimensions it cross-loads on. Its
+    ``direction`` applies to every dimension it loads on.
     """
 
     name: str
@@ -64,11 +71,17 @@ class SignalSpec:
     loading_sd: float | None = None
     noise_mean: float | None = None
     residual_persistence: bool = False
+    dimension: str | None = None
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Priors:
-    """Priors of the latent structure (shared by every signal)."""
+    """Priors of the latent structure (shared by every signal).
+
+    ``dimension_correlation_eta`` is the LKJ shape of the correlation of several
+    dimensions (used only when ``[model] dimensions`` names more than one).
+    """
 
     persistence_alpha: float = 5.0
     persistence_beta: float = 1.5
@@ -81,6 +94,7 @@ class Priors:
     proportion_precision_beta: float = 0.1
     cutpoint_sd: float = 2.0
     cutpoint_gap_sd: float = 0.5
+    dimension_correlation_eta: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,7 @@ class ModelSpec:
     name: str
     signals: tuple[SignalSpec, ...]
     dynamics: Literal["ar1", "random_walk"] = "ar1"
+    dimensions: tuple[str, ...] = ("credibility",)
     centred_states: tuple[str, ...] = ("commitment",)
     spectral_states: bool = False
     spectral_data_precision: float = 1.0
@@ -134,6 +149,20 @@ class ModelSpec:
             if s.name == name:
                 return s
         raise SpecError(f"{self.source}: no signal named {name!r}")
+
+    def signal_dimensions(self, name: str) -> tuple[str, ...]:
+        """The dimensions signal ``name`` loads on: its own first, then its ``also``.
+
+        Examples
+        --------
+        >>> spec = load_spec("capability_willingness")
+        >>> spec.signal_dimensions("joint_exercises")
+        ('willingness', 'capability')
+        >>> load_spec("default").signal_dimensions("troops")
+        ('credibility',)
+        """
+        signal = self.signal(name)
+        return (signal.dimension or self.dimensions[0], *signal.also)
 
     @property
     def covariates(self) -> tuple[str, ...]:
@@ -193,10 +222,11 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(f"{source}: not valid TOML ({exc})") from None
     _known_keys(raw, {"model", "hierarchy", "priors", "signals", "outcome"}, source, "")
     model = _table(raw, "model", source)
-    _known_keys(model, {"name", "description", "dynamics", "centred_states", "spectral_states",
-                        "spectral_data_precision", "marker_signal", "scale_coordinate",
-                        "residual_signal", "adapt_coordinates"},
+    _known_keys(model, {"name", "description", "dynamics", "dimensions", "centred_states",
+                        "spectral_states", "spectral_data_precision", "marker_signal",
+                        "scale_coordinate", "residual_signal", "adapt_coordinates"},
                 source, "model")
+    dimensions = _parse_dimensions(model, source)
     centred = model.get("centred_states", ["commitment"])
     if not isinstance(centred, list) or not set(centred) <= set(LEVELS):
         raise SpecError(
@@ -217,6 +247,12 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(f"{source}: [model] spectral_states = true replaces the centred "
                         "commitment states; add 'commitment' to centred_states")
     precision = _positive(model, "spectral_data_precision", source, "model", default=1.0)
+    one_latent = [key for key in ("spectral_states", "marker_signal", "residual_signal")
+                  if model.get(key, False) not in (False, None)]
+    if len(dimensions) > 1 and one_latent:
+        raise SpecError(f"{source}: [model] {', '.join(one_latent)} cannot be combined with "
+                        f"{len(dimensions)} dimensions ({', '.join(dimensions)}): "
+                        "their coordinates are defined for one latent")
     marker = model.get("marker_signal")
     if marker is not None:
         marker = _string(model, "marker_signal", source, "model")
@@ -238,7 +274,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     raw_signals = raw.get("signals")
     if not isinstance(raw_signals, list) or not raw_signals:
         raise SpecError(f"{source}: at least one [[signals]] table is required")
-    signals = tuple(_parse_signal(s, i, source) for i, s in enumerate(raw_signals, start=1))
+    signals = tuple(_parse_signal(s, i, source, dimensions)
+                    for i, s in enumerate(raw_signals, start=1))
     names = [s.name for s in signals]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -253,10 +290,12 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
                         "level = 'commitment' (it scales the commitment states)")
     if residual is not None:
         _check_residual_signal(residual, signals, source)
+    _check_identified(dimensions, signals, source)
     return ModelSpec(
         name=name,
         description=_string(model, "description", source, "model", default=""),
         dynamics=dynamics,  # type: ignore[arg-type]
+        dimensions=dimensions,
         centred_states=tuple(centred),
         spectral_states=spectral,
         spectral_data_precision=precision,
@@ -272,6 +311,58 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         source=source,
         text=text,
     )
+
+
+def _parse_dimensions(model: dict[str, Any], source: str) -> tuple[str, ...]:
+    """``[model] dimensions``: a non-empty list of unique identifiers."""
+    raw = model.get("dimensions", ["credibility"])
+    if not isinstance(raw, list) or not raw or not all(isinstance(d, str) for d in raw):
+        raise SpecError(f"{source}: [model] dimensions = {raw!r}; expected a non-empty list "
+                        "of names")
+    bad = [d for d in raw if not _is_identifier(d)]
+    if bad:
+        raise SpecError(f"{source}: [model] dimensions: {', '.join(map(repr, bad))}; expected "
+                        "letters, digits and underscores")
+    repeated = sorted({d for d in raw if raw.count(d) > 1})
+    if repeated:
+        raise SpecError(f"{source}: [model] dimensions must be unique; repeated: "
+                        f"{', '.join(repeated)}")
+    return tuple(raw)
+
+
+def _check_identified(dimensions: tuple[str, ...], signals: tuple[SignalSpec, ...],
+                      source: str) -> None:
+    """Each dimension is identified: some signal loads on it, and at least one
+    commitment-level signal loads on it alone (docs/model.md, "Several dimensions").
+
+    Its location and scale come from the states (centred, unit innovation sd); its
+    sign from that pure signal's direction; its rotation from the zero loadings
+    that the pure signals of the other dimensions fix.
+    """
+    crossed = [s.name for s in signals if s.also]
+    if len(dimensions) == 1 and crossed:
+        raise SpecError(f"{source}: signal(s) {', '.join(crossed)} set 'also' but [model] "
+                        f"declares one dimension ({dimensions[0]}); cross-loadings need "
+                        "several dimensions in [model] dimensions")
+    for dimension in dimensions:
+        loading = [s.name for s in signals if dimension in (s.dimension, *s.also)]
+        if not loading:
+            raise SpecError(f"{source}: no signal loads on dimension {dimension!r}: it cannot "
+                            "be identified (set dimension = "
+                            f"{dimension!r} on at least one commitment-level signal)")
+        pure = [s.name for s in signals
+                if s.dimension == dimension and not s.also and s.level == "commitment"]
+        if not pure:
+            raise SpecError(
+                f"{source}: dimension {dimension!r} is not identified: no commitment-level "
+                f"signal loads on it alone (signals loading on it: {', '.join(loading)}); "
+                "one signal with dimension = "
+                f"{dimension!r}, no 'also' and level = 'commitment' fixes its sign (by its "
+                "direction) and, with the other dimensions' pure signals, its rotation")
+
+
+def _is_identifier(name: str) -> bool:
+    return bool(name) and name.replace("_", "").isalnum()
 
 
 def _check_residual_signal(name: str, signals: tuple[SignalSpec, ...], source: str) -> None:
@@ -291,19 +382,20 @@ def _check_residual_signal(name: str, signals: tuple[SignalSpec, ...], source: s
                         f"{str(signal.residual_persistence).lower()})")
 
 
-def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
+def _parse_signal(raw: Any, index: int, source: str,
+                  dimensions: tuple[str, ...] = ("credibility",)) -> SignalSpec:
     where = f"signals[{index}]"
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: {where} must be a table")
     _known_keys(
         raw,
         {"name", "family", "level", "direction", "description", "target", "levels",
-         "intercept", "loading", "noise", "residual_persistence"},
+         "intercept", "loading", "noise", "residual_persistence", "dimension", "also"},
         source,
         where,
     )
     name = _string(raw, "name", source, where)
-    if not name or not name.replace("_", "").isalnum():
+    if not _is_identifier(name):
         raise SpecError(
             f"{source}: {where}.name = {name!r}; expected letters, digits and underscores"
         )
@@ -354,6 +446,7 @@ def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
     if residual_persistence and family not in LOG_FAMILIES:
         raise SpecError(f"{source}: {where} residual_persistence = true needs family "
                         f"{' or '.join(repr(f) for f in LOG_FAMILIES)} (got {family!r})")
+    dimension, also = _signal_dimensions(raw, source, where, dimensions)
     return SignalSpec(
         name=name,
         family=family,  # type: ignore[arg-type]
@@ -366,7 +459,35 @@ def _parse_signal(raw: Any, index: int, source: str) -> SignalSpec:
         loading_sd=loading_sd,
         noise_mean=noise_mean,
         residual_persistence=residual_persistence,
+        dimension=dimension,
+        also=also,
     )
+
+
+def _signal_dimensions(raw: dict[str, Any], source: str, where: str,
+                       dimensions: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """A signal's ``dimension`` (default: the first) and ``also`` (other dimensions)."""
+    dimension = _string(raw, "dimension", source, where, default=dimensions[0])
+    if dimension not in dimensions:
+        raise SpecError(f"{source}: {where} dimension = {dimension!r} is not one of [model] "
+                        f"dimensions ({', '.join(dimensions)})")
+    also = raw.get("also", [])
+    if not isinstance(also, list) or not all(isinstance(d, str) for d in also):
+        raise SpecError(f"{source}: {where} also = {also!r}; expected a list of dimension "
+                        "names")
+    if len(dimensions) > 1:
+        unknown = [d for d in also if d not in dimensions]
+        if unknown:
+            raise SpecError(f"{source}: {where} also names unknown dimension(s) "
+                            f"{', '.join(map(repr, unknown))}; [model] dimensions are "
+                            f"{', '.join(dimensions)}")
+        if dimension in also:
+            raise SpecError(f"{source}: {where} also = {also!r} includes its own dimension "
+                            f"{dimension!r}; 'also' lists the other dimensions it loads on")
+        repeated = sorted({d for d in also if also.count(d) > 1})
+        if repeated:
+            raise SpecError(f"{source}: {where} also repeats {', '.join(repeated)}")
+    return dimension, tuple(also)
 
 
 def _parse_outcome(raw: dict[str, Any], source: str) -> OutcomeSpec:
@@ -392,7 +513,7 @@ def _parse_priors(raw: dict[str, Any], source: str) -> Priors:
         raw,
         {"persistence", "random_walk_step", "alliance_mean_sd",
          "alliance_dynamics_sd", "region_sd", "type_sd", "proportion_precision", "cutpoint_sd",
-         "cutpoint_gap_sd"},
+         "cutpoint_gap_sd", "dimension_correlation_eta"},
         source,
         "priors",
     )
@@ -426,6 +547,8 @@ def _parse_priors(raw: dict[str, Any], source: str) -> Priors:
         cutpoint_sd=_positive(raw, "cutpoint_sd", source, "priors", default=default.cutpoint_sd),
         cutpoint_gap_sd=_positive(raw, "cutpoint_gap_sd", source, "priors",
                                   default=default.cutpoint_gap_sd),
+        dimension_correlation_eta=_positive(raw, "dimension_correlation_eta", source, "priors",
+                                            default=default.dimension_correlation_eta),
     )
 
 
