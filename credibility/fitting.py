@@ -192,6 +192,10 @@ class FitResult:
         changes = self.settings.get("coordinates") or {}
         if "centred_states" in changes:
             changes = {**changes, "centred_states": tuple(changes["centred_states"])}
+        if "intercept_centred" not in self.posterior["posterior"]:
+            # Sampled without the alliance intercepts' shear (decision 38): a fit saved
+            # before it, or one whose alliance signals had no rows.
+            changes = {**changes, "centred_alliance_intercepts": False}
         return dataclasses.replace(self.spec, **changes)
 
     @property

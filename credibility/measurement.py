@@ -1251,6 +1251,70 @@ def _marker_position(spec: ModelSpec, signals: tuple[SignalSpec, ...]) -> int:
     return names.index(spec.marker_signal)
 
 
+def alliance_intercept_weights(index: ModelIndex, with_intercept: list[str]) -> np.ndarray | None:
+    """Weights that average the alliance latent over each alliance signal's observed rows.
+
+    Row ``j`` of the ``(len(with_intercept), alliance cells)`` result averages the
+    alliance cells of the observed rows of ``with_intercept[j]`` (zeros for a
+    commitment-level signal); ``None`` when no alliance-level signal has rows.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> index = build_index(data, data.spec)
+    >>> names = [s.name for s in index.signals if s.family != "ordinal"]
+    >>> weights = alliance_intercept_weights(index, names)
+    >>> bool(np.allclose(weights.sum(axis=1)[weights.sum(axis=1) > 0], 1.0))
+    True
+    """
+    names = [s.name for s in index.signals]
+    weights = np.zeros((len(with_intercept), index.alliance_cells.size))
+    first = index.cells.size
+    for obs in index.families.values():
+        on_alliance = obs.latent >= first
+        for signal, cell in zip(obs.signal[on_alliance], obs.latent[on_alliance] - first,
+                                strict=True):
+            name = names[int(signal)]
+            if name in with_intercept:
+                weights[with_intercept.index(name), cell] += 1.0
+    totals = weights.sum(axis=1)
+    if not totals.any():
+        return None
+    weights[totals > 0] /= totals[totals > 0, None]
+    return weights
+
+
+def _intercepts(mu: np.ndarray, sigma: np.ndarray, weights: np.ndarray | None,
+                loading: pt.TensorVariable, alliance_std: pt.TensorVariable,
+                ) -> pt.TensorVariable:
+    """Each signal's intercept, ``Normal(mu, sigma)``, as the model's ``intercept``.
+
+    Without ``weights`` it is sampled directly. With them, an alliance signal's
+    intercept is sampled as its linear predictor at the mean alliance latent of its
+    rows, ``intercept_centred = intercept + loading * mean latent`` (a shift by other
+    parameters: unit Jacobian): the alliance paths' common level then moves without
+    dragging the intercept along the ridge the data leave open (decision 40).
+    ``intercept_centred`` is a Normal(mu, sigma) variable, so that it starts where
+    the intercept would; the potential ``intercept_prior`` swaps that density for
+    the intercept's own, so the prior stays on ``intercept`` and the model is the
+    same. Commitment signals see zero-sum states: their shift, and their part of
+    the potential, are zero.
+    """
+    if weights is None:
+        return pm.Normal("intercept", mu=mu, sigma=sigma, dims="signal_intercept")
+    centred = pm.Normal("intercept_centred", mu=mu, sigma=sigma, dims="signal_intercept")
+    # Named as the fused kernels' data are, so that a model compiled once per data
+    # layout (simulation-based calibration) takes each data set's weights with its rows.
+    mean_latent = pt.dot(pt.constant(weights, name=f"{DATA_PREFIX}alliance_intercept_weights"),
+                         alliance_std)
+    intercept = pm.Deterministic("intercept", centred - loading * mean_latent,
+                                 dims="signal_intercept")
+    prior = pm.Normal.dist(mu=mu, sigma=sigma)
+    pm.Potential("intercept_prior", (pm.logp(prior, intercept) - pm.logp(prior, centred)).sum())
+    return intercept
+
+
 def build_measurement_model(
     data: CredibilityData, spec: ModelSpec | None = None, *, index: ModelIndex | None = None,
     one_hot: bool = False, fused: bool = False,
@@ -1448,13 +1512,15 @@ def build_measurement_model(
         noise_position = np.full(len(signals), -1)
         precision_position = np.full(len(signals), -1)
         ordinal_position = np.full(len(signals), -1)
+        # The likelihood's alliance latent, in stationary-sd units.
+        alliance_std = alliance_level / anchor - level_std
         if with_intercept:
-            intercept = pm.Normal(
-                "intercept",
-                mu=priors.loc[with_intercept, "intercept_mu"].to_numpy(),
-                sigma=priors.loc[with_intercept, "intercept_sigma"].to_numpy(),
-                dims="signal_intercept",
-            )
+            intercept = _intercepts(
+                priors.loc[with_intercept, "intercept_mu"].to_numpy(),
+                priors.loc[with_intercept, "intercept_sigma"].to_numpy(),
+                alliance_intercept_weights(index, with_intercept)
+                if spec.centred_alliance_intercepts else None,
+                loading[[names.index(n) for n in with_intercept]], alliance_std)
             intercept_position[[names.index(n) for n in with_intercept]] = np.arange(
                 len(with_intercept))
         if with_noise:
@@ -1495,7 +1561,6 @@ def build_measurement_model(
             _path_prior("commitment", anchor * (state + level_std) - group_mean, cells,
                         rho_commitment, anchor, spec.dynamics)
         # The likelihood's latent, in stationary-sd units.
-        alliance_std = alliance_level / anchor - level_std
         latent = pt.concatenate([state, alliance_std])
         # Reported scale: standardised per draw (mean 0, sd 1 over active cells).
         spread = state.std()

@@ -129,6 +129,7 @@ class ModelSpec:
     scale_coordinate: bool = True
     residual_signal: str | None = None
     adapt_coordinates: bool = True
+    centred_alliance_intercepts: bool = True
     description: str = ""
     region_effects: bool = True
     type_effects: bool = True
@@ -224,7 +225,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     model = _table(raw, "model", source)
     _known_keys(model, {"name", "description", "dynamics", "dimensions", "centred_states",
                         "spectral_states", "spectral_data_precision", "marker_signal",
-                        "scale_coordinate", "residual_signal", "adapt_coordinates"},
+                        "scale_coordinate", "residual_signal", "adapt_coordinates",
+                        "centred_alliance_intercepts"},
                 source, "model")
     dimensions = _parse_dimensions(model, source)
     centred = model.get("centred_states", ["commitment"])
@@ -303,6 +305,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         scale_coordinate=scale_coordinate,
         residual_signal=residual,
         adapt_coordinates=_bool(model, "adapt_coordinates", source, "model", default=True),
+        centred_alliance_intercepts=_bool(model, "centred_alliance_intercepts", source, "model",
+                                          default=True),
         signals=signals,
         region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
         type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),

@@ -29,6 +29,7 @@ from credibility.measurement import (
     _residual_rows,
     _spectral_states,
     adapted_coordinates,
+    alliance_intercept_weights,
     autocorrelated_lognormal_logp,
     bernoulli_logit_logp,
     build_index,
@@ -594,3 +595,65 @@ def test_adapted_coordinates_follow_where_the_information_on_the_states_comes_fr
     assert adapted_coordinates(posterior(0.01), index, chosen) is None
     spectral = dataclasses.replace(data.spec, spectral_states=True)
     assert adapted_coordinates(posterior(0.01), index, spectral) is None
+
+
+def test_alliance_intercept_weights_average_each_signal_s_rows(small_simulation):
+    """Each alliance signal's row of weights is the share of its observed rows in each
+    alliance cell; commitment signals get zeros."""
+    data = small_simulation.data
+    index = build_index(data, data.spec)
+    names = [s.name for s in index.signals if s.family != "ordinal"]
+    weights = alliance_intercept_weights(index, names)
+    alliance = [s.name for s in index.signals if s.level == "alliance" and s.name in names]
+    assert alliance
+    for j, name in enumerate(names):
+        rows = data.signals[(data.signals["signal"] == name) & data.signals["value"].notna()]
+        if name not in alliance:
+            assert not weights[j].any()
+            continue
+        cells = index.alliance_cells
+        keys = list(zip(np.asarray(index.alliances)[cells.unit],
+                        index.periods[cells.period], strict=True))
+        expected = np.zeros(cells.size)
+        for key in zip(rows["alliance"], rows["period"], strict=True):
+            expected[keys.index(key)] += 1.0 / len(rows)
+        np.testing.assert_allclose(weights[j], expected)
+
+
+@pytest.mark.parametrize("drop", [None, "prior"])
+def test_centred_alliance_intercepts_are_the_same_model_in_other_coordinates(
+        small_simulation, drop):
+    """``centred_alliance_intercepts`` (decision 40, the default) samples an alliance
+    signal's intercept plus its loading times the mean alliance latent of its rows: a
+    shift by other parameters, unit Jacobian, with the Normal prior kept on the
+    intercept. At matched points the log density equals the unsheared model's; checked
+    to fail with the prior left on the sampled coordinate."""
+    data = small_simulation.data
+    old = build_measurement_model(
+        data, dataclasses.replace(data.spec, centred_alliance_intercepts=False))
+    new = build_measurement_model(data, data.spec)
+    assert "intercept_centred" in new.named_vars and "intercept_centred" not in old.named_vars
+    if drop == "prior":
+        new.potentials.remove(new["intercept_prior"])
+    old_logp = old.compile_logp(mode=PYTHON_MODE)
+    new_logp = new.compile_logp(mode=PYTHON_MODE)
+    (graph,) = new.replace_rvs_by_values([new["intercept"]])
+    inputs = [v for v in new.value_vars if v in ancestors([graph])]
+    intercept_fn = pytensor.function(inputs, graph, mode=PYTHON_MODE)
+
+    def intercept(point):
+        return intercept_fn(*(point[v.name] for v in inputs))
+
+    rng = np.random.default_rng(40)
+    differences = []
+    for _ in range(3):
+        point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
+                 for key, v in new.initial_point().items()}
+        mapped = {key: v for key, v in point.items() if key != "intercept_centred"}
+        mapped["intercept"] = intercept(point)
+        assert not np.allclose(mapped["intercept"], point["intercept_centred"])
+        differences.append(new_logp(point) - old_logp(mapped))
+    if drop is None:
+        np.testing.assert_allclose(differences, 0.0, atol=1e-8)
+    else:
+        assert np.ptp(differences) > 1e-3

@@ -219,3 +219,19 @@ def test_reweighting_with_autocorrelated_residuals_agrees_with_refitting():
         refit = CredibilityModel(spec).fit(data, draws=1000, tune=1000, chains=2, seed=seed(5),
                                            outcome="none", progress=False, until_reliable=False)
     assert_agrees_with_refit(reweighted, base, refit, "C002", rows)
+
+
+def test_fit_without_centred_alliance_intercepts_is_read_in_its_own_coordinates(tiny_fit):
+    """A fit saved before alliance intercepts were sampled centred (decision 40) has no
+    ``intercept_centred``: its model is rebuilt without the shear, and it gives the same
+    pointwise log-likelihood as the fit that has it (``intercept`` is in both)."""
+    signals = tiny_fit.data.signals
+    rows = np.flatnonzero(signals["value"].notna().to_numpy())
+    assert (signals.iloc[rows]["level"] == "alliance").any()
+    assert tiny_fit.sampled_spec.centred_alliance_intercepts
+    tree = tiny_fit.posterior.copy()
+    tree["posterior"] = tree["posterior"].to_dataset().drop_vars("intercept_centred")
+    old = dataclasses.replace(tiny_fit, posterior=tree)
+    assert not old.sampled_spec.centred_alliance_intercepts
+    np.testing.assert_allclose(log_likelihood_rows(old, rows),
+                               log_likelihood_rows(tiny_fit, rows), rtol=1e-10, atol=1e-10)
