@@ -9,8 +9,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
+from cli_helpers import assert_one_line_error, invoke
 from scipy import stats
 from scipy.special import logsumexp
 from seeding import seed
@@ -190,4 +192,36 @@ def test_fits_of_other_data_approximate_fits_and_single_fits_are_refused():
         compare({"a": unsampled(data), "b": unsampled(data, update_method="approximate")})
     with pytest.raises(CompareError, match="at least two fits"):
         compare({"a": unsampled(data)})
+
+
+@pytest.mark.slow
+def test_cli_compare_prints_the_table_and_writes_csv(troops_fits, tiny_fit, tmp_path,
+                                                     python_mode):
+    folders = {}
+    for name, fit in {**troops_fits, "tiny": tiny_fit}.items():
+        folders[name] = tmp_path / name
+        fit.save(folders[name])
+    out = tmp_path / "loo.csv"
+    result = invoke("compare", folders["plain"], folders["ar"], "--names", "P,A", "--out", out)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "2 se of the difference is not evidence either way" in text
+    assert "warning: fit 'A'" in result.stderr
+    written = pd.read_csv(out, keep_default_na=False)
+    assert list(written.columns) == list(COMPARE_COLUMNS)
+    assert written["name"].tolist() == ["A", "P"]
+    assert written["elpd_diff"].iloc[1] < 0
+
+    assert_one_line_error(invoke("compare", folders["tiny"], folders["ar"]),
+                          "'tiny' and 'ar' were fitted to different data")
+
+
+def test_cli_compare_errors_are_one_line(tmp_path):
+    assert_one_line_error(invoke("compare", tmp_path / "missing", tmp_path), "no such folder")
+    assert_one_line_error(invoke("compare", tmp_path, tmp_path, "--names", "a"),
+                          "--names gives 1 names for 2 fits")
+    assert_one_line_error(invoke("compare", tmp_path, tmp_path, "--names", "a,a"),
+                          "distinct")
+    help_text = " ".join(invoke("compare", "--help").stdout.split())
+    assert "credibility compare" in help_text and "Example" in help_text
 
