@@ -881,7 +881,7 @@ def _fit_names(fit_dirs: list[Path], names: str | None) -> list[str]:
 @_reports_errors
 def compare_command(
     fit_dirs: Annotated[list[Path], typer.Argument(
-        metavar="FIT_DIR...", help="Two or more folders written by `credibility fit --out`, "
+        metavar="FIT_DIR", help="Two or more folders written by `credibility fit --out`, "
         "fitted to the same data.")],
     names: Annotated[str | None, typer.Option(
         metavar="A,B,...", help="Names of the fits in the table, comma-separated, in the "
@@ -902,7 +902,8 @@ def compare_command(
     evidence either way. A fit whose diagnostics failed, or with high Pareto k, is
     compared but marked unreliable. Approximate fits (ADVI, approximate updates) are
     refused. With --out, the table is also written as CSV (name, elpd_loo, se, p_loo,
-    elpd_diff, se_diff, rows, high_k, warning). docs/model.md, "Comparing structures".
+    elpd_diff, se_diff, rows, high_k, warning). See docs/model.md, "Comparing structures
+    by PSIS-LOO".
 
     **Examples**
 
