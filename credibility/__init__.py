@@ -12,6 +12,7 @@ from credibility.checks import OutcomeChecks, outcome_checks, ppc_summary
 from credibility.datasets import dataset_info, list_datasets, load_dataset
 from credibility.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.errors import (
+    CompareError,
     CredibilityDataError,
     CredibilityError,
     FitError,
@@ -40,6 +41,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "CaseMerge",
+    "CompareError",
     "ConvergenceWarning",
     "CredibilityData",
     "CredibilityDataError",

@@ -25,6 +25,10 @@ class PredictionError(CredibilityError):
     """The outcome model cannot be fitted or a prediction cannot be made as asked."""
 
 
+class CompareError(CredibilityError):
+    """Fits cannot be compared: different data or observations, or an approximate fit."""
+
+
 class CredibilityDataError(CredibilityError):
     """An input table violates the data contract.
 

@@ -22,20 +22,16 @@ window), then give scenario rows for it.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pymc as pm
-import xarray as xr
 
+from credibility.compare import signal_log_likelihood
 from credibility.errors import PredictionError
 from credibility.fitting import CredibilityModel, FitResult
-from credibility.measurement import build_index, build_measurement_model
-from credibility.schema import CredibilityData
 from credibility.updating import merge_signals
 
 #: Ways of computing a counterfactual posterior.
@@ -73,40 +69,6 @@ class ScenarioResult:
     def reliable(self) -> bool:
         """False when the reweighting's Pareto k exceeds 0.7 (refit instead)."""
         return self.method == "refit" or self.pareto_k <= PARETO_K_MAX
-
-
-def log_likelihood_rows(fit: FitResult, data_rows: np.ndarray,
-                        data: CredibilityData | None = None) -> np.ndarray:
-    """Per-draw log-likelihood ``(sample, row)`` of ``data.signals`` rows under ``fit``'s posterior.
-
-    ``data`` (default ``fit.data``) must have the same commitments and period grid
-    as the fitted data, so that the posterior's states index the same cells.
-    """
-    data = fit.data if data is None else data
-    # Evaluated at the posterior's sampler coordinates under other data: those of a
-    # residual signal (decision 33) depend on the data, the scaled states do not.
-    spec = dataclasses.replace(fit.sampled_spec, residual_signal=None)
-    index = build_index(data, spec)
-    model = build_measurement_model(data, spec, index=index)
-    free = [v.name for v in model.free_RVs]
-    wanted = {family: obs for family, obs in index.families.items()
-              if np.isin(obs.row, data_rows).any()}
-    post = fit.posterior["posterior"].to_dataset()[free]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        log_lik = pm.compute_log_likelihood(
-            xr.DataTree.from_dict({"posterior": post}), model=model,
-            var_names=[f"obs_{f}" for f in wanted], extend_inferencedata=False,
-            progressbar=False)
-    samples = post.sizes["chain"] * post.sizes["draw"]
-    out = np.full((samples, len(data_rows)), np.nan)
-    where = {int(r): j for j, r in enumerate(data_rows)}
-    for family, obs in wanted.items():
-        values = log_lik[f"obs_{family}"].values.reshape(samples, -1)
-        for position, row in enumerate(obs.row):
-            if int(row) in where:
-                out[:, where[int(row)]] = values[:, position]
-    return out
 
 
 def _signal_rows(signals: pd.DataFrame, ledger: pd.DataFrame) -> np.ndarray:
@@ -235,14 +197,12 @@ def run_scenario(
         # Added rows have no row in the fitted data: there only revised rows (and the
         # series they or the added rows belong to) have old terms.
         old_rows = affected_rows(fit.data.signals, changed, autocorrelated)
-        log_ratio = log_likelihood_rows(fit, new_rows, data).sum(axis=1)
+        log_ratio = signal_log_likelihood(fit, data=data, rows=new_rows).sum("row")
         if old_rows.size:
-            log_ratio = log_ratio - log_likelihood_rows(fit, old_rows).sum(axis=1)
-        chains, draws = base_credibility.sizes["chain"], base_credibility.sizes["draw"]
+            log_ratio = log_ratio - signal_log_likelihood(fit, rows=old_rows).sum("row")
         # arviz_stats' psislw takes a log-likelihood and weights by its negative
         # (leave-one-out); our weights are the likelihood ratio itself.
-        log_w, k = xr.DataArray(-log_ratio.reshape(chains, draws),
-                                dims=("chain", "draw")).azstats.psislw()
+        log_w, k = (-log_ratio).azstats.psislw()
         log_w = log_w.values.reshape(-1)
         weights = np.exp(log_w - log_w.max())
         ess = float(weights.sum() ** 2 / (weights**2).sum())

@@ -13,10 +13,11 @@ import xarray as xr
 from scipy.stats import norm
 from seeding import seed
 
+from credibility.compare import signal_log_likelihood
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import PredictionError
 from credibility.fitting import CredibilityModel
-from credibility.scenarios import affected_rows, log_likelihood_rows, run_scenario
+from credibility.scenarios import affected_rows, run_scenario
 from credibility.simulate import simulate, synthetic_commitments
 from credibility.spec import load_spec
 from credibility.updating import merge_signals
@@ -45,13 +46,13 @@ def scenario_weights(fit, rows: pd.DataFrame) -> np.ndarray:
     merged = merge_signals(fit.data, rows, revise=True)
     changed = merged.ledger[merged.ledger["action"] != "unchanged"]
     autocorrelated = tuple(s.name for s in fit.spec.signals if s.residual_persistence)
-    log_ratio = log_likelihood_rows(
-        fit, affected_rows(merged.data.signals, changed, autocorrelated), merged.data).sum(1)
+    log_ratio = signal_log_likelihood(
+        fit, data=merged.data, rows=affected_rows(merged.data.signals, changed, autocorrelated)
+    ).sum("row")
     old = affected_rows(fit.data.signals, changed, autocorrelated)
     if old.size:
-        log_ratio = log_ratio - log_likelihood_rows(fit, old).sum(axis=1)
-    shape = fit.posterior["posterior"].sizes["chain"], fit.posterior["posterior"].sizes["draw"]
-    log_w, _ = xr.DataArray(-log_ratio.reshape(shape), dims=("chain", "draw")).azstats.psislw()
+        log_ratio = log_ratio - signal_log_likelihood(fit, rows=old).sum("row")
+    log_w, _ = (-log_ratio).azstats.psislw()
     weights = np.exp(log_w.values - log_w.values.max())
     return weights / weights.sum()
 
@@ -226,12 +227,13 @@ def test_fit_without_centred_alliance_intercepts_is_read_in_its_own_coordinates(
     ``intercept_centred``: its model is rebuilt without the shear, and it gives the same
     pointwise log-likelihood as the fit that has it (``intercept`` is in both)."""
     signals = tiny_fit.data.signals
-    rows = np.flatnonzero(signals["value"].notna().to_numpy())
+    rows = np.arange(len(signals))
     assert (signals.iloc[rows]["level"] == "alliance").any()
     assert tiny_fit.sampled_spec.centred_alliance_intercepts
     tree = tiny_fit.posterior.copy()
     tree["posterior"] = tree["posterior"].to_dataset().drop_vars("intercept_centred")
     old = dataclasses.replace(tiny_fit, posterior=tree)
     assert not old.sampled_spec.centred_alliance_intercepts
-    np.testing.assert_allclose(log_likelihood_rows(old, rows),
-                               log_likelihood_rows(tiny_fit, rows), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(signal_log_likelihood(old, rows=rows).values,
+                               signal_log_likelihood(tiny_fit, rows=rows).values,
+                               rtol=1e-10, atol=1e-10)

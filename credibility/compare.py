@@ -1,0 +1,307 @@
+"""Comparing fits by predictive accuracy: PSIS-LOO of the signal likelihood.
+
+Fits of the same data with different measurement-model structures (with or without
+``residual_persistence``, spectral states, other priors) are compared by the expected
+log predictive density of the observed signal rows, each row left out in turn
+(``elpd_loo``), estimated by Pareto-smoothed importance sampling from each fit's
+posterior (PSIS-LOO, Vehtari, Gelman & Gabry 2017; ArviZ's ``loo``).
+
+* :func:`signal_log_likelihood` -- the pointwise log-likelihood ``(chain, draw, row)``
+  of the rows of ``fit.data.signals`` under the fit's posterior, every family; also
+  what :mod:`credibility.scenarios` reweights with.
+* :func:`signal_loo` -- PSIS-LOO of one fit's signal rows.
+* :func:`compare` -- a table of several fits of the same data, best first, with each
+  fit's difference from the best and the standard error of that difference.
+
+The unit left out is one signal row (docs/decisions.md 39). A signal with
+``residual_persistence = true`` has each row's term conditioned on the series'
+previous observed row; see :func:`signal_log_likelihood` for what the elpd then means.
+The deterrence outcomes are not part of it: their PSIS-LOO is in
+:func:`credibility.checks.outcome_checks`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from credibility.checks import PARETO_K_MAX
+from credibility.errors import CompareError
+from credibility.fitting import FitResult
+from credibility.measurement import build_index, build_measurement_model
+from credibility.schema import CredibilityData
+from credibility.spec import LOG_FAMILIES
+
+#: Columns of :func:`compare`'s table.
+COMPARE_COLUMNS = ("name", "elpd_loo", "se", "p_loo", "elpd_diff", "se_diff", "rows",
+                   "high_k", "warning")
+
+
+class CompareWarning(UserWarning):
+    """A compared fit's LOO estimate is unreliable (failed diagnostics, high Pareto k)."""
+
+
+def signal_log_likelihood(
+    fit: FitResult,
+    *,
+    data: CredibilityData | None = None,
+    rows: np.ndarray | None = None,
+) -> xr.DataArray:
+    """Pointwise log-likelihood of the observed signal rows under ``fit``'s posterior.
+
+    One term per row of ``data.signals`` that the fitted model observes, every family:
+    the log density (log probability for counts, 0/1, binomial and ordinal values)
+    of the row's recorded value given each posterior draw. Amounts and ratios are
+    densities of the value in the data's units (the model's density of
+    ``value / target`` less ``log(target)``).
+
+    Rows of signals the fitted spec leaves out have no term and are not in the
+    result. A missing observation is an absent row (the signals table has no missing
+    values), so it has no term either. For a signal with ``residual_persistence =
+    true`` a row's term is its density *given the series' previous observed row*
+    (same unit and signal; ``previous_rows`` in :mod:`credibility.measurement`), and a
+    series' first row has its marginal density. The terms of a fit then still sum to
+    its log-likelihood (the chain rule), but leaving one out is not leaving the row's
+    value out: it is still the value its successor's term is conditioned on. The
+    elpd of such a signal is the log score of predicting each row from its
+    predecessor, with the parameters and states estimated from every other term
+    (docs/decisions.md 39).
+
+    Parameters
+    ----------
+    fit
+        A fit; its posterior is read in the coordinates it was sampled in
+        (:attr:`~credibility.fitting.FitResult.sampled_spec`).
+    data
+        Signal rows to evaluate (default ``fit.data``). Other data must have the same
+        commitments and period grid as the fitted data, so that the posterior's
+        states index the same cells (scenarios).
+    rows
+        Labels of ``data.signals`` rows to evaluate (default: every row with a term).
+        Rows without a term are left out.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``signal_log_likelihood`` with dims ``(chain, draw, row)``, float64; ``row``
+        holds the labels of ``data.signals`` (ascending) and the coordinate ``signal``
+        each row's signal.
+
+    Raises
+    ------
+    credibility.errors.SpecError
+        When ``data`` do not fit the spec of ``fit`` (a signal of another family).
+
+    Examples
+    --------
+    >>> log_lik = signal_log_likelihood(fit)  # doctest: +SKIP
+    >>> log_lik.dims  # doctest: +SKIP
+    ('chain', 'draw', 'row')
+    >>> float(log_lik.sum("row").mean())  # the log-likelihood's posterior mean  # doctest: +SKIP
+    """
+    data = fit.data if data is None else data
+    # Evaluated at the posterior's sampler coordinates: those of a residual signal
+    # (decision 33) depend on the data, the scaled states do not.
+    spec = dataclasses.replace(fit.sampled_spec, residual_signal=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        index = build_index(data, spec)
+        model = build_measurement_model(data, spec, index=index)
+    families = {family: obs for family, obs in index.families.items()
+                if rows is None or np.isin(obs.row, rows).any()}
+    term_rows = np.sort(np.concatenate([obs.row for obs in families.values()])
+                        if families else np.array([], dtype=np.int64))
+    if rows is not None:
+        term_rows = term_rows[np.isin(term_rows, rows)]
+    free = [v.name for v in model.free_RVs]
+    post = fit.posterior["posterior"].to_dataset()[free]
+    chains, draws = post.sizes["chain"], post.sizes["draw"]
+    # Filled family by family, each family's draws dropped once copied: the peak is
+    # about one matrix and the largest family's copies, not two matrices (at 4,000
+    # draws and 20,000 rows a matrix is 640 MB).
+    out = np.empty((chains, draws, term_rows.size))
+    if families:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            computed = pm.compute_log_likelihood(
+                xr.DataTree.from_dict({"posterior": post}), model=model,
+                var_names=[f"obs_{family}" for family in families],
+                extend_inferencedata=False, progressbar=False)
+        targets = np.array([s.target for s in index.signals])
+        for family, obs in families.items():
+            keep = np.isin(obs.row, term_rows)
+            values = computed[f"obs_{family}"].values[:, :, keep]
+            if family in LOG_FAMILIES:
+                values = values - np.log(targets[obs.signal[keep]])
+            out[:, :, np.searchsorted(term_rows, obs.row[keep])] = values
+            del computed[f"obs_{family}"], values
+    return xr.DataArray(
+        out, dims=("chain", "draw", "row"), name="signal_log_likelihood",
+        coords={"chain": post["chain"].values, "draw": post["draw"].values,
+                "row": term_rows,
+                "signal": ("row", data.signals.loc[term_rows, "signal"].to_numpy(str))},
+    )
+
+
+def _k_bound(samples: int) -> float:
+    """Pareto k above which PSIS is unreliable with ``samples`` draws (Vehtari et al.
+    2024): :data:`~credibility.checks.PARETO_K_MAX` (0.7) from 2,000 draws, ``1 - 1 /
+    log10(samples)`` below."""
+    return min(PARETO_K_MAX, 1.0 - 1.0 / np.log10(samples))
+
+
+def signal_loo(fit: FitResult) -> az.ELPDData:
+    """PSIS-LOO of the signal rows of one fit (ArviZ's ``loo``).
+
+    The relative efficiency of the draws passed to PSIS is the mean over rows of the
+    effective sample size of each row's likelihood draws (as the ``loo`` package's
+    ``relative_eff``), divided by the number of draws.
+
+    Parameters
+    ----------
+    fit
+        A fit (exact or approximate: :func:`compare` refuses approximate ones).
+
+    Returns
+    -------
+    arviz.ELPDData
+        ``elpd``, ``se``, ``p`` (p_loo) and, over ``row`` (rows of
+        ``fit.data.signals``), ``elpd_i`` and ``pareto_k``.
+
+    Examples
+    --------
+    >>> loo = signal_loo(fit)  # doctest: +SKIP
+    >>> loo.elpd, loo.se  # doctest: +SKIP
+    """
+    log_lik = signal_log_likelihood(fit)
+    likelihood = log_lik.values - log_lik.values.max(axis=(0, 1))
+    np.exp(likelihood, out=likelihood)
+    ess = az.ess(xr.Dataset({"likelihood": (log_lik.dims, likelihood)}), method="mean")
+    del likelihood
+    samples = log_lik.sizes["chain"] * log_lik.sizes["draw"]
+    reff = float(np.nanmean(ess["likelihood"].values)) / samples
+    tree = xr.DataTree.from_dict({"log_likelihood": xr.Dataset({"signals": log_lik})})
+    with warnings.catch_warnings():
+        # Reported per fit as the count of high Pareto k in compare's table instead.
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
+        return az.loo(tree, pointwise=True, var_name="signals", reff=reff)
+
+
+def _check_comparable(fits: Mapping[str, FitResult]) -> None:
+    """Refuse fewer than two fits, approximate fits and fits of different data."""
+    if len(fits) < 2:
+        raise CompareError(f"compare needs at least two fits; got {len(fits)}")
+    for name, fit in fits.items():
+        if fit.is_approximate:
+            raise CompareError(f"fit {name!r} is approximate ({fit.approximation}): its "
+                               f"elpd is not comparable; {fit.exact_hint}")
+    digests = {name: fit.data.sha256() for name, fit in fits.items()}
+    first = next(iter(digests))
+    for name, digest in digests.items():
+        if digest != digests[first]:
+            raise CompareError(
+                f"fits {first!r} and {name!r} were fitted to different data (data SHA-256 "
+                f"{digests[first][:12]} and {digest[:12]}); LOO compares fits of the same data")
+
+
+def _check_same_rows(loos: Mapping[str, az.ELPDData], fits: Mapping[str, FitResult]) -> None:
+    """Refuse fits whose models observe different signal rows (a spec leaves one out)."""
+    rows = {name: loo.elpd_i["row"].values for name, loo in loos.items()}
+    first = next(iter(rows))
+    for name, these in rows.items():
+        if np.array_equal(these, rows[first]):
+            continue
+        signals = fits[first].data.signals["signal"]
+        only = sorted(set(signals[np.setxor1d(these, rows[first])]))
+        raise CompareError(
+            f"fits {first!r} and {name!r} observe different signal rows ({len(rows[first])} "
+            f"and {len(these)}; one spec leaves out {', '.join(only)}); LOO compares fits "
+            "of the same observations")
+
+
+def compare(fits: Mapping[str, FitResult]) -> pd.DataFrame:
+    """Compare fits of the same data by PSIS-LOO of their signal rows.
+
+    Each fit's ``elpd_loo`` is the sum over signal rows of the log predictive density
+    of the row with the row left out (:func:`signal_loo`); higher is better. The
+    difference from the best fit and its standard error are paired over rows:
+    ``elpd_diff = sum_i d_i`` and ``se_diff = sqrt(n * var(d_i))`` with ``d_i`` the
+    fit's pointwise elpd less the best fit's and ``var`` the sample variance (as ``se``
+    itself). A difference smaller than about two ``se_diff`` is not evidence either
+    way; the normal approximation behind ``se_diff`` is poor for small differences
+    (|elpd_diff| < 4) and few rows (Sivula et al. 2025).
+
+    A fit whose sampler diagnostics failed, or with rows whose Pareto k exceeds the
+    bound for its number of draws (0.7 from 2,000 draws), is compared all the same but
+    marked in ``warning`` and reported by a :class:`CompareWarning`: its elpd is not
+    reliable. A high Pareto k means the posterior without the row differs much from the
+    full one (an influential row); the row's elpd is then overestimated, which favours
+    the fit with more such rows.
+
+    Parameters
+    ----------
+    fits
+        Name -> fit, two or more, of the same data (``fit.data.sha256()``) and with
+        the same observed signal rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit, best first, with the columns of :data:`COMPARE_COLUMNS`:
+        ``name``, ``elpd_loo``, ``se``, ``p_loo`` (effective number of parameters),
+        ``elpd_diff`` (this fit less the best, 0 for the best), ``se_diff``,
+        ``rows`` (signal rows compared), ``high_k`` (rows with a high Pareto k) and
+        ``warning`` (empty when the estimate can be trusted).
+
+    Raises
+    ------
+    credibility.errors.CompareError
+        Fewer than two fits; a fit that is approximate (ADVI or an approximate
+        update); fits of different data, or whose specs observe different rows.
+
+    Warns
+    -----
+    CompareWarning
+        For each fit whose estimate is unreliable (also in the ``warning`` column).
+
+    Examples
+    --------
+    >>> table = compare({"ar": fit_ar, "plain": fit_plain})  # doctest: +SKIP
+    >>> table[["name", "elpd_loo", "elpd_diff", "se_diff"]]  # doctest: +SKIP
+    """
+    _check_comparable(fits)
+    loos = {name: signal_loo(fit) for name, fit in fits.items()}
+    _check_same_rows(loos, fits)
+    best = max(loos, key=lambda name: loos[name].elpd)
+    records = []
+    for name, loo in loos.items():
+        diff = np.asarray(loo.elpd_i - loos[best].elpd_i, dtype=np.float64)
+        bound = _k_bound(loo.n_samples)
+        high_k = int((np.asarray(loo.pareto_k) > bound).sum())
+        problems = list(fits[name].diagnostics.problems())
+        if high_k:
+            problems.append(f"{high_k} rows with Pareto k > {bound:.2f}")
+        warning = "; ".join(problems)
+        if warning:
+            warnings.warn(f"fit {name!r}: {warning}; its elpd is not reliable",
+                          CompareWarning, stacklevel=2)
+        records.append({
+            "name": name,
+            "elpd_loo": float(loo.elpd),
+            "se": float(loo.se),
+            "p_loo": float(loo.p),
+            "elpd_diff": float(diff.sum()),
+            "se_diff": float(np.sqrt(diff.size * diff.var(ddof=1))) if name != best else 0.0,
+            "rows": int(loo.n_data_points),
+            "high_k": high_k,
+            "warning": warning,
+        })
+    table = pd.DataFrame.from_records(records, columns=list(COMPARE_COLUMNS))
+    return table.sort_values("elpd_loo", ascending=False, kind="stable").reset_index(drop=True)
