@@ -1,5 +1,20 @@
 """credibility: probabilistic estimation of the credibility of alliance commitments.
 
+The public names (``__all__``) are loaded on first use: ``import credibility`` itself
+imports no PyMC, PyTensor, ArviZ, matplotlib, SciPy or pandas, so that the command
+line (``credibility --help``) and scripts that need one function start in a fraction
+of a second instead of seconds (docs/decisions.md, decision 42). ``credibility.X``
+and ``from credibility import X`` look ``X`` up in :data:`_LAZY` (name -> module),
+import that module and return its ``X`` (PEP 562 module ``__getattr__``); the
+``TYPE_CHECKING`` block below names the same objects for type checkers and IDEs.
+
+One name is also a submodule's: ``credibility.simulate`` is the function
+:func:`credibility.simulate.simulate` when it, or another name from that module, is
+looked up on the package first. Where the submodule is imported before that
+(``import credibility.simulate``, or a module that imports from it, such as
+:mod:`credibility.validation`), the import system binds the submodule to the name and
+``credibility.simulate`` stays the submodule: there, import the function from its module.
+
 Examples
 --------
 >>> import credibility as cr
@@ -8,9 +23,11 @@ Examples
 True
 """
 
-from credibility.checks import OutcomeChecks, outcome_checks, ppc_summary
-from credibility.datasets import dataset_info, list_datasets, load_dataset
-from credibility.diagnostics import ConvergenceWarning, Diagnostics
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from credibility.errors import (
     CompareError,
     CredibilityDataError,
@@ -19,25 +36,96 @@ from credibility.errors import (
     PredictionError,
     SpecError,
 )
-from credibility.fitting import CredibilityModel, FitResult
-from credibility.measurement import build_measurement_model
-from credibility.scenarios import ScenarioResult, ScenarioWarning, run_scenario
-from credibility.schema import CredibilityData
-from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
-from credibility.spec import ModelSpec, SignalSpec, load_spec, parse_spec
-from credibility.store import PosteriorStore, StoreError
-from credibility.updating import (
-    CaseMerge,
-    MergeResult,
-    UpdateError,
-    UpdateResult,
-    credibility_diff,
-    merge_cases,
-    merge_signals,
-    update_fit,
-)
+
+if TYPE_CHECKING:
+    from credibility.checks import OutcomeChecks, outcome_checks, ppc_summary
+    from credibility.datasets import dataset_info, list_datasets, load_dataset
+    from credibility.diagnostics import ConvergenceWarning, Diagnostics
+    from credibility.fitting import CredibilityModel, FitResult
+    from credibility.measurement import build_measurement_model
+    from credibility.scenarios import ScenarioResult, ScenarioWarning, run_scenario
+    from credibility.schema import CredibilityData
+    from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
+    from credibility.spec import ModelSpec, SignalSpec, load_spec, parse_spec
+    from credibility.store import PosteriorStore, StoreError
+    from credibility.updating import (
+        CaseMerge,
+        MergeResult,
+        UpdateError,
+        UpdateResult,
+        credibility_diff,
+        merge_cases,
+        merge_signals,
+        update_fit,
+    )
 
 __version__ = "0.2.0"
+
+#: The module that defines each public name loaded on first use.
+_LAZY: dict[str, str] = {
+    "OutcomeChecks": "credibility.checks",
+    "outcome_checks": "credibility.checks",
+    "ppc_summary": "credibility.checks",
+    "dataset_info": "credibility.datasets",
+    "list_datasets": "credibility.datasets",
+    "load_dataset": "credibility.datasets",
+    "ConvergenceWarning": "credibility.diagnostics",
+    "Diagnostics": "credibility.diagnostics",
+    "CredibilityModel": "credibility.fitting",
+    "FitResult": "credibility.fitting",
+    "build_measurement_model": "credibility.measurement",
+    "ScenarioResult": "credibility.scenarios",
+    "ScenarioWarning": "credibility.scenarios",
+    "run_scenario": "credibility.scenarios",
+    "CredibilityData": "credibility.schema",
+    "Simulation": "credibility.simulate",
+    "simulate": "credibility.simulate",
+    "simulate_cases": "credibility.simulate",
+    "synthetic_commitments": "credibility.simulate",
+    "ModelSpec": "credibility.spec",
+    "SignalSpec": "credibility.spec",
+    "load_spec": "credibility.spec",
+    "parse_spec": "credibility.spec",
+    "PosteriorStore": "credibility.store",
+    "StoreError": "credibility.store",
+    "CaseMerge": "credibility.updating",
+    "MergeResult": "credibility.updating",
+    "UpdateError": "credibility.updating",
+    "UpdateResult": "credibility.updating",
+    "credibility_diff": "credibility.updating",
+    "merge_cases": "credibility.updating",
+    "merge_signals": "credibility.updating",
+    "update_fit": "credibility.updating",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines the public name ``name`` and return the object.
+
+    The module's public names are then kept in this module's namespace, so the next
+    access is an ordinary attribute lookup.
+
+    Raises
+    ------
+    AttributeError
+        ``name`` is not a public name of the package (nor a loaded submodule).
+    """
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    loaded = importlib.import_module(module)
+    # All of the module's names at once: importing credibility.simulate has just bound
+    # the submodule to `simulate` here, which the function replaces.
+    for other, where in _LAZY.items():
+        if where == module:
+            globals()[other] = getattr(loaded, other)
+    return globals()[name]
+
+
+def __dir__() -> list[str]:
+    """The module's names, the ones not loaded yet included (for ``dir`` and completion)."""
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "CaseMerge",

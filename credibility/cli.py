@@ -23,11 +23,9 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-import xarray as xr
 from rich import box
 from rich.console import Console
 from rich.markdown import Markdown
@@ -36,33 +34,21 @@ from rich.panel import Panel
 from rich.status import Status
 from rich.table import Table
 
-from credibility.approximate import SMOOTHED_PERIODS
-from credibility.datasets import dataset_info, list_datasets, load_dataset
-from credibility.diagnostics import ESS_MIN, RHAT_MAX, ConvergenceWarning, Diagnostics
 from credibility.errors import CredibilityDataError, CredibilityError
-from credibility.fitting import BACKENDS, CredibilityModel, FitResult
-from credibility.plots import (
-    plot_calibration,
-    plot_forest,
-    plot_loadings,
-    plot_ppc,
-    plot_predictions,
-    plot_trajectories,
-)
-from credibility.sampling import MASS_MATRICES, MAX_TREEDEPTH, METHODS
-from credibility.scenarios import ScenarioResult, ScenarioWarning
-from credibility.schema import CredibilityData
-from credibility.spec import load_spec
-from credibility.store import PosteriorStore
-from credibility.updating import (
-    CASE_ACTIONS,
-    LEDGER_ACTIONS,
-    UPDATE_METHODS,
-    CaseMerge,
-    MergeResult,
-    credibility_diff,
-    update_fit,
-)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+    from credibility.diagnostics import Diagnostics
+    from credibility.fitting import CredibilityModel, FitResult
+    from credibility.scenarios import ScenarioResult
+    from credibility.schema import CredibilityData
+    from credibility.store import PosteriorStore
+    from credibility.updating import CaseMerge, MergeResult
+
+# The library (PyMC, ArviZ, matplotlib, pandas, ...) is imported inside the commands that
+# use it, so that `credibility --help` starts in a fraction of a second (decision 42).
 
 __all__ = ["app"]
 
@@ -73,6 +59,9 @@ DEMO_HIGHLIGHTS = ("USA-EST", "USA-POL", "USA-JPN", "USA-KOR", "USA-PHL", "GBR-A
 #: What ``credibility export --what`` can write.
 EXPORTS = ("credibility", "alliances", "parameters")
 SCALES = ("z", "percentile")
+#: Default of --max-treedepth: credibility.sampling.MAX_TREEDEPTH, repeated here so that
+#: the options are defined without importing the sampler (tests/test_imports.py checks).
+MAX_TREEDEPTH = 10
 
 app = typer.Typer(
     name="credibility",
@@ -242,6 +231,8 @@ def _run_fit(
     fixed_length: bool = False, max_draws: int | None = None, budget: str | None = None,
 ) -> FitResult:
     """Fit with a status line; convergence warnings become the diagnostics table."""
+    from credibility.diagnostics import ConvergenceWarning
+
     budget_seconds = parse_duration(budget)
     if max_draws is not None and max_draws < draws:
         raise CredibilityError(f"--max-draws: {max_draws} is fewer than --draws ({draws})")
@@ -332,8 +323,10 @@ def _ranking_table(fit: FitResult, period: int, n: int = 5, label: str = "") -> 
 
 def _demo_scenario(fit: FitResult) -> tuple[str, ScenarioResult] | None:
     """US troops in Poland in the forecast period at 1.5 x their last five years' mean."""
+    import pandas as pd
+
     from credibility.demo import FORECAST_PERIOD
-    from credibility.scenarios import run_scenario
+    from credibility.scenarios import ScenarioWarning, run_scenario
 
     signals = fit.data.signals
     troops = signals[(signals["commitment_id"] == "USA-POL") & (signals["signal"] == "troops")]
@@ -354,6 +347,8 @@ def _demo_scenario(fit: FitResult) -> tuple[str, ScenarioResult] | None:
 
 def _read_truth(path: Path) -> xr.DataArray:
     """The synthetic truth file (``commitment_id, period, true_credibility``)."""
+    import pandas as pd
+
     frame = pd.read_csv(path)
     columns = ("commitment_id", "period", "true_credibility")
     missing = [c for c in columns if c not in frame.columns]
@@ -405,6 +400,16 @@ def demo(
         credibility demo
         credibility demo --out demo_output --draws 500 --chains 2
     """
+    from credibility.datasets import dataset_info, load_dataset
+    from credibility.fitting import BACKENDS, CredibilityModel
+    from credibility.plots import (
+        plot_calibration,
+        plot_forest,
+        plot_loadings,
+        plot_predictions,
+        plot_trajectories,
+    )
+
     console = _console()
     _check_choice(backend, BACKENDS, "--backend")
     console.print(Panel(
@@ -515,6 +520,11 @@ def fit_command(
 
         credibility fit --commitments commitments.csv --signals signals.csv --out fits/2025
     """
+    from credibility.fitting import BACKENDS, CredibilityModel
+    from credibility.sampling import MASS_MATRICES, METHODS
+    from credibility.schema import CredibilityData
+    from credibility.spec import load_spec
+
     console = _console()
     _check_choice(backend, BACKENDS, "--backend")
     model = CredibilityModel(load_spec(spec))
@@ -584,6 +594,8 @@ def export(
         credibility export --fit fits/2025 --what parameters
         credibility export --store fits --version v0002 --out v0002.csv
     """
+    from credibility.fitting import FitResult
+
     _check_choice(what, EXPORTS, "--what")
     _check_choice(scale, SCALES, "--scale")
     if what == "parameters" and scale != "z":
@@ -629,6 +641,8 @@ def export(
 
 
 def _load_fit(fit_dir: Path) -> FitResult:
+    from credibility.fitting import FitResult
+
     if not fit_dir.is_dir():
         raise CredibilityError(f"{fit_dir}: no such folder; expected a folder written by "
                                "`credibility fit --out`")
@@ -746,7 +760,7 @@ def predict(
         credibility predict --fit fits/2025 --cases contingencies.csv --out p.csv
         credibility predict --fit fits/2025 --scenario troops_plus_50.csv
     """
-    from credibility.scenarios import SCENARIO_METHODS, run_scenario
+    from credibility.scenarios import SCENARIO_METHODS, ScenarioWarning, run_scenario
 
     _check_choice(method, SCENARIO_METHODS, "--method")
     fit = _load_fit(fit_dir)
@@ -800,6 +814,14 @@ def report(
         credibility report --fit fits/2025 --out report/
     """
     from credibility.checks import outcome_checks, posterior_predictive, ppc_summary
+    from credibility.plots import (
+        plot_calibration,
+        plot_forest,
+        plot_loadings,
+        plot_ppc,
+        plot_predictions,
+        plot_trajectories,
+    )
 
     fit = _load_fit(fit_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1152,6 +1174,8 @@ def datasets_list() -> None:
 
         credibility datasets list
     """
+    from credibility.datasets import list_datasets
+
     table = Table(title="Bundled data sets", title_justify="left")
     table.add_column("name", style="bold")
     table.add_column("title")
@@ -1176,6 +1200,8 @@ def datasets_show(
 
         credibility datasets show demo
     """
+    from credibility.datasets import dataset_info, load_dataset
+
     info = dataset_info(name)
     data = load_dataset(name)
     console = _console()
@@ -1251,6 +1277,8 @@ StoreDir = Annotated[Path, typer.Option(
 
 def _open_store(path: Path) -> PosteriorStore:
     """An existing posterior store: a missing folder is an error, not a new empty store."""
+    from credibility.store import PosteriorStore
+
     if not path.is_dir():
         raise CredibilityError(f"{path}: no such folder; expected a posterior store (a folder "
                                "with manifest.json)")
@@ -1259,6 +1287,8 @@ def _open_store(path: Path) -> PosteriorStore:
 
 def _ledger_table(merge: MergeResult, signals: Path) -> Table:
     """What the update did with the incoming rows, and the revised values."""
+    from credibility.updating import LEDGER_ACTIONS
+
     counts = merge.counts()
     table = Table(title=f"Incoming rows ({escape(str(signals))})", title_justify="left")
     for action in LEDGER_ACTIONS:
@@ -1271,6 +1301,8 @@ def _ledger_table(merge: MergeResult, signals: Path) -> Table:
 
 def _cases_table(cases: CaseMerge, path: Path) -> Table:
     """What the update did with the incoming deterrence cases."""
+    from credibility.updating import CASE_ACTIONS
+
     counts = cases.counts()
     table = Table(title=f"Incoming cases ({escape(str(path))})", title_justify="left")
     for action in CASE_ACTIONS:
@@ -1357,6 +1389,12 @@ def update(
         credibility update --store fits --signals signals_2026.csv --approximate
         credibility update --store fits --cases outcomes_2026.csv
     """
+    from credibility.approximate import SMOOTHED_PERIODS
+    from credibility.diagnostics import ConvergenceWarning
+    from credibility.fitting import FitResult
+    from credibility.store import PosteriorStore
+    from credibility.updating import UPDATE_METHODS, update_fit
+
     console = _console()
     method = "approximate" if approximate else method
     _check_choice(method, UPDATE_METHODS, "--method")
@@ -1421,17 +1459,23 @@ def _flag(text: str, ok: bool) -> str:
 
 
 def _cell(value: Any) -> str:
+    import pandas as pd
+
     return "" if value is None or pd.isna(value) else str(value)
 
 
 def _created(value: Any) -> str:
     """The UTC date of the store's ISO timestamp (meta.json has the time)."""
+    import pandas as pd
+
     if value is None or pd.isna(value):
         return ""
     return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d")
 
 
 def _count(value: Any) -> str:
+    import pandas as pd
+
     return "" if value is None or pd.isna(value) else str(int(value))
 
 
@@ -1452,6 +1496,8 @@ def history(store: StoreDir) -> None:
 
         credibility history --store fits
     """
+    from credibility.diagnostics import ESS_MIN, RHAT_MAX
+
     frame = _open_store(store).history()
     table = Table(title=f"Posterior store {escape(str(store))}", title_justify="left",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
@@ -1507,6 +1553,8 @@ def diff(
         credibility diff --store fits v0001 v0002
         credibility diff --store fits v0001 v0003 --period 2024
     """
+    from credibility.updating import credibility_diff
+
     posterior_store = _open_store(store)
     frame = credibility_diff(posterior_store.load(version_a), posterior_store.load(version_b),
                              period)

@@ -105,8 +105,8 @@ def test_demo_prints_predictions_when_the_data_have_cases(
 ) -> None:
     info = DatasetInfo(name="demo", title="tiny", description="", synthetic=True,
                        spec="default", path=tmp_path)
-    monkeypatch.setattr(cli, "dataset_info", lambda name: info)
-    monkeypatch.setattr(cli, "load_dataset", lambda name: outcome_fit.data)
+    monkeypatch.setattr("credibility.datasets.dataset_info", lambda name: info)
+    monkeypatch.setattr("credibility.datasets.load_dataset", lambda name: outcome_fit.data)
     copy = dataclasses.replace(outcome_fit, posterior=outcome_fit.posterior.copy())
     monkeypatch.setattr(CredibilityModel, "fit", lambda self, data, **kwargs: copy)
     out = tmp_path / "demo_output"
