@@ -24,7 +24,8 @@ and proportion precisions are not in the simulator's truth and are not ranked.
 :func:`run_sbc` runs the simulations as independent tasks on ``dask.distributed``
 (a ``LocalCluster`` by default, or an existing scheduler), writes each finished
 simulation to ``OUT/sims/`` at once and skips finished ones when run again, so an
-interrupted run resumes. Every simulation of a run shares one *design*
+interrupted run resumes (``dask.distributed`` comes with the ``distributed`` extra:
+``pip install 'credibility[distributed]'``). Every simulation of a run shares one *design*
 (commitments table, pattern of missing reports, case cells and covariates), drawn
 once from the run's seed; only parameters and data differ. SBC is conditional on
 the design, and a shared design lets each worker compile the model once and swap
@@ -50,6 +51,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -924,6 +926,24 @@ def run_simulation(settings: SBCSettings, index: int) -> xr.Dataset:
 # --------------------------------------------------------------------------- runs on dask
 
 
+def _distributed() -> ModuleType:
+    """The ``distributed`` package (dask.distributed), which runs the simulations.
+
+    Raises
+    ------
+    ValidationError
+        It is not installed: it comes with the optional ``distributed`` extra.
+    """
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ValidationError(
+            "simulation-based validation runs on dask.distributed, which is not installed; "
+            "pip install 'credibility[distributed]'"
+        ) from exc
+    return distributed
+
+
 def _sim_path(folder: Path, index: int) -> Path:
     return folder / _SIMS / f"sim-{index:05d}.nc"
 
@@ -1002,12 +1022,11 @@ def _client(scheduler: str | None, n_workers: int | None, settings: SBCSettings,
         return
     import logging
 
-    from distributed import Client, LocalCluster
-
+    distributed = _distributed()
     address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
         try:
-            remote = Client(address, timeout="20s")
+            remote = distributed.Client(address, timeout="20s")
         except OSError as exc:
             raise ValidationError(f"cannot reach the dask scheduler at {address}: {exc}"
                                   ) from exc
@@ -1016,10 +1035,11 @@ def _client(scheduler: str | None, n_workers: int | None, settings: SBCSettings,
         return
     workers = n_workers or max(1, (os.cpu_count() or 1) // settings.chains)
     # No dashboard; the scheduler's HTTP routes on a free port, not on 8787 (often taken).
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
-                      silence_logs=logging.ERROR) as cluster, \
-            Client(cluster) as local:
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None,
+                                  scheduler_kwargs={"dashboard_address": ":0"},
+                                  silence_logs=logging.ERROR) as cluster, \
+            distributed.Client(cluster) as local:
         yield local
 
 
@@ -1099,7 +1119,6 @@ def run_sbc(
 
 def _run_tasks(settings: SBCSettings, folder: Path, todo: list[int], *, scheduler: str | None,
                n_workers: int | None, client: Any, progress: bool) -> dict[int, str]:
-    from distributed import as_completed
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -1109,6 +1128,7 @@ def _run_tasks(settings: SBCSettings, folder: Path, todo: list[int], *, schedule
         TimeRemainingColumn,
     )
 
+    as_completed = _distributed().as_completed
     failed: dict[int, str] = {}
     columns = (TextColumn("[bold]simulations"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())

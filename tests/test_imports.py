@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import assert_one_line_error, invoke
 
 from credibility import cli, sampling
 
@@ -87,3 +88,21 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 def test_the_clis_treedepth_default_is_the_samplers() -> None:
     assert cli.MAX_TREEDEPTH == sampling.MAX_TREEDEPTH
+
+
+@pytest.fixture
+def no_distributed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``import distributed`` fails, as where the ``distributed`` extra is not installed."""
+    monkeypatch.setitem(sys.modules, "distributed", None)
+
+
+def test_sbc_without_dask_names_the_extra(no_distributed: None, tmp_path: Path) -> None:
+    from credibility.validation import SBCSettings, ValidationError, run_sbc
+
+    with pytest.raises(ValidationError, match=r"pip install 'credibility\[distributed\]'"):
+        run_sbc(SBCSettings("default"), tmp_path / "sbc", 1, progress=False)
+
+
+def test_validate_without_dask_is_a_one_line_error(no_distributed: None, tmp_path: Path) -> None:
+    result = invoke("validate", "sbc", "--out", tmp_path / "sbc", "--n-sims", "1", "--quiet")
+    assert_one_line_error(result, "dask.distributed", "pip install 'credibility[distributed]'")
