@@ -193,8 +193,8 @@ class FitResult:
         if "centred_states" in changes:
             changes = {**changes, "centred_states": tuple(changes["centred_states"])}
         if "intercept_centred" not in self.posterior["posterior"]:
-            # Sampled without the alliance intercepts' shear (decision 38): a fit saved
-            # before it, or one whose alliance signals had no rows.
+            # Sampled without the alliance intercepts' shear (decision 40): the default,
+            # a fit saved before the option existed, or alliance signals without rows.
             changes = {**changes, "centred_alliance_intercepts": False}
         return dataclasses.replace(self.spec, **changes)
 

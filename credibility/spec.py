@@ -129,7 +129,7 @@ class ModelSpec:
     scale_coordinate: bool = True
     residual_signal: str | None = None
     adapt_coordinates: bool = True
-    centred_alliance_intercepts: bool = True
+    centred_alliance_intercepts: bool = False
     description: str = ""
     region_effects: bool = True
     type_effects: bool = True
@@ -306,7 +306,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         residual_signal=residual,
         adapt_coordinates=_bool(model, "adapt_coordinates", source, "model", default=True),
         centred_alliance_intercepts=_bool(model, "centred_alliance_intercepts", source, "model",
-                                          default=True),
+                                          default=False),
         signals=signals,
         region_effects=_bool(hierarchy, "region", source, "hierarchy", default=True),
         type_effects=_bool(hierarchy, "type", source, "hierarchy", default=True),

@@ -623,15 +623,15 @@ def test_alliance_intercept_weights_average_each_signal_s_rows(small_simulation)
 @pytest.mark.parametrize("drop", [None, "prior"])
 def test_centred_alliance_intercepts_are_the_same_model_in_other_coordinates(
         small_simulation, drop):
-    """``centred_alliance_intercepts`` (decision 40, the default) samples an alliance
+    """``centred_alliance_intercepts`` (decision 40, opt-in) samples an alliance
     signal's intercept plus its loading times the mean alliance latent of its rows: a
     shift by other parameters, unit Jacobian, with the Normal prior kept on the
     intercept. At matched points the log density equals the unsheared model's; checked
     to fail with the prior left on the sampled coordinate."""
     data = small_simulation.data
-    old = build_measurement_model(
-        data, dataclasses.replace(data.spec, centred_alliance_intercepts=False))
-    new = build_measurement_model(data, data.spec)
+    old = build_measurement_model(data, data.spec)
+    new = build_measurement_model(
+        data, dataclasses.replace(data.spec, centred_alliance_intercepts=True))
     assert "intercept_centred" in new.named_vars and "intercept_centred" not in old.named_vars
     if drop == "prior":
         new.potentials.remove(new["intercept_prior"])
