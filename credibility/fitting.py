@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,7 +294,11 @@ class FitResult:
                              "sd_alliance_dynamics", "latent_sd",
                              "persistence_alliance", "persistence_commitment", "step_alliance",
                              "step_commitment", "region_effect", "type_effect") if v in post]
-        table = az.summary(post[names], ci_prob=0.9, round_to="none")
+        with warnings.catch_warnings():
+            # Constant entries (a correlation's diagonal, the zeros of the loading matrix
+            # of several dimensions) have no R-hat: NumPy warns on the way to NaN.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            table = az.summary(post[names], ci_prob=0.9, round_to="none")
         if self.outcome_mode is None:
             return table
         return pd.concat([table, self.outcome_parameters()])
