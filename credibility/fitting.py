@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,13 +48,15 @@ from credibility.sampling import (
 from credibility.schema import CredibilityData, read_cases
 from credibility.spec import ModelSpec, load_spec, parse_spec
 
-__all__ = ["BACKENDS", "CREDIBILITY_COLUMNS", "CredibilityModel", "FitResult", "check_backend",
-           "label_posterior", "measurement_check", "summarise_draws"]
+__all__ = ["BACKENDS", "CREDIBILITY_COLUMNS", "DIMENSION_COLUMNS", "CredibilityModel", "FitResult",
+           "check_backend", "label_posterior", "measurement_check", "summarise_draws"]
 
 OutcomeMode = Literal["auto", "joint", "two_stage", "none"]
 
 #: Columns of the exported credibility table (docs/data.md).
 CREDIBILITY_COLUMNS = ("commitment_id", "period", "mean", "sd", "q05", "q50", "q95")
+#: Columns of the table of each dimension's credibility (several dimensions).
+DIMENSION_COLUMNS = ("commitment_id", "period", "dimension", "mean", "sd", "q05", "q50", "q95")
 
 
 def _package_version() -> str:
@@ -65,17 +68,21 @@ def _package_version() -> str:
 def _grid(
     cells: np.ndarray, unit: np.ndarray, period: np.ndarray, n_units: int, n_periods: int
 ) -> np.ndarray:
-    """Scatter ``(chain, draw, cell)`` draws into ``(chain, draw, unit, period)``, NaN elsewhere."""
-    chains, draws = cells.shape[:2]
-    grid = np.full((chains, draws, n_units, n_periods), np.nan)
-    grid[:, :, unit, period] = cells
+    """Scatter ``(chain, draw, ..., cell)`` draws into ``(chain, draw, ..., unit, period)``,
+    NaN elsewhere."""
+    grid = np.full((*cells.shape[:-1], n_units, n_periods), np.nan)
+    grid[..., unit, period] = cells
     return grid
 
 
 def label_posterior(posterior: xr.Dataset, index: ModelIndex) -> xr.Dataset:
     """Replace per-cell deterministics by labelled ``credibility`` and ``alliance_level``.
 
-    Cells outside a unit's active window are NaN.
+    Cells outside a unit's active window are NaN. A model of several dimensions
+    (:mod:`credibility.dimensions`) also has ``dimension_cell``, labelled as
+    ``dimension_credibility`` ``(chain, draw, dimension, commitment, period)``; its
+    ``credibility`` is the composite and its ``alliance_level`` has the ``dimension``
+    axis too.
 
     Examples
     --------
@@ -93,13 +100,20 @@ def label_posterior(posterior: xr.Dataset, index: ModelIndex) -> xr.Dataset:
     c, a = index.cells, index.alliance_cells
     credibility = _grid(posterior["credibility_cell"].values, c.unit, c.period, c.n_units,
                         periods.size)
-    alliance = _grid(posterior["alliance_cell_level"].values, a.unit, a.period, a.n_units,
-                     periods.size)
-    labelled = posterior.drop_vars(["credibility_cell", "alliance_cell_level", "cell",
-                                    "alliance_cell"], errors="ignore")
+    level = posterior["alliance_cell_level"]
+    alliance = _grid(level.values, a.unit, a.period, a.n_units, periods.size)
+    by_dimension = ("dimension",) if "dimension" in level.dims else ()
+    labelled = posterior.drop_vars(["credibility_cell", "alliance_cell_level", "dimension_cell",
+                                    "cell", "alliance_cell"], errors="ignore")
+    if "dimension_cell" in posterior:
+        dimensions = _grid(posterior["dimension_cell"].transpose(
+            "chain", "draw", "dimension", "cell").values, c.unit, c.period, c.n_units,
+            periods.size)
+        labelled = labelled.assign(dimension_credibility=(
+            ("chain", "draw", "dimension", "commitment", "period"), dimensions))
     return labelled.assign(
         credibility=(("chain", "draw", "commitment", "period"), credibility),
-        alliance_level=(("chain", "draw", "alliance", "period"), alliance),
+        alliance_level=(("chain", "draw", *by_dimension, "alliance", "period"), alliance),
     ).assign_coords(commitment=list(index.commitments), alliance=list(index.alliances),
                     period=periods)
 
@@ -227,6 +241,40 @@ class FitResult:
         frame["period"] = frame["period"].astype(np.int64)
         return frame.loc[:, list(CREDIBILITY_COLUMNS)]
 
+    def dimensions(self, scale: str = "z") -> pd.DataFrame:
+        """Tidy frame ``commitment_id, period, dimension, mean, sd, q05, q50, q95``: each
+        latent dimension's credibility in every active cell.
+
+        A fit of several dimensions reports each dimension standardised on its own
+        (mean 0, sd 1 over the active cells in every draw); :meth:`credibility` is then
+        their composite (docs/model.md, "Several dimensions"). A one-dimension fit
+        gives its credibility under the name of its one dimension.
+
+        Parameters
+        ----------
+        scale : str
+            ``"z"`` (default) or ``"percentile"``, as in :meth:`credibility`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per dimension and active commitment-period, dimension by dimension
+            in the spec's order.
+
+        Examples
+        --------
+        >>> fit.dimensions().head()  # doctest: +SKIP
+        """
+        posterior = self.posterior["posterior"]
+        if "dimension_credibility" not in posterior:
+            frame = self.credibility(scale)
+            frame.insert(2, "dimension", self.spec.dimensions[0])
+            return frame
+        frame = summarise_draws(posterior["dimension_credibility"], scale)
+        frame = frame.rename(columns={"commitment": "commitment_id"})
+        frame["period"] = frame["period"].astype(np.int64)
+        return frame.loc[:, list(DIMENSION_COLUMNS)]
+
     def alliance_levels(self, scale: str = "z") -> pd.DataFrame:
         """Tidy frame ``alliance, period, mean, sd, q05, q50, q95`` of the alliance level."""
         frame = summarise_draws(self.posterior["posterior"]["alliance_level"], scale)
@@ -241,12 +289,16 @@ class FitResult:
         import arviz as az
 
         post = self.posterior["posterior"].to_dataset()
-        names = [v for v in ("loading", "intercept", "noise", "precision", "residual_persistence",
-                             "sd_alliance_mean",
+        names = [v for v in ("loading", "dimension_correlation", "intercept", "noise",
+                             "precision", "residual_persistence", "sd_alliance_mean",
                              "sd_alliance_dynamics", "latent_sd",
                              "persistence_alliance", "persistence_commitment", "step_alliance",
                              "step_commitment", "region_effect", "type_effect") if v in post]
-        table = az.summary(post[names], ci_prob=0.9, round_to="none")
+        with warnings.catch_warnings():
+            # Constant entries (a correlation's diagonal, the zeros of the loading matrix
+            # of several dimensions) have no R-hat: NumPy warns on the way to NaN.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            table = az.summary(post[names], ci_prob=0.9, round_to="none")
         if self.outcome_mode is None:
             return table
         return pd.concat([table, self.outcome_parameters()])
@@ -338,7 +390,8 @@ class FitResult:
         return read_cases(cases, self.data)
 
     def save(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``posterior.nc``, ``credibility.csv``, ``fit.json``, ``spec.toml`` and the data.
+        """Write ``posterior.nc``, ``credibility.csv``, ``fit.json``, ``spec.toml`` and the data
+        (and ``dimensions.csv``, :meth:`dimensions`, for a fit of several dimensions).
 
         Returns the paths written. Reload with :meth:`FitResult.load`.
         """
@@ -352,6 +405,9 @@ class FitResult:
         }
         self.posterior.to_netcdf(paths["posterior"], engine="h5netcdf")
         self.credibility().to_csv(paths["credibility"], index=False)
+        if len(self.spec.dimensions) > 1:
+            paths["dimensions"] = folder / "dimensions.csv"
+            self.dimensions().to_csv(paths["dimensions"], index=False)
         paths["spec"].write_text(self.spec.text, encoding="utf-8")
         data_paths = self.data.to_csv(folder / "data")
         meta = {
@@ -456,7 +512,11 @@ class CredibilityModel:
         up and the model sampled again in coordinates that suit its posterior
         (:func:`~credibility.measurement.adapted_coordinates`: a pinning signal's
         residuals, or non-centred states; decision 33; the run record says which).
-        ``sampler``, when given,
+        A spec of several ``[model] dimensions`` (docs/model.md, "Several dimensions")
+        fits the measurement model alone: its predictor is not built yet, so
+        ``outcome`` must be ``"none"`` when the data have cases (a
+        :class:`~credibility.errors.FitError` otherwise); its coordinates are not
+        adapted and its likelihood is not fused. ``sampler``, when given,
         is the whole sampler configuration and replaces ``draws`` ... ``budget_seconds``
         (an update passes the previous fit's). The configuration and what the run did
         are recorded in :attr:`FitResult.settings` (``sampler_config``, ``run``).
@@ -478,6 +538,13 @@ class CredibilityModel:
             max_treedepth=max_treedepth, method=method, until_reliable=until_reliable,
             max_draws=max_draws, budget_seconds=budget_seconds)
         backend, method = config.backend, config.method
+        several = len(self.spec.dimensions) > 1
+        if several and outcome != "none" and (data.cases is not None
+                                              or outcome in predictor.OUTCOME_MODES):
+            raise FitError(
+                f"the deterrence-success predictor of {len(self.spec.dimensions)} dimensions "
+                f"({', '.join(self.spec.dimensions)}) is not built yet: fit the measurement "
+                "model alone with outcome='none' (--outcome none)")
         mode = _outcome_mode(outcome, data)
         stage = on_stage or (lambda _: None)
         started = time.perf_counter()
@@ -486,7 +553,9 @@ class CredibilityModel:
         design = None if mode is None else predictor.outcome_design(data, index)
         # The model to sample: the likelihood's fused kernels where the backend can run
         # them (the same posterior, ~1.65x faster sampling; docs/decisions.md 23).
-        options = {"one_hot": one_hot_gathers(backend), "fused": fused_likelihood(backend)}
+        # The model of several dimensions has no fused kernels.
+        options = {"one_hot": one_hot_gathers(backend),
+                   "fused": fused_likelihood(backend) and not several}
         model = _build(data, self.spec, index, design, mode, options)
         built = time.perf_counter()
         if method != "nuts":
@@ -511,8 +580,9 @@ class CredibilityModel:
         adapted: list[tuple[ModelSpec, str, str]] = []
 
         def switch(tree: xr.DataTree, found: Diagnostics) -> bool:
-            # Coordinates chosen from the failing first check's posterior (decision 33).
-            if not self.spec.adapt_coordinates:
+            # Coordinates chosen from the failing first check's posterior (decision 33);
+            # they are defined for one latent, so a model of several dimensions keeps its own.
+            if not self.spec.adapt_coordinates or several:
                 return False
             choice = adapted_coordinates(tree["posterior"].to_dataset(), index, self.spec)
             if choice is not None:
@@ -589,7 +659,8 @@ def _build(data: CredibilityData, spec: ModelSpec, index: ModelIndex, design: An
 
 def measurement_check(model: pm.Model) -> Check:
     """The diagnostics a measurement fit of ``model`` reports and must pass: R-hat and
-    ESS of its free variables and latent credibility cells, and divergences (for
+    ESS of its free variables and latent credibility cells (and each dimension's cells in
+    a model of several dimensions), and divergences (for
     :func:`~credibility.sampling.run`'s ``check``).
 
     Examples
@@ -599,7 +670,8 @@ def measurement_check(model: pm.Model) -> Check:
     >>> callable(check)
     True
     """
-    names = [*(v.name for v in model.free_RVs), "credibility_cell"]
+    names = [*(v.name for v in model.free_RVs), "credibility_cell",
+             *(["dimension_cell"] if "dimension_cell" in model.named_vars else [])]
 
     def check(tree: xr.DataTree) -> Diagnostics:
         return compute_diagnostics(tree["posterior"].to_dataset()[names],

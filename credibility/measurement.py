@@ -1147,7 +1147,10 @@ def add_likelihoods(
     """One likelihood term ``obs_<family>`` per family, in the PyMC model in context.
 
     ``latent`` is the vector the observations' ``latent`` indices point into and
-    ``loading`` the signed loading per signal (raw scale); ``*_position[s]`` is
+    ``loading`` the signed loading per signal (raw scale); with several dimensions
+    (:mod:`credibility.dimensions`) ``latent`` is a ``(unit, dimension)`` matrix and
+    ``loading`` a ``(signal, dimension)`` matrix, and each row's linear predictor is
+    ``intercept + sum over d of loading[s, d] * latent[row, d]``. ``*_position[s]`` is
     signal ``s``'s entry in ``intercept`` / ``noise`` / ``precision`` / the rows of
     ``cutpoints`` (-1 where it has none); ``one_hot`` gathers the per-signal
     parameters as in :func:`per_row`. ``residual`` holds the residual persistence
@@ -1173,6 +1176,10 @@ def add_likelihoods(
             continue
         state = latent[obs.latent]
         slope = per_row(loading, obs.signal, len(signals), one_hot=one_hot) * state
+        if slope.ndim == 2:
+            # Several dimensions: loading (signal, dimension) and latent (unit,
+            # dimension), so each row's slope is the sum over the dimensions it loads on.
+            slope = slope.sum(axis=1)
         if family == "ordinal":
             pm.OrderedLogistic(
                 "obs_ordinal",
@@ -1299,7 +1306,9 @@ def _intercepts(mu: np.ndarray, sigma: np.ndarray, weights: np.ndarray | None,
     the intercept would; the potential ``intercept_prior`` swaps that density for
     the intercept's own, so the prior stays on ``intercept`` and the model is the
     same. Commitment signals see zero-sum states: their shift, and their part of
-    the potential, are zero.
+    the potential, are zero. With several dimensions ``loading`` is ``(signal,
+    dimension)`` and ``alliance_std`` ``(alliance cell, dimension)``; the shift is
+    summed over the dimensions.
     """
     if weights is None:
         return pm.Normal("intercept", mu=mu, sigma=sigma, dims="signal_intercept")
@@ -1308,11 +1317,166 @@ def _intercepts(mu: np.ndarray, sigma: np.ndarray, weights: np.ndarray | None,
     # layout (simulation-based calibration) takes each data set's weights with its rows.
     mean_latent = pt.dot(pt.constant(weights, name=f"{DATA_PREFIX}alliance_intercept_weights"),
                          alliance_std)
-    intercept = pm.Deterministic("intercept", centred - loading * mean_latent,
-                                 dims="signal_intercept")
+    shift = loading * mean_latent
+    if shift.ndim == 2:  # several dimensions: (signal, dimension), summed over them
+        shift = shift.sum(axis=1)
+    intercept = pm.Deterministic("intercept", centred - shift, dims="signal_intercept")
     prior = pm.Normal.dist(mu=mu, sigma=sigma)
     pm.Potential("intercept_prior", (pm.logp(prior, intercept) - pm.logp(prior, centred)).sum())
     return intercept
+
+
+def model_coords(index: ModelIndex) -> dict[str, list]:
+    """The coordinates of a measurement model of ``index``: units, groups, cells and the
+    signals that have each kind of per-signal parameter.
+
+    Parameters
+    ----------
+    index : ModelIndex
+        The model's index (:func:`build_index`).
+
+    Returns
+    -------
+    dict
+        Dimension name to its labels, for ``pm.Model(coords=...)``.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> coords = model_coords(build_index(load_dataset("demo")))
+    >>> coords["signal_ordinal"]
+    ['consultation']
+    """
+    signals = index.signals
+    return {
+        "commitment": list(index.commitments),
+        "alliance": list(index.alliances),
+        "region": list(index.regions),
+        "type": list(index.types),
+        "signal": [s.name for s in signals],
+        "signal_intercept": [s.name for s in signals if s.family != "ordinal"],
+        "signal_noise": [s.name for s in signals if s.family in _NOISE_FAMILIES],
+        "signal_proportion": [s.name for s in signals if s.family == "proportion"],
+        "signal_ordinal": [s.name for s in signals if s.family == "ordinal"],
+        "signal_residual": [s.name for s in signals if s.residual_persistence],
+        "cell": np.arange(index.cells.size),
+        "alliance_cell": np.arange(index.alliance_cells.size),
+    }
+
+
+@dataclass(frozen=True)
+class SignalParameters:
+    """The likelihood's per-signal parameters other than the loadings, as
+    :func:`add_likelihoods` takes them: each tensor (``None`` when no signal has it)
+    with every signal's position in it (``-1`` where the signal has none)."""
+
+    intercept: pt.TensorVariable | None
+    intercept_position: np.ndarray
+    noise: pt.TensorVariable | None
+    noise_position: np.ndarray
+    precision: pt.TensorVariable | None
+    precision_position: np.ndarray
+    cutpoints: pt.TensorVariable | None
+    ordinal_position: np.ndarray
+    residual: pt.TensorVariable | None
+    residual_position: np.ndarray
+
+    def arguments(self) -> dict[str, pt.TensorVariable | np.ndarray | None]:
+        """The fields as keyword arguments of :func:`add_likelihoods`."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def signal_parameters(
+    index: ModelIndex, spec: ModelSpec, priors: pd.DataFrame, loading: pt.TensorVariable,
+    alliance_latent: pt.TensorVariable,
+) -> SignalParameters:
+    """Intercepts, noises, precisions, ordinal cutpoints and residual persistences of
+    the signals in ``index``, with their priors, in the PyMC model in context.
+
+    Parameters
+    ----------
+    index : ModelIndex
+        The model's index (:func:`build_index`).
+    spec : ModelSpec
+        The fitted spec (priors of cutpoints and precisions, ``centred_alliance_intercepts``).
+    priors : pandas.DataFrame
+        :func:`signal_priors` of the data.
+    loading : TensorVariable
+        Signed loadings on the likelihood's latent: one per signal, or ``(signal,
+        dimension)`` with several dimensions (used by the alliance signals' centred
+        intercepts, :func:`_intercepts`).
+    alliance_latent : TensorVariable
+        The likelihood's alliance latent: one per alliance cell, or ``(alliance cell,
+        dimension)``.
+
+    Returns
+    -------
+    SignalParameters
+        The parameters and each signal's position in them.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> index = build_index(data)
+    >>> with pm.Model(coords=model_coords(index)):
+    ...     found = signal_parameters(index, data.spec, signal_priors(data, index=index),
+    ...                               pt.ones(len(index.signals)),
+    ...                               pt.zeros(index.alliance_cells.size))
+    >>> found.ordinal_position.tolist()
+    [-1, -1, -1, 0, -1, -1]
+    """
+    signals = index.signals
+    names = [s.name for s in signals]
+    with_intercept = [s.name for s in signals if s.family != "ordinal"]
+    with_noise = [s.name for s in signals if s.family in _NOISE_FAMILIES]
+    proportions = [s.name for s in signals if s.family == "proportion"]
+    ordinals = [s for s in signals if s.family == "ordinal"]
+    with_residual = [s.name for s in signals if s.residual_persistence]
+    p = spec.priors
+    intercept = noise = precision = cutpoints = None
+    intercept_position = np.full(len(signals), -1)
+    noise_position = np.full(len(signals), -1)
+    precision_position = np.full(len(signals), -1)
+    ordinal_position = np.full(len(signals), -1)
+    if with_intercept:
+        intercept = _intercepts(
+            priors.loc[with_intercept, "intercept_mu"].to_numpy(),
+            priors.loc[with_intercept, "intercept_sigma"].to_numpy(),
+            alliance_intercept_weights(index, with_intercept)
+            if spec.centred_alliance_intercepts else None,
+            loading[[names.index(n) for n in with_intercept]], alliance_latent)
+        intercept_position[[names.index(n) for n in with_intercept]] = np.arange(
+            len(with_intercept))
+    if with_noise:
+        # Gamma(4, 4 / mean): no real signal is measured without noise, and a prior
+        # with mass at zero lets near-deterministic fits pin the states (docs/model.md).
+        noise_mean = priors.loc[with_noise, "noise_mean"].to_numpy()
+        noise = pm.Gamma("noise", alpha=NOISE_SHAPE, beta=NOISE_SHAPE / noise_mean,
+                         dims="signal_noise")
+        noise_position[[names.index(n) for n in with_noise]] = np.arange(len(with_noise))
+    if proportions:
+        precision = pm.Gamma("precision", alpha=p.proportion_precision_alpha,
+                             beta=p.proportion_precision_beta, dims="signal_proportion")
+        precision_position[[names.index(n) for n in proportions]] = np.arange(
+            len(proportions))
+    if ordinals:
+        cutpoints = _ordinal_cutpoints(tuple(ordinals), spec)
+        ordinal_position[[names.index(s.name) for s in ordinals]] = np.arange(len(ordinals))
+    residual = None
+    residual_position = np.full(len(signals), -1)
+    if with_residual:
+        # Each such signal's own persistent deviations from the latent (decision 19).
+        residual = pm.Beta("residual_persistence", *RESIDUAL_PERSISTENCE_PRIOR,
+                           dims="signal_residual")
+        residual_position[[names.index(n) for n in with_residual]] = np.arange(
+            len(with_residual))
+    return SignalParameters(
+        intercept=intercept, intercept_position=intercept_position, noise=noise,
+        noise_position=noise_position, precision=precision,
+        precision_position=precision_position, cutpoints=cutpoints,
+        ordinal_position=ordinal_position, residual=residual,
+        residual_position=residual_position)
 
 
 def build_measurement_model(
@@ -1326,7 +1490,9 @@ def build_measurement_model(
     the deterministic ``credibility_cell`` (dim ``cell``: every active
     commitment-period) and ``alliance_cell_level`` (dim ``alliance_cell``), which
     :mod:`credibility.fitting` reshapes into ``(commitment, period)`` and
-    ``(alliance, period)`` arrays. ``one_hot`` gathers per-signal, region and type
+    ``(alliance, period)`` arrays. A spec of several ``[model] dimensions`` is built
+    by :func:`credibility.dimensions.build_dimensional_model` (``fused`` is then
+    refused with a :class:`SpecError`). ``one_hot`` gathers per-signal, region and type
     parameters by one-hot products (:func:`per_row`; for GPUs, where the same model
     otherwise spends its time in scatter-adds). ``fused`` computes the likelihood of
     counts, amounts, ratios, binary and ordinal signals with fused kernels
@@ -1345,10 +1511,12 @@ def build_measurement_model(
     """
     spec = spec or data.spec
     if len(spec.dimensions) > 1:
-        raise SpecError(f"{spec.source}: a model of {len(spec.dimensions)} dimensions "
-                        f"({', '.join(spec.dimensions)}) is not built yet: specs of several "
-                        "dimensions parse and simulate() draws from them, but only one "
-                        "dimension can be fitted")
+        if fused:
+            raise SpecError(f"{spec.source}: the model of {len(spec.dimensions)} dimensions "
+                            "has no fused likelihood kernels; build it with fused=False")
+        from credibility.dimensions import build_dimensional_model
+
+        return build_dimensional_model(data, spec, index=index, one_hot=one_hot)
     if spec.spectral_states and spec.dynamics != "ar1":
         raise SpecError(f"{spec.source}: spectral_states needs dynamics = 'ar1' "
                         f"(got {spec.dynamics!r})")
@@ -1362,25 +1530,7 @@ def build_measurement_model(
     priors = signal_priors(data, spec, index=index)
     signals = index.signals
     names = [s.name for s in signals]
-    with_intercept = [s.name for s in signals if s.family != "ordinal"]
-    with_noise = [s.name for s in signals if s.family in _NOISE_FAMILIES]
-    proportions = [s.name for s in signals if s.family == "proportion"]
-    ordinals = [s for s in signals if s.family == "ordinal"]
-    with_residual = [s.name for s in signals if s.residual_persistence]
-    coords = {
-        "commitment": list(index.commitments),
-        "alliance": list(index.alliances),
-        "region": list(index.regions),
-        "type": list(index.types),
-        "signal": names,
-        "signal_intercept": with_intercept,
-        "signal_noise": with_noise,
-        "signal_proportion": proportions,
-        "signal_ordinal": [s.name for s in ordinals],
-        "signal_residual": with_residual,
-        "cell": np.arange(index.cells.size),
-        "alliance_cell": np.arange(index.alliance_cells.size),
-    }
+    coords = model_coords(index)
     # The latent's scale as one sampler coordinate (decision 31): centred states only.
     reference, relative = scale_signals(signals)
     on_commitment = reference | relative
@@ -1507,53 +1657,19 @@ def build_measurement_model(
                                               1.0 / anchor, dims="signal")
         direction = np.array([s.direction for s in signals], dtype=np.float64)
         loading = direction * magnitude * anchor
-        intercept = noise = precision = cutpoints = None
-        intercept_position = np.full(len(signals), -1)
-        noise_position = np.full(len(signals), -1)
-        precision_position = np.full(len(signals), -1)
-        ordinal_position = np.full(len(signals), -1)
         # The likelihood's alliance latent, in stationary-sd units.
         alliance_std = alliance_level / anchor - level_std
-        if with_intercept:
-            intercept = _intercepts(
-                priors.loc[with_intercept, "intercept_mu"].to_numpy(),
-                priors.loc[with_intercept, "intercept_sigma"].to_numpy(),
-                alliance_intercept_weights(index, with_intercept)
-                if spec.centred_alliance_intercepts else None,
-                loading[[names.index(n) for n in with_intercept]], alliance_std)
-            intercept_position[[names.index(n) for n in with_intercept]] = np.arange(
-                len(with_intercept))
-        if with_noise:
-            # Gamma(4, 4 / mean): no real signal is measured without noise, and a prior
-            # with mass at zero lets near-deterministic fits pin the states (docs/model.md).
-            noise_mean = priors.loc[with_noise, "noise_mean"].to_numpy()
-            noise = pm.Gamma("noise", alpha=NOISE_SHAPE, beta=NOISE_SHAPE / noise_mean,
-                             dims="signal_noise")
-            noise_position[[names.index(n) for n in with_noise]] = np.arange(len(with_noise))
-        if proportions:
-            precision = pm.Gamma("precision", alpha=p.proportion_precision_alpha,
-                                 beta=p.proportion_precision_beta, dims="signal_proportion")
-            precision_position[[names.index(n) for n in proportions]] = np.arange(
-                len(proportions))
-        if ordinals:
-            cutpoints = _ordinal_cutpoints(tuple(ordinals), spec)
-            ordinal_position[[names.index(s.name) for s in ordinals]] = np.arange(len(ordinals))
-        residual = None
-        residual_position = np.full(len(signals), -1)
-        if with_residual:
-            # Each such signal's own persistent deviations from the latent (decision 19).
-            residual = pm.Beta("residual_persistence", *RESIDUAL_PERSISTENCE_PRIOR,
-                               dims="signal_residual")
-            residual_position[[names.index(n) for n in with_residual]] = np.arange(
-                len(with_residual))
+        parameters = signal_parameters(index, spec, priors, loading, alliance_std)
+        intercept, noise = parameters.intercept, parameters.noise
 
         if residual_signal:
             position, observed, value = _residual_rows(index, residual_signal)
             scaled, log_jacobian = residual_states(
                 residual_free, pt.constant(observed, name=f"{DATA_PREFIX}residual:cells"),
                 pt.constant(value, name=f"{DATA_PREFIX}residual:value"),
-                intercept[intercept_position[position]],
-                loading[position] * pt.exp(-scale_log), noise[noise_position[position]])
+                intercept[parameters.intercept_position[position]],
+                loading[position] * pt.exp(-scale_log),
+                noise[parameters.noise_position[position]])
             pm.Deterministic("commitment_state_scaled", scaled, dims="cell")
             state = pm.Deterministic("commitment_state", scaled * pt.exp(-scale_log), dims="cell")
             pm.Potential("commitment_state_scale_jacobian",
@@ -1569,11 +1685,6 @@ def build_measurement_model(
         pm.Deterministic("latent_sd", anchor * spread)
 
         pm.Deterministic("loading", loading * spread, dims="signal")
-        add_likelihoods(index.families, signals, latent, loading,
-                        intercept=intercept, intercept_position=intercept_position,
-                        noise=noise, noise_position=noise_position,
-                        precision=precision, precision_position=precision_position,
-                        cutpoints=cutpoints, ordinal_position=ordinal_position,
-                        one_hot=one_hot, residual=residual, residual_position=residual_position,
-                        fused=fused)
+        add_likelihoods(index.families, signals, latent, loading, **parameters.arguments(),
+                        one_hot=one_hot, fused=fused)
     return model

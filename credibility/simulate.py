@@ -12,7 +12,7 @@ A spec of several dimensions (``[model] dimensions``) is simulated as the model 
 effects, alliance paths and commitment paths, the commitment paths' innovations
 correlated across dimensions (correlation drawn by :func:`lkj_correlation`), and
 each signal's linear predictor the sum of its loadings times the dimensions it
-loads on. The PyMC model of several dimensions is not built yet.
+loads on. :mod:`credibility.dimensions` builds its PyMC model.
 
 Signals whose spec leaves a prior on ``"auto"`` have no data to scale it from, so
 the simulator uses the fixed fallbacks in :data:`SIMULATION_FALLBACKS`.

@@ -1,6 +1,6 @@
 """Several latent dimensions (capability and willingness): the simulator draws them
-as docs/model.md ("Several dimensions") states, and the model builder refuses them
-until the model is built."""
+as docs/model.md ("Several dimensions") states, and the case simulator refuses them
+until their outcome model is built. Their measurement model: tests/test_dimensions_model.py."""
 
 from __future__ import annotations
 
@@ -254,13 +254,8 @@ def test_bad_fixed_values_for_dimensions_raise(fixed, fragment):
     assert fragment in str(info.value)
 
 
-def test_model_builder_and_case_simulator_refuse_several_dimensions():
-    from credibility.measurement import build_measurement_model
-
+def test_case_simulator_refuses_several_dimensions():
     sim = simulate("capability_willingness", synthetic_commitments(4, 2, (2000, 2004), seed=0),
                    seed=0, last_period=2004)
-    with pytest.raises(SpecError, match=r"a model of 2 dimensions \(capability, willingness\) "
-                                        "is not built yet"):
-        build_measurement_model(sim.data)
     with pytest.raises(SpecError, match="outcome model of 2 dimensions"):
         simulate_cases(sim, 10)

@@ -1,0 +1,349 @@
+"""The measurement model of several latent dimensions (docs/model.md, "Several dimensions").
+
+With ``[model] dimensions = ["capability", "willingness"]`` the latent of every
+commitment-period is a vector of *D* dimensions. Each dimension *d* has the structure
+of the one-dimension model (:mod:`credibility.measurement`), with its own priors drawn
+independently::
+
+    a_d[k, t] = sd_am[d] * za_d[k] + sd_ad[d] * ea_d[k, t]            (alliance level)
+    x_d[i, t] = region_d[r(i)] + type_d[y(i)] + a_d[k(i), t] + ec_d[i, t]
+
+and the commitment paths of the dimensions are one process whose innovations are
+correlated: ``e[i, t] = ec[i, t] - rho * ec[i, t - 1] ~ MvNormal(0, R)`` (``ar1``,
+first period from the joint stationary covariance ``R[d, d'] / (1 - rho_d rho_d')``)
+or ``(ec[i, t] - ec[i, t - 1]) / step ~ MvNormal(0, R)`` (``random_walk``, first
+period ``MvNormal(0, R)``), with ``R ~ LKJCorr(dimension_correlation_eta)``. Signal
+``s`` has the linear predictor ``intercept[s] + sum over d of loading[s, d] * x_d``,
+``loading[s, d]`` its ``direction`` times a HalfNormal magnitude on its own dimension
+and its ``also`` dimensions, exactly zero elsewhere (the zero pattern pins the
+rotation). Identification per dimension: location by centring, scale by the unit
+innovation sds (``diag R = 1``), sign by each dimension's pure commitment-level signal.
+
+Parameterisation, kept simple: the commitment states of every dimension are sampled
+centred in the latent's own units (``commitment_state``, sum to zero over the cells
+in each dimension, plus a free mean ``commitment_level`` per dimension), their
+correlated AR(1) or random-walk density added as one vectorised potential; alliance
+paths are non-centred; the sampler coordinates of the one-dimension model (scale
+coordinate, adapted coordinates, spectral states, marker and residual signals,
+decisions 16-18, 31, 33) are not used.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from pymc.distributions.transforms import ZeroSumTransform
+
+from credibility.errors import SpecError
+from credibility.measurement import (
+    ModelIndex,
+    UnitCells,
+    add_likelihoods,
+    build_index,
+    dynamics_matrix,
+    model_coords,
+    signal_parameters,
+    signal_priors,
+)
+from credibility.schema import CredibilityData
+from credibility.spec import ModelSpec, SignalSpec
+
+__all__ = ["build_dimensional_model", "check_dimensional_spec", "loading_pattern"]
+
+
+def loading_pattern(signals: tuple[SignalSpec, ...], dimensions: tuple[str, ...]) -> np.ndarray:
+    """Which dimensions each signal loads on: its own ``dimension`` and its ``also``.
+
+    Parameters
+    ----------
+    signals : tuple of SignalSpec
+        The fitted signals (rows of the result).
+    dimensions : tuple of str
+        The spec's dimensions (columns of the result).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean ``(signal, dimension)`` mask of the free loadings; every other entry
+        of the loading matrix is exactly zero.
+
+    Examples
+    --------
+    >>> from credibility.spec import load_spec
+    >>> spec = load_spec("capability_willingness")
+    >>> loading_pattern(spec.signals[:2], spec.dimensions).tolist()
+    [[True, True], [True, False]]
+    """
+    pattern = np.zeros((len(signals), len(dimensions)), dtype=bool)
+    for row, signal in enumerate(signals):
+        for dimension in (signal.dimension or dimensions[0], *signal.also):
+            pattern[row, dimensions.index(dimension)] = True
+    return pattern
+
+
+def check_dimensional_spec(spec: ModelSpec) -> None:
+    """Refuse what the model of several dimensions does not support.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        A spec of several dimensions.
+
+    Raises
+    ------
+    SpecError
+        If the spec has one dimension, asks for non-centred commitment states or
+        centred alliance paths, or for the one-latent sampler coordinates
+        (``spectral_states``, ``marker_signal``, ``residual_signal``).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from credibility.spec import load_spec
+    >>> spec = load_spec("capability_willingness")
+    >>> check_dimensional_spec(spec)
+    >>> try:
+    ...     check_dimensional_spec(dataclasses.replace(spec, centred_states=()))
+    ... except SpecError as error:
+    ...     print("centred_states must include 'commitment'" in str(error))
+    True
+    """
+    where = spec.source
+    if len(spec.dimensions) < 2:
+        raise SpecError(f"{where}: the model of several dimensions needs at least two "
+                        f"[model] dimensions (got {list(spec.dimensions)})")
+    if "commitment" not in spec.centred_states:
+        raise SpecError(f"{where}: the model of several dimensions samples the commitment "
+                        "states centred: centred_states must include 'commitment' (got "
+                        f"{list(spec.centred_states)})")
+    if "alliance" in spec.centred_states:
+        raise SpecError(f"{where}: the model of several dimensions has non-centred alliance "
+                        "paths only: remove 'alliance' from centred_states")
+    one_latent = [key for key in ("spectral_states", "marker_signal", "residual_signal")
+                  if getattr(spec, key) not in (False, None)]
+    if one_latent:
+        raise SpecError(f"{where}: [model] {', '.join(one_latent)} cannot be combined with "
+                        f"{len(spec.dimensions)} dimensions: their coordinates are defined "
+                        "for one latent")
+
+
+def _zero_sum(name: str, sigma: float, dim: str, n: int, n_dims: int) -> pt.TensorVariable:
+    """A sum-to-zero group effect per dimension, ``(dimension, dim)``; a single group
+    has nothing to pool and is 0."""
+    if n < 2:
+        return pt.zeros((n_dims, n))
+    return pm.ZeroSumNormal(name, sigma=sigma, dims=("dimension", dim), n_zerosum_axes=1)
+
+
+def _alliance_paths(cells: UnitCells, rho: pt.TensorVariable, n_dims: int,
+                    dynamics: str) -> pt.TensorVariable:
+    """Non-centred unit-variance alliance paths of every dimension, ``(dimension, cell)``.
+
+    The standard-normal ``alliance_innovation`` of each dimension, scattered into a
+    padded ``(dimension, alliance, longest window)`` array and mapped through that
+    dimension's ``L(rho_d)`` (:func:`credibility.measurement.dynamics_matrix`) in one
+    batched product.
+    """
+    innovations = pm.Normal("alliance_innovation", 0.0, 1.0, dims=("dimension", "alliance_cell"))
+    padded = pt.zeros((n_dims, cells.n_units, cells.max_length))
+    padded = padded[:, cells.unit, cells.local].set(innovations)
+    matrix = dynamics_matrix(rho[:, None, None], cells.max_length, dynamics)
+    paths = pt.matmul(padded, matrix.transpose(0, 2, 1))
+    return paths[:, cells.unit, cells.local]
+
+
+def _correlated_path_prior(
+    paths: pt.TensorVariable, cells: UnitCells, rho: pt.TensorVariable,
+    correlation: pt.TensorVariable, cholesky: pt.TensorVariable, dynamics: str,
+) -> None:
+    """The density of centred commitment paths ``(dimension, cell)`` whose innovations
+    are ``MvNormal(0, correlation)``, as the potential ``commitment_prior``.
+
+    ``ar1``: ``paths[:, t] - rho * paths[:, t - 1]`` are the innovations, and a
+    commitment's first cell has the joint stationary covariance
+    ``correlation[d, d'] / (1 - rho_d rho_d')``. ``random_walk``: the innovations are
+    ``(paths[:, t] - paths[:, t - 1]) / rho`` (``rho`` the step sds; the Jacobian
+    ``-log prod(rho)`` per step is added) and a first cell is ``MvNormal(0,
+    correlation)``. Cells are ordered by commitment, then period, so a cell's
+    predecessor is the one before it.
+    """
+    first = np.flatnonzero(cells.local == 0)
+    later = np.flatnonzero(cells.local > 0)
+    values = paths.T
+    mean = pt.zeros_like(rho)
+    if dynamics == "ar1":
+        innovations = values[later] - rho * values[later - 1]
+        start_covariance = correlation / (1.0 - rho[:, None] * rho[None, :])
+        start = pm.logp(pm.MvNormal.dist(mu=mean, cov=start_covariance), values[first]).sum()
+        log_jacobian = 0.0
+    else:
+        innovations = (values[later] - values[later - 1]) / rho
+        start = pm.logp(pm.MvNormal.dist(mu=mean, chol=cholesky), values[first]).sum()
+        log_jacobian = -later.size * pt.log(rho).sum()
+    steps = pm.logp(pm.MvNormal.dist(mu=mean, chol=cholesky), innovations).sum()
+    pm.Potential("commitment_prior", start + steps + log_jacobian)
+
+
+def build_dimensional_model(
+    data: CredibilityData, spec: ModelSpec | None = None, *, index: ModelIndex | None = None,
+    one_hot: bool = False,
+) -> pm.Model:
+    """Build the PyMC measurement model of several dimensions (docs/model.md).
+
+    Per dimension: persistences (or steps), alliance scales, sum-to-zero alliance,
+    region and type effects and non-centred alliance paths as in the one-dimension
+    model; centred commitment states ``commitment_state`` (``(dimension, cell)``, sum
+    to zero over the cells of each dimension: the location anchor) plus a free mean
+    ``commitment_level`` per dimension, whose innovations have unit sd (the scale
+    anchor) and correlation ``R`` (``dimension_correlation``, LKJ prior with
+    ``[priors] dimension_correlation_eta``; the free variable is its Cholesky factor
+    ``dimension_correlation_cholesky``). Loadings: ``loading_magnitude`` (dim
+    ``loading_entry``, one per signal and dimension it loads on, ``HalfNormal`` with the
+    signal's loading sd) times the signal's direction; zero elsewhere.
+
+    ``[model] scale_coordinate`` and ``adapt_coordinates`` are ignored: they choose
+    sampler coordinates defined for one latent, and this model has its own.
+
+    The deterministics:
+
+    - ``dimension_cell`` (``dimension, cell``): each dimension standardised per draw
+      (mean 0, sd 1 over the active commitment-periods);
+    - ``credibility_cell`` (``cell``): the **measurement-only composite**, the mean of
+      the standardised dimensions re-standardised per draw (mean 0, sd 1). It weighs
+      the dimensions equally; when the outcome model takes the dimensions, its
+      weights are to replace it;
+    - ``alliance_cell_level`` (``dimension, alliance_cell``): the alliance levels,
+      centred as the commitment states and divided by each dimension's sd;
+    - ``latent_sd`` (``dimension``): each dimension's sd over the active cells in the
+      model's units;
+    - ``loading`` (``signal, dimension``): the change in a signal's linear predictor
+      per sd of each dimension (zero where it does not load);
+    - ``dimension_correlation`` (``dimension, with_dimension``): ``R``.
+
+    Parameters
+    ----------
+    data : CredibilityData
+        Validated data.
+    spec : ModelSpec, optional
+        A spec of several dimensions (default: the spec the data were validated against).
+    index : ModelIndex, optional
+        ``build_index(data, spec)`` when the caller already has it.
+    one_hot : bool
+        Gather the per-signal parameters of the likelihood by one-hot products
+        (:func:`credibility.measurement.per_row`).
+
+    Returns
+    -------
+    pymc.Model
+        The model; every likelihood family is an observed variable ``obs_<family>``.
+
+    Raises
+    ------
+    SpecError
+        If the spec asks for what this model does not support
+        (:func:`check_dimensional_spec`).
+
+    Examples
+    --------
+    >>> from credibility.simulate import simulate, synthetic_commitments
+    >>> sim = simulate("capability_willingness", synthetic_commitments(4, 2, (2000, 2004)),
+    ...                seed=0, last_period=2004)
+    >>> model = build_dimensional_model(sim.data)
+    >>> model.named_vars_to_dims["dimension_cell"]
+    ('dimension', 'cell')
+    >>> model.named_vars_to_dims["loading"]
+    ('signal', 'dimension')
+    """
+    spec = spec or data.spec
+    check_dimensional_spec(spec)
+    index = index or build_index(data, spec)
+    if index.unused_signals:
+        warnings.warn(
+            "signals declared in the spec but absent from the data are left out of the "
+            f"model: {', '.join(index.unused_signals)}",
+            stacklevel=2,
+        )
+    priors = signal_priors(data, spec, index=index)
+    signals = index.signals
+    dimensions = spec.dimensions
+    n_dims = len(dimensions)
+    pattern = loading_pattern(signals, dimensions)
+    rows, columns = np.nonzero(pattern)
+    coords = {
+        **model_coords(index),
+        "dimension": list(dimensions),
+        "with_dimension": list(dimensions),
+        "loading_entry": [f"{signals[r].name}:{dimensions[c]}"
+                          for r, c in zip(rows, columns, strict=True)],
+    }
+    p = spec.priors
+    with pm.Model(coords=coords) as model:
+        if spec.dynamics == "ar1":
+            rho_alliance = pm.Beta("persistence_alliance", p.persistence_alpha,
+                                   p.persistence_beta, dims="dimension")
+            rho_commitment = pm.Beta("persistence_commitment", p.persistence_alpha,
+                                     p.persistence_beta, dims="dimension")
+        else:
+            rho_alliance = pm.HalfNormal("step_alliance", p.random_walk_step_sd, dims="dimension")
+            rho_commitment = pm.HalfNormal("step_commitment", p.random_walk_step_sd,
+                                           dims="dimension")
+        sd_alliance_mean = pm.HalfNormal("sd_alliance_mean", p.alliance_mean_sd,
+                                         dims="dimension")
+        sd_alliance_dynamics = pm.HalfNormal("sd_alliance_dynamics", p.alliance_dynamics_sd,
+                                             dims="dimension")
+        alliance_mean = _zero_sum("alliance_effect_raw", 1.0, "alliance", len(index.alliances),
+                                  n_dims)
+        ac = index.alliance_cells
+        alliance_level = (sd_alliance_mean[:, None] * alliance_mean[:, ac.unit]
+                          + sd_alliance_dynamics[:, None]
+                          * _alliance_paths(ac, rho_alliance, n_dims, spec.dynamics))
+        cells = index.cells
+        group_mean = alliance_level[:, index.cell_alliance_cell]
+        if spec.region_effects and len(index.regions) > 1:
+            region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions),
+                               n_dims)
+            group_mean = group_mean + region[:, index.commitment_region[cells.unit]]
+        if spec.type_effects and len(index.types) > 1:
+            type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types), n_dims)
+            group_mean = group_mean + type_effect[:, index.commitment_type[cells.unit]]
+
+        # Correlated innovations of the commitment paths: R ~ LKJ(eta), unit sds.
+        cholesky = pm.LKJCorr("dimension_correlation_cholesky", n=n_dims,
+                              eta=p.dimension_correlation_eta,
+                              dims=("dimension", "with_dimension"))
+        correlation = pm.Deterministic("dimension_correlation", cholesky @ cholesky.T,
+                                       dims=("dimension", "with_dimension"))
+        # Centred states, each dimension's sum-to-zero part (what the likelihood sees:
+        # the location anchor) and its mean, which only the prior pins down.
+        state = pm.Flat("commitment_state", dims=("dimension", "cell"),
+                        default_transform=ZeroSumTransform([-1]))
+        level = pm.Flat("commitment_level", dims="dimension")
+        _correlated_path_prior(state + level[:, None] - group_mean, cells, rho_commitment,
+                               correlation, cholesky, spec.dynamics)
+
+        loading_sd = priors.loc[[signals[r].name for r in rows], "loading_sd"].to_numpy()
+        magnitude = pm.HalfNormal("loading_magnitude", sigma=loading_sd, dims="loading_entry")
+        direction = np.array([s.direction for s in signals], dtype=np.float64)
+        loading = pt.zeros((len(signals), n_dims))[rows, columns].set(direction[rows] * magnitude)
+        # The likelihood's alliance latent: alliance levels less the states' mean.
+        alliance_latent = alliance_level - level[:, None]
+        parameters = signal_parameters(index, spec, priors, loading, alliance_latent.T)
+
+        # Reported scale: each dimension standardised per draw over the active cells.
+        spread = state.std(axis=1)
+        standardised = state / spread[:, None]
+        pm.Deterministic("dimension_cell", standardised, dims=("dimension", "cell"))
+        composite = standardised.mean(axis=0)
+        pm.Deterministic("credibility_cell", composite / composite.std(), dims="cell")
+        pm.Deterministic("alliance_cell_level", alliance_latent / spread[:, None],
+                         dims=("dimension", "alliance_cell"))
+        pm.Deterministic("latent_sd", spread, dims="dimension")
+        pm.Deterministic("loading", loading * spread[None, :], dims=("signal", "dimension"))
+
+        latent = pt.concatenate([state.T, alliance_latent.T], axis=0)
+        add_likelihoods(index.families, signals, latent, loading, **parameters.arguments(),
+                        one_hot=one_hot)
+    return model
