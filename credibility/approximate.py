@@ -308,6 +308,10 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
     posterior (the new cells and the previous fit's index).
     """
     spec = fit.spec
+    if len(spec.dimensions) > 1:
+        raise ApproximateUpdateError(
+            f"the approximate update of a model of several dimensions "
+            f"({', '.join(spec.dimensions)}) is not built yet; use the exact update")
     old_index = build_index(fit.data, spec)
     new_index = build_index(data, spec)
     boundary = observed_until(fit.data)

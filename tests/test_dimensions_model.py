@@ -22,6 +22,7 @@ from cli_helpers import invoke
 from scipy import stats
 from seeding import seed
 
+from credibility.approximate import ApproximateUpdateError, approximate_update
 from credibility.diagnostics import ConvergenceWarning
 from credibility.dimensions import build_dimensional_model, check_dimensional_spec
 from credibility.errors import FitError, SpecError
@@ -360,6 +361,8 @@ def test_cli_fit_writes_dimensions_and_the_fit_round_trips(tmp_path: Path):
     assert np.allclose(frame.groupby("dimension")["mean"].mean(), 0.0, atol=1e-9)
     assert "dimension_correlation[capability, willingness]" in fit.parameters().index
     assert fit.settings["outcome"] == "none" and "coordinates" not in fit.settings
+    with pytest.raises(ApproximateUpdateError, match=r"several dimensions.*exact update"):
+        approximate_update(fit, fit.data, progress=False)
 
 
 # Recovery --------------------------------------------------------------------------
