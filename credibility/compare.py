@@ -98,6 +98,8 @@ def signal_log_likelihood(
     ------
     credibility.errors.SpecError
         When ``data`` do not fit the spec of ``fit`` (a signal of another family).
+    credibility.errors.CompareError
+        For a fit of several dimensions (not supported yet).
 
     Examples
     --------
@@ -106,6 +108,12 @@ def signal_log_likelihood(
     ('chain', 'draw', 'row')
     >>> float(log_lik.sum("row").mean())  # the log-likelihood's posterior mean  # doctest: +SKIP
     """
+    if len(fit.spec.dimensions) > 1:
+        raise CompareError(
+            f"the pointwise log-likelihood of a model of several dimensions "
+            f"({', '.join(fit.spec.dimensions)}) is not supported yet: PyMC's "
+            "compute_log_likelihood cannot read the LKJ correlation's draws "
+            "(docs/decisions.md 45)")
     data = fit.data if data is None else data
     # Evaluated at the posterior's sampler coordinates: those of a residual signal
     # (decision 33) depend on the data, the scaled states do not.

@@ -162,6 +162,11 @@ def run_scenario(
     """
     if fit.is_approximate:
         raise PredictionError(f"scenarios need an exact posterior; {fit.exact_hint}")
+    if len(fit.spec.dimensions) > 1:
+        raise PredictionError(
+            f"scenarios of a model of several dimensions ({', '.join(fit.spec.dimensions)}) "
+            "are not supported yet: the pointwise log-likelihood they reweight by cannot be "
+            "computed from its posterior yet (docs/decisions.md 45)")
     if method not in SCENARIO_METHODS:
         raise PredictionError(f"unknown scenario method {method!r}; expected one of "
                               f"{', '.join(SCENARIO_METHODS)}")

@@ -23,9 +23,10 @@ from scipy import stats
 from seeding import seed
 
 from credibility.approximate import ApproximateUpdateError, approximate_update
+from credibility.compare import signal_log_likelihood
 from credibility.diagnostics import ConvergenceWarning
 from credibility.dimensions import build_dimensional_model, check_dimensional_spec
-from credibility.errors import FitError, SpecError
+from credibility.errors import CompareError, FitError, PredictionError, SpecError
 from credibility.fitting import (
     CREDIBILITY_COLUMNS,
     DIMENSION_COLUMNS,
@@ -363,6 +364,13 @@ def test_cli_fit_writes_dimensions_and_the_fit_round_trips(tmp_path: Path):
     assert fit.settings["outcome"] == "none" and "coordinates" not in fit.settings
     with pytest.raises(ApproximateUpdateError, match=r"several dimensions.*exact update"):
         approximate_update(fit, fit.data, progress=False)
+    # Not supported yet, each with an error saying so (decision 45).
+    row = fit.data.signals.iloc[[0]]
+    changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 2)
+    with pytest.raises(PredictionError, match="several dimensions"):
+        fit.scenario(changes)
+    with pytest.raises(CompareError, match="several dimensions"):
+        signal_log_likelihood(fit)
 
 
 # Recovery --------------------------------------------------------------------------
