@@ -685,11 +685,11 @@ def plot_dimension_map(
     willingness) in one period.
 
     Each commitment is a point at its posterior means, labelled by its id and
-    coloured by alliance, inside its 50 % and 90 % posterior regions: ellipses of the
-    normal with the mean and covariance of its draws of the two dimensions (the
-    draws are correlated within a commitment, so the region is tilted rather than a
-    box of two intervals). Dotted lines at 0 split the map into quadrants (above or
-    below the average commitment-period on each dimension).
+    coloured by alliance, inside its 50 % (filled) and 90 % (outlined) posterior
+    regions: ellipses of the normal with the mean and covariance of its draws of the
+    two dimensions (the draws are correlated within a commitment, so the region is
+    tilted rather than a box of two intervals). Dotted lines at 0 split the map into
+    quadrants (above or below the average commitment-period on each dimension).
 
     Parameters
     ----------
@@ -771,9 +771,11 @@ def plot_dimension_map(
         centre = points.mean(axis=1)
         covariance = np.cov(points)
         color = color_of[alliance_of[commitment]]
-        for level, alpha in ((0.9, 0.10), (0.5, 0.25)):
-            ax.add_patch(_ellipse(centre, covariance, level, facecolor=color, alpha=alpha,
-                                  edgecolor="none"))
+        # The 50 % region filled, the 90 % region outlined: legible where they overlap.
+        ax.add_patch(_ellipse(centre, covariance, 0.5, facecolor=color, alpha=0.22,
+                              edgecolor="none"))
+        ax.add_patch(_ellipse(centre, covariance, 0.9, facecolor="none", edgecolor=color,
+                              alpha=0.7, linewidth=0.9))
         ax.scatter([centre[0]], [centre[1]], s=24, color=color, edgecolors="white",
                    linewidths=0.8, zorder=3)
         ax.annotate(commitment, tuple(centre), xytext=(4, 3), textcoords="offset points",
@@ -785,8 +787,8 @@ def plot_dimension_map(
     ax.set_xlabel(f"{x} (z, each dimension standardised)")
     ax.set_ylabel(f"{y} (z, each dimension standardised)")
     _style(ax)
-    handles = [Patch(color="0.4", alpha=0.25, label="50 % region"),
-               Patch(color="0.4", alpha=0.10, label="90 % region")]
+    handles = [Patch(facecolor="0.4", alpha=0.22, edgecolor="none", label="50 % region"),
+               Patch(facecolor="none", edgecolor="0.4", linewidth=0.9, label="90 % region")]
     if len(alliances) > 1:
         handles += [Line2D([], [], linestyle="none", marker="o", color=color_of[a], label=a)
                     for a in alliances]
