@@ -654,8 +654,8 @@ def plot_dimension_trajectories(
 
 
 def _default_map_period(fit: FitResult, periods: list[int]) -> int:
-    """The last period with signal data (as `credibility demo` ranks commitments), or the
-    fit's last period when its data end after it."""
+    """The fit's last period with signal data (the period `credibility demo` ranks
+    commitments in); the periods after it, if any, are forecasts without data."""
     last_data = int(fit.data.signals["period"].max())
     return max((p for p in periods if p <= last_data), default=periods[-1])
 
