@@ -811,7 +811,10 @@ def report(
     (posterior predictive check of every signal: p-values of its mean and sd),
     parameters.csv and credibility.csv; with an outcome model also
     calibration.png and calibration.csv (reliability of the leave-one-out
-    predictions), predictions.png and predictions.csv (every case).
+    predictions), predictions.png and predictions.csv (every case); for a model of
+    several dimensions also dimension_trajectories.png (each dimension over time)
+    and dimension_map.png (the first two dimensions against each other in the last
+    period with data, with 50 % and 90 % regions).
 
     **Example**
 
@@ -820,6 +823,8 @@ def report(
     from credibility.checks import outcome_checks, posterior_predictive, ppc_summary
     from credibility.plots import (
         plot_calibration,
+        plot_dimension_map,
+        plot_dimension_trajectories,
         plot_forest,
         plot_loadings,
         plot_ppc,
@@ -837,6 +842,11 @@ def report(
     plot_loadings(fit, path=written[2])
     fit.parameters().rename_axis("parameter").reset_index().to_csv(written[3], index=False)
     fit.credibility().to_csv(written[4], index=False)
+    dimensions = fit.spec.dimensions
+    if len(dimensions) > 1:
+        written += [out / "dimension_trajectories.png", out / "dimension_map.png"]
+        plot_dimension_trajectories(fit, path=written[-2])
+        plot_dimension_map(fit, x=dimensions[0], y=dimensions[1], path=written[-1])
     if fit.is_approximate:
         ppc_lines = [f"APPROXIMATE ({fit.approximation}): posterior predictive checks need "
                      f"an exact posterior ({fit.exact_hint}).", ""]
