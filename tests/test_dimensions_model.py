@@ -294,8 +294,9 @@ def test_unsupported_settings_are_refused(python_mode):
         build_dimensional_model(sim.data, dataclasses.replace(spec, **changes))
 
 
-def test_fit_refuses_an_outcome_model_of_several_dimensions(tmp_path: Path):
-    """Before anything is sampled: the predictor of several dimensions is not built."""
+def test_fit_refuses_the_joint_outcome_model_of_several_dimensions(tmp_path: Path):
+    """Before anything is sampled: the joint predictor of several dimensions is not built
+    (the two-stage one is: tests/test_dimensions_predictor.py)."""
     sim = _tiny()
     tables = sim.data.to_csv(tmp_path)
     pd.DataFrame({"case_id": ["k1", "k2"], "commitment_id": ["C001", "C002"],
@@ -304,9 +305,8 @@ def test_fit_refuses_an_outcome_model_of_several_dimensions(tmp_path: Path):
     data = CredibilityData.from_csv(tables["commitments"], tables["signals"],
                                     tmp_path / "cases.csv", spec=sim.data.spec)
     model = CredibilityModel(sim.data.spec)
-    for frame, outcome in ((data, "auto"), (data, "two_stage"), (sim.data, "joint")):
-        with pytest.raises(FitError, match=r"predictor of 2 dimensions .* not built yet"):
-            model.fit(frame, outcome=outcome, progress=False)
+    with pytest.raises(FitError, match=r"joint outcome model of two dimensions .* not built"):
+        model.fit(data, outcome="joint", progress=False)
 
 
 def test_label_posterior_puts_each_dimension_s_cells_in_place():
