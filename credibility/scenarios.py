@@ -165,6 +165,11 @@ def run_scenario(
     if method not in SCENARIO_METHODS:
         raise PredictionError(f"unknown scenario method {method!r}; expected one of "
                               f"{', '.join(SCENARIO_METHODS)}")
+    if method == "reweight" and len(fit.spec.dimensions) > 1:
+        raise PredictionError(
+            f"reweighted scenarios of a fit of {len(fit.spec.dimensions)} dimensions "
+            f"({', '.join(fit.spec.dimensions)}) are not built (the signal log-likelihood "
+            "reads one latent's posterior); use method='refit'")
     merged = merge_signals(fit.data, changes, revise=True)
     data, ledger = merged.data, merged.ledger
     if merged.added_commitments or data.last_period != fit.data.last_period or (

@@ -279,6 +279,17 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
     assert {"outcome_dimension[capability]", "outcome_dimension[willingness]",
             "outcome_interaction"} <= set(table.index)
     assert "outcome_credibility" not in table.index
+    # Scenarios: reweighting is refused, a refit reports P(success) under changed troops.
+    signals = small.data.signals
+    row = signals[signals["signal"] == "troops"].iloc[[0]]
+    changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 3.0)
+    with pytest.raises(PredictionError, match="reweighted scenarios of a fit of 2 dimensions"):
+        recovery_fit.scenario(changes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scenario = recovery_fit.scenario(changes, method="refit")
+    assert scenario.predictions is not None and len(scenario.predictions) == len(frame)
+    assert scenario.predictions["p_up"].between(0, 1).all()
     recovery_fit.save(tmp_path / "fit")
     loaded = FitResult.load(tmp_path / "fit")
     pd.testing.assert_frame_equal(loaded.predict(), frame)
