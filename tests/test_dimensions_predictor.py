@@ -18,6 +18,7 @@ import xarray as xr
 from seeding import seed
 
 from credibility import predictor
+from credibility.checks import outcome_checks
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import FitError, PredictionError, SpecError
 from credibility.fitting import CredibilityModel, FitResult
@@ -290,6 +291,8 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
         scenario = recovery_fit.scenario(changes, method="refit")
     assert scenario.predictions is not None and len(scenario.predictions) == len(frame)
     assert scenario.predictions["p_up"].between(0, 1).all()
+    checks = outcome_checks(recovery_fit)
+    assert checks.brier_loo < checks.brier_base_rate, (checks.brier_loo, checks.brier_base_rate)
     recovery_fit.save(tmp_path / "fit")
     loaded = FitResult.load(tmp_path / "fit")
     pd.testing.assert_frame_equal(loaded.predict(), frame)
