@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from cli_helpers import invoke
 from seeding import seed
 
 from credibility import predictor
@@ -296,3 +297,9 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
     recovery_fit.save(tmp_path / "fit")
     loaded = FitResult.load(tmp_path / "fit")
     pd.testing.assert_frame_equal(loaded.predict(), frame)
+    # `credibility predict` on the saved fit: every case (none is open), same columns.
+    result = invoke("predict", "--fit", tmp_path / "fit", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "p.csv")
+    assert tuple(written.columns) == PREDICTION_COLUMNS and len(written) == len(frame)
+    np.testing.assert_allclose(written["p_mean"], frame["p_mean"], rtol=1e-6)
