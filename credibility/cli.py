@@ -516,7 +516,7 @@ def fit_command(
     dimensions.csv (commitment_id, period, dimension, mean, sd, q05, q50, q95: each
     dimension on its own z scale); credibility.csv is then their composite. With two
     dimensions the deterrence-success model takes both and their interaction
-    (two-stage only; --outcome joint and more than two dimensions are refused).
+    (more than two dimensions are refused: fit those with --outcome none).
 
     **Prints** a data summary and the sampler diagnostics, under a red panel
     when the posterior is not reliable.

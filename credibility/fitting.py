@@ -513,10 +513,10 @@ class CredibilityModel:
         (:func:`~credibility.measurement.adapted_coordinates`: a pinning signal's
         residuals, or non-centred states; decision 33; the run record says which).
         A spec of two ``[model] dimensions`` (docs/model.md, "Several dimensions")
-        fits the two-stage predictor of two dimensions on them (slopes per dimension and
-        their interaction, :mod:`credibility.predictor`); ``outcome="joint"`` and
-        outcomes with more than two dimensions raise a
-        :class:`~credibility.errors.FitError` (fit those with ``outcome="none"``). Its
+        fits the predictor of two dimensions on them (slopes per dimension and their
+        interaction, :mod:`credibility.predictor`), two-stage or joint; outcomes with
+        more than two dimensions raise a :class:`~credibility.errors.FitError` (fit
+        those with ``outcome="none"``). Its
         coordinates are not adapted and its likelihood is not fused. ``sampler``, when given,
         is the whole sampler configuration and replaces ``draws`` ... ``budget_seconds``
         (an update passes the previous fit's). The configuration and what the run did

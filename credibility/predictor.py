@@ -23,16 +23,17 @@ Two ways to fit it:
     outcomes cannot move the measurement posterior.
 
 A spec of two ``[model] dimensions`` (capability and willingness, say) has the
-two-stage predictor of two dimensions::
+predictor of two dimensions, in both modes::
 
     logit P(success_c) = b0 + b_1 * x1_c + b_2 * x2_c + b_int * x1_c * x2_c
                          + z_c . gamma + u[region(c)]
 
 with ``x1``, ``x2`` each dimension standardised per draw (``dimension_credibility``),
 the slopes ``outcome_dimension`` (dim ``dimension``) and the interaction
-``outcome_interaction``. Stage 1's uncertainty is carried as a normal matched to the
-draws of the pairs ``(x1, x2)`` at the cases' cells, so each case's two values keep
-their posterior correlation. Joint mode and more than two dimensions are refused
+``outcome_interaction``. In two-stage fits stage 1's uncertainty is carried as a
+normal matched to the draws of the pairs ``(x1, x2)`` at the cases' cells, so each
+case's two values keep their posterior correlation; joint fits take the model's own
+``dimension_cell``. More than two dimensions are refused
 (:func:`check_outcome_dimensions`).
 
 Predictions for any case at a commitment-period of the data combine posterior
@@ -82,7 +83,8 @@ CASE_LATENTS = ("case_credibility", "case_dimension")
 
 
 def check_outcome_dimensions(dimensions: tuple[str, ...], mode: str) -> None:
-    """Refuse the outcome models of several dimensions that are not built.
+    """Refuse the outcome models of several dimensions that are not built: those of
+    more than two dimensions (pairwise or higher interactions are not specified).
 
     Parameters
     ----------
@@ -94,15 +96,15 @@ def check_outcome_dimensions(dimensions: tuple[str, ...], mode: str) -> None:
     Raises
     ------
     FitError
-        With two dimensions in ``joint`` mode, or with more than two dimensions.
+        With more than two dimensions.
 
     Examples
     --------
-    >>> check_outcome_dimensions(("capability", "willingness"), "two_stage")
+    >>> check_outcome_dimensions(("capability", "willingness"), "joint")
     >>> try:
-    ...     check_outcome_dimensions(("capability", "willingness"), "joint")
+    ...     check_outcome_dimensions(("capability", "willingness", "resolve"), "two_stage")
     ... except FitError as error:
-    ...     print("two_stage" in str(error))
+    ...     print("one or two dimensions" in str(error))
     True
     """
     if len(dimensions) > 2:
@@ -110,10 +112,6 @@ def check_outcome_dimensions(dimensions: tuple[str, ...], mode: str) -> None:
             f"the deterrence-success predictor takes one or two dimensions; the spec has "
             f"{len(dimensions)} ({', '.join(dimensions)}): fit the measurement model alone "
             "with outcome='none' (--outcome none)")
-    if len(dimensions) == 2 and mode == "joint":
-        raise FitError(
-            f"the joint outcome model of two dimensions ({', '.join(dimensions)}) is not "
-            "built: use outcome='two_stage' (--outcome two_stage, the default)")
 
 
 def outcome_latent(posterior: xr.Dataset) -> xr.DataArray:
@@ -350,7 +348,12 @@ def build_joint_model(
     design = design or outcome_design(data, index)
     model = build_measurement_model(data, spec, index=index, one_hot=one_hot, fused=fused)
     with model:
-        add_outcome_model(design, model["credibility_cell"][design.cell], spec.outcome)
+        if len(spec.dimensions) > 1:
+            check_outcome_dimensions(spec.dimensions, "joint")
+            add_outcome_model(design, model["dimension_cell"].T[design.cell], spec.outcome,
+                              spec.dimensions)
+        else:
+            add_outcome_model(design, model["credibility_cell"][design.cell], spec.outcome)
     return model
 
 

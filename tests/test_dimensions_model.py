@@ -25,7 +25,7 @@ from seeding import seed
 from credibility.approximate import ApproximateUpdateError, approximate_update
 from credibility.diagnostics import ConvergenceWarning
 from credibility.dimensions import build_dimensional_model, check_dimensional_spec
-from credibility.errors import FitError, SpecError
+from credibility.errors import SpecError
 from credibility.fitting import (
     CREDIBILITY_COLUMNS,
     DIMENSION_COLUMNS,
@@ -34,6 +34,7 @@ from credibility.fitting import (
     label_posterior,
 )
 from credibility.measurement import build_index, build_measurement_model
+from credibility.predictor import build_joint_model
 from credibility.schema import CredibilityData
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 from credibility.spec import parse_spec
@@ -294,9 +295,9 @@ def test_unsupported_settings_are_refused(python_mode):
         build_dimensional_model(sim.data, dataclasses.replace(spec, **changes))
 
 
-def test_fit_refuses_the_joint_outcome_model_of_several_dimensions(tmp_path: Path):
-    """Before anything is sampled: the joint predictor of several dimensions is not built
-    (the two-stage one is: tests/test_dimensions_predictor.py)."""
+def test_joint_model_of_two_dimensions_adds_the_outcome_terms(tmp_path: Path):
+    """The joint model takes each case cell's standardised dimensions (its recovery:
+    tests/test_dimensions_predictor.py)."""
     sim = _tiny()
     tables = sim.data.to_csv(tmp_path)
     pd.DataFrame({"case_id": ["k1", "k2"], "commitment_id": ["C001", "C002"],
@@ -304,9 +305,12 @@ def test_fit_refuses_the_joint_outcome_model_of_several_dimensions(tmp_path: Pat
                                                                     index=False)
     data = CredibilityData.from_csv(tables["commitments"], tables["signals"],
                                     tmp_path / "cases.csv", spec=sim.data.spec)
-    model = CredibilityModel(sim.data.spec)
-    with pytest.raises(FitError, match=r"joint outcome model of two dimensions .* not built"):
-        model.fit(data, outcome="joint", progress=False)
+    model = build_joint_model(data)
+    assert {"outcome_dimension", "outcome_interaction", "case_dimension",
+            "obs_outcome"} <= set(model.named_vars)
+    assert "outcome_credibility" not in model.named_vars
+    assert model.named_vars_to_dims["case_dimension"] == ("case", "dimension")
+    assert list(model.coords["dimension"]) == ["capability", "willingness"]
 
 
 def test_label_posterior_puts_each_dimension_s_cells_in_place():
