@@ -26,7 +26,7 @@ import xarray as xr
 from credibility.errors import PredictionError
 from credibility.fitting import FitResult
 from credibility.measurement import build_index, build_measurement_model
-from credibility.predictor import fitted_log_likelihood
+from credibility.predictor import CASE_LATENTS, fitted_log_likelihood
 
 #: Pareto k above which a PSIS-LOO term is unreliable (Vehtari et al. 2024, S >= 2000).
 PARETO_K_MAX = 0.7
@@ -145,7 +145,7 @@ def outcome_checks(fit: FitResult) -> OutcomeChecks:
     """
     outcome = fit.outcome_posterior()
     log_lik = outcome_log_likelihood(fit)
-    params = [v for v in outcome.data_vars if v != "case_credibility"]
+    params = [v for v in outcome.data_vars if v not in CASE_LATENTS]
     tree = xr.DataTree.from_dict({
         "posterior": outcome[params],
         "log_likelihood": xr.Dataset({"obs_outcome": log_lik}),

@@ -514,8 +514,9 @@ def fit_command(
     (settings, diagnostics, checksums), spec.toml and data/ (the validated tables).
     A spec of several dimensions (e.g. capability and willingness) also writes
     dimensions.csv (commitment_id, period, dimension, mean, sd, q05, q50, q95: each
-    dimension on its own z scale); credibility.csv is then their composite. Its
-    deterrence-success model is not built yet: fit it with --outcome none.
+    dimension on its own z scale); credibility.csv is then their composite. With two
+    dimensions the deterrence-success model takes both and their interaction
+    (more than two dimensions are refused: fit those with --outcome none).
 
     **Prints** a data summary and the sampler diagnostics, under a red panel
     when the posterior is not reliable.

@@ -367,7 +367,7 @@ class FitResult:
     def _probabilities(self, outcome: xr.Dataset, frame: pd.DataFrame) -> np.ndarray:
         """Draws of P(success) for cases already validated against the fitted data."""
         return predictor.predict_probabilities(
-            self.posterior["posterior"]["credibility"], outcome, frame,
+            predictor.outcome_latent(self.posterior["posterior"].to_dataset()), outcome, frame,
             self.data.commitments.set_index("commitment_id")["region"])
 
     def outcome_posterior(self) -> xr.Dataset:
@@ -512,11 +512,12 @@ class CredibilityModel:
         up and the model sampled again in coordinates that suit its posterior
         (:func:`~credibility.measurement.adapted_coordinates`: a pinning signal's
         residuals, or non-centred states; decision 33; the run record says which).
-        A spec of several ``[model] dimensions`` (docs/model.md, "Several dimensions")
-        fits the measurement model alone: its predictor is not built yet, so
-        ``outcome`` must be ``"none"`` when the data have cases (a
-        :class:`~credibility.errors.FitError` otherwise); its coordinates are not
-        adapted and its likelihood is not fused. ``sampler``, when given,
+        A spec of two ``[model] dimensions`` (docs/model.md, "Several dimensions")
+        fits the predictor of two dimensions on them (slopes per dimension and their
+        interaction, :mod:`credibility.predictor`), two-stage or joint; outcomes with
+        more than two dimensions raise a :class:`~credibility.errors.FitError` (fit
+        those with ``outcome="none"``). Its
+        coordinates are not adapted and its likelihood is not fused. ``sampler``, when given,
         is the whole sampler configuration and replaces ``draws`` ... ``budget_seconds``
         (an update passes the previous fit's). The configuration and what the run did
         are recorded in :attr:`FitResult.settings` (``sampler_config``, ``run``).
@@ -539,13 +540,9 @@ class CredibilityModel:
             max_draws=max_draws, budget_seconds=budget_seconds)
         backend, method = config.backend, config.method
         several = len(self.spec.dimensions) > 1
-        if several and outcome != "none" and (data.cases is not None
-                                              or outcome in predictor.OUTCOME_MODES):
-            raise FitError(
-                f"the deterrence-success predictor of {len(self.spec.dimensions)} dimensions "
-                f"({', '.join(self.spec.dimensions)}) is not built yet: fit the measurement "
-                "model alone with outcome='none' (--outcome none)")
         mode = _outcome_mode(outcome, data)
+        if several and mode is not None:
+            predictor.check_outcome_dimensions(self.spec.dimensions, mode)
         stage = on_stage or (lambda _: None)
         started = time.perf_counter()
         stage("building model")
@@ -620,9 +617,10 @@ class CredibilityModel:
         labelled = label_posterior(raw, index)
         if mode == "two_stage":
             stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
+            latent = predictor.outcome_latent(labelled)
             outcome_group, outcome_diagnostics = predictor.fit_two_stage(
-                labelled["credibility"], index, design, self.spec.outcome,
-                sampler=predictor.stage_two_sampler(config, labelled["credibility"]),
+                latent, index, design, self.spec.outcome,
+                sampler=predictor.stage_two_sampler(config, latent),
                 progress=progress)
         tree = idata.copy()
         tree["posterior"] = xr.DataTree(labelled)

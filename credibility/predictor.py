@@ -22,6 +22,20 @@ Two ways to fit it:
     uncertainty is carried into the coefficients (errors-in-variables) but the
     outcomes cannot move the measurement posterior.
 
+A spec of two ``[model] dimensions`` (capability and willingness, say) has the
+predictor of two dimensions, in both modes::
+
+    logit P(success_c) = b0 + b_1 * x1_c + b_2 * x2_c + b_int * x1_c * x2_c
+                         + z_c . gamma + u[region(c)]
+
+with ``x1``, ``x2`` each dimension standardised per draw (``dimension_credibility``),
+the slopes ``outcome_dimension`` (dim ``dimension``) and the interaction
+``outcome_interaction``. In two-stage fits stage 1's uncertainty is carried as a
+normal matched to the draws of the pairs ``(x1, x2)`` at the cases' cells, so each
+case's two values keep their posterior correlation; joint fits take the model's own
+``dimension_cell``. More than two dimensions are refused
+(:func:`check_outcome_dimensions`).
+
 Predictions for any case at a commitment-period of the data combine posterior
 draws of the coefficients with draws of the stage-1 (two-stage) or joint
 posterior credibility at that cell. Everything here is a pure function of
@@ -42,7 +56,7 @@ import xarray as xr
 from scipy.special import expit
 
 from credibility.diagnostics import Diagnostics, compute_diagnostics
-from credibility.errors import PredictionError
+from credibility.errors import FitError, PredictionError
 from credibility.measurement import ModelIndex, build_index, build_measurement_model
 from credibility.sampling import SamplerConfig, run
 from credibility.schema import CredibilityData
@@ -60,8 +74,71 @@ PREDICTION_COLUMNS = ("case_id", "p_mean", "p_sd", "p_q05", "p_q50", "p_q95")
 DENSE_CELLS_MAX = 400
 
 #: Free parameters of the outcome model (and derived region effects), as stored.
-OUTCOME_PARAMETERS = ("outcome_intercept", "outcome_credibility", "outcome_covariate",
-                      "outcome_region_sd", "outcome_region")
+OUTCOME_PARAMETERS = ("outcome_intercept", "outcome_credibility", "outcome_dimension",
+                      "outcome_interaction", "outcome_covariate", "outcome_region_sd",
+                      "outcome_region")
+
+#: The fitted cases' latent values in the same draws, as stored (one dimension; several).
+CASE_LATENTS = ("case_credibility", "case_dimension")
+
+
+def check_outcome_dimensions(dimensions: tuple[str, ...], mode: str) -> None:
+    """Refuse the outcome models of several dimensions that are not built: those of
+    more than two dimensions (pairwise or higher interactions are not specified).
+
+    Parameters
+    ----------
+    dimensions : tuple of str
+        The spec's ``[model] dimensions``.
+    mode : str
+        ``"joint"`` or ``"two_stage"``.
+
+    Raises
+    ------
+    FitError
+        With more than two dimensions.
+
+    Examples
+    --------
+    >>> check_outcome_dimensions(("capability", "willingness"), "joint")
+    >>> try:
+    ...     check_outcome_dimensions(("capability", "willingness", "resolve"), "two_stage")
+    ... except FitError as error:
+    ...     print("one or two dimensions" in str(error))
+    True
+    """
+    if len(dimensions) > 2:
+        raise FitError(
+            f"the deterrence-success predictor takes one or two dimensions; the spec has "
+            f"{len(dimensions)} ({', '.join(dimensions)}): fit the measurement model alone "
+            "with outcome='none' (--outcome none)")
+
+
+def outcome_latent(posterior: xr.Dataset) -> xr.DataArray:
+    """The labelled latent the outcome model takes: ``dimension_credibility``
+    ``(chain, draw, dimension, commitment, period)`` for a model of several dimensions,
+    else ``credibility`` ``(chain, draw, commitment, period)``.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        A labelled measurement posterior (``label_posterior``).
+
+    Returns
+    -------
+    xarray.DataArray
+        The latent, standardised per draw.
+
+    Examples
+    --------
+    >>> post = xr.Dataset({"credibility": (("chain", "draw", "commitment", "period"),
+    ...                                    np.zeros((1, 2, 1, 1)))})
+    >>> outcome_latent(post).name
+    'credibility'
+    """
+    if "dimension_credibility" in posterior:
+        return posterior["dimension_credibility"]
+    return posterior["credibility"]
 
 
 @dataclass(frozen=True)
@@ -180,18 +257,60 @@ def outcome_design(data: CredibilityData, index: ModelIndex | None = None) -> Ou
 
 
 def add_outcome_model(
-    design: OutcomeDesign, x: pt.TensorVariable, outcome: OutcomeSpec
+    design: OutcomeDesign, x: pt.TensorVariable, outcome: OutcomeSpec,
+    dimensions: tuple[str, ...] | None = None,
 ) -> None:
     """Add the outcome parameters and likelihood to the PyMC model in context.
 
-    ``x`` is the credibility of each fitted case (reported scale). Adds the
-    coordinates ``case``, ``covariate`` and (with region effects) ``region``.
+    Adds the coordinates ``case``, ``covariate``, (with region effects) ``region``
+    and (with ``dimensions``) ``dimension``.
+
+    Parameters
+    ----------
+    design : OutcomeDesign
+        The fitted cases.
+    x : pytensor.tensor.TensorVariable
+        The credibility of each fitted case (reported scale), ``(case,)``; with
+        ``dimensions``, each case's standardised dimensions, ``(case, dimension)``.
+    outcome : OutcomeSpec
+        The spec's ``[outcome]``: the priors.
+    dimensions : tuple of str, optional
+        Two dimension names: the model of two dimensions, with slopes
+        ``outcome_dimension`` (dim ``dimension``, prior sd ``credibility_sd``) and the
+        interaction ``outcome_interaction`` (prior sd ``credibility_sd``) in place of
+        ``outcome_credibility``.
+
+    Raises
+    ------
+    FitError
+        If ``dimensions`` names other than two dimensions.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> design = outcome_design(data)
+    >>> with pm.Model() as model:
+    ...     add_outcome_model(design, pt.zeros((design.size, 2)), data.spec.outcome,
+    ...                       ("capability", "willingness"))
+    >>> "outcome_interaction" in model.named_vars
+    True
     """
     model = pm.modelcontext(None)
     model.add_coords({"case": list(design.case_ids),
                       "covariate": list(design.covariate_names)})
-    eta = pm.Normal("outcome_intercept", 0.0, outcome.intercept_sd) + pm.Normal(
-        "outcome_credibility", 0.0, outcome.credibility_sd) * x
+    eta = pm.Normal("outcome_intercept", 0.0, outcome.intercept_sd)
+    if dimensions is None:
+        eta = eta + pm.Normal("outcome_credibility", 0.0, outcome.credibility_sd) * x
+    else:
+        if len(dimensions) != 2:
+            raise FitError(f"the outcome model of several dimensions takes two; got "
+                           f"{len(dimensions)} ({', '.join(dimensions)})")
+        if "dimension" not in model.coords:
+            model.add_coord("dimension", list(dimensions))
+        slopes = pm.Normal("outcome_dimension", 0.0, outcome.credibility_sd, dims="dimension")
+        interaction = pm.Normal("outcome_interaction", 0.0, outcome.credibility_sd)
+        eta = eta + pt.dot(x, slopes) + interaction * x[:, 0] * x[:, 1]
     if design.covariate_names:
         gamma = pm.Normal("outcome_covariate", 0.0, outcome.covariate_sd, dims="covariate")
         eta = eta + pt.dot(design.covariates, gamma)
@@ -202,7 +321,10 @@ def add_outcome_model(
         raw = pm.ZeroSumNormal("outcome_region_raw", sigma=1.0, dims="region")
         region = pm.Deterministic("outcome_region", sd * raw, dims="region")
         eta = eta + region[design.region]
-    pm.Deterministic("case_credibility", x, dims="case")
+    if dimensions is None:
+        pm.Deterministic("case_credibility", x, dims="case")
+    else:
+        pm.Deterministic("case_dimension", x, dims=("case", "dimension"))
     pm.Bernoulli("obs_outcome", logit_p=eta, observed=design.outcome, dims="case")
 
 
@@ -226,7 +348,12 @@ def build_joint_model(
     design = design or outcome_design(data, index)
     model = build_measurement_model(data, spec, index=index, one_hot=one_hot, fused=fused)
     with model:
-        add_outcome_model(design, model["credibility_cell"][design.cell], spec.outcome)
+        if len(spec.dimensions) > 1:
+            check_outcome_dimensions(spec.dimensions, "joint")
+            add_outcome_model(design, model["dimension_cell"].T[design.cell], spec.outcome,
+                              spec.dimensions)
+        else:
+            add_outcome_model(design, model["credibility_cell"][design.cell], spec.outcome)
     return model
 
 
@@ -294,8 +421,15 @@ def stage_one_blocks(draws: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray,
 def build_two_stage_model(
     design: OutcomeDesign, mean: np.ndarray, chol: np.ndarray | BlockCholesky | None,
     outcome: OutcomeSpec, *, unique_cell: np.ndarray | None = None,
+    dimensions: tuple[str, ...] | None = None,
 ) -> pm.Model:
     """The stage-2 outcome model; credibility at the cases' cells is latent.
+
+    With two ``dimensions``, ``mean`` and ``chol`` describe the stage-1 posterior of
+    the cells' dimensions flattened cell by cell (``(cell, dimension)`` in C order:
+    :func:`stage_one_draws` of ``dimension_credibility``), so a cell's two values are
+    neighbours and keep their correlation; :func:`add_outcome_model` gets them as
+    ``(case, dimension)``.
 
     ``mean`` and ``chol`` describe the stage-1 posterior of the distinct case
     cells (:func:`stage_one_normal`); ``unique_cell[c]`` maps case ``c`` to its
@@ -330,17 +464,33 @@ def build_two_stage_model(
                     within[np.nonzero(valid)])
             else:
                 x = pt.as_tensor(mean) + pt.dot(pt.as_tensor(chol), z)
-        add_outcome_model(design, x[mapping], outcome)
+        if dimensions is not None:
+            x = x.reshape((-1, len(dimensions)))
+        add_outcome_model(design, x[mapping], outcome, dimensions)
     return model
 
 
 def stage_one_draws(
     credibility: xr.DataArray, index: ModelIndex, cells: np.ndarray
 ) -> np.ndarray:
-    """``(sample, cell)`` draws of the labelled credibility posterior at index cells."""
+    """``(sample, cell)`` draws of the labelled credibility posterior at index cells.
+
+    For ``dimension_credibility`` (with a ``dimension`` dim) the draws are
+    ``(sample, cell * dimension)``, the dimensions of each cell next to each other.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> index = build_index(load_dataset("demo"))
+    >>> grid = xr.DataArray(np.zeros((1, 3, 2, len(index.commitments), index.periods.size)),
+    ...                     dims=("chain", "draw", "dimension", "commitment", "period"))
+    >>> stage_one_draws(grid, index, np.arange(4)).shape
+    (3, 8)
+    """
     unit = index.cells.unit[cells]
     period = index.cells.period[cells]
-    return _flat(credibility)[:, unit, period]
+    draws = _flat(_dimension_last(credibility))[:, unit, period]
+    return draws.reshape(draws.shape[0], -1)
 
 
 def stage_two_sampler(config: SamplerConfig, credibility: xr.DataArray) -> SamplerConfig:
@@ -374,7 +524,10 @@ def fit_two_stage(
     """Stage 2: sample the outcome model on the stage-1 credibility posterior.
 
     ``credibility`` is the labelled ``(chain, draw, commitment, period)`` stage-1
-    posterior. Cases that share a cell share its latent credibility. ``sampler``
+    posterior, or ``dimension_credibility`` ``(chain, draw, dimension, commitment,
+    period)`` of two dimensions (:func:`outcome_latent`): the model of two dimensions,
+    whose stage-1 normal is over each case cell's pair of dimensions. Cases that share
+    a cell share its latent credibility. ``sampler``
     (default: ``SamplerConfig(until_reliable=False)``) should have as many chains
     and draws as stage 1 and a fixed length, so that predictions can pair the two
     posteriors draw by draw. ``plug_in=True`` fixes credibility at its posterior means
@@ -382,20 +535,27 @@ def fit_two_stage(
     """
     sampler = sampler if sampler is not None else SamplerConfig(until_reliable=False)
     started = time.perf_counter()
+    dimensions = (tuple(str(d) for d in credibility["dimension"].values)
+                  if "dimension" in credibility.dims else None)
+    if dimensions is not None:
+        check_outcome_dimensions(dimensions, "two_stage")
+    per_cell = 1 if dimensions is None else len(dimensions)
     unique, mapping = np.unique(design.cell, return_inverse=True)
     draws_at_cells = stage_one_draws(credibility, index, unique)
-    if unique.size > DENSE_CELLS_MAX:
-        mean, chol = stage_one_blocks(draws_at_cells, index.cells.unit[unique])
+    if unique.size * per_cell > DENSE_CELLS_MAX:
+        mean, chol = stage_one_blocks(draws_at_cells,
+                                      np.repeat(index.cells.unit[unique], per_cell))
     else:
         mean, chol = stage_one_normal(draws_at_cells)
     model = build_two_stage_model(design, mean, None if plug_in else chol, outcome,
-                                  unique_cell=mapping)
+                                  unique_cell=mapping, dimensions=dimensions)
     built = time.perf_counter()
     tree, _ = run(model, sampler, progress=progress)
     sampled = time.perf_counter()
     raw = tree["posterior"].to_dataset()
     free = [v.name for v in model.free_RVs]
-    diagnostics = compute_diagnostics(raw[[*free, "case_credibility"]] if not plug_in
+    latent = "case_credibility" if dimensions is None else "case_dimension"
+    diagnostics = compute_diagnostics(raw[[*free, latent]] if not plug_in
                                       else raw[free], tree["sample_stats"].to_dataset(),
                                       sampling_seconds=sampled - built,
                                       build_seconds=built - started)
@@ -411,11 +571,15 @@ def outcome_posterior(
     Variables: ``outcome_intercept``, ``outcome_credibility``, ``outcome_covariate``
     (dim ``covariate``), ``outcome_region`` and ``outcome_region_sd`` (when the spec
     has region effects) and ``case_credibility`` (dim ``case``: the fitted cases'
-    credibility in the same draws, for the pointwise log-likelihood).
+    credibility in the same draws, for the pointwise log-likelihood). The model of two
+    dimensions has ``outcome_dimension`` (dim ``dimension``) and
+    ``outcome_interaction`` instead of ``outcome_credibility``, and ``case_dimension``
+    (dims ``case, dimension``) instead of ``case_credibility``.
     """
-    names = [v for v in (*OUTCOME_PARAMETERS, "case_credibility") if v in posterior]
+    names = [v for v in (*OUTCOME_PARAMETERS, *CASE_LATENTS) if v in posterior]
     out = posterior[names]
-    drop = [c for c in out.coords if c not in ("chain", "draw", "case", "covariate", "region")]
+    drop = [c for c in out.coords
+            if c not in ("chain", "draw", "case", "covariate", "region", "dimension")]
     out = out.drop_vars(drop)
     out = out.assign_coords(case=list(design.case_ids))
     if "covariate" in out.dims:
@@ -430,6 +594,11 @@ def outcome_posterior(
     return out
 
 
+def _dimension_last(values: xr.DataArray) -> xr.DataArray:
+    """``values`` with a ``dimension`` dim (if any) moved last."""
+    return values.transpose(..., "dimension") if "dimension" in values.dims else values
+
+
 def _flat(values: xr.DataArray) -> np.ndarray:
     """``(chain, draw, ...)`` -> ``(sample, ...)``."""
     stacked = values.stack(sample=("chain", "draw")).transpose("sample", ...)
@@ -441,14 +610,31 @@ def linear_predictor(
 ) -> np.ndarray:
     """Per-draw log-odds of success, ``(sample, case)``.
 
-    ``x`` is ``(sample, case)`` credibility paired draw by draw with ``outcome``;
+    ``x`` is ``(sample, case)`` credibility paired draw by draw with ``outcome``
+    (for the model of two dimensions, ``(sample, case, dimension)``);
     ``covariates`` are raw (``(case, covariate)``; standardised here with the
     fitted cases' centre and scale) and ``region`` the cases' region positions.
+
+    Examples
+    --------
+    >>> outcome = xr.Dataset(
+    ...     {"outcome_intercept": (("chain", "draw"), [[0.5]]),
+    ...      "outcome_dimension": (("chain", "draw", "dimension"), [[[1.0, 2.0]]]),
+    ...      "outcome_interaction": (("chain", "draw"), [[0.8]])},
+    ...     attrs={"covariate_center": "[]", "covariate_scale": "[]"})
+    >>> linear_predictor(outcome, np.array([[[1.0, -1.0]]]), np.zeros((1, 0)),
+    ...                  np.zeros(1, dtype=int))
+    array([[-1.3]])
     """
     center = np.asarray(json.loads(outcome.attrs["covariate_center"]), dtype=np.float64)
     scale = np.asarray(json.loads(outcome.attrs["covariate_scale"]), dtype=np.float64)
-    eta = _flat(outcome["outcome_intercept"])[:, None] + _flat(
-        outcome["outcome_credibility"])[:, None] * x
+    eta = _flat(outcome["outcome_intercept"])[:, None]
+    if "outcome_dimension" in outcome:
+        slopes = _flat(outcome["outcome_dimension"].transpose("chain", "draw", "dimension"))
+        eta = (eta + np.einsum("scd,sd->sc", x, slopes)
+               + _flat(outcome["outcome_interaction"])[:, None] * x[..., 0] * x[..., 1])
+    else:
+        eta = eta + _flat(outcome["outcome_credibility"])[:, None] * x
     if center.size:
         z = (np.asarray(covariates, dtype=np.float64) - center) / scale
         eta = eta + _flat(outcome["outcome_covariate"]) @ z.T
@@ -462,13 +648,19 @@ def predict_probabilities(
 ) -> np.ndarray:
     """Draws of P(success), ``(sample, case)``, for validated ``cases``.
 
-    ``credibility`` is the ``(chain, draw, commitment, period)`` posterior;
+    ``credibility`` is the ``(chain, draw, commitment, period)`` posterior (for the
+    model of two dimensions ``dimension_credibility``, :func:`outcome_latent`);
     ``regions`` maps commitment_id to region. Its draws are paired with the
     outcome draws by position, which must match in number: the joint posterior
     (same draws) or a stage-2 run with as many draws as stage 1 (independent
     chains, so pairing by position samples the product of the two posteriors).
     """
-    x_all = _flat(credibility)
+    if ("dimension" in credibility.dims) != ("outcome_dimension" in outcome):
+        raise PredictionError(
+            "the credibility posterior and the outcome model differ in their dimensions; "
+            "expected dimension_credibility for an outcome model of several dimensions and "
+            "credibility for one of one dimension")
+    x_all = _flat(_dimension_last(credibility))
     params = _flat(outcome["outcome_intercept"])
     if x_all.shape[0] != params.shape[0]:
         raise PredictionError(
@@ -481,7 +673,8 @@ def predict_probabilities(
     period = cases["period"].map({p: j for j, p in enumerate(periods)}).to_numpy()
     x = x_all[:, unit.astype(np.int64), period.astype(np.int64)]
     if np.isnan(x).any():
-        bad = int(np.flatnonzero(np.isnan(x).any(axis=0))[0])
+        bad = int(np.flatnonzero(np.isnan(x.reshape(x.shape[0], x.shape[1], -1)).any(
+            axis=(0, 2)))[0])
         raise PredictionError(
             f"case {cases['case_id'].iloc[bad]!r}: no credibility posterior for "
             f"{cases['commitment_id'].iloc[bad]!r} in {int(cases['period'].iloc[bad])}"
@@ -520,9 +713,9 @@ def fitted_log_likelihood(
     the same draws (``case_credibility``) is used, so this is the model's own
     likelihood term in both modes.
     """
-    x = outcome["case_credibility"]
+    x = outcome["case_dimension" if "case_dimension" in outcome else "case_credibility"]
     covariates, region = _case_arrays(outcome, fitted, regions)
-    eta = linear_predictor(outcome, _flat(x), covariates, region)
+    eta = linear_predictor(outcome, _flat(_dimension_last(x)), covariates, region)
     y = fitted["outcome"].to_numpy(np.float64)
     log_lik = -(y * np.logaddexp(0.0, -eta) + (1.0 - y) * np.logaddexp(0.0, eta))
     return xr.DataArray(log_lik.reshape(x.sizes["chain"], x.sizes["draw"], y.size),

@@ -745,7 +745,7 @@ def refit_outcome(fit: FitResult, *, progress: bool = True,
                                    settings={**fit.settings, "outcome": "none"})
     index = build_index(data, fit.spec)
     design = predictor.outcome_design(data, index)
-    credibility = fit.posterior["posterior"]["credibility"]
+    credibility = predictor.outcome_latent(fit.posterior["posterior"].to_dataset())
     if on_stage is not None:
         on_stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
     group, diagnostics = predictor.fit_two_stage(

@@ -102,10 +102,11 @@ noise = 0.3
 #: ``--dist loadscope --no-loadscope-reorder`` (the Makefile) a module runs whole on one
 #: worker, in collection order; longest first leaves the short modules to fill the end,
 #: instead of a long one that keeps a worker busy after the other has finished.
+#: test_dimensions_predictor.py (three fits) took about 80 s with a warm cache.
 LONG_MODULES = ("test_validation.py", "test_benchmarks.py", "test_dimensions_model.py",
                 "test_approximate.py", "test_predictor.py", "test_scenarios.py",
-                "test_fitting.py", "test_cli.py", "test_compare.py", "test_kernels.py",
-                "test_recovery.py", "test_updating.py")
+                "test_dimensions_predictor.py", "test_fitting.py", "test_cli.py",
+                "test_compare.py", "test_kernels.py", "test_recovery.py", "test_updating.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

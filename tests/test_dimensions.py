@@ -10,7 +10,6 @@ import xarray as xr
 from conftest import ALL_FAMILIES_SPEC
 from seeding import seed
 
-from credibility.errors import SpecError
 from credibility.simulate import (
     lkj_correlation,
     simulate,
@@ -254,8 +253,11 @@ def test_bad_fixed_values_for_dimensions_raise(fixed, fragment):
     assert fragment in str(info.value)
 
 
-def test_case_simulator_refuses_several_dimensions():
+def test_case_simulator_of_two_dimensions_defaults_each_slope_to_credibility():
+    """Two dimensions: a slope per dimension (``credibility`` where not named) and no
+    interaction unless given (tests/test_dimensions_predictor.py has the rest)."""
     sim = simulate("capability_willingness", synthetic_commitments(4, 2, (2000, 2004), seed=0),
                    seed=0, last_period=2004)
-    with pytest.raises(SpecError, match="outcome model of 2 dimensions"):
-        simulate_cases(sim, 10)
+    cased = simulate_cases(sim, 10, credibility=0.7, dimensions={"willingness": 0.2})
+    assert cased.truth["outcome_dimension"].values.tolist() == [0.7, 0.2]
+    assert float(cased.truth["outcome_interaction"]) == 0.0

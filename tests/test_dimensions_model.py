@@ -26,7 +26,7 @@ from credibility.approximate import ApproximateUpdateError, approximate_update
 from credibility.compare import signal_log_likelihood
 from credibility.diagnostics import ConvergenceWarning
 from credibility.dimensions import build_dimensional_model, check_dimensional_spec
-from credibility.errors import CompareError, FitError, PredictionError, SpecError
+from credibility.errors import CompareError, PredictionError, SpecError
 from credibility.fitting import (
     CREDIBILITY_COLUMNS,
     DIMENSION_COLUMNS,
@@ -35,6 +35,7 @@ from credibility.fitting import (
     label_posterior,
 )
 from credibility.measurement import build_index, build_measurement_model
+from credibility.predictor import build_joint_model
 from credibility.schema import CredibilityData
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 from credibility.spec import parse_spec
@@ -295,8 +296,9 @@ def test_unsupported_settings_are_refused(python_mode):
         build_dimensional_model(sim.data, dataclasses.replace(spec, **changes))
 
 
-def test_fit_refuses_an_outcome_model_of_several_dimensions(tmp_path: Path):
-    """Before anything is sampled: the predictor of several dimensions is not built."""
+def test_joint_model_of_two_dimensions_adds_the_outcome_terms(tmp_path: Path):
+    """The joint model takes each case cell's standardised dimensions (its recovery:
+    tests/test_dimensions_predictor.py)."""
     sim = _tiny()
     tables = sim.data.to_csv(tmp_path)
     pd.DataFrame({"case_id": ["k1", "k2"], "commitment_id": ["C001", "C002"],
@@ -304,10 +306,12 @@ def test_fit_refuses_an_outcome_model_of_several_dimensions(tmp_path: Path):
                                                                     index=False)
     data = CredibilityData.from_csv(tables["commitments"], tables["signals"],
                                     tmp_path / "cases.csv", spec=sim.data.spec)
-    model = CredibilityModel(sim.data.spec)
-    for frame, outcome in ((data, "auto"), (data, "two_stage"), (sim.data, "joint")):
-        with pytest.raises(FitError, match=r"predictor of 2 dimensions .* not built yet"):
-            model.fit(frame, outcome=outcome, progress=False)
+    model = build_joint_model(data)
+    assert {"outcome_dimension", "outcome_interaction", "case_dimension",
+            "obs_outcome"} <= set(model.named_vars)
+    assert "outcome_credibility" not in model.named_vars
+    assert model.named_vars_to_dims["case_dimension"] == ("case", "dimension")
+    assert list(model.coords["dimension"]) == ["capability", "willingness"]
 
 
 def test_label_posterior_puts_each_dimension_s_cells_in_place():

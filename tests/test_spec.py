@@ -145,7 +145,7 @@ def test_every_bundled_spec_parses_and_capability_willingness_is_identified():
     spec = load_spec("capability_willingness")
     assert spec.dimensions == ("capability", "willingness")
     assert spec.signal_names == load_spec("default").signal_names
-    assert "Measurement model only" in spec.description
+    assert "their interaction" in spec.description
     assert [s.name for s in spec.signals if s.also] == ["joint_exercises"]
     for dimension in spec.dimensions:
         assert any(s.dimension == dimension and not s.also and s.level == "commitment"
