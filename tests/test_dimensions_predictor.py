@@ -303,7 +303,8 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
     signals = small.data.signals
     row = signals[signals["signal"] == "troops"].iloc[[0]]
     changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 3.0)
-    with pytest.raises(PredictionError, match="reweighted scenarios of a fit of 2 dimensions"):
+    with pytest.raises(PredictionError,
+                       match="reweighted scenarios of a model of several dimensions"):
         recovery_fit.scenario(changes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
