@@ -30,8 +30,6 @@ decisions 16-18, 31, 33) are not used.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -47,6 +45,7 @@ from credibility.measurement import (
     model_coords,
     signal_parameters,
     signal_priors,
+    warn_unused_signals,
 )
 from credibility.schema import CredibilityData
 from credibility.spec import ModelSpec, SignalSpec
@@ -260,12 +259,7 @@ def build_dimensional_model(
     spec = spec or data.spec
     check_dimensional_spec(spec)
     index = index or build_index(data, spec)
-    if index.unused_signals:
-        warnings.warn(
-            "signals declared in the spec but absent from the data are left out of the "
-            f"model: {', '.join(index.unused_signals)}",
-            stacklevel=2,
-        )
+    warn_unused_signals(index)
     priors = signal_priors(data, spec, index=index)
     signals = index.signals
     dimensions = spec.dimensions

@@ -1479,6 +1479,24 @@ def signal_parameters(
         residual_position=residual_position)
 
 
+def warn_unused_signals(index: ModelIndex) -> None:
+    """Warn (``UserWarning``) that signals the spec declares but the data lack are left
+    out of the model.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> warn_unused_signals(build_index(data, data.spec))  # every signal has rows: silent
+    """
+    if index.unused_signals:
+        warnings.warn(
+            "signals declared in the spec but absent from the data are left out of the "
+            f"model: {', '.join(index.unused_signals)}",
+            stacklevel=3,
+        )
+
+
 def build_measurement_model(
     data: CredibilityData, spec: ModelSpec | None = None, *, index: ModelIndex | None = None,
     one_hot: bool = False, fused: bool = False,
@@ -1521,12 +1539,7 @@ def build_measurement_model(
         raise SpecError(f"{spec.source}: spectral_states needs dynamics = 'ar1' "
                         f"(got {spec.dynamics!r})")
     index = index or build_index(data, spec)
-    if index.unused_signals:
-        warnings.warn(
-            "signals declared in the spec but absent from the data are left out of the "
-            f"model: {', '.join(index.unused_signals)}",
-            stacklevel=2,
-        )
+    warn_unused_signals(index)
     priors = signal_priors(data, spec, index=index)
     signals = index.signals
     names = [s.name for s in signals]

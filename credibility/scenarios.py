@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from credibility.checks import PARETO_K_MAX
 from credibility.compare import signal_log_likelihood
 from credibility.errors import PredictionError
 from credibility.fitting import CredibilityModel, FitResult
@@ -36,9 +37,6 @@ from credibility.updating import merge_signals
 
 #: Ways of computing a counterfactual posterior.
 SCENARIO_METHODS: tuple[str, ...] = ("reweight", "refit")
-
-#: Pareto k above which importance reweighting is not trusted (Vehtari et al. 2024).
-PARETO_K_MAX = 0.7
 
 
 class ScenarioWarning(UserWarning):
