@@ -1,8 +1,9 @@
 """Approximate vs exact update on the demo-sized case, measured side by side.
 
-Fits the SYNTHETIC demo data with signals up to LAST-1 (signals only), then adds the
-signal rows of LAST with ``update_fit(method="exact")`` and
-``update_fit(method="approximate")`` from the same previous fit, and reports:
+Fits the SYNTHETIC demo data (or, with ``--synthetic NxT``, data simulated from the
+default spec for N commitments over T periods from 2000) with signals up to LAST-1
+(signals only), then adds the signal rows of LAST with ``update_fit(method="exact")``
+and ``update_fit(method="approximate")`` from the same previous fit, and reports:
 
 - wall time of each update (merge, build/compile and sampling) and their ratio;
 - per commitment-period, the difference of posterior means in units of the
@@ -20,6 +21,8 @@ LAST-1`` gives a window that the new rows extend instead.
 Prints a table and writes JSON (``--out``). Example::
 
     python benchmarks/update_approximate.py --draws 2500
+    python benchmarks/update_approximate.py --synthetic 50x30 --draws 1000 \
+        --out benchmarks/results/update_approximate_50x30.json
 """
 
 from __future__ import annotations
@@ -35,13 +38,34 @@ from credibility.datasets import dataset_info
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel
 from credibility.schema import CredibilityData
+from credibility.simulate import simulate, synthetic_commitments
 from credibility.updating import update_fit
 
 SIGNAL_COLUMNS = ["commitment_id", "alliance", "period", "signal", "value"]
 
 
+def synthetic_folder(size: str, seed: int) -> tuple[Path, int]:
+    """SYNTHETIC data of ``size`` ("NxT": N commitments in 6 alliances over T periods
+    from 2000), simulated from the default spec and written to a temporary folder;
+    returns the folder and the last period."""
+    n, t = (int(part) for part in size.lower().split("x"))
+    last = 2000 + t - 1
+    sim = simulate("default", synthetic_commitments(n, 6, (2000, last), seed=seed),
+                   seed=seed, last_period=last)
+    folder = Path(tempfile.mkdtemp())
+    sim.data.to_csv(folder)
+    return folder, last
+
+
 def run(args: argparse.Namespace) -> dict:
-    folder = dataset_info("demo").path
+    if args.synthetic:
+        folder, last = synthetic_folder(args.synthetic, args.seed)
+        args.last = last if args.last is None else args.last
+        args.window_end = args.last + 1 if args.window_end is None else args.window_end
+    else:
+        folder = dataset_info("demo").path
+        args.last = 2025 if args.last is None else args.last
+        args.window_end = 2026 if args.window_end is None else args.window_end
     full = CredibilityData.from_csv(folder / "commitments.csv", folder / "signals.csv",
                                     periods=(2000, max(args.last, args.window_end)))
     earlier = Path(tempfile.mkdtemp()) / "signals.csv"
@@ -88,7 +112,8 @@ def run(args: argparse.Namespace) -> dict:
     approximate, floor = compare("approximate"), compare("exact_again")
     return {
         "synthetic": True,
-        "settings": {**settings, "last": args.last, "window_end": args.window_end,
+        "settings": {**settings, "data": args.synthetic or "demo", "last": args.last,
+                     "window_end": args.window_end,
                      "cells": len(exact),
                      "new_rows": len(rows)},
         "seconds": {"base_fit": base_seconds, **timings},
@@ -102,9 +127,15 @@ def run(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--last", type=int, default=2025, help="the period to add")
-    parser.add_argument("--window-end", type=int, default=2026,
-                        help="last period of the previous fit's window (default: the demo's)")
+    parser.add_argument("--last", type=int, default=None,
+                        help="the period to add (default: the demo's 2025, or the synthetic "
+                        "data's last period)")
+    parser.add_argument("--window-end", type=int, default=None,
+                        help="last period of the previous fit's window (default: the demo's "
+                        "2026, or the period after the synthetic data's last)")
+    parser.add_argument("--synthetic", default=None, metavar="NxT",
+                        help="simulated data of N commitments over T periods instead of the "
+                        "demo data, e.g. 50x30")
     parser.add_argument("--draws", type=int, default=2500)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
@@ -114,7 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args)
     seconds = result["seconds"]
-    print("SYNTHETIC demo data: approximate vs exact update (same previous fit, same run)")
+    data = f"{args.synthetic} simulated" if args.synthetic else "demo"
+    print(f"SYNTHETIC {data} data: approximate vs exact update (same previous fit, same run)")
     print(f"  cells {result['settings']['cells']}, new rows {result['settings']['new_rows']}, "
           f"{args.chains} chains x {args.draws} draws")
     print(f"  wall time: base fit {seconds['base_fit']:.0f} s, exact update "
