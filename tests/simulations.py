@@ -6,6 +6,49 @@ from seeding import seed
 
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
+#: The signals of the two-dimension recovery specs (tests/test_dimensions_model.py and
+#: tests/test_dimensions_predictor.py): strong loadings, two pure signals on each of
+#: capability and willingness (one with direction -1) and one cross-loaded signal.
+TWO_DIMENSION_SIGNALS = """
+[[signals]]
+name = "troops"
+family = "amount"
+dimension = "capability"
+intercept = { mu = 6.0, sigma = 1.0 }
+loading = 1.0
+noise = 0.3
+[[signals]]
+name = "spending"
+family = "ratio"
+target = 2.0
+dimension = "capability"
+intercept = { mu = 0.0, sigma = 0.5 }
+loading = 1.0
+noise = 0.3
+[[signals]]
+name = "frictions"
+family = "count"
+dimension = "willingness"
+direction = -1
+intercept = { mu = 1.5, sigma = 0.5 }
+loading = 1.0
+noise = 0.2
+[[signals]]
+name = "consultation"
+family = "ordinal"
+levels = 4
+dimension = "willingness"
+loading = 2.0
+[[signals]]
+name = "exercises"
+family = "amount"
+dimension = "willingness"
+also = ["capability"]
+intercept = { mu = 2.0, sigma = 1.0 }
+loading = 1.0
+noise = 0.3
+"""
+
 
 def tiny_simulation() -> Simulation:
     """SYNTHETIC: 5 commitments in 2 alliances over 2000-2006, the default spec.

@@ -21,6 +21,7 @@ import xarray as xr
 from cli_helpers import invoke
 from scipy import stats
 from seeding import seed
+from simulations import TWO_DIMENSION_SIGNALS
 
 from credibility.approximate import ApproximateUpdateError, approximate_update
 from credibility.compare import signal_log_likelihood
@@ -394,44 +395,7 @@ persistence = { alpha = 8.0, beta = 2.0 }
 alliance_mean_sd = 0.5
 alliance_dynamics_sd = 0.3
 type_sd = 0.3
-[[signals]]
-name = "troops"
-family = "amount"
-dimension = "capability"
-intercept = { mu = 6.0, sigma = 1.0 }
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "spending"
-family = "ratio"
-target = 2.0
-dimension = "capability"
-intercept = { mu = 0.0, sigma = 0.5 }
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "frictions"
-family = "count"
-dimension = "willingness"
-direction = -1
-intercept = { mu = 1.5, sigma = 0.5 }
-loading = 1.0
-noise = 0.2
-[[signals]]
-name = "consultation"
-family = "ordinal"
-levels = 4
-dimension = "willingness"
-loading = 2.0
-[[signals]]
-name = "exercises"
-family = "amount"
-dimension = "willingness"
-also = ["capability"]
-intercept = { mu = 2.0, sigma = 1.0 }
-loading = 1.0
-noise = 0.3
-"""
+""" + TWO_DIMENSION_SIGNALS.lstrip("\n")
 
 #: The true correlation of the dimensions' commitment innovations.
 TRUE_CORRELATION = 0.5

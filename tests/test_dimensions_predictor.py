@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 from cli_helpers import invoke
 from seeding import seed
+from simulations import TWO_DIMENSION_SIGNALS
 
 from credibility import predictor
 from credibility.checks import outcome_checks
@@ -48,44 +49,7 @@ region = false
 intercept_sd = 1.5
 credibility_sd = 1.0
 covariate_sd = 1.0
-[[signals]]
-name = "troops"
-family = "amount"
-dimension = "capability"
-intercept = { mu = 6.0, sigma = 1.0 }
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "spending"
-family = "ratio"
-target = 2.0
-dimension = "capability"
-intercept = { mu = 0.0, sigma = 0.5 }
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "frictions"
-family = "count"
-dimension = "willingness"
-direction = -1
-intercept = { mu = 1.5, sigma = 0.5 }
-loading = 1.0
-noise = 0.2
-[[signals]]
-name = "consultation"
-family = "ordinal"
-levels = 4
-dimension = "willingness"
-loading = 2.0
-[[signals]]
-name = "exercises"
-family = "amount"
-dimension = "willingness"
-also = ["capability"]
-intercept = { mu = 2.0, sigma = 1.0 }
-loading = 1.0
-noise = 0.3
-"""
+""" + TWO_DIMENSION_SIGNALS.lstrip("\n")
 
 FIXED = {"dimension_correlation": [[1.0, 0.3], [0.3, 1.0]],
          "persistence_commitment": 0.8,
