@@ -1,10 +1,11 @@
-# `make demo` and `make test` are all the set-up a fresh clone needs.
+# `make demo`, `make test` and `make docs` are all the set-up a fresh clone needs.
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-full test-seeds test-fast lint bench bench-perf bench-sbc example-update clean
+.PHONY: demo test test-full test-seeds test-fast lint docs docs-ci bench bench-perf bench-sbc \
+	example-update clean
 
 # uv installs the same versions as pip in about half the time (20 s against 42 s on
 # an empty machine), byte-compiled as pip does (a new process then loads, not
@@ -14,6 +15,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet uv
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -e ".[dev,jax]"
 	touch $(STAMP)
+
+# The documentation site's tools (the `docs` extra) go into the same environment.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -e ".[dev,jax,docs]"
+	touch $(DOCS_STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/credibility demo --out demo_output
@@ -49,6 +56,19 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check credibility tests examples benchmarks
 
+# The site, warnings as errors, into docs/_build/html (decision 48). `make docs` executes
+# every example of the gallery (the real-data one where the staged sources exist);
+# `make docs-ci`, what CI builds, executes only the quickest, with the test targets'
+# compile caches, which `make test` has just filled.
+SPHINX := $(PY) -m sphinx -b html -W --keep-going -q -d docs/_build/doctrees docs docs/_build/html
+
+docs: $(DOCS_STAMP)
+	$(SPHINX)
+	@echo "docs/_build/html/index.html"
+
+docs-ci: $(DOCS_STAMP)
+	CREDIBILITY_DOCS_GALLERY=ci $(TEST_ENV) $(SPHINX)
+
 bench: $(STAMP)
 	$(PY) benchmarks/predictor_holdout.py --joint
 
@@ -62,4 +82,4 @@ example-update: $(STAMP)
 	$(PY) examples/sequential_update.py --quick --out examples_output/sequential_update.png
 
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo_output .pytest_cache .ruff_cache docs/_build docs/gallery docs/api/generated

@@ -244,7 +244,7 @@ def compare(fits: Mapping[str, FitResult]) -> pd.DataFrame:
     fit's pointwise elpd less the best fit's and ``var`` the sample variance (as ``se``
     itself). A difference smaller than about two ``se_diff`` is not evidence either
     way; the normal approximation behind ``se_diff`` is poor for small differences
-    (|elpd_diff| < 4) and few rows (Sivula et al. 2025).
+    (``|elpd_diff| < 4``) and few rows (Sivula et al. 2025).
 
     A fit whose sampler diagnostics failed, or with rows whose Pareto k exceeds the
     bound for its number of draws (0.7 from 2,000 draws), is compared all the same but

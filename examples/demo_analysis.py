@@ -1,4 +1,7 @@
-"""Fit the measurement model to the bundled SYNTHETIC demo data and look at the result.
+"""The demo data set: fit, rank, and check against the synthetic truth
+=====================================================================
+
+Fit the measurement model to the bundled SYNTHETIC demo data and look at the result::
 
     python examples/demo_analysis.py                 # the full run `credibility demo` does
     python examples/demo_analysis.py --draws 200     # a quick look (diagnostics will say so)
@@ -19,7 +22,7 @@ from credibility.plots import plot_forest, plot_loadings, plot_trajectories
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--draws", type=int, default=2500)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("examples_output"))

@@ -1,4 +1,7 @@
-"""Draw the figures of a model of several dimensions from a small SYNTHETIC fit.
+"""Capability and willingness: figures of a model of two dimensions
+==================================================================
+
+Draw the figures of a model of several dimensions from a small SYNTHETIC fit::
 
     python examples/dimension_figures.py                 # docs/figures/dimensions/
     python examples/dimension_figures.py --draws 100     # a quick look (diagnostics will say so)
@@ -21,7 +24,7 @@ FIGURES = Path("docs/figures/dimensions")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--out", type=Path, default=FIGURES)

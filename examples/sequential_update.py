@@ -1,4 +1,7 @@
-"""A year of updates as data arrive, on the SYNTHETIC demo data (its year 2025 plays "now").
+"""A year of updates as data arrive
+=================================
+
+Updates on the SYNTHETIC demo data, its year 2025 playing "now"::
 
     python examples/sequential_update.py --quick        # a fast look (diagnostics will say so)
     python examples/sequential_update.py --store fits/demo --out sequential.png
@@ -157,7 +160,7 @@ def plot_year(store: cr.PosteriorStore, steps: list[tuple[str, str]],
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain")
     parser.add_argument("--tune", type=int, default=1000, help="tuning iterations per chain")
     parser.add_argument("--chains", type=int, default=4)

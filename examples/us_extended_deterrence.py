@@ -1,4 +1,7 @@
-"""US extended deterrence 1980-2010 on real public data: credibility and general deterrence.
+"""US extended deterrence 1980-2010 on real public data
+======================================================
+
+Credibility and general deterrence from the public sources::
 
     python examples/us_extended_deterrence.py                     # the full run (< 15 min)
     python examples/us_extended_deterrence.py --draws 100 --tune 100 --report /tmp/quick.md
@@ -45,9 +48,11 @@ BUDGET_SECONDS = 15 * 60
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder of the staged source files (default ../shared/data)")
+    parser.add_argument("--spec", type=Path, default=SPEC,
+                        help=f"model specification (default {SPEC}, from the repository root)")
     parser.add_argument("--draws", type=int, default=6000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
@@ -61,12 +66,12 @@ def main() -> None:
     tables = build_tables("USA", (1980, 2010), source_paths(args.data_dir))
     write_tables(tables, args.tables)
     data = cr.CredibilityData.from_frames(tables.commitments, tables.signals, tables.cases,
-                                          spec=SPEC)
+                                          spec=args.spec)
     print(data.summary(), flush=True)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", cr.ConvergenceWarning)
-        fit = cr.CredibilityModel(SPEC).fit(data, draws=args.draws, tune=args.tune,
+        fit = cr.CredibilityModel(args.spec).fit(data, draws=args.draws, tune=args.tune,
                                             chains=args.chains, seed=args.seed,
                                             outcome="two_stage", progress=False,
                                             on_stage=lambda s: print(f"[{_clock(started)}] {s}",
