@@ -233,7 +233,7 @@ def run_one(config: dict) -> dict:
                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     # The min over every parameter and cell, as a fit counts it (the slowest is usually
     # a hyper-parameter); over thousands of cells it is partly the ESS estimator's own
-    # noise (per-cell ESS of two seeds correlate ~0.2 at M, docs/performance.md): the
+    # noise (per-cell ESS of two seeds correlate ~0.2 at M, docs/decisions.md 48): the
     # median over cells and loadings and the loadings' min are reported beside it.
     min_ess = float(diagnostics.min_ess_bulk)
     checked = np.concatenate([np.ravel(bulk[v].to_numpy()) for v in CHECKED])
