@@ -58,8 +58,8 @@ lint: $(STAMP)
 
 # The site, warnings as errors, into docs/_build/html (decision 48). `make docs` executes
 # every example of the gallery (the real-data one where the staged sources exist);
-# `make docs-ci`, what CI builds, executes only the quickest, with the test targets'
-# compile caches, which `make test` has just filled.
+# `make docs-ci`, what CI builds, executes only the quickest, in the compile caches of
+# the test targets (which `make test`, run next in CI, then finds warm).
 SPHINX := $(PY) -m sphinx -b html -W --keep-going -q -d docs/_build/doctrees docs docs/_build/html
 
 docs: $(DOCS_STAMP)
