@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import click
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
@@ -18,12 +17,15 @@ from sphinx.util.docutils import SphinxDirective
 WIDTH = 88
 
 
-def _commands(group: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every command path under ``group``, the group itself first, in the app's order."""
+def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path under ``command``, itself first, in the order they were added.
+
+    Typer builds on its own copy of click, so a group is recognised by its ``commands``.
+    """
     paths = [path]
-    if isinstance(group, click.Group):
-        for name in group.list_commands(click.Context(group)):
-            paths.extend(_commands(group.commands[name], (*path, name)))
+    for name, sub in getattr(command, "commands", {}).items():
+        if not getattr(sub, "hidden", False):
+            paths.extend(_commands(sub, (*path, name)))
     return paths
 
 
@@ -39,7 +41,8 @@ def _help(path: tuple[str, ...]) -> str:
     if result.exit_code != 0:
         raise RuntimeError(f"credibility {' '.join(path)} --help exited {result.exit_code}: "
                            f"{result.output}")
-    return result.output.rstrip()
+    # Rich pads every line to the full width.
+    return "\n".join(line.rstrip() for line in result.output.splitlines()).strip("\n")
 
 
 class CliReference(SphinxDirective):
@@ -50,11 +53,14 @@ class CliReference(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         import typer
 
-        from credibility.cli import app
+        import credibility.cli
 
         os.environ.setdefault("TERMINAL_WIDTH", str(WIDTH))
+        # The page is rebuilt when the commands or this directive change.
+        self.env.note_dependency(credibility.cli.__file__)
+        self.env.note_dependency(__file__)
         sections: list[nodes.Node] = []
-        for path in _commands(typer.main.get_command(app)):
+        for path in _commands(typer.main.get_command(credibility.cli.app)):
             title = " ".join(("credibility", *path))
             section = nodes.section(ids=[nodes.make_id("cli " + title)], names=[title])
             section += nodes.title(title, "", nodes.literal(title, title))
