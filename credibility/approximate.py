@@ -312,7 +312,7 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
         raise ApproximateUpdateError(
             f"the approximate update of a model of several dimensions "
             f"({', '.join(spec.dimensions)}) is not built yet; use the exact update")
-    old_index = build_index(fit.data, spec)
+    old_index = fit.index
     new_index = build_index(data, spec)
     boundary = observed_until(fit.data)
     last = int(np.searchsorted(old_index.periods, boundary))
@@ -540,6 +540,8 @@ def approximate_update(fit, data: CredibilityData, *, seed: int | None = None,
     out.attrs.update(fit.posterior.attrs)
     out.attrs["update_method"] = "approximate"
     diagnostics.warn("approximate update posterior")
-    return FitResult(posterior=out, data=data, spec=fit.spec, diagnostics=diagnostics,
-                     settings={**settings, "update_method": "approximate", **timing},
-                     outcome_diagnostics=fit.outcome_diagnostics)
+    result = FitResult(posterior=out, data=data, spec=fit.spec, diagnostics=diagnostics,
+                       settings={**settings, "update_method": "approximate", **timing},
+                       outcome_diagnostics=fit.outcome_diagnostics)
+    vars(result)["index"] = index  # the new data's index, built above (FitResult.index)
+    return result

@@ -25,7 +25,7 @@ import xarray as xr
 
 from credibility.errors import PredictionError
 from credibility.fitting import FitResult
-from credibility.measurement import build_index, build_measurement_model
+from credibility.measurement import build_measurement_model
 from credibility.predictor import CASE_LATENTS, fitted_log_likelihood
 
 #: Pareto k above which a PSIS-LOO term is unreliable (Vehtari et al. 2024, S >= 2000).
@@ -203,7 +203,7 @@ def posterior_predictive(fit: FitResult, draws: int = 200, seed: int = 0) -> xr.
     if fit.is_approximate:
         raise PredictionError(f"posterior predictive checks need an exact posterior; "
                               f"{fit.exact_hint}")
-    index = build_index(fit.data, fit.sampled_spec)
+    index = fit.index
     model = build_measurement_model(fit.data, fit.sampled_spec, index=index)
     free = [v.name for v in model.free_RVs]
     post = _thinned(fit.posterior["posterior"].to_dataset()[free], draws, seed)

@@ -10,6 +10,7 @@ the sampler says the posterior is not to be trusted.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 import warnings
@@ -211,6 +212,19 @@ class FitResult:
             # a fit saved before the option existed, or alliance signals without rows.
             changes = {**changes, "centred_alliance_intercepts": False}
         return dataclasses.replace(self.spec, **changes)
+
+    @functools.cached_property
+    def index(self) -> ModelIndex:
+        """The model index of :attr:`data` under :attr:`spec` (cells, rows, groups), built
+        once per fit: by the fit itself, or on first use for a loaded fit. Post-fit
+        steps (posterior checks, updates) read it instead of building their own.
+
+        Examples
+        --------
+        >>> fit.index.cells.size == len(fit.credibility())  # doctest: +SKIP
+        True
+        """
+        return build_index(self.data, self.spec)
 
     @property
     def run_record(self) -> RunRecord | None:
@@ -641,6 +655,9 @@ class CredibilityModel:
                          if spec is not self.spec else {})},
             outcome_diagnostics=outcome_diagnostics,
         )
+        # The index this fit was built from is the fit's own (FitResult.index): stored in
+        # the cached property's slot, so that no post-fit step builds it again.
+        vars(result)["index"] = index
         diagnostics.warn()
         if outcome_diagnostics is not None:
             outcome_diagnostics.warn("outcome model (stage 2) posterior")

@@ -743,7 +743,7 @@ def refit_outcome(fit: FitResult, *, progress: bool = True,
             del tree["outcome"]
         return dataclasses.replace(fit, posterior=tree, outcome_diagnostics=None,
                                    settings={**fit.settings, "outcome": "none"})
-    index = build_index(data, fit.spec)
+    index = fit.index
     design = predictor.outcome_design(data, index)
     credibility = predictor.outcome_latent(fit.posterior["posterior"].to_dataset())
     if on_stage is not None:
@@ -814,7 +814,7 @@ def warm_start_values(fit: FitResult, data: CredibilityData) -> dict[str, np.nda
     model = build_measurement_model(data, fit.spec)
     shapes = model.eval_rv_shapes()
     posterior = fit.posterior["posterior"].to_dataset()
-    old_index, new_index = build_index(fit.data, fit.spec), build_index(data, fit.spec)
+    old_index, new_index = fit.index, build_index(data, fit.spec)
     cell_dims = {"cell": (old_index.cells, new_index.cells, old_index.commitments,
                           new_index.commitments),
                  "alliance_cell": (old_index.alliance_cells, new_index.alliance_cells,

@@ -75,3 +75,25 @@ def test_ppc_passes_on_the_fitted_data_and_fails_on_altered_data(outcome_fit):
     bad = ppc_summary(altered, draws=150, seed=2)
     row = bad[(bad["signal"] == "troops") & (bad["statistic"] == "mean")]
     assert float(row["p_value"].iloc[0]) == 0.0
+
+
+def test_a_fit_builds_its_index_once_and_its_checks_read_it(tiny_fit, monkeypatch):
+    """``FitResult.index`` is built once per fit (here a loaded one, on first use) and the
+    posterior predictive check reads it instead of building another; a fit of other data
+    (``dataclasses.replace``) does not inherit it."""
+    import sys
+
+    index = tiny_fit.index
+    assert tiny_fit.index is index
+    assert index.cells.size == len(tiny_fit.credibility())
+
+    def built_again(*_args, **_kwargs):
+        raise AssertionError("the model index was built again")
+
+    for module in [m for name, m in sys.modules.items() if name.startswith("credibility")]:
+        if hasattr(module, "build_index"):
+            monkeypatch.setattr(module, "build_index", built_again)
+    replicated = posterior_predictive(tiny_fit, draws=10)
+    assert replicated.sizes["sample"] == 10
+    with pytest.raises(AssertionError, match="built again"):
+        _ = replace(tiny_fit, data=tiny_fit.data).index
