@@ -145,22 +145,54 @@ def small_simulation(all_families_spec: ModelSpec) -> Simulation:
     return simulate(all_families_spec, structure, seed=seed(11), last_period=2009)
 
 
+def shared_folder(factory: pytest.TempPathFactory, name: str,
+                  build: Callable[[Path], None]) -> Path:
+    """A folder that ``build`` fills, built once per test run and shared by every
+    pytest-xdist worker that asks for it (under the run's shared temporary folder, a
+    file lock around building it; a marker file written once ``build`` returns tells
+    the others it is complete)."""
+    # Under pytest-xdist each worker's base folder lies in the run's own folder, which
+    # the workers share; without xdist the base folder is the run's own (its parent
+    # outlives the run, and a folder built there by older code would be used again).
+    base = Path(factory.getbasetemp())
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = root / f"shared-{name}-seed{seed(0)}"
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / ".built").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 def shared_fit(factory: pytest.TempPathFactory, name: str,
                build: Callable[[], FitResult]) -> FitResult:
     """The fit ``build`` returns, built once per test run and loaded by every other
-    pytest-xdist worker that asks for it (saved under the run's shared temporary
-    folder, a file lock around building it)."""
-    # Under pytest-xdist each worker's base folder lies in the run's own folder, which
-    # the workers share; without xdist the base folder is the run's own (its parent
-    # outlives the run, and a fit saved there by older code would be loaded again).
-    base = Path(factory.getbasetemp())
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    folder = root / f"shared-fit-{name}-seed{seed(0)}"
-    with FileLock(str(folder) + ".lock"):
-        if not (folder / "fit.json").exists():
-            build().save(folder)
-        # Every worker, the builder included, gets the saved fit: the same object.
-        return FitResult.load(folder)
+    pytest-xdist worker that asks for it (:func:`shared_folder`)."""
+    folder = shared_folder(factory, f"fit-{name}", lambda path: build().save(path / "fit"))
+    # Every worker, the builder included, gets the saved fit: the same object.
+    return FitResult.load(folder / "fit")
+
+
+@pytest.fixture(scope="session")
+def dimension_cli_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Simulation, Path]:
+    """SYNTHETIC: ``credibility fit`` of 5 commitments over 2000-2006, two dimensions
+    (``capability_willingness``), 2 chains x 60 draws (its diagnostics are not the
+    point), run once per test run; the simulation and the fit's folder. Read it only."""
+    from cli_helpers import invoke
+
+    sim = simulate("capability_willingness", synthetic_commitments(5, 2, (2000, 2006), seed=1),
+                   seed=seed(2), last_period=2006)
+
+    def build(folder: Path) -> None:
+        tables = sim.data.to_csv(folder / "tables")
+        result = invoke("fit", "--commitments", tables["commitments"], "--signals",
+                        tables["signals"], "--spec", "capability_willingness", "--out",
+                        folder / "fit", "--draws", "60", "--tune", "60", "--chains", "2",
+                        "--fixed-length", "--outcome", "none", "--quiet")
+        assert result.exit_code == 0, result.output
+
+    return sim, shared_folder(tmp_path_factory, "dimension-cli-fit", build) / "fit"
 
 
 @pytest.fixture(scope="session")

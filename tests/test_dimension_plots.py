@@ -19,7 +19,6 @@ from cli_helpers import invoke
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
-from seeding import seed
 
 from credibility.diagnostics import Diagnostics
 from credibility.fitting import FitResult
@@ -285,17 +284,11 @@ def test_failing_diagnostics_are_written_on_the_dimension_figures(failing_fit: F
 
 
 @pytest.mark.slow
-def test_report_of_a_fit_of_several_dimensions_writes_their_figures(tmp_path: Path) -> None:
-    """A short fit (its diagnostics are not the point) of 5 commitments, then its report."""
-    sim = simulate("capability_willingness", synthetic_commitments(5, 2, (2000, 2006), seed=1),
-                   seed=seed(2), last_period=2006)
-    tables = sim.data.to_csv(tmp_path / "tables")
-    fit_dir = tmp_path / "fit"
-    result = invoke("fit", "--commitments", tables["commitments"], "--signals",
-                    tables["signals"], "--spec", "capability_willingness", "--out", fit_dir,
-                    "--draws", "60", "--tune", "60", "--chains", "2", "--fixed-length",
-                    "--outcome", "none", "--quiet")
-    assert result.exit_code == 0, result.output
+def test_report_of_a_fit_of_several_dimensions_writes_their_figures(
+        dimension_cli_fit, tmp_path: Path) -> None:
+    """The report of a short `credibility fit` of 5 commitments (tests/conftest.py; its
+    diagnostics are not the point)."""
+    _, fit_dir = dimension_cli_fit
     out = tmp_path / "report"
     result = invoke("report", "--fit", fit_dir, "--out", out, "--ppc-draws", "20")
     assert result.exit_code == 0, result.output

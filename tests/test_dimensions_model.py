@@ -18,7 +18,6 @@ import pandas as pd
 import pytensor.tensor as pt
 import pytest
 import xarray as xr
-from cli_helpers import invoke
 from scipy import stats
 from seeding import seed
 from simulations import TWO_DIMENSION_SIGNALS
@@ -337,18 +336,11 @@ def test_label_posterior_puts_each_dimension_s_cells_in_place():
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
-def test_cli_fit_writes_dimensions_and_the_fit_round_trips(tmp_path: Path):
-    """A short fit (its diagnostics are not the point) through `credibility fit`:
-    dimensions.csv beside credibility.csv, the labelled posterior, and save/load."""
-    sim = simulate("capability_willingness", synthetic_commitments(5, 2, (2000, 2006), seed=1),
-                   seed=seed(2), last_period=2006)
-    tables = sim.data.to_csv(tmp_path / "tables")
-    out = tmp_path / "fit"
-    result = invoke("fit", "--commitments", tables["commitments"], "--signals",
-                    tables["signals"], "--spec", "capability_willingness", "--out", out,
-                    "--draws", "60", "--tune", "60", "--chains", "2", "--fixed-length",
-                    "--outcome", "none", "--quiet")
-    assert result.exit_code == 0, result.output
+def test_cli_fit_writes_dimensions_and_the_fit_round_trips(dimension_cli_fit):
+    """A short fit (its diagnostics are not the point) through `credibility fit`
+    (tests/conftest.py, shared with tests/test_dimension_plots.py): dimensions.csv beside
+    credibility.csv, the labelled posterior, and save/load."""
+    sim, out = dimension_cli_fit
     fit = FitResult.load(out)
     posterior = fit.posterior["posterior"]
     assert posterior["dimension_credibility"].dims == (
