@@ -370,7 +370,7 @@ got '-1'; signal 'joint_exercises' has family count: expected an integer >= 0
         target = Path(folder)
         target.mkdir(parents=True, exist_ok=True)
         paths = {}
-        for table, text in self._csv_texts().items():
+        for table, text in self.csv_texts().items():
             path = target / f"{table}.csv"
             path.write_text(text, encoding="utf-8", newline="")
             paths[table] = path
@@ -389,7 +389,7 @@ got '-1'; signal 'joint_exercises' has family count: expected an integer >= 0
         (64, True)
         """
         digest = hashlib.sha256(f"periods,{self.first_period},{self.last_period}\n".encode())
-        for table, text in self._csv_texts().items():
+        for table, text in self.csv_texts().items():
             digest.update(f"# {table}\n".encode())
             digest.update(text.encode("utf-8"))
         return digest.hexdigest()
@@ -446,8 +446,19 @@ got '-1'; signal 'joint_exercises' has family count: expected an integer >= 0
             lines.append(f"cases: {len(self.cases)} ({to_predict} to predict)")
         return "\n".join(lines)
 
-    def _csv_texts(self) -> dict[str, str]:
-        """The tables as contract-format CSV text (what ``to_csv`` writes)."""
+    def csv_texts(self) -> dict[str, str]:
+        """The tables as contract-format CSV text (what ``to_csv`` writes), in memory.
+
+        Returns
+        -------
+        dict of str to str
+            ``commitments``, ``signals`` (and ``cases``): each table's CSV text.
+
+        Examples
+        --------
+        >>> print(_example_data().csv_texts()["commitments"].splitlines()[1])
+        US-POL,USA,POL,NATO,Europe,defense_pact,2000,
+        """
         commitments = self.commitments[list(COMMITMENT_COLUMNS)].astype({"start": str, "end": str})
         commitments.loc[self.commitments["ongoing"], "end"] = ""
         signals = self.signals

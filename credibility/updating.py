@@ -27,8 +27,8 @@ posterior (docs/updating.md, "Warm start").
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -349,10 +349,10 @@ def _data_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _contract_tables(data: CredibilityData) -> dict[str, pd.DataFrame]:
-    """The tables as CSV text cells (what ``data.to_csv`` writes), one frame per table."""
-    with tempfile.TemporaryDirectory() as folder:
-        return {table: pd.read_csv(path, dtype=str, keep_default_na=False)
-                for table, path in data.to_csv(folder).items()}
+    """The tables as CSV text cells (what ``data.to_csv`` writes), one frame per table;
+    parsed from the text in memory, not from files."""
+    return {table: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            for table, text in data.csv_texts().items()}
 
 
 def _combined_commitments(

@@ -869,9 +869,9 @@ def test_corrupted_cases_either_load_valid_or_raise_our_error(
 
 def test_from_frames_ignores_the_index_of_a_filtered_frame():
     data = _example_data()
-    commitments = pd.read_csv(io.StringIO(data._csv_texts()["commitments"]), dtype=str,
+    commitments = pd.read_csv(io.StringIO(data.csv_texts()["commitments"]), dtype=str,
                               keep_default_na=False)
-    signals = pd.read_csv(io.StringIO(data._csv_texts()["signals"]), dtype=str,
+    signals = pd.read_csv(io.StringIO(data.csv_texts()["signals"]), dtype=str,
                           keep_default_na=False)
     # Rows 1 and 3 of four, keeping their original index labels 1 and 3.
     subset = signals.iloc[[1, 3]]
