@@ -1,0 +1,194 @@
+"""The package's structure: layers, import cycles, module and function sizes (decision 52).
+
+Every module of ``credibility`` belongs to one layer; a module imports only from its
+own layer or lower ones (imports inside functions count: a lazy import is still a
+dependency). The layers, lowest first:
+
+0. foundation: errors, resources, the numba kernels, diagnostics;
+1. data: spec, schema, datasets, sources;
+2. inference: the one sampling path (it runs any PyMC model, so it needs no model);
+3. model: measurement, dimensions, predictor, simulate, demo;
+4. results: fitting (``FitResult``), store;
+5. analysis: checks, compare, scenarios, updating, approximate, plots;
+6. validation: SBC and its figures;
+7. interface: the CLI and the package's lazy namespace.
+
+What breaks these rules today is listed below, each with the reason, as debt: the
+tests fail on any *new* upward import, cycle, oversized module or function, and on a
+listed one that is gone (so that the lists only shrink).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "credibility"
+
+LAYERS: dict[str, int] = {
+    "errors": 0, "resources": 0, "kernels": 0, "diagnostics": 0,
+    "spec": 1, "schema": 1, "datasets": 1, "sources": 1,
+    "sampling": 2,
+    "measurement": 3, "dimensions": 3, "predictor": 3, "simulate": 3, "demo": 3,
+    "fitting": 4, "store": 4,
+    "checks": 5, "compare": 5, "scenarios": 5, "updating": 5, "approximate": 5, "plots": 5,
+    "validation": 6, "validation_plots": 6,
+    "cli": 7, "__init__": 7,
+}
+
+#: Imports from a higher layer that exist today, and why (issue #29, item 1).
+KNOWN_UPWARD: dict[tuple[str, str], str] = {
+    ("fitting", "scenarios"): "FitResult.scenario, a workflow method (lazy import)",
+    ("fitting", "updating"): "FitResult.update, a workflow method (lazy import)",
+    ("store", "updating"): "the store records an update's ledger with its version",
+}
+
+#: Import cycles that exist today (modules of one strongly connected component).
+KNOWN_CYCLES: set[frozenset[str]] = {
+    # FitResult's workflow methods import the analysis modules that import FitResult.
+    frozenset({"approximate", "checks", "compare", "fitting", "scenarios", "updating"}),
+    # build_measurement_model hands a spec of several dimensions to dimensions.py,
+    # which builds on measurement.py's pieces.
+    frozenset({"measurement", "dimensions"}),
+    # The report's figures take the tables validation.py computes, and it draws them.
+    frozenset({"validation", "validation_plots"}),
+}
+
+#: Modules over MAX_MODULE_LINES lines today.
+LONG_MODULES: set[str] = {
+    "cli", "fitting", "kernels", "measurement", "plots", "predictor", "sampling", "schema",
+    "simulate", "sources", "spec", "updating", "validation",
+}
+
+#: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
+LONG_FUNCTIONS: set[str] = {
+    "approximate:previous_state", "approximate:build_approximate_model",
+    "cli:demo", "cli:fit_command", "cli:export", "cli:report", "cli:update",
+    "compare:signal_log_likelihood", "dimensions:build_dimensional_model", "fitting:fit",
+    "kernels:family_logp", "measurement:build_index", "measurement:add_likelihoods",
+    "measurement:signal_parameters", "measurement:build_measurement_model",
+    "plots:plot_dimension_map", "sampling:_run_nutpie", "sampling:sample_model",
+    "scenarios:run_scenario", "schema:_parse_signals", "simulate:simulate",
+    "simulate:_simulate_dimensions", "simulate:simulate_cases", "sources:_codebook",
+    "spec:parse_spec", "updating:merge_signals", "updating:merge_cases",
+    "updating:update_fit", "validation:summary_markdown",
+}
+
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80
+
+
+def _name(path: Path) -> str:
+    """The layer key of a module: its name, or ``sources`` for the sources package."""
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def _modules() -> dict[Path, ast.Module]:
+    return {path: ast.parse(path.read_text(encoding="utf-8"))
+            for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(tree: ast.Module) -> set[str]:
+    """Names of the package's modules ``tree`` imports, at any depth (lazy ones too)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            parts = node.module.split(".")
+            if parts[0] != "credibility":
+                continue
+            if len(parts) > 1:
+                found.add(parts[1])
+            else:  # from credibility import name: a module, or a name of __init__
+                # (__version__ is package metadata: the package is imported before any
+                # of its modules anyway, so taking its version closes no cycle).
+                found.update(a.name if (PACKAGE / f"{a.name}.py").exists() else "__init__"
+                             for a in node.names if a.name != "__version__")
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names
+                         if a.name.startswith("credibility."))
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for path, tree in _modules().items():
+        name = _name(path)
+        graph.setdefault(name, set()).update(_imports(tree) - {name})
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
+    """Strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    components: set[frozenset[str]] = set()
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.add(frozenset(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return components
+
+
+def test_every_module_has_a_layer():
+    assert set(_graph()) - set(LAYERS) == set(), "place the new module in LAYERS"
+    assert set(LAYERS) - set(_graph()) == set(), "a module in LAYERS no longer exists"
+
+
+def test_no_module_imports_from_a_higher_layer():
+    upward = {(a, b) for a, targets in _graph().items() for b in targets
+              if LAYERS[b] > LAYERS[a]}
+    assert upward - set(KNOWN_UPWARD) == set(), "imports from a higher layer"
+    assert set(KNOWN_UPWARD) - upward == set(), "gone: remove them from KNOWN_UPWARD"
+
+
+def test_no_new_import_cycles():
+    cycles = _cycles(_graph())
+    assert cycles - KNOWN_CYCLES == set(), "new import cycles"
+    assert KNOWN_CYCLES - cycles == set(), "changed or gone: update KNOWN_CYCLES"
+
+
+def test_cycles_are_found():
+    """The cycle finder finds a cycle it is given, and none in a chain."""
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == {
+        frozenset({"a", "b", "c"})}
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == set()
+
+
+@pytest.mark.parametrize("kind", ["modules", "functions"])
+def test_modules_and_functions_stay_short(kind):
+    modules, functions = set(), set()
+    for path, tree in _modules().items():
+        name = _name(path)
+        if path.read_text(encoding="utf-8").count("\n") > MAX_MODULE_LINES:
+            modules.add(name)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+                    node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES):
+                functions.add(f"{name}:{node.name}")
+    found, known = ((modules, LONG_MODULES) if kind == "modules"
+                    else (functions, LONG_FUNCTIONS))
+    assert found - known == set(), f"new {kind} over the limit: split them"
+    assert known - found == set(), "now within the limit: remove them from the list"
