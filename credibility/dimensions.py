@@ -30,6 +30,9 @@ decisions 16-18, 31, 33) are not used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -49,6 +52,9 @@ from credibility.measurement import (
 )
 from credibility.schema import CredibilityData
 from credibility.spec import ModelSpec, SignalSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["build_dimensional_model", "check_dimensional_spec", "loading_pattern"]
 
@@ -266,6 +272,7 @@ def build_dimensional_model(
     n_dims = len(dimensions)
     pattern = loading_pattern(signals, dimensions)
     rows, columns = np.nonzero(pattern)
+    split_rows = [dimensions.index(d) for d in spec.between_within]
     coords = {
         **model_coords(index),
         "dimension": list(dimensions),
@@ -273,6 +280,12 @@ def build_dimensional_model(
         "loading_entry": [f"{signals[r].name}:{dimensions[c]}"
                           for r, c in zip(rows, columns, strict=True)],
     }
+    if split_rows:
+        between_rows, between_columns = np.nonzero(pattern[:, split_rows])
+        coords["between_dimension"] = list(spec.between_within)
+        coords["loading_between_entry"] = [
+            f"{signals[r].name}:{spec.between_within[c]}"
+            for r, c in zip(between_rows, between_columns, strict=True)]
     p = spec.priors
     with pm.Model(coords=coords) as model:
         if spec.dynamics == "ar1":
@@ -291,18 +304,28 @@ def build_dimensional_model(
         alliance_mean = _zero_sum("alliance_effect_raw", 1.0, "alliance", len(index.alliances),
                                   n_dims)
         ac = index.alliance_cells
-        alliance_level = (sd_alliance_mean[:, None] * alliance_mean[:, ac.unit]
-                          + sd_alliance_dynamics[:, None]
-                          * _alliance_paths(ac, rho_alliance, n_dims, spec.dynamics))
+        alliance_lasting = sd_alliance_mean[:, None] * alliance_mean[:, ac.unit]
+        alliance_moving = (sd_alliance_dynamics[:, None]
+                           * _alliance_paths(ac, rho_alliance, n_dims, spec.dynamics))
+        alliance_level = alliance_lasting + alliance_moving
         cells = index.cells
         group_mean = alliance_level[:, index.cell_alliance_cell]
+        # Each commitment's constant group mean (the between levels' prior mean).
+        lasting_mean = sd_alliance_mean[:, None] * alliance_mean[:, index.commitment_alliance]
         if spec.region_effects and len(index.regions) > 1:
             region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions),
                                n_dims)
             group_mean = group_mean + region[:, index.commitment_region[cells.unit]]
+            lasting_mean = lasting_mean + region[:, index.commitment_region]
         if spec.type_effects and len(index.types) > 1:
             type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types), n_dims)
             group_mean = group_mean + type_effect[:, index.commitment_type[cells.unit]]
+            lasting_mean = lasting_mean + type_effect[:, index.commitment_type]
+        if split_rows:
+            # A between-within dimension's within path reverts to its alliance's moving
+            # part alone; the constant effects are the between level's mean.
+            group_mean = pt.set_subtensor(
+                group_mean[split_rows], alliance_moving[split_rows][:, index.cell_alliance_cell])
 
         # Correlated innovations of the commitment paths: R ~ LKJ(eta), unit sds.
         cholesky = pm.LKJCorr("dimension_correlation_cholesky", n=n_dims,
@@ -324,20 +347,114 @@ def build_dimensional_model(
         loading = pt.zeros((len(signals), n_dims))[rows, columns].set(direction[rows] * magnitude)
         # The likelihood's alliance latent: alliance levels less the states' mean.
         alliance_latent = alliance_level - level[:, None]
-        parameters = signal_parameters(index, spec, priors, loading, alliance_latent.T)
-
-        # Reported scale: each dimension standardised per draw over the active cells.
-        spread = state.std(axis=1)
-        standardised = state / spread[:, None]
-        pm.Deterministic("dimension_cell", standardised, dims=("dimension", "cell"))
-        composite = standardised.mean(axis=0)
-        pm.Deterministic("credibility_cell", composite / composite.std(), dims="cell")
-        pm.Deterministic("alliance_cell_level", alliance_latent / spread[:, None],
-                         dims=("dimension", "alliance_cell"))
-        pm.Deterministic("latent_sd", spread, dims="dimension")
-        pm.Deterministic("loading", loading * spread[None, :], dims=("signal", "dimension"))
-
-        latent = pt.concatenate([state.T, alliance_latent.T], axis=0)
-        add_likelihoods(index.families, signals, latent, loading, **parameters.arguments(),
-                        one_hot=one_hot)
+        split = None
+        if split_rows:
+            split = _between_within(spec, signals, pattern, priors, lasting_mean,
+                                    alliance_lasting, alliance_moving, level, direction)
+            alliance_latent = pt.set_subtensor(alliance_latent[split_rows],
+                                               split.alliance_within)
+            # The likelihood sees one column per dimension (a between-within dimension's
+            # within path) and one per between-within dimension (its lasting level).
+            columns_latent = pt.concatenate([state, split.between[:, cells.unit]])
+            alliance_columns = pt.concatenate([alliance_latent, split.alliance_between])
+            loading_columns = pt.concatenate([loading, split.loading], axis=1)
+        else:
+            columns_latent, alliance_columns, loading_columns = state, alliance_latent, loading
+        parameters = signal_parameters(index, spec, priors, loading_columns,
+                                       alliance_columns.T)
+        _report(state, alliance_latent, loading, cells, split, split_rows)
+        latent = pt.concatenate([columns_latent.T, alliance_columns.T], axis=0)
+        add_likelihoods(index.families, signals, latent, loading_columns,
+                        **parameters.arguments(), one_hot=one_hot)
     return model
+
+
+@dataclass(frozen=True)
+class _Split:
+    """The between-within dimensions' part of the model (:func:`_between_within`):
+    centred lasting levels ``(between_dimension, commitment)``, the between loadings
+    ``(signal, between_dimension)``, and the alliance latent's two parts ``(between
+    dimension, alliance_cell)``."""
+
+    between: pt.TensorVariable
+    loading: pt.TensorVariable
+    alliance_between: pt.TensorVariable
+    alliance_within: pt.TensorVariable
+
+
+def _between_within(
+    spec: ModelSpec, signals: tuple[SignalSpec, ...], pattern: np.ndarray,
+    priors: pd.DataFrame, lasting_mean: pt.TensorVariable, alliance_lasting: pt.TensorVariable,
+    alliance_moving: pt.TensorVariable, level: pt.TensorVariable, direction: np.ndarray,
+) -> _Split:
+    """The lasting levels and between loadings of the between-within dimensions.
+
+    ``between_state`` (``between_dimension, commitment``, sum to zero over the
+    commitments: the location anchor) plus ``between_mean`` are each commitment's
+    level; its density is ``N(group mean, 1)`` (the scale anchor), added as the
+    potential ``between_prior``. ``loading_between_magnitude`` (dim
+    ``loading_between_entry``) times the signal's direction is a signal's between
+    loading on each between-within dimension it loads on.
+    """
+    split_rows = [spec.dimensions.index(d) for d in spec.between_within]
+    between = pm.Flat("between_state", dims=("between_dimension", "commitment"),
+                      default_transform=ZeroSumTransform([-1]))
+    mean = pm.Flat("between_mean", dims="between_dimension")
+    pm.Potential("between_prior", pm.logp(pm.Normal.dist(0.0, 1.0),
+                                          between + mean[:, None]
+                                          - lasting_mean[split_rows]).sum())
+    rows, columns = np.nonzero(pattern[:, split_rows])
+    loading_sd = priors.loc[[signals[r].name for r in rows], "loading_sd"].to_numpy()
+    magnitude = pm.HalfNormal("loading_between_magnitude", sigma=loading_sd,
+                              dims="loading_between_entry")
+    loading = pt.zeros((len(signals), len(split_rows)))[rows, columns].set(
+        direction[rows] * magnitude)
+    return _Split(between=between, loading=loading,
+                  alliance_between=alliance_lasting[split_rows] - mean[:, None],
+                  alliance_within=alliance_moving[split_rows] - level[split_rows][:, None])
+
+
+def _report(state: pt.TensorVariable, alliance_latent: pt.TensorVariable,
+            loading: pt.TensorVariable, cells: UnitCells, split: _Split | None,
+            split_rows: list[int]) -> None:
+    """The reported deterministics (:func:`build_dimensional_model`): each dimension
+    standardised per draw over the active cells, their equal-weight composite, the
+    alliance levels, the sds and the loadings per sd; for a between-within dimension
+    the dimension is its lasting level plus its within path, and its lasting level,
+    within path and both loadings are reported on their own as well."""
+    if split is None:
+        dimension, alliance = state, alliance_latent
+    else:
+        within = state[split_rows]
+        dimension = pt.set_subtensor(within, within + split.between[:, cells.unit])
+        alliance = pt.set_subtensor(alliance_latent[split_rows],
+                                    alliance_latent[split_rows] + split.alliance_between)
+        # Only the between-within dimensions move: their levels are not zero-sum over cells.
+        shift = dimension.mean(axis=1)
+        dimension, alliance = dimension - shift[:, None], alliance - shift[:, None]
+    spread = dimension.std(axis=1)
+    standardised = dimension / spread[:, None]
+    pm.Deterministic("dimension_cell", standardised, dims=("dimension", "cell"))
+    composite = standardised.mean(axis=0)
+    pm.Deterministic("credibility_cell", composite / composite.std(), dims="cell")
+    pm.Deterministic("alliance_cell_level", alliance / spread[:, None],
+                     dims=("dimension", "alliance_cell"))
+    pm.Deterministic("latent_sd", spread, dims="dimension")
+    if split is None:
+        pm.Deterministic("loading", loading * spread[None, :], dims=("signal", "dimension"))
+        return
+    between_sd = split.between.std(axis=1)
+    within_sd = state[split_rows].std(axis=1)
+    pm.Deterministic("loading", loading * pt.set_subtensor(spread[split_rows],
+                                                           within_sd)[None, :],
+                     dims=("signal", "dimension"))
+    pm.Deterministic("between_level", split.between / between_sd[:, None],
+                     dims=("between_dimension", "commitment"))
+    pm.Deterministic("within_cell", state[split_rows] / within_sd[:, None],
+                     dims=("between_dimension", "cell"))
+    pm.Deterministic("between_sd", between_sd, dims="between_dimension")
+    pm.Deterministic("within_sd", within_sd, dims="between_dimension")
+    pm.Deterministic("loading_between", split.loading * between_sd[None, :],
+                     dims=("signal", "between_dimension"))
+    pm.Deterministic("loading_within", loading[:, split_rows] * within_sd[None, :],
+                     dims=("signal", "between_dimension"))
