@@ -163,6 +163,7 @@ def _alliance_paths(cells: UnitCells, rho: pt.TensorVariable, n_dims: int,
 def _correlated_path_prior(
     paths: pt.TensorVariable, cells: UnitCells, rho: pt.TensorVariable,
     correlation: pt.TensorVariable, cholesky: pt.TensorVariable, dynamics: str,
+    demeaned: np.ndarray | None = None,
 ) -> None:
     """The density of centred commitment paths ``(dimension, cell)`` whose innovations
     are ``MvNormal(0, correlation)``, as the potential ``commitment_prior``.
@@ -174,6 +175,11 @@ def _correlated_path_prior(
     ``-log prod(rho)`` per step is added) and a first cell is ``MvNormal(0,
     correlation)``. Cells are ordered by commitment, then period, so a cell's
     predecessor is the one before it.
+
+    ``demeaned`` (``(dimension, k)``, the unit columns of the between-within
+    dimensions; ``ar1`` only) picks the rows that hold each commitment's path less its
+    own mean over its periods: their density is the AR(1) density integrated over that
+    mean (:func:`_mean_integral`).
     """
     first = np.flatnonzero(cells.local == 0)
     later = np.flatnonzero(cells.local > 0)
@@ -189,7 +195,40 @@ def _correlated_path_prior(
         start = pm.logp(pm.MvNormal.dist(mu=mean, chol=cholesky), values[first]).sum()
         log_jacobian = -later.size * pt.log(rho).sum()
     steps = pm.logp(pm.MvNormal.dist(mu=mean, chol=cholesky), innovations).sum()
+    if demeaned is not None:
+        log_jacobian = _mean_integral(innovations, values[first], cells, later, rho,
+                                      correlation, start_covariance, demeaned)
     pm.Potential("commitment_prior", start + steps + log_jacobian)
+
+
+def _mean_integral(
+    innovations: pt.TensorVariable, starts: pt.TensorVariable, cells: UnitCells,
+    later: np.ndarray, rho: pt.TensorVariable, correlation: pt.TensorVariable,
+    start_covariance: pt.TensorVariable, columns: np.ndarray,
+) -> pt.TensorVariable:
+    """What integrating each commitment's own mean ``c`` (one per demeaned row) out of
+    the AR(1) density adds to it: ``g' H^-1 g / 2 + k log(2 pi) / 2 - log det H / 2`` per
+    commitment, the Gaussian integral of ``exp(log p(v + E c))`` over ``c``.
+
+    Shifting the demeaned rows by ``c`` moves a later cell's innovation by ``M c``
+    (``M = diag(1 - rho) E``, ``E = columns`` the unit columns of those rows) and the first cell
+    by ``E c``, so ``g = -(M' R^-1 sum of innovations + E' S^-1 first cell)`` is the
+    gradient at ``c = 0`` and ``H = (T_i - 1) M' R^-1 M + E' S^-1 E`` the negative
+    Hessian (``S`` the stationary covariance, ``T_i`` the commitment's periods).
+    """
+    n_dims, k = columns.shape
+    shift = (1.0 - rho)[:, None] * columns
+    inverse = pt.linalg.inv(correlation)
+    start_inverse = pt.linalg.inv(start_covariance)
+    totals = pt.zeros((cells.n_units, n_dims))[cells.unit[later]].inc(innovations)
+    gradient = -(totals @ inverse @ shift + starts @ start_inverse @ columns)
+    periods = np.bincount(cells.unit, minlength=cells.n_units).astype(np.float64)
+    hessian = ((periods - 1.0)[:, None, None] * (shift.T @ inverse @ shift)[None]
+               + (columns.T @ start_inverse @ columns)[None])
+    solved = pt.linalg.solve(hessian, gradient[:, :, None], b_ndim=2)[:, :, 0]
+    return (0.5 * (gradient * solved).sum()
+            + 0.5 * cells.n_units * k * np.log(2.0 * np.pi)
+            - 0.5 * pt.log(pt.linalg.det(hessian)).sum())
 
 
 def build_dimensional_model(
@@ -283,6 +322,7 @@ def build_dimensional_model(
     if split_rows:
         between_rows, between_columns = np.nonzero(pattern[:, split_rows])
         coords["between_dimension"] = list(spec.between_within)
+        coords["level_dimension"] = [d for d in dimensions if d not in spec.between_within]
         coords["loading_between_entry"] = [
             f"{signals[r].name}:{spec.between_within[c]}"
             for r, c in zip(between_rows, between_columns, strict=True)]
@@ -337,9 +377,18 @@ def build_dimensional_model(
         # the location anchor) and its mean, which only the prior pins down.
         state = pm.Flat("commitment_state", dims=("dimension", "cell"),
                         default_transform=ZeroSumTransform([-1]))
-        level = pm.Flat("commitment_level", dims="dimension")
+        if split_rows:
+            # A between-within dimension's within path is each commitment's path less
+            # its own mean: it has no level (decision 47).
+            state = _demeaned(state, cells, split_rows)
+            kept = [d for d in range(n_dims) if d not in split_rows]
+            level = pt.zeros(n_dims)[kept].set(
+                pm.Flat("commitment_level", dims="level_dimension"))
+        else:
+            level = pm.Flat("commitment_level", dims="dimension")
         _correlated_path_prior(state + level[:, None] - group_mean, cells, rho_commitment,
-                               correlation, cholesky, spec.dynamics)
+                               correlation, cholesky, spec.dynamics,
+                               np.eye(n_dims)[:, split_rows] if split_rows else None)
 
         loading_sd = priors.loc[[signals[r].name for r in rows], "loading_sd"].to_numpy()
         magnitude = pm.HalfNormal("loading_magnitude", sigma=loading_sd, dims="loading_entry")
@@ -350,7 +399,7 @@ def build_dimensional_model(
         split = None
         if split_rows:
             split = _between_within(spec, signals, pattern, priors, lasting_mean,
-                                    alliance_lasting, alliance_moving, level, direction)
+                                    alliance_lasting, alliance_moving, direction)
             alliance_latent = pt.set_subtensor(alliance_latent[split_rows],
                                                split.alliance_within)
             # The likelihood sees one column per dimension (a between-within dimension's
@@ -385,7 +434,7 @@ class _Split:
 def _between_within(
     spec: ModelSpec, signals: tuple[SignalSpec, ...], pattern: np.ndarray,
     priors: pd.DataFrame, lasting_mean: pt.TensorVariable, alliance_lasting: pt.TensorVariable,
-    alliance_moving: pt.TensorVariable, level: pt.TensorVariable, direction: np.ndarray,
+    alliance_moving: pt.TensorVariable, direction: np.ndarray,
 ) -> _Split:
     """The lasting levels and between loadings of the between-within dimensions.
 
@@ -411,7 +460,21 @@ def _between_within(
         direction[rows] * magnitude)
     return _Split(between=between, loading=loading,
                   alliance_between=alliance_lasting[split_rows] - mean[:, None],
-                  alliance_within=alliance_moving[split_rows] - level[split_rows][:, None])
+                  alliance_within=alliance_moving[split_rows])
+
+
+def _demeaned(state: pt.TensorVariable, cells: UnitCells, rows: list[int]) -> pt.TensorVariable:
+    """``state`` with ``rows`` less each commitment's mean over its cells.
+
+    The means themselves leave the model; so that the sampled coordinates keep a proper
+    density, they get a standard-normal density of their own (the potential
+    ``within_mean_prior``), which changes nothing else.
+    """
+    counts = np.bincount(cells.unit, minlength=cells.n_units).astype(np.float64)
+    sums = pt.zeros((len(rows), cells.n_units))[:, cells.unit].inc(state[rows])
+    means = sums / counts
+    pm.Potential("within_mean_prior", pm.logp(pm.Normal.dist(0.0, 1.0), means).sum())
+    return pt.set_subtensor(state[rows], state[rows] - means[:, cells.unit])
 
 
 def _report(state: pt.TensorVariable, alliance_latent: pt.TensorVariable,

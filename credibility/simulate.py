@@ -654,7 +654,8 @@ def _between_within(
 ) -> _Split | None:
     """Each between-within dimension's lasting level, ``lasting + b`` with ``b ~ N(0,
     1)`` per commitment (the scale anchor of the level), and its within path, the moving
-    part (docs/model.md, "Between and within"); ``None`` without such dimensions."""
+    part less each commitment's own mean of it (docs/model.md, "Between and within");
+    ``None`` without such dimensions."""
     if not spec.between_within:
         return None
     rows = [spec.dimensions.index(d) for d in spec.between_within]
@@ -663,8 +664,12 @@ def _between_within(
     whole = lasting[:, c_unit] + moving
     within = whole - whole.mean(axis=1, keepdims=True)
     a_within = a_lasting + a_moving - whole.mean(axis=1, keepdims=True)
-    within[rows] = moving[rows] - moving[rows].mean(axis=1, keepdims=True)
-    a_within[rows] = a_moving[rows] - moving[rows].mean(axis=1, keepdims=True)
+    # Each commitment's moving part less its own mean: the within path has no level.
+    counts = np.bincount(c_unit, minlength=lasting.shape[1])
+    means = np.stack([np.bincount(c_unit, weights=row, minlength=lasting.shape[1])
+                      for row in moving[rows]]) / counts
+    within[rows] = moving[rows] - means[:, c_unit]
+    a_within[rows] = a_moving[rows]
     return _Split(between=level - level_mean, within=within,
                   alliance_between=a_lasting[rows] - level_mean, alliance_within=a_within)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytensor.tensor as pt
 import pytest
 import xarray as xr
-from scipy import stats
+from scipy import integrate, stats
 from seeding import seed
 from simulations import TWO_DIMENSION_SIGNALS
 
@@ -114,8 +114,10 @@ def test_simulated_truth_has_both_parts_on_the_model_s_scales():
     loads = truth["loading_between"].sel(between_dimension="capability")
     assert float(loads.sel(signal="troops")) == pytest.approx(0.8 * float(truth["between_sd"][0]))
     assert float(loads.sel(signal="frictions")) == 0.0
-    assert float(truth["loading"].sel(signal="troops", dimension="capability")) == float(
-        truth["loading_within"].sel(signal="troops", between_dimension="capability"))
+    assert float(truth["loading"].sel(signal="troops", dimension="capability")) == pytest.approx(
+        float(truth["loading_within"].sel(signal="troops", between_dimension="capability")))
+    # The within path has no level: each commitment's mean of it is zero.
+    np.testing.assert_allclose(within.mean("period"), 0.0, atol=1e-12)
 
 
 def test_a_signal_of_the_lasting_level_alone_does_not_move_within_a_commitment():
@@ -215,7 +217,7 @@ def _values(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "alliance_innovation": rng.standard_normal((2, 6)),
         "dimension_correlation_cholesky": np.array([[1.0, 0.0], [r, np.sqrt(1.0 - r**2)]]),
         "commitment_state": within - within.mean(axis=1, keepdims=True),
-        "commitment_level": within.mean(axis=1),
+        "commitment_level": within.mean(axis=1)[1:],
         "between_state": between - between.mean(axis=1, keepdims=True),
         "between_mean": between.mean(axis=1),
         "loading_magnitude": rng.uniform(0.3, 1.5, len(model.coords["loading_entry"])),
@@ -226,10 +228,22 @@ def _values(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
+def _ar1_logp(path: np.ndarray, R: np.ndarray, rho: np.ndarray) -> float:
+    """Correlated AR(1) density of a ``(dimension, period)`` path, stationary start."""
+    logp = stats.multivariate_normal(np.zeros(2), R / (1.0 - np.outer(rho, rho))).logpdf(
+        path[:, 0])
+    for t in range(1, path.shape[1]):
+        logp += stats.multivariate_normal(np.zeros(2), R).logpdf(
+            path[:, t] - rho * path[:, t - 1])
+    return float(logp)
+
+
 def test_log_density_of_the_split_is_the_hand_computation(python_mode):
     """At random points: the lasting levels' N(0, 1) density about their alliance's mean
-    effect, the within paths' correlated AR(1) density about the alliance path alone
-    (willingness: about its whole alliance level), and every row's density with a
+    effect; the paths' correlated AR(1) density, capability's path (each commitment's
+    state less its own mean) about the alliance path alone and integrated over each
+    commitment's mean by quadrature, willingness's about its whole alliance level; the
+    standard-normal density of the means taken out; and every row's density with a
     between and a within loading on capability, computed with scipy; equal to the
     model's terms."""
     sim = _tiny()
@@ -241,7 +255,7 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
         "spending:willingness"]
     assert list(model.coords["loading_between_entry"]) == ["troops:capability",
                                                            "spending:capability"]
-    terms = [model["between_prior"], model["commitment_prior"],
+    terms = [model["between_prior"], model["commitment_prior"], model["within_mean_prior"],
              *(model[name] for name in model.named_vars if name.startswith("obs_"))]
     evaluate = model.compile_fn(model.replace_rvs_by_values([pt.sum(
         [pt.sum(model.logp(vars=[t], sum=False)[0]) if t in model.observed_RVs else t
@@ -263,16 +277,22 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
         moving = v["sd_alliance_dynamics"][:, None, None] * path  # (dim, alliance, period)
         mean = moving.copy()
         mean[1] += lasting[1][:, None]
-        raw = v["commitment_state"] + v["commitment_level"][:, None]
-        ec = raw.reshape(2, 2, 3) - mean
+        state = v["commitment_state"].reshape(2, 2, 3).copy()
+        means = state[0].mean(axis=1)
+        expected += stats.norm.logpdf(means).sum()
+        state[0] -= means[:, None]
+        within = state[0].ravel()
+        state[1] += v["commitment_level"][0]
+        ec = state - mean
         r = v["dimension_correlation_cholesky"][1, 0]
         R = np.array([[1.0, r], [r, 1.0]])
         for i in range(2):
-            expected += stats.multivariate_normal(
-                np.zeros(2), R / (1.0 - np.outer(rho_c, rho_c))).logpdf(ec[:, i, 0])
-            for t in (1, 2):
-                expected += stats.multivariate_normal(np.zeros(2), R).logpdf(
-                    ec[:, i, t] - rho_c * ec[:, i, t - 1])
+            top = _ar1_logp(ec[:, i], R, rho_c)
+            shifted = integrate.quad(
+                lambda c, path=ec[:, i], top=top, R=R, rho=rho_c: np.exp(
+                    _ar1_logp(path + np.array([[c], [0.0]]), R, rho) - top),
+                -np.inf, np.inf, epsabs=1e-12, epsrel=1e-10)[0]
+            expected += top + np.log(shifted)
         # Rows: capability's within column, willingness, and capability's between column.
         within_loading = dict(zip(model.coords["loading_entry"], v["loading_magnitude"],
                                   strict=True))
@@ -286,7 +306,7 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
             unit = ids.index(row["commitment_id"])
             cell = 3 * unit + t
             eta = intercepts[name]
-            eta += within_loading.get(f"{name}:capability", 0.0) * v["commitment_state"][0, cell]
+            eta += within_loading.get(f"{name}:capability", 0.0) * within[cell]
             eta += within_loading.get(f"{name}:willingness", 0.0) * v["commitment_state"][1, cell]
             eta += between_loading.get(f"{name}:capability", 0.0) * v["between_state"][0, unit]
             y = float(row["value"])
@@ -302,9 +322,10 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
 
 def test_reported_quantities_of_the_split(python_mode):
     """At a point: the lasting level standardised over the commitments, the within path
-    over the cells, the dimension as their sum centred and standardised, loadings per
-    sd of each part (the dimension's `loading` its within loading), zeros where a
-    signal does not load; the other dimension as without the split."""
+    (each commitment's state less its own mean) over the cells, the dimension as their
+    sum centred and standardised, loadings per sd of each part (the dimension's
+    `loading` its within loading), zeros where a signal does not load; the other
+    dimension as without the split."""
     sim = _tiny()
     model = build_measurement_model(sim.data)
     v = _values(model, np.random.default_rng(seed(5)))
@@ -313,7 +334,8 @@ def test_reported_quantities_of_the_split(python_mode):
     evaluate = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]),
                                 inputs=model.value_vars, on_unused_input="ignore")
     found = dict(zip(names, evaluate(_point(model, v)), strict=True))
-    between, within = v["between_state"][0], v["commitment_state"][0]
+    between, within = v["between_state"][0], v["commitment_state"][0].reshape(2, 3)
+    within = (within - within.mean(axis=1, keepdims=True)).ravel()
     np.testing.assert_allclose(found["between_sd"], [between.std()])
     np.testing.assert_allclose(found["between_level"][0], between / between.std())
     np.testing.assert_allclose(found["within_cell"][0], within / within.std())
