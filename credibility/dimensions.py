@@ -323,6 +323,7 @@ def build_dimensional_model(
         between_rows, between_columns = np.nonzero(pattern[:, split_rows])
         coords["between_dimension"] = list(spec.between_within)
         coords["level_dimension"] = [d for d in dimensions if d not in spec.between_within]
+        coords["within_coordinate"] = np.arange(index.cells.size - index.cells.n_units)
         coords["loading_between_entry"] = [
             f"{signals[r].name}:{spec.between_within[c]}"
             for r, c in zip(between_rows, between_columns, strict=True)]
@@ -375,16 +376,19 @@ def build_dimensional_model(
                                        dims=("dimension", "with_dimension"))
         # Centred states, each dimension's sum-to-zero part (what the likelihood sees:
         # the location anchor) and its mean, which only the prior pins down.
-        state = pm.Flat("commitment_state", dims=("dimension", "cell"),
-                        default_transform=ZeroSumTransform([-1]))
         if split_rows:
             # A between-within dimension's within path is each commitment's path less
             # its own mean: it has no level (decision 47).
-            state = _demeaned(state, cells, split_rows)
             kept = [d for d in range(n_dims) if d not in split_rows]
+            state = pt.zeros((n_dims, cells.size))[kept].set(
+                pm.Flat("commitment_state", dims=("level_dimension", "cell"),
+                        default_transform=ZeroSumTransform([-1])))
+            state = state[split_rows].set(_within_paths(cells, len(split_rows)))
             level = pt.zeros(n_dims)[kept].set(
                 pm.Flat("commitment_level", dims="level_dimension"))
         else:
+            state = pm.Flat("commitment_state", dims=("dimension", "cell"),
+                            default_transform=ZeroSumTransform([-1]))
             level = pm.Flat("commitment_level", dims="dimension")
         _correlated_path_prior(state + level[:, None] - group_mean, cells, rho_commitment,
                                correlation, cholesky, spec.dynamics,
@@ -463,18 +467,25 @@ def _between_within(
                   alliance_within=alliance_moving[split_rows])
 
 
-def _demeaned(state: pt.TensorVariable, cells: UnitCells, rows: list[int]) -> pt.TensorVariable:
-    """``state`` with ``rows`` less each commitment's mean over its cells.
+def _within_paths(cells: UnitCells, k: int) -> pt.TensorVariable:
+    """``k`` paths over the cells, ``(k, cell)``, each with mean zero over every
+    commitment's cells, from the free variable ``within_state`` (``between_dimension,
+    within_coordinate``, one value fewer per commitment than it has cells).
 
-    The means themselves leave the model; so that the sampled coordinates keep a proper
-    density, they get a standard-normal density of their own (the potential
-    ``within_mean_prior``), which changes nothing else.
+    Per commitment of ``n`` cells this is PyMC's ``ZeroSumTransform`` (an isometry from
+    ``n - 1`` coordinates onto the vectors summing to zero), applied to every commitment
+    at once: the ``n - 1`` values ``y`` fill its cells but the last, the last gets
+    ``norm - sum(y) / sqrt(n)`` and every cell then loses ``norm = sum(y) / (n + sqrt(n))``.
     """
+    last = np.r_[np.flatnonzero(np.diff(cells.unit)), cells.size - 1]
+    free = np.setdiff1d(np.arange(cells.size), last)
     counts = np.bincount(cells.unit, minlength=cells.n_units).astype(np.float64)
-    sums = pt.zeros((len(rows), cells.n_units))[:, cells.unit].inc(state[rows])
-    means = sums / counts
-    pm.Potential("within_mean_prior", pm.logp(pm.Normal.dist(0.0, 1.0), means).sum())
-    return pt.set_subtensor(state[rows], state[rows] - means[:, cells.unit])
+    values = pm.Flat("within_state", dims=("between_dimension", "within_coordinate"))
+    sums = pt.zeros((k, cells.n_units))[:, cells.unit[free]].inc(values)
+    norm = sums / (counts + np.sqrt(counts))
+    paths = pt.zeros((k, cells.size))[:, free].set(values)
+    paths = paths[:, last].set(norm - sums / np.sqrt(counts))
+    return paths - norm[:, cells.unit]
 
 
 def _report(state: pt.TensorVariable, alliance_latent: pt.TensorVariable,

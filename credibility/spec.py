@@ -363,10 +363,9 @@ def _parse_between_within(model: dict[str, Any], dimensions: tuple[str, ...], dy
                         "remove between_within")
     if dynamics != "ar1":
         raise SpecError(f"{source}: [model] between_within needs dynamics = 'ar1' (got "
-                        f"{dynamics!r}): the within path must revert to a mean of zero for "
-                        "the lasting level to be told from it; a random walk has no mean to "
-                        "revert to, so its own wandering level would be the lasting level "
-                        "again, held apart from it by nothing but the prior")
+                        f"{dynamics!r}): the within paths are built as AR(1) paths around "
+                        "zero, less each commitment's own mean; random-walk movements are "
+                        "not built")
     return tuple(raw)
 
 

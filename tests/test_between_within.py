@@ -15,6 +15,7 @@ import numpy as np
 import pytensor.tensor as pt
 import pytest
 import xarray as xr
+from pymc.distributions.transforms import ZeroSumTransform
 from scipy import integrate, stats
 from seeding import seed
 from simulations import TWO_DIMENSION_SIGNALS
@@ -216,8 +217,9 @@ def _values(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "alliance_effect_raw": np.array([[0.8, -0.8], [-0.5, 0.5]]),
         "alliance_innovation": rng.standard_normal((2, 6)),
         "dimension_correlation_cholesky": np.array([[1.0, 0.0], [r, np.sqrt(1.0 - r**2)]]),
-        "commitment_state": within - within.mean(axis=1, keepdims=True),
+        "commitment_state": (within - within.mean(axis=1, keepdims=True))[1:],
         "commitment_level": within.mean(axis=1)[1:],
+        "within_state": rng.standard_normal((1, 4)),
         "between_state": between - between.mean(axis=1, keepdims=True),
         "between_mean": between.mean(axis=1),
         "loading_magnitude": rng.uniform(0.3, 1.5, len(model.coords["loading_entry"])),
@@ -226,6 +228,14 @@ def _values(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "intercept": np.array([5.5, 0.2, -0.3]),
         "noise": np.array([0.35, 0.25]),
     }
+
+
+def _within(values: np.ndarray) -> np.ndarray:
+    """Capability's within path over the six cells from ``within_state``: per commitment
+    of three cells, PyMC's zero-sum transform of two values."""
+    transform = ZeroSumTransform([-1])
+    return np.concatenate([transform.backward(pt.as_tensor(values[2 * i:2 * i + 2])).eval()
+                           for i in range(2)])
 
 
 def _ar1_logp(path: np.ndarray, R: np.ndarray, rho: np.ndarray) -> float:
@@ -240,12 +250,11 @@ def _ar1_logp(path: np.ndarray, R: np.ndarray, rho: np.ndarray) -> float:
 
 def test_log_density_of_the_split_is_the_hand_computation(python_mode):
     """At random points: the lasting levels' N(0, 1) density about their alliance's mean
-    effect; the paths' correlated AR(1) density, capability's path (each commitment's
-    state less its own mean) about the alliance path alone and integrated over each
-    commitment's mean by quadrature, willingness's about its whole alliance level; the
-    standard-normal density of the means taken out; and every row's density with a
-    between and a within loading on capability, computed with scipy; equal to the
-    model's terms."""
+    effect; the paths' correlated AR(1) density, capability's path (mean zero over each
+    commitment) about the alliance path alone and integrated over each commitment's
+    mean by quadrature, willingness's about its whole alliance level; and every row's
+    density with a between and a within loading on capability, computed with scipy;
+    equal to the model's terms."""
     sim = _tiny()
     model = build_measurement_model(sim.data)
     index = build_index(sim.data)
@@ -255,7 +264,7 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
         "spending:willingness"]
     assert list(model.coords["loading_between_entry"]) == ["troops:capability",
                                                            "spending:capability"]
-    terms = [model["between_prior"], model["commitment_prior"], model["within_mean_prior"],
+    terms = [model["between_prior"], model["commitment_prior"],
              *(model[name] for name in model.named_vars if name.startswith("obs_"))]
     evaluate = model.compile_fn(model.replace_rvs_by_values([pt.sum(
         [pt.sum(model.logp(vars=[t], sum=False)[0]) if t in model.observed_RVs else t
@@ -277,12 +286,9 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
         moving = v["sd_alliance_dynamics"][:, None, None] * path  # (dim, alliance, period)
         mean = moving.copy()
         mean[1] += lasting[1][:, None]
-        state = v["commitment_state"].reshape(2, 2, 3).copy()
-        means = state[0].mean(axis=1)
-        expected += stats.norm.logpdf(means).sum()
-        state[0] -= means[:, None]
-        within = state[0].ravel()
-        state[1] += v["commitment_level"][0]
+        within = _within(v["within_state"][0])
+        state = np.stack([within, v["commitment_state"][0] + v["commitment_level"][0]])
+        state = state.reshape(2, 2, 3)
         ec = state - mean
         r = v["dimension_correlation_cholesky"][1, 0]
         R = np.array([[1.0, r], [r, 1.0]])
@@ -307,7 +313,7 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
             cell = 3 * unit + t
             eta = intercepts[name]
             eta += within_loading.get(f"{name}:capability", 0.0) * within[cell]
-            eta += within_loading.get(f"{name}:willingness", 0.0) * v["commitment_state"][1, cell]
+            eta += within_loading.get(f"{name}:willingness", 0.0) * v["commitment_state"][0, cell]
             eta += between_loading.get(f"{name}:capability", 0.0) * v["between_state"][0, unit]
             y = float(row["value"])
             if name == "intel":
@@ -322,7 +328,7 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
 
 def test_reported_quantities_of_the_split(python_mode):
     """At a point: the lasting level standardised over the commitments, the within path
-    (each commitment's state less its own mean) over the cells, the dimension as their
+    (mean zero over each commitment's cells) over the cells, the dimension as their
     sum centred and standardised, loadings per sd of each part (the dimension's
     `loading` its within loading), zeros where a signal does not load; the other
     dimension as without the split."""
@@ -334,15 +340,14 @@ def test_reported_quantities_of_the_split(python_mode):
     evaluate = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]),
                                 inputs=model.value_vars, on_unused_input="ignore")
     found = dict(zip(names, evaluate(_point(model, v)), strict=True))
-    between, within = v["between_state"][0], v["commitment_state"][0].reshape(2, 3)
-    within = (within - within.mean(axis=1, keepdims=True)).ravel()
+    between, within = v["between_state"][0], _within(v["within_state"][0])
     np.testing.assert_allclose(found["between_sd"], [between.std()])
     np.testing.assert_allclose(found["between_level"][0], between / between.std())
     np.testing.assert_allclose(found["within_cell"][0], within / within.std())
     combined = between[[0, 0, 0, 1, 1, 1]] + within
     combined = combined - combined.mean()
     np.testing.assert_allclose(found["dimension_cell"][0], combined / combined.std())
-    willingness = v["commitment_state"][1]
+    willingness = v["commitment_state"][0]
     np.testing.assert_allclose(found["dimension_cell"][1], willingness / willingness.std())
     np.testing.assert_allclose(found["latent_sd"], [combined.std(), willingness.std()])
     between_mag = v["loading_between_magnitude"]
@@ -500,3 +505,39 @@ def test_the_other_dimension_is_recovered_beside_the_split(recovery_simulation,
         dimension="capability", with_dimension="willingness")
     summary = az.summary(r.to_dataset(name="r"), round_to="none").iloc[0]
     assert abs(float(r.mean()) - 0.5) < Z * float(r.std()), (float(r.mean()), summary)
+
+
+def _shared_loadings(original):
+    """:func:`credibility.dimensions._between_within` with every between loading tied
+    to the signal's within loading on the dimension: one loading per signal, the
+    deliberately broken variant of the recovery check."""
+    import pymc as pm
+
+    def tied(spec, signals, pattern, priors, *args, **kwargs):
+        split = original(spec, signals, pattern, priors, *args, **kwargs)
+        model = pm.modelcontext(None)
+        within = list(model.coords["loading_entry"])
+        shared = model["loading_magnitude"][[within.index(e) for e in
+                                             model.coords["loading_between_entry"]]]
+        rows, columns = np.nonzero(pattern[:, [spec.dimensions.index(d)
+                                               for d in spec.between_within]])
+        direction = np.array([s.direction for s in signals], dtype=np.float64)
+        loading = pt.zeros((len(signals), len(spec.between_within)))[rows, columns].set(
+            direction[rows] * shared)
+        return dataclasses.replace(split, loading=loading)
+
+    return tied
+
+
+@pytest.mark.full
+def test_recovery_check_fails_with_one_loading_per_signal(recovery_simulation, monkeypatch):
+    """The same data fitted with each signal's between loading tied to its within
+    loading (one loading per signal, as without the split): the recovery checks must
+    fail (troops' within loading cannot be small while its between loading is large)."""
+    from credibility import dimensions
+
+    monkeypatch.setattr(dimensions, "_between_within",
+                        _shared_loadings(dimensions._between_within))
+    fit = _fit(recovery_simulation)
+    checks = split_checks(fit, recovery_simulation.truth)
+    assert not all(ok for _, ok in checks), (checks, _sampler(fit))
