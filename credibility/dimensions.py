@@ -19,6 +19,12 @@ and its ``also`` dimensions, exactly zero elsewhere (the zero pattern pins the
 rotation). Identification per dimension: location by centring, scale by the unit
 innovation sds (``diag R = 1``), sign by each dimension's pure commitment-level signal.
 
+A dimension in ``[model] between_within`` (docs/model.md, "Between and within") is
+split into each commitment's lasting level ``B[i] = group mean + b[i]``, ``b[i] ~ N(0,
+1)``, and its within path ``W[i, t]``: the alliance path plus the commitment's own AR(1)
+path, less the commitment's own mean of them. Each signal on it has a between and a
+within loading, ``lambda_B[s] * B[i] + lambda_W[s] * W[i, t]``.
+
 Parameterisation, kept simple: the commitment states of every dimension are sampled
 centred in the latent's own units (``commitment_state``, sum to zero over the cells
 in each dimension, plus a free mean ``commitment_level`` per dimension), their
@@ -265,7 +271,15 @@ def build_dimensional_model(
       model's units;
     - ``loading`` (``signal, dimension``): the change in a signal's linear predictor
       per sd of each dimension (zero where it does not load);
-    - ``dimension_correlation`` (``dimension, with_dimension``): ``R``.
+    - ``dimension_correlation`` (``dimension, with_dimension``): ``R``;
+    - with ``[model] between_within``: ``between_level`` (``between_dimension,
+      commitment``, each commitment's lasting level standardised over the commitments),
+      ``within_cell`` (``between_dimension, cell``, the within path standardised over
+      the cells), ``between_sd``, ``within_sd``, and ``loading_between`` and
+      ``loading_within`` (``signal, between_dimension``) per sd of each; the dimension
+      (``dimension_cell``) is their sum in the model's units, and its ``loading`` the
+      within loading. Free variables: ``between_state``, ``between_mean``,
+      ``within_state`` and ``loading_between_magnitude``.
 
     Parameters
     ----------
