@@ -365,7 +365,9 @@ def build_dimensional_model(
         alliance_level = alliance_lasting + alliance_moving
         cells = index.cells
         group_mean = alliance_level[:, index.cell_alliance_cell]
-        # Each commitment's constant group mean (the between levels' prior mean).
+        # Each commitment's constant group mean: the between levels' prior mean. (A
+        # between-within dimension's within path keeps group_mean: its density is
+        # integrated over each commitment's own mean, so constants drop out of it.)
         lasting_mean = sd_alliance_mean[:, None] * alliance_mean[:, index.commitment_alliance]
         if spec.region_effects and len(index.regions) > 1:
             region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions),
@@ -376,11 +378,6 @@ def build_dimensional_model(
             type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types), n_dims)
             group_mean = group_mean + type_effect[:, index.commitment_type[cells.unit]]
             lasting_mean = lasting_mean + type_effect[:, index.commitment_type]
-        if split_rows:
-            # A between-within dimension's within path reverts to its alliance's moving
-            # part alone; the constant effects are the between level's mean.
-            group_mean = pt.set_subtensor(
-                group_mean[split_rows], alliance_moving[split_rows][:, index.cell_alliance_cell])
 
         # Correlated innovations of the commitment paths: R ~ LKJ(eta), unit sds.
         cholesky = pm.LKJCorr("dimension_correlation_cholesky", n=n_dims,
