@@ -22,7 +22,7 @@ from simulations import TWO_DIMENSION_SIGNALS
 
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import SpecError
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.fitting import CredibilityModel, FitResult, label_posterior
 from credibility.measurement import build_index, build_measurement_model
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 from credibility.spec import load_spec, parse_spec
@@ -376,6 +376,30 @@ def test_a_spec_without_the_split_has_none_of_its_variables():
     assert not {"between_dimension", "level_dimension", "within_coordinate"} & set(
         model.coords)
     assert model.named_vars_to_dims["commitment_state"] == ("dimension", "cell")
+
+
+def test_label_posterior_puts_the_within_path_in_place():
+    """``within_cell`` becomes ``within`` on the (commitment, period) grid."""
+    sim = _tiny()
+    index = build_index(sim.data)
+    cells = np.arange(index.cells.size, dtype=np.float64)
+    posterior = xr.Dataset({
+        "dimension_cell": (("chain", "draw", "dimension", "cell"),
+                           np.zeros((1, 1, 2, index.cells.size))),
+        "within_cell": (("chain", "draw", "between_dimension", "cell"),
+                        cells[None, None, None]),
+        "credibility_cell": (("chain", "draw", "cell"), cells[None, None]),
+        "alliance_cell_level": (("chain", "draw", "dimension", "alliance_cell"),
+                                np.zeros((1, 1, 2, index.alliance_cells.size)))},
+        coords={"dimension": ["capability", "willingness"],
+                "between_dimension": ["capability"]})
+    labelled = label_posterior(posterior, index)
+    assert "within_cell" not in labelled
+    within = labelled["within"]
+    assert within.dims == ("chain", "draw", "between_dimension", "commitment", "period")
+    # Cell 4 is the second commitment's second period.
+    assert within.sel(between_dimension="capability", commitment="C002",
+                      period=2001).item() == 4.0
 
 
 # Recovery ---------------------------------------------------------------------------
