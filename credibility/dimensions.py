@@ -19,6 +19,12 @@ and its ``also`` dimensions, exactly zero elsewhere (the zero pattern pins the
 rotation). Identification per dimension: location by centring, scale by the unit
 innovation sds (``diag R = 1``), sign by each dimension's pure commitment-level signal.
 
+A dimension in ``[model] between_within`` (docs/model.md, "Between and within") is
+split into each commitment's lasting level ``B[i] = group mean + b[i]``, ``b[i] ~ N(0,
+1)``, and its within path ``W[i, t]``: the alliance path plus the commitment's own AR(1)
+path, less the commitment's own mean of them. Each signal on it has a between and a
+within loading, ``lambda_B[s] * B[i] + lambda_W[s] * W[i, t]``.
+
 Parameterisation, kept simple: the commitment states of every dimension are sampled
 centred in the latent's own units (``commitment_state``, sum to zero over the cells
 in each dimension, plus a free mean ``commitment_level`` per dimension), their
@@ -29,6 +35,9 @@ decisions 16-18, 31, 33) are not used.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pymc as pm
@@ -49,6 +58,9 @@ from credibility.measurement import (
 )
 from credibility.schema import CredibilityData
 from credibility.spec import ModelSpec, SignalSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["build_dimensional_model", "check_dimensional_spec", "loading_pattern"]
 
@@ -157,6 +169,7 @@ def _alliance_paths(cells: UnitCells, rho: pt.TensorVariable, n_dims: int,
 def _correlated_path_prior(
     paths: pt.TensorVariable, cells: UnitCells, rho: pt.TensorVariable,
     correlation: pt.TensorVariable, cholesky: pt.TensorVariable, dynamics: str,
+    demeaned: np.ndarray | None = None,
 ) -> None:
     """The density of centred commitment paths ``(dimension, cell)`` whose innovations
     are ``MvNormal(0, correlation)``, as the potential ``commitment_prior``.
@@ -168,6 +181,11 @@ def _correlated_path_prior(
     ``-log prod(rho)`` per step is added) and a first cell is ``MvNormal(0,
     correlation)``. Cells are ordered by commitment, then period, so a cell's
     predecessor is the one before it.
+
+    ``demeaned`` (``(dimension, k)``, the unit columns of the between-within
+    dimensions; ``ar1`` only) picks the rows that hold each commitment's path less its
+    own mean over its periods: their density is the AR(1) density integrated over that
+    mean (:func:`_mean_integral`).
     """
     first = np.flatnonzero(cells.local == 0)
     later = np.flatnonzero(cells.local > 0)
@@ -183,7 +201,40 @@ def _correlated_path_prior(
         start = pm.logp(pm.MvNormal.dist(mu=mean, chol=cholesky), values[first]).sum()
         log_jacobian = -later.size * pt.log(rho).sum()
     steps = pm.logp(pm.MvNormal.dist(mu=mean, chol=cholesky), innovations).sum()
+    if demeaned is not None:
+        log_jacobian = _mean_integral(innovations, values[first], cells, later, rho,
+                                      correlation, start_covariance, demeaned)
     pm.Potential("commitment_prior", start + steps + log_jacobian)
+
+
+def _mean_integral(
+    innovations: pt.TensorVariable, starts: pt.TensorVariable, cells: UnitCells,
+    later: np.ndarray, rho: pt.TensorVariable, correlation: pt.TensorVariable,
+    start_covariance: pt.TensorVariable, columns: np.ndarray,
+) -> pt.TensorVariable:
+    """What integrating each commitment's own mean ``c`` (one per demeaned row) out of
+    the AR(1) density adds to it: ``g' H^-1 g / 2 + k log(2 pi) / 2 - log det H / 2`` per
+    commitment, the Gaussian integral of ``exp(log p(v + E c))`` over ``c``.
+
+    Shifting the demeaned rows by ``c`` moves a later cell's innovation by ``M c``
+    (``M = diag(1 - rho) E``, ``E = columns`` the unit columns of those rows) and the first cell
+    by ``E c``, so ``g = -(M' R^-1 sum of innovations + E' S^-1 first cell)`` is the
+    gradient at ``c = 0`` and ``H = (T_i - 1) M' R^-1 M + E' S^-1 E`` the negative
+    Hessian (``S`` the stationary covariance, ``T_i`` the commitment's periods).
+    """
+    n_dims, k = columns.shape
+    shift = (1.0 - rho)[:, None] * columns
+    inverse = pt.linalg.inv(correlation)
+    start_inverse = pt.linalg.inv(start_covariance)
+    totals = pt.zeros((cells.n_units, n_dims))[cells.unit[later]].inc(innovations)
+    gradient = -(totals @ inverse @ shift + starts @ start_inverse @ columns)
+    periods = np.bincount(cells.unit, minlength=cells.n_units).astype(np.float64)
+    hessian = ((periods - 1.0)[:, None, None] * (shift.T @ inverse @ shift)[None]
+               + (columns.T @ start_inverse @ columns)[None])
+    solved = pt.linalg.solve(hessian, gradient[:, :, None], b_ndim=2)[:, :, 0]
+    return (0.5 * (gradient * solved).sum()
+            + 0.5 * cells.n_units * k * np.log(2.0 * np.pi)
+            - 0.5 * pt.log(pt.linalg.det(hessian)).sum())
 
 
 def build_dimensional_model(
@@ -220,7 +271,15 @@ def build_dimensional_model(
       model's units;
     - ``loading`` (``signal, dimension``): the change in a signal's linear predictor
       per sd of each dimension (zero where it does not load);
-    - ``dimension_correlation`` (``dimension, with_dimension``): ``R``.
+    - ``dimension_correlation`` (``dimension, with_dimension``): ``R``;
+    - with ``[model] between_within``: ``between_level`` (``between_dimension,
+      commitment``, each commitment's lasting level standardised over the commitments),
+      ``within_cell`` (``between_dimension, cell``, the within path standardised over
+      the cells), ``between_sd``, ``within_sd``, and ``loading_between`` and
+      ``loading_within`` (``signal, between_dimension``) per sd of each; the dimension
+      (``dimension_cell``) is their sum in the model's units, and its ``loading`` the
+      within loading. Free variables: ``between_state``, ``between_mean``,
+      ``within_state`` and ``loading_between_magnitude``.
 
     Parameters
     ----------
@@ -266,6 +325,7 @@ def build_dimensional_model(
     n_dims = len(dimensions)
     pattern = loading_pattern(signals, dimensions)
     rows, columns = np.nonzero(pattern)
+    split_rows = [dimensions.index(d) for d in spec.between_within]
     coords = {
         **model_coords(index),
         "dimension": list(dimensions),
@@ -273,6 +333,14 @@ def build_dimensional_model(
         "loading_entry": [f"{signals[r].name}:{dimensions[c]}"
                           for r, c in zip(rows, columns, strict=True)],
     }
+    if split_rows:
+        between_rows, between_columns = np.nonzero(pattern[:, split_rows])
+        coords["between_dimension"] = list(spec.between_within)
+        coords["level_dimension"] = [d for d in dimensions if d not in spec.between_within]
+        coords["within_coordinate"] = np.arange(index.cells.size - index.cells.n_units)
+        coords["loading_between_entry"] = [
+            f"{signals[r].name}:{spec.between_within[c]}"
+            for r, c in zip(between_rows, between_columns, strict=True)]
     p = spec.priors
     with pm.Model(coords=coords) as model:
         if spec.dynamics == "ar1":
@@ -291,18 +359,25 @@ def build_dimensional_model(
         alliance_mean = _zero_sum("alliance_effect_raw", 1.0, "alliance", len(index.alliances),
                                   n_dims)
         ac = index.alliance_cells
-        alliance_level = (sd_alliance_mean[:, None] * alliance_mean[:, ac.unit]
-                          + sd_alliance_dynamics[:, None]
-                          * _alliance_paths(ac, rho_alliance, n_dims, spec.dynamics))
+        alliance_lasting = sd_alliance_mean[:, None] * alliance_mean[:, ac.unit]
+        alliance_moving = (sd_alliance_dynamics[:, None]
+                           * _alliance_paths(ac, rho_alliance, n_dims, spec.dynamics))
+        alliance_level = alliance_lasting + alliance_moving
         cells = index.cells
         group_mean = alliance_level[:, index.cell_alliance_cell]
+        # Each commitment's constant group mean: the between levels' prior mean. (A
+        # between-within dimension's within path keeps group_mean: its density is
+        # integrated over each commitment's own mean, so constants drop out of it.)
+        lasting_mean = sd_alliance_mean[:, None] * alliance_mean[:, index.commitment_alliance]
         if spec.region_effects and len(index.regions) > 1:
             region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions),
                                n_dims)
             group_mean = group_mean + region[:, index.commitment_region[cells.unit]]
+            lasting_mean = lasting_mean + region[:, index.commitment_region]
         if spec.type_effects and len(index.types) > 1:
             type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types), n_dims)
             group_mean = group_mean + type_effect[:, index.commitment_type[cells.unit]]
+            lasting_mean = lasting_mean + type_effect[:, index.commitment_type]
 
         # Correlated innovations of the commitment paths: R ~ LKJ(eta), unit sds.
         cholesky = pm.LKJCorr("dimension_correlation_cholesky", n=n_dims,
@@ -312,11 +387,23 @@ def build_dimensional_model(
                                        dims=("dimension", "with_dimension"))
         # Centred states, each dimension's sum-to-zero part (what the likelihood sees:
         # the location anchor) and its mean, which only the prior pins down.
-        state = pm.Flat("commitment_state", dims=("dimension", "cell"),
-                        default_transform=ZeroSumTransform([-1]))
-        level = pm.Flat("commitment_level", dims="dimension")
+        if split_rows:
+            # A between-within dimension's within path is each commitment's path less
+            # its own mean: it has no level (decision 47).
+            kept = [d for d in range(n_dims) if d not in split_rows]
+            state = pt.zeros((n_dims, cells.size))[kept].set(
+                pm.Flat("commitment_state", dims=("level_dimension", "cell"),
+                        default_transform=ZeroSumTransform([-1])))
+            state = state[split_rows].set(_within_paths(cells, len(split_rows)))
+            level = pt.zeros(n_dims)[kept].set(
+                pm.Flat("commitment_level", dims="level_dimension"))
+        else:
+            state = pm.Flat("commitment_state", dims=("dimension", "cell"),
+                            default_transform=ZeroSumTransform([-1]))
+            level = pm.Flat("commitment_level", dims="dimension")
         _correlated_path_prior(state + level[:, None] - group_mean, cells, rho_commitment,
-                               correlation, cholesky, spec.dynamics)
+                               correlation, cholesky, spec.dynamics,
+                               np.eye(n_dims)[:, split_rows] if split_rows else None)
 
         loading_sd = priors.loc[[signals[r].name for r in rows], "loading_sd"].to_numpy()
         magnitude = pm.HalfNormal("loading_magnitude", sigma=loading_sd, dims="loading_entry")
@@ -324,20 +411,135 @@ def build_dimensional_model(
         loading = pt.zeros((len(signals), n_dims))[rows, columns].set(direction[rows] * magnitude)
         # The likelihood's alliance latent: alliance levels less the states' mean.
         alliance_latent = alliance_level - level[:, None]
-        parameters = signal_parameters(index, spec, priors, loading, alliance_latent.T)
-
-        # Reported scale: each dimension standardised per draw over the active cells.
-        spread = state.std(axis=1)
-        standardised = state / spread[:, None]
-        pm.Deterministic("dimension_cell", standardised, dims=("dimension", "cell"))
-        composite = standardised.mean(axis=0)
-        pm.Deterministic("credibility_cell", composite / composite.std(), dims="cell")
-        pm.Deterministic("alliance_cell_level", alliance_latent / spread[:, None],
-                         dims=("dimension", "alliance_cell"))
-        pm.Deterministic("latent_sd", spread, dims="dimension")
-        pm.Deterministic("loading", loading * spread[None, :], dims=("signal", "dimension"))
-
-        latent = pt.concatenate([state.T, alliance_latent.T], axis=0)
-        add_likelihoods(index.families, signals, latent, loading, **parameters.arguments(),
-                        one_hot=one_hot)
+        split = None
+        if split_rows:
+            split = _between_within(spec, signals, pattern, priors, lasting_mean,
+                                    alliance_lasting, alliance_moving, direction)
+            alliance_latent = pt.set_subtensor(alliance_latent[split_rows],
+                                               split.alliance_within)
+            # The likelihood sees one column per dimension (a between-within dimension's
+            # within path) and one per between-within dimension (its lasting level).
+            columns_latent = pt.concatenate([state, split.between[:, cells.unit]])
+            alliance_columns = pt.concatenate([alliance_latent, split.alliance_between])
+            loading_columns = pt.concatenate([loading, split.loading], axis=1)
+        else:
+            columns_latent, alliance_columns, loading_columns = state, alliance_latent, loading
+        parameters = signal_parameters(index, spec, priors, loading_columns,
+                                       alliance_columns.T)
+        _report(state, alliance_latent, loading, cells, split, split_rows)
+        latent = pt.concatenate([columns_latent.T, alliance_columns.T], axis=0)
+        add_likelihoods(index.families, signals, latent, loading_columns,
+                        **parameters.arguments(), one_hot=one_hot)
     return model
+
+
+@dataclass(frozen=True)
+class _Split:
+    """The between-within dimensions' part of the model (:func:`_between_within`):
+    centred lasting levels ``(between_dimension, commitment)``, the between loadings
+    ``(signal, between_dimension)``, and the alliance latent's two parts ``(between
+    dimension, alliance_cell)``."""
+
+    between: pt.TensorVariable
+    loading: pt.TensorVariable
+    alliance_between: pt.TensorVariable
+    alliance_within: pt.TensorVariable
+
+
+def _between_within(
+    spec: ModelSpec, signals: tuple[SignalSpec, ...], pattern: np.ndarray,
+    priors: pd.DataFrame, lasting_mean: pt.TensorVariable, alliance_lasting: pt.TensorVariable,
+    alliance_moving: pt.TensorVariable, direction: np.ndarray,
+) -> _Split:
+    """The lasting levels and between loadings of the between-within dimensions.
+
+    ``between_state`` (``between_dimension, commitment``, sum to zero over the
+    commitments: the location anchor) plus ``between_mean`` are each commitment's
+    level; its density is ``N(group mean, 1)`` (the scale anchor), added as the
+    potential ``between_prior``. ``loading_between_magnitude`` (dim
+    ``loading_between_entry``) times the signal's direction is a signal's between
+    loading on each between-within dimension it loads on.
+    """
+    split_rows = [spec.dimensions.index(d) for d in spec.between_within]
+    between = pm.Flat("between_state", dims=("between_dimension", "commitment"),
+                      default_transform=ZeroSumTransform([-1]))
+    mean = pm.Flat("between_mean", dims="between_dimension")
+    pm.Potential("between_prior", pm.logp(pm.Normal.dist(0.0, 1.0),
+                                          between + mean[:, None]
+                                          - lasting_mean[split_rows]).sum())
+    rows, columns = np.nonzero(pattern[:, split_rows])
+    loading_sd = priors.loc[[signals[r].name for r in rows], "loading_sd"].to_numpy()
+    magnitude = pm.HalfNormal("loading_between_magnitude", sigma=loading_sd,
+                              dims="loading_between_entry")
+    loading = pt.zeros((len(signals), len(split_rows)))[rows, columns].set(
+        direction[rows] * magnitude)
+    return _Split(between=between, loading=loading,
+                  alliance_between=alliance_lasting[split_rows] - mean[:, None],
+                  alliance_within=alliance_moving[split_rows])
+
+
+def _within_paths(cells: UnitCells, k: int) -> pt.TensorVariable:
+    """``k`` paths over the cells, ``(k, cell)``, each with mean zero over every
+    commitment's cells, from the free variable ``within_state`` (``between_dimension,
+    within_coordinate``, one value fewer per commitment than it has cells).
+
+    Per commitment of ``n`` cells this is PyMC's ``ZeroSumTransform`` (an isometry from
+    ``n - 1`` coordinates onto the vectors summing to zero), applied to every commitment
+    at once: the ``n - 1`` values ``y`` fill its cells but the last, the last gets
+    ``norm - sum(y) / sqrt(n)`` and every cell then loses ``norm = sum(y) / (n + sqrt(n))``.
+    """
+    last = np.r_[np.flatnonzero(np.diff(cells.unit)), cells.size - 1]
+    free = np.setdiff1d(np.arange(cells.size), last)
+    counts = np.bincount(cells.unit, minlength=cells.n_units).astype(np.float64)
+    values = pm.Flat("within_state", dims=("between_dimension", "within_coordinate"))
+    sums = pt.zeros((k, cells.n_units))[:, cells.unit[free]].inc(values)
+    norm = sums / (counts + np.sqrt(counts))
+    paths = pt.zeros((k, cells.size))[:, free].set(values)
+    paths = paths[:, last].set(norm - sums / np.sqrt(counts))
+    return paths - norm[:, cells.unit]
+
+
+def _report(state: pt.TensorVariable, alliance_latent: pt.TensorVariable,
+            loading: pt.TensorVariable, cells: UnitCells, split: _Split | None,
+            split_rows: list[int]) -> None:
+    """The reported deterministics (:func:`build_dimensional_model`): each dimension
+    standardised per draw over the active cells, their equal-weight composite, the
+    alliance levels, the sds and the loadings per sd; for a between-within dimension
+    the dimension is its lasting level plus its within path, and its lasting level,
+    within path and both loadings are reported on their own as well."""
+    if split is None:
+        dimension, alliance = state, alliance_latent
+    else:
+        within = state[split_rows]
+        dimension = pt.set_subtensor(within, within + split.between[:, cells.unit])
+        alliance = pt.set_subtensor(alliance_latent[split_rows],
+                                    alliance_latent[split_rows] + split.alliance_between)
+        # Only the between-within dimensions move: their levels are not zero-sum over cells.
+        shift = dimension.mean(axis=1)
+        dimension, alliance = dimension - shift[:, None], alliance - shift[:, None]
+    spread = dimension.std(axis=1)
+    standardised = dimension / spread[:, None]
+    pm.Deterministic("dimension_cell", standardised, dims=("dimension", "cell"))
+    composite = standardised.mean(axis=0)
+    pm.Deterministic("credibility_cell", composite / composite.std(), dims="cell")
+    pm.Deterministic("alliance_cell_level", alliance / spread[:, None],
+                     dims=("dimension", "alliance_cell"))
+    pm.Deterministic("latent_sd", spread, dims="dimension")
+    if split is None:
+        pm.Deterministic("loading", loading * spread[None, :], dims=("signal", "dimension"))
+        return
+    between_sd = split.between.std(axis=1)
+    within_sd = state[split_rows].std(axis=1)
+    pm.Deterministic("loading", loading * pt.set_subtensor(spread[split_rows],
+                                                           within_sd)[None, :],
+                     dims=("signal", "dimension"))
+    pm.Deterministic("between_level", split.between / between_sd[:, None],
+                     dims=("between_dimension", "commitment"))
+    pm.Deterministic("within_cell", state[split_rows] / within_sd[:, None],
+                     dims=("between_dimension", "cell"))
+    pm.Deterministic("between_sd", between_sd, dims="between_dimension")
+    pm.Deterministic("within_sd", within_sd, dims="between_dimension")
+    pm.Deterministic("loading_between", split.loading * between_sd[None, :],
+                     dims=("signal", "between_dimension"))
+    pm.Deterministic("loading_within", loading[:, split_rows] * within_sd[None, :],
+                     dims=("signal", "between_dimension"))

@@ -83,7 +83,8 @@ def label_posterior(posterior: xr.Dataset, index: ModelIndex) -> xr.Dataset:
     (:mod:`credibility.dimensions`) also has ``dimension_cell``, labelled as
     ``dimension_credibility`` ``(chain, draw, dimension, commitment, period)``; its
     ``credibility`` is the composite and its ``alliance_level`` has the ``dimension``
-    axis too.
+    axis too. Its ``within_cell`` (the within paths of between-within dimensions) is
+    labelled as ``within`` ``(chain, draw, between_dimension, commitment, period)``.
 
     Examples
     --------
@@ -105,7 +106,13 @@ def label_posterior(posterior: xr.Dataset, index: ModelIndex) -> xr.Dataset:
     alliance = _grid(level.values, a.unit, a.period, a.n_units, periods.size)
     by_dimension = ("dimension",) if "dimension" in level.dims else ()
     labelled = posterior.drop_vars(["credibility_cell", "alliance_cell_level", "dimension_cell",
-                                    "cell", "alliance_cell"], errors="ignore")
+                                    "within_cell", "cell", "alliance_cell"], errors="ignore")
+    if "within_cell" in posterior:
+        within = _grid(posterior["within_cell"].transpose(
+            "chain", "draw", "between_dimension", "cell").values, c.unit, c.period, c.n_units,
+            periods.size)
+        labelled = labelled.assign(within=(
+            ("chain", "draw", "between_dimension", "commitment", "period"), within))
     if "dimension_cell" in posterior:
         dimensions = _grid(posterior["dimension_cell"].transpose(
             "chain", "draw", "dimension", "cell").values, c.unit, c.period, c.n_units,
@@ -675,7 +682,8 @@ def _build(data: CredibilityData, spec: ModelSpec, index: ModelIndex, design: An
 def measurement_check(model: pm.Model) -> Check:
     """The diagnostics a measurement fit of ``model`` reports and must pass: R-hat and
     ESS of its free variables and latent credibility cells (and each dimension's cells in
-    a model of several dimensions), and divergences (for
+    a model of several dimensions, with the lasting levels and within paths of its
+    between-within dimensions), and divergences (for
     :func:`~credibility.sampling.run`'s ``check``).
 
     Examples
@@ -686,7 +694,8 @@ def measurement_check(model: pm.Model) -> Check:
     True
     """
     names = [*(v.name for v in model.free_RVs), "credibility_cell",
-             *(["dimension_cell"] if "dimension_cell" in model.named_vars else [])]
+             *(name for name in ("dimension_cell", "between_level", "within_cell")
+               if name in model.named_vars)]
 
     def check(tree: xr.DataTree) -> Diagnostics:
         return compute_diagnostics(tree["posterior"].to_dataset()[names],

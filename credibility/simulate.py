@@ -559,20 +559,34 @@ def _simulate_dimensions(
         scales[key] = _per_dimension(fixed.get(key), dims, scales[key], key)
     za = scales["sd_alliance_mean"][:, None] * za
 
-    a_level = np.stack([
-        za[d, layout.a_unit] + scales["sd_alliance_dynamics"][d] * _paths(
+    a_moving = np.stack([
+        scales["sd_alliance_dynamics"][d] * _paths(
             rng, layout.a_unit, layout.a_local, n_alliances, rho_a[d], spec.dynamics)
         for d in range(n_dims)])
+    a_lasting = za[:, layout.a_unit]
+    a_level = a_lasting + a_moving
     a_raw = np.full((n_dims, n_alliances, periods.size), np.nan)
     a_raw[:, layout.a_unit, layout.a_period - first] = a_level
     c_unit, c_period = layout.c_unit, layout.c_period
+    own_paths = _correlated_paths(rng, c_unit, layout.c_local, n_commitments, rho_c,
+                                  correlation, spec.dynamics)
     x = (
         a_raw[:, layout.c_alliance[c_unit], c_period - first]
-        + _correlated_paths(rng, c_unit, layout.c_local, n_commitments, rho_c, correlation,
-                            spec.dynamics)
+        + own_paths
         + region[:, layout.c_region[c_unit]]
         + type_effect[:, layout.c_type[c_unit]]
     )
+    # Each commitment's constant part (alliance mean, region and type effects) and
+    # moving part (alliance path and own path), for the between-within dimensions.
+    lasting = (za[:, layout.c_alliance] + region[:, layout.c_region]
+               + type_effect[:, layout.c_type])
+    a_raw[:, layout.a_unit, layout.a_period - first] = a_moving
+    moving = a_raw[:, layout.c_alliance[c_unit], c_period - first] + own_paths
+    split = _between_within(spec, rng, lasting, moving, a_lasting, a_moving, c_unit)
+    if split is not None:  # the reported dimension: lasting level plus within path
+        split_rows = [dims.index(d) for d in spec.between_within]
+        x[split_rows] = split.between[:, c_unit] + split.within[split_rows]
+        a_level[split_rows] = split.alliance_between + split.alliance_within[split_rows]
     # Each dimension's anchors, as for one: mean 0 over active cells, reported sd 1.
     level = x.mean(axis=1, keepdims=True)
     x, a_level = x - level, a_level - level
@@ -594,19 +608,87 @@ def _simulate_dimensions(
         if unknown:
             raise ValueError(f"fixed[{s.name!r}]['loading_also'] names {unknown}, not in the "
                              f"signal's also {list(s.also)}")
+        given_between = given.pop("loading_between", {})
         params.update(given)
         params["loading_also"] = np.array([float(given_also.get(a, v))
                                            for a, v in zip(s.also, drawn_also, strict=True)])
+        if split is not None:
+            params["loading_between"] = _between_loadings(rng, spec, s, given_between,
+                                                          loading_sd)
         parameters[s.name] = params
         state = x if s.level == "commitment" else a_level
+        if split is not None:
+            state = split.within if s.level == "commitment" else split.alliance_within
         loaded = float(params["loading"]) * state[dims.index(s.dimension or dims[0])]
         for a, value in zip(s.also, params["loading_also"], strict=True):
             loaded = loaded + float(value) * state[dims.index(a)]
+        if split is not None:
+            between = (split.between[:, c_unit] if s.level == "commitment"
+                       else split.alliance_between)
+            for a, value in params["loading_between"].items():
+                loaded = loaded + value * between[spec.between_within.index(a)]
         rows.append(_signal_rows(rng, s, params, loaded, layout, missing))
     data = _simulated_data(spec, layout, rows)
     truth = _truth_dimensions(spec, layout, x_grid, a_grid, scales, spread, rho_a, rho_c,
-                              region, type_effect, correlation, parameters)
+                              region, type_effect, correlation, parameters, split)
     return Simulation(data=data, truth=truth, seed=seed)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """The latent of the between-within dimensions (spec order), on the model's
+    centred scale: ``between`` ``(between_dimension, commitment)`` each commitment's
+    lasting level less its mean over the commitments, ``within`` ``(dimension, cell)``
+    the moving part less its mean over the cells (for the other dimensions: their whole
+    centred latent), and the alliance latent's two parts, ``(.., alliance cell)``."""
+
+    between: np.ndarray
+    within: np.ndarray
+    alliance_between: np.ndarray
+    alliance_within: np.ndarray
+
+
+def _between_within(
+    spec: ModelSpec, rng: np.random.Generator, lasting: np.ndarray, moving: np.ndarray,
+    a_lasting: np.ndarray, a_moving: np.ndarray, c_unit: np.ndarray,
+) -> _Split | None:
+    """Each between-within dimension's lasting level, ``lasting + b`` with ``b ~ N(0,
+    1)`` per commitment (the scale anchor of the level), and its within path, the moving
+    part less each commitment's own mean of it (docs/model.md, "Between and within");
+    ``None`` without such dimensions."""
+    if not spec.between_within:
+        return None
+    rows = [spec.dimensions.index(d) for d in spec.between_within]
+    level = lasting[rows] + rng.normal(size=(len(rows), lasting.shape[1]))
+    level_mean = level.mean(axis=1, keepdims=True)
+    whole = lasting[:, c_unit] + moving
+    within = whole - whole.mean(axis=1, keepdims=True)
+    a_within = a_lasting + a_moving - whole.mean(axis=1, keepdims=True)
+    # Each commitment's moving part less its own mean: the within path has no level.
+    counts = np.bincount(c_unit, minlength=lasting.shape[1])
+    means = np.stack([np.bincount(c_unit, weights=row, minlength=lasting.shape[1])
+                      for row in moving[rows]]) / counts
+    within[rows] = moving[rows] - means[:, c_unit]
+    a_within[rows] = a_moving[rows]
+    return _Split(between=level - level_mean, within=within,
+                  alliance_between=a_lasting[rows] - level_mean, alliance_within=a_within)
+
+
+def _between_loadings(
+    rng: np.random.Generator, spec: ModelSpec, s: SignalSpec, given: object, loading_sd: float,
+) -> dict[str, float]:
+    """Signal ``s``'s raw between loadings, one per between-within dimension it loads on:
+    its ``direction`` times a half-normal with its loading sd, or ``given`` (a number for
+    its own dimension, or a mapping by dimension)."""
+    loaded = [d for d in spec.signal_dimensions(s.name) if d in spec.between_within]
+    drawn = s.direction * np.abs(rng.normal(0.0, loading_sd, len(loaded)))
+    if not isinstance(given, Mapping):
+        given = {} if given in (None, {}) else {s.dimension or spec.dimensions[0]: given}
+    unknown = sorted(set(given) - set(loaded))
+    if unknown:
+        raise ValueError(f"fixed[{s.name!r}]['loading_between'] names {unknown}, not among "
+                         f"the between-within dimensions it loads on {loaded}")
+    return {d: float(given.get(d, v)) for d, v in zip(loaded, drawn, strict=True)}
 
 
 def _signal_rows(
@@ -697,12 +779,13 @@ def _truth_dimensions(
     spec: ModelSpec, layout: _Layout, x_grid: np.ndarray, a_grid: np.ndarray,
     scales: Mapping[str, np.ndarray], spread: np.ndarray, rho_a: np.ndarray,
     rho_c: np.ndarray, region: np.ndarray, type_effect: np.ndarray, correlation: np.ndarray,
-    parameters: Mapping[str, Mapping[str, float | np.ndarray]],
+    parameters: Mapping[str, Mapping[str, float | np.ndarray]], split: _Split | None = None,
 ) -> xr.Dataset:
     """The truth of several dimensions: as :func:`_truth_dataset`, with a leading
     ``dimension`` on every latent quantity, ``loading`` as a (signal, dimension)
     matrix on the reported scale (zero where a signal does not load), ``loads``
-    its declared pattern, and ``dimension_correlation``."""
+    its declared pattern, and ``dimension_correlation``; with between-within
+    dimensions also :func:`_truth_between_within`."""
     dims = list(spec.dimensions)
     names = [s.name for s in spec.signals]
     dyn = "persistence" if spec.dynamics == "ar1" else "step"
@@ -716,6 +799,12 @@ def _truth_dimensions(
                             strict=True):
             loads[j, dims.index(a)] = True
             loading[j, dims.index(a)] = float(value)
+    split_vars, split_coords = {}, {}
+    if split is not None:
+        split_vars, split_coords = _truth_between_within(spec, layout, split, parameters)
+        split_rows = [dims.index(d) for d in spec.between_within]
+        loading[:, split_rows] *= (split.within[split_rows].std(axis=1)
+                                   / spread[split_rows])[None, :]
     intercepts = {n: float(v["intercept"]) for n, v in parameters.items() if "intercept" in v}
     noises = {n: float(v["noise"]) for n, v in parameters.items() if "noise" in v}
     residual = {n: float(v["residual_persistence"]) for n, v in parameters.items()
@@ -733,6 +822,7 @@ def _truth_dimensions(
             "dimension_correlation": (("dimension", "with_dimension"), correlation),
             "loading": (("signal", "dimension"), loading * spread[None, :]),
             "loads": (("signal", "dimension"), loads),
+            **split_vars,
             "intercept": (("signal_intercept",), np.array(list(intercepts.values()))),
             "noise": (("signal_noise",), np.array(list(noises.values()))),
             **({"residual_persistence": (("signal_residual",),
@@ -742,6 +832,7 @@ def _truth_dimensions(
         coords={
             "dimension": dims,
             "with_dimension": dims,
+            **split_coords,
             "commitment": layout.ids,
             "alliance": layout.alliances,
             "period": layout.periods,
@@ -754,6 +845,48 @@ def _truth_dimensions(
         },
         attrs={"synthetic": "true", "note": "SYNTHETIC: simulated by credibility.simulate"},
     )
+
+
+def _truth_between_within(
+    spec: ModelSpec, layout: _Layout, split: _Split,
+    parameters: Mapping[str, Mapping[str, float | np.ndarray]],
+) -> tuple[dict[str, tuple], dict[str, list[str]]]:
+    """The truth of the between-within dimensions (docs/model.md, "Between and within"):
+    ``between_level`` ``(between_dimension, commitment)``, the lasting levels
+    standardised over the commitments; ``within`` ``(between_dimension, commitment,
+    period)``, the within paths standardised over the active cells; ``between_sd`` and
+    ``within_sd``, the sds they were divided by; ``loading_between`` and
+    ``loading_within`` ``(signal, between_dimension)``, the signed loadings per sd of
+    each (zero where a signal does not load on the dimension). ``loading`` of such a
+    dimension is its within loading (:func:`_truth_dimensions`)."""
+    dims, split_dims = spec.dimensions, spec.between_within
+    split_rows = [dims.index(d) for d in split_dims]
+    between_sd = split.between.std(axis=1)
+    within_sd = split.within[split_rows].std(axis=1)
+    within = np.full((len(split_dims), len(layout.frame), layout.periods.size), np.nan)
+    within[:, layout.c_unit, layout.c_period - layout.first] = (
+        split.within[split_rows] / within_sd[:, None])
+    names = [s.name for s in spec.signals]
+    between_loading = np.zeros((len(names), len(split_dims)))
+    within_loading = np.zeros((len(names), len(split_dims)))
+    for j, s in enumerate(spec.signals):
+        own = s.dimension or dims[0]
+        raw = dict(zip(s.also, np.asarray(parameters[s.name]["loading_also"]), strict=True))
+        raw[own] = float(parameters[s.name]["loading"])
+        for d, value in dict(parameters[s.name]["loading_between"]).items():
+            k = split_dims.index(d)
+            between_loading[j, k] = value * between_sd[k]
+            within_loading[j, k] = float(raw[d]) * within_sd[k]
+    variables = {
+        "between_level": (("between_dimension", "commitment"),
+                          split.between / between_sd[:, None]),
+        "within": (("between_dimension", "commitment", "period"), within),
+        "between_sd": (("between_dimension",), between_sd),
+        "within_sd": (("between_dimension",), within_sd),
+        "loading_between": (("signal", "between_dimension"), between_loading),
+        "loading_within": (("signal", "between_dimension"), within_loading),
+    }
+    return variables, {"between_dimension": list(split_dims)}
 
 
 def simulate_cases(

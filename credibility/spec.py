@@ -122,6 +122,7 @@ class ModelSpec:
     signals: tuple[SignalSpec, ...]
     dynamics: Literal["ar1", "random_walk"] = "ar1"
     dimensions: tuple[str, ...] = ("credibility",)
+    between_within: tuple[str, ...] = ()
     centred_states: tuple[str, ...] = ("commitment",)
     spectral_states: bool = False
     spectral_data_precision: float = 1.0
@@ -223,7 +224,8 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(f"{source}: not valid TOML ({exc})") from None
     _known_keys(raw, {"model", "hierarchy", "priors", "signals", "outcome"}, source, "")
     model = _table(raw, "model", source)
-    _known_keys(model, {"name", "description", "dynamics", "dimensions", "centred_states",
+    _known_keys(model, {"name", "description", "dynamics", "dimensions", "between_within",
+                        "centred_states",
                         "spectral_states", "spectral_data_precision", "marker_signal",
                         "scale_coordinate", "residual_signal", "adapt_coordinates",
                         "centred_alliance_intercepts"},
@@ -249,6 +251,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         raise SpecError(f"{source}: [model] spectral_states = true replaces the centred "
                         "commitment states; add 'commitment' to centred_states")
     precision = _positive(model, "spectral_data_precision", source, "model", default=1.0)
+    between_within = _parse_between_within(model, dimensions, dynamics, source)
     one_latent = [key for key in ("spectral_states", "marker_signal", "residual_signal")
                   if model.get(key, False) not in (False, None)]
     if len(dimensions) > 1 and one_latent:
@@ -298,6 +301,7 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
         description=_string(model, "description", source, "model", default=""),
         dynamics=dynamics,  # type: ignore[arg-type]
         dimensions=dimensions,
+        between_within=between_within,
         centred_states=tuple(centred),
         spectral_states=spectral,
         spectral_data_precision=precision,
@@ -331,6 +335,37 @@ def _parse_dimensions(model: dict[str, Any], source: str) -> tuple[str, ...]:
     if repeated:
         raise SpecError(f"{source}: [model] dimensions must be unique; repeated: "
                         f"{', '.join(repeated)}")
+    return tuple(raw)
+
+
+def _parse_between_within(model: dict[str, Any], dimensions: tuple[str, ...], dynamics: str,
+                          source: str) -> tuple[str, ...]:
+    """``[model] between_within``: the dimensions whose lasting level per commitment is
+    separated from its movements over time, each with its own loadings (docs/model.md,
+    "Between and within"). Built for the model of several dimensions with AR(1) paths."""
+    raw = model.get("between_within", [])
+    if not isinstance(raw, list) or not all(isinstance(d, str) for d in raw):
+        raise SpecError(f"{source}: [model] between_within = {raw!r}; expected a list of "
+                        "dimension names")
+    if not raw:
+        return ()
+    unknown = [d for d in raw if d not in dimensions]
+    if unknown:
+        raise SpecError(f"{source}: [model] between_within names {', '.join(map(repr, unknown))}"
+                        f", not among [model] dimensions ({', '.join(dimensions)})")
+    repeated = sorted({d for d in raw if raw.count(d) > 1})
+    if repeated:
+        raise SpecError(f"{source}: [model] between_within repeats {', '.join(repeated)}")
+    if len(dimensions) < 2:
+        raise SpecError(f"{source}: [model] between_within is built for the model of several "
+                        f"dimensions only; with one dimension ({dimensions[0]}) it is not "
+                        "built yet: declare a second dimension in [model] dimensions, or "
+                        "remove between_within")
+    if dynamics != "ar1":
+        raise SpecError(f"{source}: [model] between_within needs dynamics = 'ar1' (got "
+                        f"{dynamics!r}): the within paths are built as AR(1) paths around "
+                        "zero, less each commitment's own mean; random-walk movements are "
+                        "not built")
     return tuple(raw)
 
 
