@@ -6,10 +6,12 @@ their diagnostics fail, which the table marks without refusing them.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 import xarray as xr
 from cli_helpers import assert_one_line_error, invoke
@@ -22,12 +24,14 @@ from credibility.compare import (
     COMPARE_COLUMNS,
     CompareWarning,
     compare,
+    observed_log_density,
     signal_log_likelihood,
     signal_loo,
 )
 from credibility.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.errors import CompareError
 from credibility.fitting import CredibilityModel, FitResult
+from credibility.measurement import build_measurement_model
 from credibility.simulate import simulate, synthetic_commitments
 from credibility.spec import parse_spec
 
@@ -140,6 +144,53 @@ def test_pointwise_terms_are_each_familys_density(tiny_fit, python_mode):
     part = signal_log_likelihood(tiny_fit, rows=some)
     assert part["row"].values.tolist() == sorted(some.tolist())
     np.testing.assert_array_equal(part.values, log_lik.sel(row=sorted(some)).values)
+
+
+def _random_draws(model: pm.Model, draws: int, rng: np.random.Generator) -> xr.Dataset:
+    """``draws`` random points of ``model``'s free variables (one chain): standard
+    normal values in the sampler's unconstrained coordinates, mapped to each variable's
+    own scale (the values a posterior stores)."""
+    free = model.free_RVs
+    constrained = model.compile_fn(model.replace_rvs_by_values(free), inputs=model.value_vars,
+                                   on_unused_input="ignore")
+    start = model.initial_point()
+    points = [constrained({name: rng.standard_normal(np.shape(value))
+                           for name, value in start.items()}) for _ in range(draws)]
+    stacked = {rv.name: np.stack([point[k] for point in points])[None]
+               for k, rv in enumerate(free)}
+    return xr.Dataset({
+        name: (("chain", "draw", *(model.named_vars_to_dims.get(name)
+                                   or [f"{name}_{axis}" for axis in range(values.ndim - 2)])),
+               values)
+        for name, values in stacked.items()})
+
+
+@pytest.mark.parametrize("changes", [{}, {"spectral_states": True}, {"dynamics": "random_walk"}],
+                         ids=["default", "spectral", "random_walk"])
+def test_observed_log_density_is_pymcs_for_one_dimension(python_mode, changes):
+    """For models of one dimension the pointwise log density equals PyMC's
+    ``compute_log_likelihood`` (which it replaces, decision 46) to 1e-6, at four random
+    points of the default spec and of two variants with other free variables."""
+    data = tiny_simulation().data
+    spec = dataclasses.replace(data.spec, **changes)
+    model = build_measurement_model(data, spec)
+    names = [rv.name for rv in model.observed_RVs]
+    free = [rv.name for rv in model.free_RVs]
+    draws = _random_draws(model, 4, np.random.default_rng(seed(46)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        expected = pm.compute_log_likelihood(
+            xr.DataTree.from_dict({"posterior": draws}), model=model, var_names=names,
+            extend_inferencedata=False, progressbar=False)
+    found = observed_log_density(model, draws, names)
+    assert set(found) == set(names)
+    for name in names:
+        assert found[name].shape == expected[name].shape
+        np.testing.assert_allclose(found[name], expected[name].values, rtol=0, atol=1e-6)
+    with pytest.raises(CompareError, match="not observed variables of the model: mu"):
+        observed_log_density(model, draws, ["mu"])
+    with pytest.raises(CompareError, match=f"no draws of {free[0]}"):
+        observed_log_density(model, draws.drop_vars(free[0]), names)
 
 
 @pytest.mark.slow
