@@ -274,27 +274,40 @@ def dimension_fits(truth: str, commitments: int, last: int, draws: int) -> dict[
                 for name, spec in specs.items()}
 
 
+@pytest.fixture(scope="module")
+def two_dimension_data_fits() -> dict[str, FitResult]:
+    """:func:`dimension_fits` of data of two dimensions, 8 commitments over 2000-2007."""
+    return dimension_fits("two", 8, 2007, 200)
+
+
+@pytest.fixture(scope="module")
+def one_dimension_data_fits() -> dict[str, FitResult]:
+    """:func:`dimension_fits` of data of one dimension, 8 commitments over 2000-2007."""
+    return dimension_fits("one", 8, 2007, 200)
+
+
 @pytest.mark.slow
-def test_two_dimensions_win_on_data_of_two_dimensions():
+def test_two_dimensions_win_on_data_of_two_dimensions(two_dimension_data_fits, python_mode):
     """Item 5 of issue #28 (decision 46): on data simulated with two dimensions
     (correlation 0.3; 8 commitments over 2000-2007, 2 x 200 draws) the fit of two
     dimensions predicts the signal rows better than the fit of one by more than two
     standard errors of the difference. On data of one dimension the same assertion
     fails (checked by hand; the ``full`` test below)."""
     with pytest.warns(CompareWarning):  # short fits: the diagnostics fail
-        table = compare(dimension_fits("two", 8, 2007, 200))
+        table = compare(two_dimension_data_fits)
     assert table["name"].tolist() == ["two", "one"], table
     loser = table.iloc[1]
     assert loser["elpd_diff"] < -2.0 * loser["se_diff"], table
 
 
 @pytest.mark.full
-def test_two_dimensions_do_not_win_clearly_on_data_of_one_dimension():
+def test_two_dimensions_do_not_win_clearly_on_data_of_one_dimension(one_dimension_data_fits,
+                                                                   python_mode):
     """On data simulated with one dimension (the same signals, design and loadings), two
     dimensions are not preferred by more than two standard errors of the difference
     (decision 46)."""
     with pytest.warns(CompareWarning):
-        table = compare(dimension_fits("one", 8, 2007, 200)).set_index("name")
+        table = compare(one_dimension_data_fits).set_index("name")
     difference = table.loc["two", "elpd_loo"] - table.loc["one", "elpd_loo"]
     se = table["se_diff"].max()
     assert difference < 2.0 * se, table
