@@ -127,19 +127,26 @@ def observed_log_density(
     except NotImplementedError:
         vectorised = None
     samples = chains * draws
+    # Filled in place, chunk by chunk: the peak is the result and one chunk.
     if vectorised is not None:
         function = pytensor.function(batched, vectorised, on_unused_input="ignore")
         first = function(*(values[:1] for values in flat))
-        step = max(1, CHUNK_VALUES // max(1, sum(out.size for out in first)))
-        chunks = [first, *(function(*(values[start:start + step] for values in flat))
-                           for start in range(1, samples, step))]
-        stacked = [np.concatenate([chunk[k] for chunk in chunks]) for k in range(len(names))]
+        out = [np.empty((samples, *value.shape[1:])) for value in first]
+        step = max(1, CHUNK_VALUES // max(1, sum(value.size for value in first)))
+        for start in range(0, samples, step):
+            chunk = function(*(values[start:start + step] for values in flat))
+            for target, value in zip(out, chunk, strict=True):
+                target[start:start + step] = value
     else:
         function = pytensor.function(inputs, outputs, on_unused_input="ignore")
-        per_draw = [function(*(values[i] for values in flat)) for i in range(samples)]
-        stacked = [np.stack([draw[k] for draw in per_draw]) for k in range(len(names))]
-    return {name: values.astype(np.float64).reshape(chains, draws, *values.shape[1:])
-            for name, values in zip(names, stacked, strict=True)}
+        out = []
+        for i in range(samples):
+            point = function(*(values[i] for values in flat))
+            out = out or [np.empty((samples, *np.shape(value))) for value in point]
+            for target, value in zip(out, point, strict=True):
+                target[i] = value
+    return {name: values.reshape(chains, draws, *values.shape[1:])
+            for name, values in zip(names, out, strict=True)}
 
 
 def signal_log_likelihood(

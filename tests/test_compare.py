@@ -20,6 +20,7 @@ from scipy.special import logsumexp
 from seeding import seed
 from simulations import TWO_DIMENSION_SIGNALS, one_dimension_signals, tiny_simulation
 
+import credibility.compare as compare_module
 from credibility.compare import (
     COMPARE_COLUMNS,
     CompareWarning,
@@ -146,6 +147,15 @@ def test_pointwise_terms_are_each_familys_density(tiny_fit, python_mode):
     np.testing.assert_array_equal(part.values, log_lik.sel(row=sorted(some)).values)
 
 
+def _not_vectorisable(*args, **kwargs):
+    """In place of ``vectorize_graph``: a graph with an operation it cannot vectorise."""
+    _not_vectorisable.calls += 1
+    raise NotImplementedError("not vectorisable")
+
+
+_not_vectorisable.calls = 0
+
+
 def _random_draws(model: pm.Model, draws: int, rng: np.random.Generator) -> xr.Dataset:
     """``draws`` random points of ``model``'s free variables (one chain): standard
     normal values in the sampler's unconstrained coordinates, mapped to each variable's
@@ -187,6 +197,14 @@ def test_observed_log_density_is_pymcs_for_one_dimension(python_mode, changes):
     for name in names:
         assert found[name].shape == expected[name].shape
         np.testing.assert_allclose(found[name], expected[name].values, rtol=0, atol=1e-6)
+    # Draw by draw, as for a graph that cannot be vectorised: the same values.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compare_module, "vectorize_graph", _not_vectorisable)
+        calls = _not_vectorisable.calls
+        per_draw = observed_log_density(model, draws, names)
+        assert _not_vectorisable.calls == calls + 1
+    for name in names:
+        np.testing.assert_allclose(per_draw[name], found[name], rtol=0, atol=1e-12)
     with pytest.raises(CompareError, match="not observed variables of the model: mu"):
         observed_log_density(model, draws, ["mu"])
     with pytest.raises(CompareError, match=f"no draws of {free[0]}"):
