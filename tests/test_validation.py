@@ -464,8 +464,9 @@ def test_two_dimension_quantities_pair_truth_and_posterior_element_by_element():
 def test_sbc_of_two_dimensions_runs_and_its_ranks_are_not_far_from_uniform(cluster,
                                                                              tmp_path):
     """A small SBC of the model of two dimensions on the dask worker (fixed-length fits
-    of 2 x 100 draws, SYNTHETIC), in the ``full`` tier: compiling the model took 104 s
-    (225 s on an empty cache) on two shared, loaded cores, over the fast tier's budget.
+    of 2 x 100 draws, SYNTHETIC), in the ``full`` tier: 29 s with a warm compile cache
+    on two lightly loaded cores, but 104 s warm and 225 s on an empty cache under a
+    load of about 10, mostly compiling the model: over the fast tier's budget.
     Every simulation ranks each dimension's quantities,
     and a loose uniformity bound: no quantity is flagged after Holm's correction, and
     the fractional ranks of the correlation and the dimension cells, pooled over
