@@ -24,13 +24,17 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+import pytensor
 import xarray as xr
+from pymc.model.transform.conditioning import remove_value_transforms
+from pytensor.graph.replace import vectorize_graph
+from pytensor.graph.traversal import ancestors
 
 from credibility.checks import PARETO_K_MAX
 from credibility.errors import CompareError
@@ -46,6 +50,103 @@ COMPARE_COLUMNS = ("name", "elpd_loo", "se", "p_loo", "elpd_diff", "se_diff", "r
 
 class CompareWarning(UserWarning):
     """A compared fit's LOO estimate is unreliable (failed diagnostics, high Pareto k)."""
+
+
+#: Log densities evaluated at once per chunk of draws (draws x observed values): about
+#: 16 MB of output per chunk, bounding the vectorised graph's intermediates as well.
+CHUNK_VALUES = 2_000_000
+
+
+def observed_log_density(
+    model: pm.Model, posterior: xr.Dataset, names: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """Elementwise log density of observed variables at every posterior draw.
+
+    What ``pm.compute_log_likelihood`` computes, without reading the posterior's
+    variables by the names of the untransformed model's value variables (PyMC 6.4
+    renames the one of ``pm.LKJCorr``, so it fails on the model of several
+    dimensions; docs/decisions.md 45 and 46). The observed variables' elementwise
+    log density is a graph of the untransformed free variables it depends on (the
+    values the posterior stores, under the random variables' names), vectorised over
+    a leading draw axis and evaluated on chunks of draws. A graph with an operation
+    that cannot be vectorised is evaluated draw by draw, as PyMC does.
+
+    Parameters
+    ----------
+    model : pymc.Model
+        The model the posterior was sampled from (its observed data are the ones
+        evaluated).
+    posterior : xarray.Dataset
+        Draws with dims ``(chain, draw, ...)``; every free variable the observed
+        variables depend on, by its name.
+    names : sequence of str
+        Observed variables of ``model``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Per name, the log densities ``(chain, draw, *observed shape)``, float64.
+
+    Raises
+    ------
+    credibility.errors.CompareError
+        If ``names`` holds a variable that is not observed in ``model``, or the
+        posterior lacks a free variable the observed variables depend on.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc as pm, xarray as xr
+    >>> with pm.Model() as model:
+    ...     mu = pm.Normal("mu")
+    ...     _ = pm.Normal("y", mu, 1.0, observed=np.array([0.0, 1.0]))
+    >>> draws = xr.Dataset({"mu": (("chain", "draw"), np.zeros((1, 2)))})
+    >>> observed_log_density(model, draws, ["y"])["y"].round(4).tolist()
+    [[[-0.9189, -1.4189], [-0.9189, -1.4189]]]
+    """
+    untransformed = remove_value_transforms(model)
+    observed = {rv.name for rv in untransformed.observed_RVs}
+    unknown = [name for name in names if name not in observed]
+    if unknown:
+        raise CompareError(f"not observed variables of the model: {', '.join(unknown)}")
+    outputs = untransformed.logp(vars=[untransformed[name] for name in names], sum=False)
+    graph = set(ancestors(outputs))
+    inputs = [value for value in untransformed.value_vars if value in graph]
+    sources = [untransformed.values_to_rvs[value].name for value in inputs]
+    missing = [name for name in sources if name not in posterior]
+    if missing:
+        raise CompareError(f"the posterior has no draws of {', '.join(missing)}, on which "
+                           "the observed variables depend")
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    flat = [posterior[name].transpose("chain", "draw", ...).values
+            .reshape(chains * draws, *posterior[name].shape[2:]).astype(value.dtype)
+            for name, value in zip(sources, inputs, strict=True)]
+    batched = [value.type.clone(shape=(None, *value.type.shape))(value.name)
+               for value in inputs]
+    try:
+        vectorised = vectorize_graph(outputs, replace=dict(zip(inputs, batched, strict=True)))
+    except NotImplementedError:
+        vectorised = None
+    samples = chains * draws
+    # Filled in place, chunk by chunk: the peak is the result and one chunk.
+    if vectorised is not None:
+        function = pytensor.function(batched, vectorised, on_unused_input="ignore")
+        first = function(*(values[:1] for values in flat))
+        out = [np.empty((samples, *value.shape[1:])) for value in first]
+        step = max(1, CHUNK_VALUES // max(1, sum(value.size for value in first)))
+        for start in range(0, samples, step):
+            chunk = function(*(values[start:start + step] for values in flat))
+            for target, value in zip(out, chunk, strict=True):
+                target[start:start + step] = value
+    else:
+        function = pytensor.function(inputs, outputs, on_unused_input="ignore")
+        out = []
+        for i in range(samples):
+            point = function(*(values[i] for values in flat))
+            out = out or [np.empty((samples, *np.shape(value))) for value in point]
+            for target, value in zip(out, point, strict=True):
+                target[i] = value
+    return {name: values.reshape(chains, draws, *values.shape[1:])
+            for name, values in zip(names, out, strict=True)}
 
 
 def signal_log_likelihood(
@@ -98,8 +199,6 @@ def signal_log_likelihood(
     ------
     credibility.errors.SpecError
         When ``data`` do not fit the spec of ``fit`` (a signal of another family).
-    credibility.errors.CompareError
-        For a fit of several dimensions (not supported yet).
 
     Examples
     --------
@@ -108,12 +207,6 @@ def signal_log_likelihood(
     ('chain', 'draw', 'row')
     >>> float(log_lik.sum("row").mean())  # the log-likelihood's posterior mean  # doctest: +SKIP
     """
-    if len(fit.spec.dimensions) > 1:
-        raise CompareError(
-            f"the pointwise log-likelihood of a model of several dimensions "
-            f"({', '.join(fit.spec.dimensions)}) is not supported yet: PyMC's "
-            "compute_log_likelihood cannot read the LKJ correlation's draws "
-            "(docs/decisions.md 45)")
     data = fit.data if data is None else data
     # Evaluated at the posterior's sampler coordinates: those of a residual signal
     # (decision 33) depend on the data, the scaled states do not.
@@ -128,24 +221,18 @@ def signal_log_likelihood(
                         if families else np.array([], dtype=np.int64))
     if rows is not None:
         term_rows = term_rows[np.isin(term_rows, rows)]
-    free = [v.name for v in model.free_RVs]
-    post = fit.posterior["posterior"].to_dataset()[free]
+    post = fit.posterior["posterior"].to_dataset()
     chains, draws = post.sizes["chain"], post.sizes["draw"]
     # Filled family by family, each family's draws dropped once copied: the peak is
     # about one matrix and the largest family's copies, not two matrices (at 4,000
     # draws and 20,000 rows a matrix is 640 MB).
     out = np.empty((chains, draws, term_rows.size))
     if families:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            computed = pm.compute_log_likelihood(
-                xr.DataTree.from_dict({"posterior": post}), model=model,
-                var_names=[f"obs_{family}" for family in families],
-                extend_inferencedata=False, progressbar=False)
+        computed = observed_log_density(model, post, [f"obs_{family}" for family in families])
         targets = np.array([s.target for s in index.signals])
         for family, obs in families.items():
             keep = np.isin(obs.row, term_rows)
-            values = computed[f"obs_{family}"].values[:, :, keep]
+            values = computed[f"obs_{family}"][:, :, keep]
             if family in LOG_FAMILIES:
                 values = values - np.log(targets[obs.signal[keep]])
             out[:, :, np.searchsorted(term_rows, obs.row[keep])] = values

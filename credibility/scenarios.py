@@ -163,12 +163,6 @@ def run_scenario(
     if method not in SCENARIO_METHODS:
         raise PredictionError(f"unknown scenario method {method!r}; expected one of "
                               f"{', '.join(SCENARIO_METHODS)}")
-    if method == "reweight" and len(fit.spec.dimensions) > 1:
-        raise PredictionError(
-            f"reweighted scenarios of a model of several dimensions "
-            f"({', '.join(fit.spec.dimensions)}) are not supported yet: the pointwise "
-            "log-likelihood they reweight by cannot be computed from its posterior yet "
-            "(docs/decisions.md 45); use method='refit'")
     merged = merge_signals(fit.data, changes, revise=True)
     data, ledger = merged.data, merged.ledger
     if merged.added_commitments or data.last_period != fit.data.last_period or (

@@ -20,6 +20,14 @@ Only quantities defined identically in ``simulate``'s truth and in the posterior
 are ranked: credibility and alliance levels are standardised per draw over the
 active cells in both, ``loading`` is on that z-scale in both. Ordinal cutpoints
 and proportion precisions are not in the simulator's truth and are not ranked.
+A spec of several dimensions ranks every per-dimension parameter per dimension
+(``persistence_commitment[capability]``), the declared loadings only
+(``loading[troops,capability]``; the fixed zeros are not parameters), the
+correlation above the diagonal (``dimension_correlation[capability,willingness]``)
+and each dimension's standardised cells (``credibility[capability,C001,2003]``,
+the posterior's ``dimension_credibility``: the composite has no counterpart in the
+truth); its coverage of latent credibility is over every dimension's cells. The
+outcome model of several dimensions is not calibrated (``cases`` must be 0).
 
 :func:`run_sbc` runs the simulations as independent tasks on ``dask.distributed``
 (a ``LocalCluster`` by default, or an existing scheduler), writes each finished
@@ -89,6 +97,8 @@ _SCALARS = {"persistence_alliance": "dynamics", "persistence_commitment": "dynam
 _VECTORS = {"loading": "loading", "intercept": "intercept", "noise": "noise",
             "residual_persistence": "noise",
             "type_effect": "group effect", "region_effect": "group effect"}
+#: Ranked matrix parameters of several dimensions (the entries above the diagonal).
+_MATRICES = {"dimension_correlation": "correlation"}
 
 _SIMS = "sims"
 _SETTINGS = "settings.json"
@@ -117,7 +127,8 @@ class SBCSettings:
     cells and ``alliance_sample`` alliance cells are ranked as latent states. Each
     measurement fit runs until reliable (:class:`~credibility.sampling.SamplerConfig`,
     up to 4 x ``draws``) unless ``until_reliable=False``; the outcome model then takes
-    as many draws as the measurement fit kept.
+    as many draws as the measurement fit kept. A spec of several dimensions is
+    calibrated without cases (the module docstring says what is ranked).
 
     Examples
     --------
@@ -162,6 +173,11 @@ class SBCSettings:
         if not 0.0 <= self.missing < 1.0:
             raise ValidationError(f"missing must be in [0, 1), got {self.missing!r}")
         _check_explicit_priors(self.spec)  # type: ignore[arg-type]
+        if self.cases and len(self.spec.dimensions) > 1:  # type: ignore[union-attr]
+            raise ValidationError(
+                f"{self.spec.source}: cases with {len(self.spec.dimensions)} dimensions: "  # type: ignore[union-attr]
+                "the SBC of the outcome model of several dimensions is not built; use "
+                "cases=0 (--cases 0) to calibrate the measurement model")
         simulated, fitted = self.spec.covariates, self.fitted_spec.covariates  # type: ignore
         if self.cases and simulated != fitted:
             raise ValidationError(
@@ -568,8 +584,10 @@ def _design(settings: SBCSettings) -> _Design:
                       last_period=last)
     rng = np.random.default_rng([settings.seed, 7])
     keep = rng.uniform(size=len(layout.data.signals)) >= settings.missing
-    active = layout.truth["credibility"].to_series().dropna().index.to_list()
-    alliance_active = layout.truth["alliance_level"].to_series().dropna().index.to_list()
+    # Cells (and so the ranked sample) are the same in every dimension.
+    truth = layout.truth.isel(dimension=0) if "dimension" in layout.truth.dims else layout.truth
+    active = truth["credibility"].to_series().dropna().index.to_list()
+    alliance_active = truth["alliance_level"].to_series().dropna().index.to_list()
     cells = [active[i] for i in np.sort(rng.choice(len(active), min(settings.latent_sample,
                                                                      len(active)), False))]
     alliance_cells = [alliance_active[i] for i in np.sort(rng.choice(
@@ -731,7 +749,9 @@ def _fit_measurement(settings: SBCSettings, sim: Simulation, seed: int
     data = sim.data
     index = build_index(data, spec)
     # The fused kernels, as a fit samples: their data swap in by name (_shared_model).
-    model = build_measurement_model(data, spec, index=index, fused=fused_likelihood("nutpie"))
+    # The model of several dimensions has none (decision 41).
+    fused = fused_likelihood("nutpie") and len(spec.dimensions) == 1
+    model = build_measurement_model(data, spec, index=index, fused=fused)
     key = _key("measurement", "fused", _spec_record(spec)["content_sha256"], data.commitments,
                data.signals.drop(columns=["value", "source"]), data.first_period,
                data.last_period, signal_priors(data, spec, index=index))
@@ -784,28 +804,32 @@ def _quantities(posterior: xr.Dataset, outcome: xr.Dataset | None, truth: xr.Dat
         groups.append(group)
         if draw is None:
             values.append(np.nan)
-            draws.append(np.full(posterior["latent_sd"].shape, np.nan))
+            draws.append(np.full((posterior.sizes["chain"], posterior.sizes["draw"]), np.nan))
             return
         values.append(float(true))
         draws.append(draw.transpose("chain", "draw").values)
 
-    for var, group in _SCALARS.items():
-        if var in posterior and var in truth:
-            add(var, group, truth[var], posterior[var])
-    for var, group in _VECTORS.items():
-        if var in posterior and var in truth:
-            dim = truth[var].dims[0]
-            for label in posterior[var][dim].values:
-                add(f"{var}[{label}]", group, truth[var].sel({dim: label}),
-                    posterior[var].sel({dim: label}))
+    for var, group in {**_SCALARS, **_VECTORS, **_MATRICES}.items():
+        if var not in posterior or var not in truth:
+            continue
+        for labels in _entries(truth, var):
+            name = f"{var}[{','.join(map(str, labels.values()))}]" if labels else var
+            add(name, group, truth[var].sel(labels), posterior[var].sel(labels))
+    # A model of several dimensions ranks each dimension's standardised cells (its
+    # composite has no counterpart in the truth); one of one dimension its credibility.
+    cells = _comparable_latents(posterior)
+    by_dimension = [{"dimension": d} for d in truth["dimension"].values] if (
+        "dimension" in truth["credibility"].dims) else [{}]
     for commitment, period in design.cells:
-        add(f"credibility[{commitment},{period}]", "credibility cell",
-            truth["credibility"].sel(commitment=commitment, period=period),
-            posterior["credibility"].sel(commitment=commitment, period=period))
+        for labels in by_dimension:
+            where = {**labels, "commitment": commitment, "period": period}
+            add(f"credibility[{','.join(map(str, where.values()))}]", "credibility cell",
+                truth["credibility"].sel(where), cells["credibility"].sel(where))
     for alliance, period in design.alliance_cells:
-        add(f"alliance_level[{alliance},{period}]", "alliance cell",
-            truth["alliance_level"].sel(alliance=alliance, period=period),
-            posterior["alliance_level"].sel(alliance=alliance, period=period))
+        for labels in by_dimension:
+            where = {**labels, "alliance": alliance, "period": period}
+            add(f"alliance_level[{','.join(map(str, where.values()))}]", "alliance cell",
+                truth["alliance_level"].sel(where), cells["alliance_level"].sel(where))
     if design.cases is not None:
         spec = settings.fitted_spec.outcome
         parameters = [("outcome_intercept", None), ("outcome_credibility", None)]
@@ -822,6 +846,32 @@ def _quantities(posterior: xr.Dataset, outcome: xr.Dataset | None, truth: xr.Dat
             add(name, "outcome", truth[var] if dim is None else truth[var].sel({dim: label}),
                 outcome[var] if dim is None else outcome[var].sel({dim: label}))
     return names, groups, np.array(values), np.stack(draws, axis=-1)
+
+
+def _entries(truth: xr.Dataset, var: str) -> list[dict[str, Any]]:
+    """The labels of every ranked element of ``truth[var]``: each element, but of a
+    loading matrix only the declared entries (``loads``, several dimensions) and of a
+    correlation matrix only those above the diagonal."""
+    array = truth[var]
+    labels = [dict(zip(array.dims, values, strict=True)) for values in
+              np.ndindex(*array.shape)]
+    labels = [{dim: array[dim].values[i] for dim, i in where.items()} for where in labels]
+    if var == "loading" and "loads" in truth:
+        labels = [where for where in labels if bool(truth["loads"].sel(where))]
+    if var == "dimension_correlation":
+        order = list(array["dimension"].values)
+        labels = [where for where in labels
+                  if order.index(where["dimension"]) < order.index(where["with_dimension"])]
+    return labels
+
+
+def _comparable_latents(posterior: xr.Dataset) -> xr.Dataset:
+    """The posterior's latent arrays defined as the simulator's truth defines them:
+    of several dimensions, ``credibility`` is each dimension standardised
+    (``dimension_credibility``), not the composite, which the truth does not have."""
+    if "dimension_credibility" in posterior:
+        return posterior.assign(credibility=posterior["dimension_credibility"])
+    return posterior
 
 
 def _intervals(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -888,7 +938,7 @@ def run_simulation(settings: SBCSettings, index: int) -> xr.Dataset:
         ranks = rank_statistics(np.nan_to_num(draws), truth, max_rank=settings.max_rank,
                                 rng=np.random.default_rng([seed, 2]))
         lower, upper = _intervals(flat)
-        latent = _latent_metrics(posterior, sim.truth)
+        latent = _latent_metrics(_comparable_latents(posterior), sim.truth)
     missing = np.isnan(truth)
     ranks.loc[missing, ["rank", "fraction"]] = np.nan
     q, lv = ("quantity",), ("quantity", "level")

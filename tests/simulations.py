@@ -50,6 +50,13 @@ noise = 0.3
 """
 
 
+def one_dimension_signals() -> str:
+    """:data:`TWO_DIMENSION_SIGNALS` with every signal on one latent: the same signals,
+    priors and directions, without their ``dimension`` and ``also`` keys."""
+    return "".join(line + "\n" for line in TWO_DIMENSION_SIGNALS.splitlines()
+                   if not line.startswith(("dimension =", "also =")))
+
+
 def tiny_simulation() -> Simulation:
     """SYNTHETIC: 5 commitments in 2 alliances over 2000-2006, the default spec.
 

@@ -26,6 +26,7 @@ from credibility.errors import FitError, PredictionError, SpecError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import build_index
 from credibility.predictor import PREDICTION_COLUMNS
+from credibility.scenarios import ScenarioWarning
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.spec import parse_spec
 
@@ -263,13 +264,16 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
     assert {"outcome_dimension[capability]", "outcome_dimension[willingness]",
             "outcome_interaction"} <= set(table.index)
     assert "outcome_credibility" not in table.index
-    # Scenarios: reweighting is refused, a refit reports P(success) under changed troops.
+    # Scenarios: reweighted (decision 46) and refit, each reports P(success) under
+    # changed troops.
     signals = small.data.signals
     row = signals[signals["signal"] == "troops"].iloc[[0]]
     changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 3.0)
-    with pytest.raises(PredictionError,
-                       match="reweighted scenarios of a model of several dimensions"):
-        recovery_fit.scenario(changes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        reweighted = recovery_fit.scenario(changes)
+    assert reweighted.predictions is not None and len(reweighted.predictions) == len(frame)
+    assert reweighted.predictions["p_up"].between(0, 1).all()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         scenario = recovery_fit.scenario(changes, method="refit")
