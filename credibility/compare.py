@@ -120,13 +120,22 @@ def observed_log_density(
     flat = [posterior[name].transpose("chain", "draw", ...).values
             .reshape(chains * draws, *posterior[name].shape[2:]).astype(value.dtype)
             for name, value in zip(sources, inputs, strict=True)]
+    out = _evaluate(inputs, outputs, flat, chains * draws)
+    return {name: values.reshape(chains, draws, *values.shape[1:])
+            for name, values in zip(names, out, strict=True)}
+
+
+def _evaluate(inputs: list, outputs: list, flat: list[np.ndarray], samples: int
+              ) -> list[np.ndarray]:
+    """``outputs`` at each of ``samples`` rows of ``flat`` (the values of ``inputs``):
+    vectorised over the rows in chunks, or draw by draw for a graph with an operation
+    that cannot be vectorised."""
     batched = [value.type.clone(shape=(None, *value.type.shape))(value.name)
                for value in inputs]
     try:
         vectorised = vectorize_graph(outputs, replace=dict(zip(inputs, batched, strict=True)))
     except NotImplementedError:
         vectorised = None
-    samples = chains * draws
     # Filled in place, chunk by chunk: the peak is the result and one chunk.
     if vectorised is not None:
         function = pytensor.function(batched, vectorised, on_unused_input="ignore")
@@ -145,8 +154,7 @@ def observed_log_density(
             out = out or [np.empty((samples, *np.shape(value))) for value in point]
             for target, value in zip(out, point, strict=True):
                 target[i] = value
-    return {name: values.reshape(chains, draws, *values.shape[1:])
-            for name, values in zip(names, out, strict=True)}
+    return out
 
 
 def signal_log_likelihood(
