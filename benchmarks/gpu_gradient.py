@@ -3,7 +3,7 @@
 SYNTHETIC data (benchmarks/performance.py's). For each size it times four graphs of
 the same model side by side on JAX's default device: centred or spectral states
 (decision 17), per-signal parameters gathered by indexing or by one-hot products
-(``build_measurement_model(one_hot=True)``, :func:`credibility.measurement.per_row`).
+(``build_measurement_model(one_hot=True)``, :func:`credibility.model.likelihoods.per_row`).
 It first times a scatter-add of 55,000 rows onto 6 and onto 15,000 addresses, the
 operation indexing's gradient is made of. Used to compare a GPU with the CPU
 (docs/performance.md). Usage: ``python benchmarks/gpu_gradient.py [S M L] [--json F]``.

@@ -5,8 +5,8 @@
 On the SYNTHETIC data of ``benchmarks/performance.py`` at one size, times (numba
 backend, the one nutpie uses) side by side in one process:
 
-- ``count``: ``pm.NegativeBinomial`` against ``measurement.negative_binomial_logp``;
-- ``binary``: ``pm.Bernoulli(logit_p=...)`` against ``measurement.bernoulli_logit_logp``;
+- ``count``: ``pm.NegativeBinomial`` against ``model.likelihoods.negative_binomial_logp``;
+- ``binary``: ``pm.Bernoulli(logit_p=...)`` against ``model.likelihoods.bernoulli_logit_logp``;
 
 each on that size's observations with a free linear predictor per observation, and
 the whole measurement model's log density + gradient with its likelihood as graphs
@@ -87,7 +87,7 @@ def family_models(obs, family: str) -> dict:
     import pymc as pm
     import pytensor.tensor as pt
 
-    from credibility.measurement import binary_likelihood, count_likelihood
+    from credibility.model.likelihoods import binary_likelihood, count_likelihood
 
     n, signals = obs.size, int(obs.signal.max()) + 1
     models = {}
@@ -123,7 +123,8 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     from performance import simulated
 
-    from credibility.measurement import build_index, build_measurement_model
+    from credibility.measurement import build_measurement_model
+    from credibility.model.index import build_index
 
     data = simulated(args.size).data
     index = build_index(data)

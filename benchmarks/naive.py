@@ -23,7 +23,8 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.transforms import ordered
 
-from credibility.measurement import NOISE_SHAPE, build_index, signal_priors
+from credibility.model.index import build_index
+from credibility.model.parameters import NOISE_SHAPE, signal_priors
 from credibility.schema import CredibilityData
 from credibility.spec import LOG_FAMILIES
 

@@ -118,7 +118,8 @@ def run_one(config: dict) -> dict:
 
     from credibility.diagnostics import compute_diagnostics, ess, rhat
     from credibility.fitting import label_posterior
-    from credibility.measurement import build_index, build_measurement_model
+    from credibility.measurement import build_measurement_model
+    from credibility.model.index import build_index
     from credibility.sampling import (
         SamplerConfig,
         fused_likelihood,

@@ -31,7 +31,7 @@ from credibility import predictor
 from credibility.checks import brier_score, calibration_table
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel
-from credibility.measurement import build_index
+from credibility.model.index import build_index
 from credibility.simulate import simulate, simulate_cases, synthetic_commitments
 
 TRUE = {"intercept": 0.3, "credibility": 1.5,

@@ -40,13 +40,8 @@ from scipy.special import logit
 
 from credibility.diagnostics import compute_diagnostics
 from credibility.errors import CredibilityError
-from credibility.measurement import (
-    FamilyObservations,
-    ModelIndex,
-    add_likelihoods,
-    build_index,
-    cutpoint_matrix,
-)
+from credibility.model.index import FamilyObservations, ModelIndex, build_index
+from credibility.model.likelihoods import add_likelihoods, cutpoint_matrix
 from credibility.sampling import SamplerConfig, fused_likelihood, run
 from credibility.schema import CredibilityData
 

@@ -39,7 +39,8 @@ from pytensor.graph.traversal import ancestors
 from credibility.checks import PARETO_K_MAX
 from credibility.errors import CompareError
 from credibility.fitting import FitResult
-from credibility.measurement import build_index, build_measurement_model
+from credibility.measurement import build_measurement_model
+from credibility.model.index import build_index
 from credibility.schema import CredibilityData
 from credibility.spec import LOG_FAMILIES
 

@@ -45,17 +45,16 @@ import pytensor.tensor as pt
 from pymc.distributions.transforms import ZeroSumTransform
 
 from credibility.errors import SpecError
-from credibility.measurement import (
+from credibility.model.dynamics import dynamics_matrix
+from credibility.model.index import (
     ModelIndex,
     UnitCells,
-    add_likelihoods,
     build_index,
-    dynamics_matrix,
     model_coords,
-    signal_parameters,
-    signal_priors,
     warn_unused_signals,
 )
+from credibility.model.likelihoods import add_likelihoods
+from credibility.model.parameters import signal_parameters, signal_priors
 from credibility.schema import CredibilityData
 from credibility.spec import ModelSpec, SignalSpec
 
@@ -155,7 +154,7 @@ def _alliance_paths(cells: UnitCells, rho: pt.TensorVariable, n_dims: int,
 
     The standard-normal ``alliance_innovation`` of each dimension, scattered into a
     padded ``(dimension, alliance, longest window)`` array and mapped through that
-    dimension's ``L(rho_d)`` (:func:`credibility.measurement.dynamics_matrix`) in one
+    dimension's ``L(rho_d)`` (:func:`credibility.model.dynamics.dynamics_matrix`) in one
     batched product.
     """
     innovations = pm.Normal("alliance_innovation", 0.0, 1.0, dims=("dimension", "alliance_cell"))
@@ -291,7 +290,7 @@ def build_dimensional_model(
         ``build_index(data, spec)`` when the caller already has it.
     one_hot : bool
         Gather the per-signal parameters of the likelihood by one-hot products
-        (:func:`credibility.measurement.per_row`).
+        (:func:`credibility.model.likelihoods.per_row`).
 
     Returns
     -------

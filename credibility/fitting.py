@@ -28,12 +28,8 @@ from scipy.special import ndtr
 from credibility import predictor
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
-from credibility.measurement import (
-    ModelIndex,
-    adapted_coordinates,
-    build_index,
-    build_measurement_model,
-)
+from credibility.measurement import adapted_coordinates, build_measurement_model
+from credibility.model.index import ModelIndex, build_index
 from credibility.sampling import (
     BACKENDS,
     MAX_TREEDEPTH,

@@ -1,7 +1,7 @@
 """Fused likelihood kernels: one signal family's summed log density and its gradient
 in a single compiled loop over the family's rows.
 
-The measurement model's likelihood (:func:`credibility.measurement.add_likelihoods`)
+The measurement model's likelihood (:func:`credibility.model.likelihoods.add_likelihoods`)
 is written as vectorised PyTensor graphs: gather each row's state and per-signal
 parameters, evaluate the density elementwise, and, for the gradient, scatter-add
 every row back onto the states and parameters. Each of those steps is a pass over

@@ -57,7 +57,8 @@ from scipy.special import expit
 
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
-from credibility.measurement import ModelIndex, build_index, build_measurement_model
+from credibility.measurement import build_measurement_model
+from credibility.model.index import ModelIndex, build_index
 from credibility.sampling import SamplerConfig, run
 from credibility.schema import CredibilityData
 from credibility.spec import ModelSpec, OutcomeSpec
@@ -146,7 +147,7 @@ class OutcomeDesign:
     """The fitted cases (observed outcome) as arrays for the outcome model.
 
     ``cell[c]`` is the case's position among the active commitment-periods of the
-    :class:`~credibility.measurement.ModelIndex`; ``covariates`` are standardised
+    :class:`~credibility.model.index.ModelIndex`; ``covariates`` are standardised
     with ``center`` and ``scale`` (per covariate, over the fitted cases), which
     predictions reuse.
     """

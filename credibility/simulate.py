@@ -29,12 +29,9 @@ import pandas as pd
 import xarray as xr
 
 from credibility.errors import SpecError
-from credibility.measurement import (
-    NOISE_SHAPE,
-    RESIDUAL_PERSISTENCE_PRIOR,
-    draw_autocorrelated_lognormal,
-    previous_rows,
-)
+from credibility.model.index import previous_rows
+from credibility.model.likelihoods import draw_autocorrelated_lognormal
+from credibility.model.parameters import NOISE_SHAPE, RESIDUAL_PERSISTENCE_PRIOR
 from credibility.schema import CredibilityData
 from credibility.spec import LOG_FAMILIES, ModelSpec, SignalSpec, load_spec
 

@@ -40,7 +40,8 @@ import xarray as xr
 from credibility import predictor
 from credibility.errors import CredibilityDataError, CredibilityError
 from credibility.fitting import CredibilityModel, FitResult
-from credibility.measurement import UnitCells, build_index, build_measurement_model
+from credibility.measurement import build_measurement_model
+from credibility.model.index import UnitCells, build_index
 from credibility.sampling import SamplerConfig
 from credibility.schema import CredibilityData, read_cases, read_text_cells
 

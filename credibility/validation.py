@@ -72,7 +72,9 @@ from credibility.datasets import load_dataset
 from credibility.errors import CredibilityError, FitError, PredictionError
 from credibility.fitting import label_posterior, measurement_check
 from credibility.kernels import DATA_PREFIX
-from credibility.measurement import build_index, build_measurement_model, signal_priors
+from credibility.measurement import build_measurement_model
+from credibility.model.index import build_index
+from credibility.model.parameters import signal_priors
 from credibility.sampling import Check, SamplerConfig, compile_nutpie, fused_likelihood, run
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.spec import ModelSpec, load_spec

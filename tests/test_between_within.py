@@ -23,7 +23,8 @@ from simulations import TWO_DIMENSION_SIGNALS
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import SpecError
 from credibility.fitting import CredibilityModel, FitResult, label_posterior
-from credibility.measurement import build_index, build_measurement_model
+from credibility.measurement import build_measurement_model
+from credibility.model.index import build_index
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 from credibility.spec import load_spec, parse_spec
 

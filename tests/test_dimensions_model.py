@@ -34,7 +34,8 @@ from credibility.fitting import (
     FitResult,
     label_posterior,
 )
-from credibility.measurement import build_index, build_measurement_model
+from credibility.measurement import build_measurement_model
+from credibility.model.index import build_index
 from credibility.predictor import build_joint_model
 from credibility.scenarios import ScenarioWarning
 from credibility.schema import CredibilityData

@@ -24,7 +24,7 @@ from credibility.checks import outcome_checks
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import FitError, PredictionError, SpecError
 from credibility.fitting import CredibilityModel, FitResult
-from credibility.measurement import build_index
+from credibility.model.index import build_index
 from credibility.predictor import PREDICTION_COLUMNS
 from credibility.scenarios import ScenarioWarning
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments

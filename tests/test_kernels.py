@@ -23,12 +23,9 @@ from credibility.kernels import (
     family_logp,
     ordinal_kernel,
 )
-from credibility.measurement import (
-    bernoulli_logit_logp,
-    build_index,
-    build_measurement_model,
-    cutpoint_matrix,
-)
+from credibility.measurement import build_measurement_model
+from credibility.model.index import build_index
+from credibility.model.likelihoods import bernoulli_logit_logp, cutpoint_matrix
 from credibility.spec import SignalSpec
 
 #: Log densities are checked with PyTensor's Python implementations (conftest.py,
@@ -163,7 +160,7 @@ def test_lognormal_kernel_matches_pymc_lognormal(problem):
 def test_binary_kernel_matches_the_exact_bernoulli_logit(problem, stretch):
     """Against the graph form ``y * eta - softplus(eta)``: PyMC's ``Bernoulli(logit_p=)``
     loses digits from ``|eta|`` of about 20 on and is ``-inf`` at 40
-    (``measurement.bernoulli_logit_logp`` is checked against it where it is exact)."""
+    (``model.likelihoods.bernoulli_logit_logp`` is checked against it where it is exact)."""
     problem = {**problem, "loading": problem["loading"] * stretch}  # |eta| up to ~100
     x = _symbolic(problem, ("latent", "loading", "intercept"))
     data = {k: problem[k] for k in ("row_latent", "row_signal", "row_intercept", "value")}
@@ -312,7 +309,8 @@ def test_numba_implementations_of_the_fused_ops_give_their_python_values():
     small function: a whole model's numba compile took up to a minute.)"""
     import pymc as pm
 
-    from credibility.measurement import UnitCells, _spectral_states, spectral_weights
+    from credibility.measurement import _spectral_states, spectral_weights
+    from credibility.model.index import UnitCells
 
     rng = np.random.default_rng(12)
     n_latent, n = 5, 40
@@ -369,7 +367,8 @@ def test_spectral_states_kernel_matches_the_graph_form():
     equal the graph form's."""
     import pymc as pm
 
-    from credibility.measurement import UnitCells, _spectral_states, spectral_weights
+    from credibility.measurement import _spectral_states, spectral_weights
+    from credibility.model.index import UnitCells
 
     lengths = np.array([6, 2, 4, 1])
     unit = np.repeat(np.arange(lengths.size), lengths)

@@ -25,26 +25,25 @@ from scipy.stats import multivariate_normal
 from credibility.datasets import load_dataset
 from credibility.errors import SpecError
 from credibility.measurement import (
-    UnitCells,
     _residual_rows,
     _spectral_states,
     adapted_coordinates,
-    alliance_intercept_weights,
-    autocorrelated_lognormal_logp,
-    bernoulli_logit_logp,
-    build_index,
     build_measurement_model,
-    draw_autocorrelated_lognormal,
-    dynamics_matrix,
     information_shares,
-    negative_binomial_logp,
-    per_row,
-    previous_rows,
     scale_signals,
-    signal_priors,
     spectral_weights,
     summary_posterior,
 )
+from credibility.model.dynamics import dynamics_matrix
+from credibility.model.index import UnitCells, build_index, previous_rows
+from credibility.model.likelihoods import (
+    autocorrelated_lognormal_logp,
+    bernoulli_logit_logp,
+    draw_autocorrelated_lognormal,
+    negative_binomial_logp,
+    per_row,
+)
+from credibility.model.parameters import alliance_intercept_weights, signal_priors
 from credibility.schema import CredibilityData
 from credibility.spec import parse_spec
 
@@ -136,7 +135,7 @@ def test_ordinal_padding_gives_zero_probability_to_missing_levels(all_families_s
     """A 3-level signal padded to 4 levels: its 3 real levels carry all the mass."""
     import pymc as pm
 
-    from credibility.measurement import _ordinal_cutpoints
+    from credibility.model.likelihoods import _ordinal_cutpoints
 
     ordinals = tuple(s for s in all_families_spec.signals if s.family == "ordinal")
     assert [s.levels for s in ordinals] == [4, 3]

@@ -26,7 +26,7 @@ from credibility import predictor
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import CredibilityDataError, FitError, PredictionError
 from credibility.fitting import CredibilityModel, FitResult
-from credibility.measurement import build_index
+from credibility.model.index import build_index
 from credibility.sampling import SamplerConfig
 from credibility.simulate import Simulation, simulate, simulate_cases
 

@@ -7,7 +7,9 @@ dependency). The layers, lowest first:
 0. foundation: errors, resources, the numba kernels, diagnostics;
 1. data: spec, schema, datasets, sources;
 2. inference: the one sampling path (it runs any PyMC model, so it needs no model);
-3. model: measurement, dimensions, predictor, simulate, demo;
+3. model: its pieces (``credibility/model/``: index, parameters, likelihoods,
+   dynamics), the models built from them (measurement, dimensions, predictor),
+   simulate, demo;
 4. results: fitting (``FitResult``), store;
 5. analysis: checks, compare, scenarios, updating, approximate, plots;
 6. validation: SBC and its figures;
@@ -32,7 +34,7 @@ LAYERS: dict[str, int] = {
     "errors": 0, "resources": 0, "kernels": 0, "diagnostics": 0,
     "spec": 1, "schema": 1, "datasets": 1, "sources": 1,
     "sampling": 2,
-    "measurement": 3, "dimensions": 3, "predictor": 3, "simulate": 3, "demo": 3,
+    "model": 3, "measurement": 3, "dimensions": 3, "predictor": 3, "simulate": 3, "demo": 3,
     "fitting": 4, "store": 4,
     "checks": 5, "compare": 5, "scenarios": 5, "updating": 5, "approximate": 5, "plots": 5,
     "validation": 6, "validation_plots": 6,
@@ -50,9 +52,6 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
 KNOWN_CYCLES: set[frozenset[str]] = {
     # FitResult's workflow methods import the analysis modules that import FitResult.
     frozenset({"approximate", "checks", "compare", "fitting", "scenarios", "updating"}),
-    # build_measurement_model hands a spec of several dimensions to dimensions.py,
-    # which builds on measurement.py's pieces.
-    frozenset({"measurement", "dimensions"}),
     # The report's figures take the tables validation.py computes, and it draws them.
     frozenset({"validation", "validation_plots"}),
 }
@@ -68,8 +67,8 @@ LONG_FUNCTIONS: set[str] = {
     "approximate:previous_state", "approximate:build_approximate_model",
     "cli:demo", "cli:fit_command", "cli:export", "cli:report", "cli:update",
     "compare:signal_log_likelihood", "dimensions:build_dimensional_model", "fitting:fit",
-    "kernels:family_logp", "measurement:build_index", "measurement:add_likelihoods",
-    "measurement:signal_parameters", "measurement:build_measurement_model",
+    "kernels:family_logp", "model:build_index", "model:add_likelihoods",
+    "model:signal_parameters", "measurement:build_measurement_model",
     "plots:plot_dimension_map", "sampling:_run_nutpie", "sampling:sample_model",
     "scenarios:run_scenario", "schema:_parse_signals", "simulate:simulate",
     "simulate:_simulate_dimensions", "simulate:simulate_cases", "sources:_codebook",

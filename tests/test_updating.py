@@ -26,7 +26,8 @@ from simulations import tiny_simulation
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import CredibilityDataError
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
-from credibility.measurement import UnitCells, build_measurement_model
+from credibility.measurement import build_measurement_model
+from credibility.model.index import UnitCells
 from credibility.schema import CredibilityData
 from credibility.store import PosteriorStore
 from credibility.updating import (
