@@ -18,6 +18,7 @@ import pandas as pd
 import pytensor.tensor as pt
 import pytest
 import xarray as xr
+from cli_helpers import invoke
 from scipy import stats
 from seeding import seed
 from simulations import TWO_DIMENSION_SIGNALS
