@@ -25,33 +25,35 @@ from typer.testing import CliRunner
 from credibility.cli import app
 from credibility.kernels import DATA_PREFIX
 from credibility.measurement import build_measurement_model
+from credibility.ranks import (
+    COVERAGE_LEVELS,
+    _example_simulations,
+    coverage_table,
+    ecdf_band,
+    ecdf_uniformity_test,
+    fractional_rank,
+    holm,
+    rank_statistics,
+    recovery_table,
+    thinned_rank,
+    uniformity_table,
+)
 from credibility.spec import load_spec, parse_spec
 from credibility.validation import (
-    COVERAGE_LEVELS,
     SBCSettings,
     ValidationError,
     _check_settings,
     _client,
     _comparable_latents,
     _design,
-    _example_simulations,
     _latent_metrics,
     _model_data,
     _quantities,
     _shared_model,
     _simulate,
-    coverage_table,
-    ecdf_band,
-    ecdf_uniformity_test,
-    fractional_rank,
-    holm,
     load_simulations,
-    rank_statistics,
-    recovery_table,
     run_sbc,
     simulation_seed,
-    thinned_rank,
-    uniformity_table,
 )
 from credibility.validation_plots import plot_coverage, plot_rank_ecdf, plot_recovery
 
