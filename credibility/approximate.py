@@ -43,7 +43,7 @@ from credibility.errors import CredibilityError
 from credibility.model.index import FamilyObservations, ModelIndex, build_index
 from credibility.model.likelihoods import add_likelihoods, cutpoint_matrix
 from credibility.sampling import SamplerConfig, fused_likelihood, run
-from credibility.schema import CredibilityData
+from credibility.schema import CredibilityData, row_actions
 
 #: Periods at the end of the previous fit whose credibility the new rows revise
 #: (T, T-1, ...): their states enter the normal prior jointly, so what the new
@@ -263,8 +263,6 @@ def added_rows(old: CredibilityData, new: CredibilityData) -> np.ndarray:
     >>> int(added_rows(data, data).sum())
     0
     """
-    from credibility.updating import row_actions
-
     actions, positions = row_actions(old.signals, new.signals)
     found = positions >= 0
     if int(found.sum()) != len(old.signals):

@@ -346,36 +346,6 @@ class FitResult:
         return predictor.summarise_probabilities(frame["case_id"],
                                                  self._probabilities(outcome, frame))
 
-    def scenario(self, changes: pd.DataFrame | str | Path, **options):
-        """Counterfactual credibility and P(success) under changed signal rows.
-
-        ``changes`` are signal rows that replace or add observations; see
-        :func:`credibility.scenarios.run_scenario` for ``options`` (``cases``,
-        ``method``, ``seed``) and the result.
-
-        Examples
-        --------
-        >>> result = fit.scenario("troops_plus_50.csv")  # doctest: +SKIP
-        >>> result.predictions[["case_id", "diff_mean", "p_up"]]  # doctest: +SKIP
-        """
-        from credibility.scenarios import run_scenario
-
-        return run_scenario(self, changes, **options)
-
-    def update(self, new_signals: pd.DataFrame | str | Path | None = None, **options):
-        """Merge new signal rows (and, with ``new_cases=``, deterrence cases) and refit:
-        :func:`credibility.updating.update_fit`.
-
-        Examples
-        --------
-        >>> result = fit.update("signals_2026.csv", method="approximate")  # doctest: +SKIP
-        >>> result.fit.is_approximate, result.merge.counts()  # doctest: +SKIP
-        >>> fit.update(new_cases="outcomes_2026.csv").cases.counts()  # doctest: +SKIP
-        """
-        from credibility.updating import update_fit
-
-        return update_fit(self, new_signals, **options)
-
     def probability_draws(self, cases: pd.DataFrame | str | Path | None = None) -> np.ndarray:
         """Posterior draws of P(success), ``(sample, case)``, for :meth:`predict`'s cases."""
         outcome = self.outcome_posterior()

@@ -58,6 +58,7 @@ __all__ = [
     "MAX_PERIODS",
     "SIGNAL_COLUMNS",
     "CredibilityData",
+    "row_actions",
 ]
 
 #: Columns of the commitments table; all but ``end`` are required.
@@ -1157,6 +1158,46 @@ def _float_column(values: pd.Series) -> pd.Series:
 
 def _csv_text(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n")
+
+
+#: The columns of a signal row's observation, and its key among stored rows (the unit
+#: is ``commitment_id``, or ``alliance`` for an alliance-level signal).
+_OBSERVATION = ("value", "trials", "exposure")
+_KEY = ("level", "unit", "period", "signal")
+
+
+def _units(signals: pd.DataFrame) -> pd.Series:
+    return signals["commitment_id"].where(signals["level"] == "commitment", signals["alliance"])
+
+
+def row_actions(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per incoming signal row (validated signals tables), its action against the stored
+    rows and the position of the stored row with its key (-1: none).
+
+    The key is the row's unit (``commitment_id``, or ``alliance`` for an alliance-level
+    signal), ``period`` and ``signal``; ``"added"`` for a new key, ``"unchanged"`` when
+    ``value``, ``trials`` and ``exposure`` are the stored ones (two missing cells count as
+    equal), ``"revised"`` otherwise.
+
+    Examples
+    --------
+    >>> stored = _example_data().signals
+    >>> incoming = stored.iloc[[1, 0]].assign(value=[0.0, 3.0])
+    >>> actions, positions = row_actions(stored, incoming)
+    >>> actions.tolist(), positions.tolist()
+    (['unchanged', 'revised'], [1, 0])
+    """
+    old = stored.assign(unit=_units(stored), position=np.arange(len(stored)))
+    new = incoming.assign(unit=_units(incoming))
+    matched = new.merge(old[[*_KEY, *_OBSERVATION, "position"]], on=list(_KEY), how="left",
+                        suffixes=("", "_old"), validate="one_to_one")
+    found = matched["position"].notna().to_numpy()
+    same = np.ones(len(matched), dtype=bool)
+    for column in _OBSERVATION:
+        a, b = matched[column].to_numpy(), matched[f"{column}_old"].to_numpy()
+        same &= (a == b) | (np.isnan(a) & np.isnan(b))
+    action = np.select([~found, same], ["added", "unchanged"], "revised")
+    return action, matched["position"].fillna(-1).to_numpy(np.int64)
 
 
 def _example_data() -> CredibilityData:

@@ -43,7 +43,13 @@ from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import build_measurement_model
 from credibility.model.index import UnitCells, build_index
 from credibility.sampling import SamplerConfig
-from credibility.schema import CredibilityData, read_cases, read_text_cells
+from credibility.schema import (
+    _OBSERVATION,
+    CredibilityData,
+    read_cases,
+    read_text_cells,
+    row_actions,
+)
 
 __all__ = [
     "CASE_ACTIONS",
@@ -63,7 +69,6 @@ __all__ = [
     "merge_signals",
     "refit_outcome",
     "refit_settings",
-    "row_actions",
     "update_fit",
     "warm_start_values",
 ]
@@ -89,8 +94,6 @@ DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change
 FIT_SETTINGS = (*(f.name for f in dataclasses.fields(SamplerConfig)), "outcome")
 
 #: The cells of a signal row that make up its observation (compared on a repeat).
-_OBSERVATION = ("value", "trials", "exposure")
-_KEY = ("level", "unit", "period", "signal")
 #: Commitment columns that must agree when a new commitments table repeats a stored one.
 _COMMITMENT_FIELDS = ("guarantor", "protege", "alliance", "region", "type", "start", "end")
 
@@ -404,40 +407,6 @@ def _check_repeated_commitments(
                     file=name, row=int(row), column=column, value=new_text,
                 )
     return tuple(c for c in given["commitment_id"] if c not in stored.index)
-
-
-def _units(signals: pd.DataFrame) -> pd.Series:
-    return signals["commitment_id"].where(signals["level"] == "commitment", signals["alliance"])
-
-
-def row_actions(stored: pd.DataFrame, incoming: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per incoming signal row (validated signals tables), its action against the stored
-    rows and the position of the stored row with its key (-1: none).
-
-    The key is the row's unit (``commitment_id``, or ``alliance`` for an alliance-level
-    signal), ``period`` and ``signal``; ``"added"`` for a new key, ``"unchanged"`` when
-    ``value``, ``trials`` and ``exposure`` are the stored ones (two missing cells count as
-    equal), ``"revised"`` otherwise.
-
-    Examples
-    --------
-    >>> stored = _example_data().signals
-    >>> actions, positions = row_actions(stored, merge_signals(
-    ...     _example_data(), _example_rows()).data.signals)
-    >>> actions.tolist(), positions.tolist()
-    (['unchanged', 'unchanged', 'added'], [0, 1, -1])
-    """
-    old = stored.assign(unit=_units(stored), position=np.arange(len(stored)))
-    new = incoming.assign(unit=_units(incoming))
-    matched = new.merge(old[[*_KEY, *_OBSERVATION, "position"]], on=list(_KEY), how="left",
-                        suffixes=("", "_old"), validate="one_to_one")
-    found = matched["position"].notna().to_numpy()
-    same = np.ones(len(matched), dtype=bool)
-    for column in _OBSERVATION:
-        a, b = matched[column].to_numpy(), matched[f"{column}_old"].to_numpy()
-        same &= (a == b) | (np.isnan(a) & np.isnan(b))
-    action = np.select([~found, same], ["added", "unchanged"], "revised")
-    return action, matched["position"].fillna(-1).to_numpy(np.int64)
 
 
 def _ledger(

@@ -38,7 +38,7 @@ from credibility.fitting import (
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
 from credibility.predictor import build_joint_model
-from credibility.scenarios import ScenarioWarning
+from credibility.scenarios import ScenarioWarning, run_scenario
 from credibility.schema import CredibilityData
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 from credibility.spec import parse_spec
@@ -418,7 +418,7 @@ def test_cli_fit_writes_dimensions_and_the_fit_round_trips(dimension_cli_fit):
     changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScenarioWarning)
-        scenario = fit.scenario(changes)
+        scenario = run_scenario(fit, changes)
     assert scenario.method == "reweight" and np.isfinite(scenario.pareto_k)
     assert row["commitment_id"].item() in set(scenario.credibility["commitment_id"])
     result = invoke("compare", out, out, "--names", "a,b")

@@ -26,7 +26,7 @@ from credibility.errors import FitError, PredictionError, SpecError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.model.index import build_index
 from credibility.predictor import PREDICTION_COLUMNS
-from credibility.scenarios import ScenarioWarning
+from credibility.scenarios import ScenarioWarning, run_scenario
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.spec import parse_spec
 
@@ -271,12 +271,12 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
     changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 3.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScenarioWarning)
-        reweighted = recovery_fit.scenario(changes)
+        reweighted = run_scenario(recovery_fit, changes)
     assert reweighted.predictions is not None and len(reweighted.predictions) == len(frame)
     assert reweighted.predictions["p_up"].between(0, 1).all()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        scenario = recovery_fit.scenario(changes, method="refit")
+        scenario = run_scenario(recovery_fit, changes, method="refit")
     assert scenario.predictions is not None and len(scenario.predictions) == len(frame)
     assert scenario.predictions["p_up"].between(0, 1).all()
     checks = outcome_checks(recovery_fit)

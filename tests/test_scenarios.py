@@ -80,7 +80,7 @@ def test_more_troops_raise_credibility_and_fewer_lower_it(outcome_fit):
     rows = {"up": scaled_troops(outcome_fit, "C001", 1.5, 2006),
             "down": scaled_troops(outcome_fit, "C001", 1 / 1.5, 2006)}
     results = {"up": run_scenario(outcome_fit, rows["up"]),
-               "down": outcome_fit.scenario(rows["down"])}
+               "down": run_scenario(outcome_fit, rows["down"])}
     assert results["up"].reliable and results["down"].reliable
     assert set(results["up"].changes["action"]) == {"revised"}
     weights = {name: scenario_weights(outcome_fit, frame) for name, frame in rows.items()}
