@@ -103,18 +103,15 @@ def label_posterior(posterior: xr.Dataset, index: ModelIndex) -> xr.Dataset:
     by_dimension = ("dimension",) if "dimension" in level.dims else ()
     labelled = posterior.drop_vars(["credibility_cell", "alliance_cell_level", "dimension_cell",
                                     "within_cell", "cell", "alliance_cell"], errors="ignore")
-    if "within_cell" in posterior:
-        within = _grid(posterior["within_cell"].transpose(
-            "chain", "draw", "between_dimension", "cell").values, c.unit, c.period, c.n_units,
-            periods.size)
-        labelled = labelled.assign(within=(
-            ("chain", "draw", "between_dimension", "commitment", "period"), within))
-    if "dimension_cell" in posterior:
-        dimensions = _grid(posterior["dimension_cell"].transpose(
-            "chain", "draw", "dimension", "cell").values, c.unit, c.period, c.n_units,
-            periods.size)
-        labelled = labelled.assign(dimension_credibility=(
-            ("chain", "draw", "dimension", "commitment", "period"), dimensions))
+    # Per-dimension cells of a model of several dimensions: the within paths of the
+    # split dimensions, and every dimension's standardised cells.
+    for cells, dim, name in (("within_cell", "between_dimension", "within"),
+                             ("dimension_cell", "dimension", "dimension_credibility")):
+        if cells in posterior:
+            grid = _grid(posterior[cells].transpose("chain", "draw", dim, "cell").values,
+                         c.unit, c.period, c.n_units, periods.size)
+            labelled = labelled.assign(
+                {name: (("chain", "draw", dim, "commitment", "period"), grid)})
     return labelled.assign(
         credibility=(("chain", "draw", "commitment", "period"), credibility),
         alliance_level=(("chain", "draw", *by_dimension, "alliance", "period"), alliance),

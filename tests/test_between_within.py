@@ -15,6 +15,7 @@ import numpy as np
 import pytensor.tensor as pt
 import pytest
 import xarray as xr
+from points import sampler_point
 from pymc.distributions.transforms import ZeroSumTransform
 from scipy import integrate, stats
 from seeding import seed
@@ -195,17 +196,6 @@ def _tiny() -> Simulation:
     return simulate(spec, structure, seed=seed(1), last_period=2002, missing=0.0)
 
 
-def _point(model, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    point = {}
-    for rv in model.free_RVs:
-        value = np.asarray(values[rv.name], dtype=np.float64)
-        transform = model.rvs_to_transforms.get(rv)
-        if transform is not None:
-            value = transform.forward(pt.as_tensor(value), *rv.owner.inputs).eval()
-        point[model.rvs_to_values[rv].name] = value
-    return point
-
-
 def _values(model, rng: np.random.Generator) -> dict[str, np.ndarray]:
     within = 1.3 * rng.standard_normal((2, 6))
     between = rng.standard_normal((1, 2))
@@ -324,7 +314,7 @@ def test_log_density_of_the_split_is_the_hand_computation(python_mode):
                 expected += stats.lognorm(noises[name], scale=np.exp(eta)).logpdf(y)
         # A wrong term (the within path about the whole alliance level, the lasting level
         # about zero, the between column on the wrong signal) moves this by far more.
-        np.testing.assert_allclose(evaluate(_point(model, v)), expected, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(evaluate(sampler_point(model, v)), expected, rtol=0, atol=1e-6)
 
 
 def test_reported_quantities_of_the_split(python_mode):
@@ -340,7 +330,7 @@ def test_reported_quantities_of_the_split(python_mode):
              "loading_within", "loading", "dimension_cell", "latent_sd"]
     evaluate = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]),
                                 inputs=model.value_vars, on_unused_input="ignore")
-    found = dict(zip(names, evaluate(_point(model, v)), strict=True))
+    found = dict(zip(names, evaluate(sampler_point(model, v)), strict=True))
     between, within = v["between_state"][0], _within(v["within_state"][0])
     np.testing.assert_allclose(found["between_sd"], [between.std()])
     np.testing.assert_allclose(found["between_level"][0], between / between.std())

@@ -15,10 +15,10 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pandas as pd
-import pytensor.tensor as pt
 import pytest
 import xarray as xr
 from cli_helpers import invoke
+from points import sampler_point
 from scipy import stats
 from seeding import seed
 from simulations import TWO_DIMENSION_SIGNALS
@@ -93,18 +93,6 @@ def _tiny(dynamics: str = "ar1") -> Simulation:
     spec = parse_spec(TINY.format(dynamics=dynamics), source="tiny_two.toml")
     structure = synthetic_commitments(2, 1, (2000, 2002), seed=0, staggered=False)
     return simulate(spec, structure, seed=seed(1), last_period=2002, missing=0.0)
-
-
-def _point(model, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The sampler's point for values of the free variables on their own scale."""
-    point = {}
-    for rv in model.free_RVs:
-        value = np.asarray(values[rv.name], dtype=np.float64)
-        transform = model.rvs_to_transforms.get(rv)
-        if transform is not None:
-            value = transform.forward(pt.as_tensor(value), *rv.owner.inputs).eval()
-        point[model.rvs_to_values[rv].name] = value
-    return point
 
 
 def _hand_values(model, sim: Simulation, dynamics: str, rng: np.random.Generator) -> dict:
@@ -258,7 +246,7 @@ def test_log_density_is_the_hand_computation(python_mode, dynamics):
         # Up to 1e-5: PyTensor's gammaln (in the Beta and Gamma priors' normalising
         # constants) differs from SciPy's by up to about 1e-7 per call; a wrong term
         # differs by far more (R = I instead of the correlation moves it by 0.4).
-        np.testing.assert_allclose(logp(_point(model, values)), expected, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(logp(sampler_point(model, values)), expected, rtol=0, atol=1e-5)
 
 
 def test_pointwise_log_likelihood_is_the_hand_computation(python_mode):
@@ -307,7 +295,7 @@ def test_reported_quantities_are_standardised_per_dimension(python_mode):
              "latent_sd", "alliance_cell_level"]
     outputs = model.replace_rvs_by_values([model[n] for n in names])
     evaluate = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")
-    found = dict(zip(names, evaluate(_point(model, values)), strict=True))
+    found = dict(zip(names, evaluate(sampler_point(model, values)), strict=True))
     spread = latents["state"].std(axis=1)
     np.testing.assert_allclose(found["latent_sd"], spread)
     cells = found["dimension_cell"]
