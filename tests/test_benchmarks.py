@@ -64,6 +64,9 @@ def check_rows(result: dict, stdout: str, size: str, configs: set[str], cells: i
     return rows
 
 
+# Full tier (about 40 s: two compiles in a fresh process); the kernel benchmark below stays
+# in the fast tier.
+@pytest.mark.full
 def test_performance_benchmark_runs_the_naive_baseline_and_reports(tmp_path):
     configs = {"ours/nutpie", "naive/pymc"}
     result, stdout = run_benchmark(tmp_path, "XS", configs)

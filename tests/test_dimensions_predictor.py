@@ -231,7 +231,9 @@ def test_slopes_and_interaction_are_recovered(recovery_fit):
         assert rhat < 1.01 and ess > 400, messages
 
 
-@pytest.mark.slow
+# Full tier (about 25 s): the fast tier checks the joint model's terms of two dimensions
+# (tests/test_dimensions_model.py) and the joint recovery of one (tests/test_predictor.py).
+@pytest.mark.full
 def test_joint_mode_recovers_the_slopes_and_interaction(small, recovery_fit):
     """The joint fit of the same data: each true coefficient within 3.29 posterior sds,
     and each posterior mean within 3.29 combined Monte Carlo and posterior-difference

@@ -184,6 +184,9 @@ def test_affected_rows_cover_whole_autocorrelated_series():
     assert affected_rows(old, added, ("spending",)).tolist() == []
 
 
+# Full tier (about 25 s): reweighting against a refit is checked in the fast tier without
+# autocorrelated residuals (test_reweighting_agrees_with_refitting_within_monte_carlo_error).
+@pytest.mark.full
 def test_reweighting_with_autocorrelated_residuals_agrees_with_refitting():
     """SYNTHETIC: troops with autocorrelated residuals; one mid-series row revised, so
     the next row's term (conditioned on it) changes too. Reweighting over the whole
