@@ -1302,7 +1302,7 @@ def _open_store(path: Path) -> PosteriorStore:
 
 def _ledger_table(merge: MergeResult, signals: Path) -> Table:
     """What the update did with the incoming rows, and the revised values."""
-    from credibility.updating import LEDGER_ACTIONS
+    from credibility.schema import LEDGER_ACTIONS
 
     counts = merge.counts()
     table = Table(title=f"Incoming rows ({escape(str(signals))})", title_justify="left")
@@ -1316,7 +1316,7 @@ def _ledger_table(merge: MergeResult, signals: Path) -> Table:
 
 def _cases_table(cases: CaseMerge, path: Path) -> Table:
     """What the update did with the incoming deterrence cases."""
-    from credibility.updating import CASE_ACTIONS
+    from credibility.schema import CASE_ACTIONS
 
     counts = cases.counts()
     table = Table(title=f"Incoming cases ({escape(str(path))})", title_justify="left")

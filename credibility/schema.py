@@ -53,11 +53,14 @@ from credibility.errors import CredibilityDataError
 from credibility.spec import ModelSpec, SignalSpec, load_spec, parse_spec
 
 __all__ = [
+    "CASE_ACTIONS",
     "CASE_COLUMNS",
     "COMMITMENT_COLUMNS",
+    "LEDGER_ACTIONS",
     "MAX_PERIODS",
     "SIGNAL_COLUMNS",
     "CredibilityData",
+    "action_counts",
     "row_actions",
 ]
 
@@ -1158,6 +1161,24 @@ def _float_column(values: pd.Series) -> pd.Series:
 
 def _csv_text(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n")
+
+
+#: What can happen to an incoming signal row.
+LEDGER_ACTIONS = ("added", "unchanged", "revised")
+#: What can happen to an incoming deterrence case: ``resolved`` is an open case (no
+#: outcome stored) that now has its outcome.
+CASE_ACTIONS = ("added", "unchanged", "resolved", "revised")
+
+
+def action_counts(ledger: pd.DataFrame, actions: tuple[str, ...]) -> dict[str, int]:
+    """How many rows of a ledger have each of ``actions`` (every one present, 0 or more).
+
+    Examples
+    --------
+    >>> action_counts(pd.DataFrame({"action": ["added", "added"]}), LEDGER_ACTIONS)
+    {'added': 2, 'unchanged': 0, 'revised': 0}
+    """
+    return {action: int((ledger["action"] == action).sum()) for action in actions}
 
 
 #: The columns of a signal row's observation, and its key among stored rows (the unit

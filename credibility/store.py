@@ -58,7 +58,7 @@ from filelock import FileLock, Timeout
 
 from credibility.errors import CredibilityError
 from credibility.fitting import FitResult
-from credibility.updating import CASE_ACTIONS, LEDGER_ACTIONS, action_counts
+from credibility.schema import CASE_ACTIONS, LEDGER_ACTIONS, action_counts
 
 MANIFEST_FORMAT = 1
 MANIFEST = "manifest.json"

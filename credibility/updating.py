@@ -45,25 +45,25 @@ from credibility.model.index import UnitCells, build_index
 from credibility.sampling import SamplerConfig
 from credibility.schema import (
     _OBSERVATION,
+    CASE_ACTIONS,
+    LEDGER_ACTIONS,
     CredibilityData,
+    action_counts,
     read_cases,
     read_text_cells,
     row_actions,
 )
 
 __all__ = [
-    "CASE_ACTIONS",
     "CASE_LEDGER_COLUMNS",
     "DIFF_COLUMNS",
     "FIT_SETTINGS",
-    "LEDGER_ACTIONS",
     "LEDGER_COLUMNS",
     "UPDATE_METHODS",
     "CaseMerge",
     "MergeResult",
     "UpdateError",
     "UpdateResult",
-    "action_counts",
     "credibility_diff",
     "merge_cases",
     "merge_signals",
@@ -75,14 +75,9 @@ __all__ = [
 
 #: Update methods: a full refit, or the fast filter of :mod:`credibility.approximate`.
 UPDATE_METHODS = ("exact", "approximate")
-#: What can happen to an incoming signal row.
-LEDGER_ACTIONS = ("added", "unchanged", "revised")
 #: Columns of :attr:`MergeResult.ledger`; ``row`` is the row number in the incoming table.
 LEDGER_COLUMNS = ("row", "action", "level", "commitment_id", "alliance", "period", "signal",
                   "old_value", "new_value")
-#: What can happen to an incoming deterrence case: ``resolved`` is an open case (no
-#: outcome stored) that now has its outcome.
-CASE_ACTIONS = ("added", "unchanged", "resolved", "revised")
 #: Columns of :attr:`CaseMerge.ledger`; ``row`` is the row number in the incoming table.
 CASE_LEDGER_COLUMNS = ("row", "action", "case_id", "commitment_id", "period", "old_outcome",
                        "new_outcome")
@@ -93,7 +88,6 @@ DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change
 #: (:class:`~credibility.sampling.SamplerConfig`) and the outcome mode.
 FIT_SETTINGS = (*(f.name for f in dataclasses.fields(SamplerConfig)), "outcome")
 
-#: The cells of a signal row that make up its observation (compared on a repeat).
 #: Commitment columns that must agree when a new commitments table repeats a stored one.
 _COMMITMENT_FIELDS = ("guarantor", "protege", "alliance", "region", "type", "start", "end")
 
@@ -103,17 +97,6 @@ Table = pd.DataFrame | str | os.PathLike[str]
 
 class UpdateError(CredibilityError):
     """An update cannot be done as asked (unknown method, nothing new, nothing to compare)."""
-
-
-def action_counts(ledger: pd.DataFrame, actions: tuple[str, ...]) -> dict[str, int]:
-    """How many rows of a ledger have each of ``actions`` (every one present, 0 or more).
-
-    Examples
-    --------
-    >>> action_counts(pd.DataFrame({"action": ["added", "added"]}), LEDGER_ACTIONS)
-    {'added': 2, 'unchanged': 0, 'revised': 0}
-    """
-    return {action: int((ledger["action"] == action).sum()) for action in actions}
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +109,7 @@ class MergeResult:
         The merged, re-validated data (same spec as the stored data).
     ledger
         One row per incoming signal row, columns :data:`LEDGER_COLUMNS`: its row
-        number in the incoming table, the ``action`` (one of :data:`LEDGER_ACTIONS`),
+        number in the incoming table, the ``action`` (one of :data:`~credibility.schema.LEDGER_ACTIONS`),
         its key (``level``, ``commitment_id``, ``alliance``, ``period``, ``signal``)
         and the stored (``old_value``, NaN when added) and incoming (``new_value``)
         value.
@@ -172,7 +155,7 @@ class CaseMerge:
         The merged, re-validated data.
     ledger
         One row per incoming case, columns :data:`CASE_LEDGER_COLUMNS`: its row number
-        in the incoming table, the ``action`` (one of :data:`CASE_ACTIONS`), the case's
+        in the incoming table, the ``action`` (one of :data:`~credibility.schema.CASE_ACTIONS`), the case's
         id, commitment and period, and its stored (``old_outcome``; NaN when added or
         open) and incoming (``new_outcome``; NaN when open) outcome.
     """
