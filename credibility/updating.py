@@ -109,8 +109,8 @@ class MergeResult:
         The merged, re-validated data (same spec as the stored data).
     ledger
         One row per incoming signal row, columns :data:`LEDGER_COLUMNS`: its row
-        number in the incoming table, the ``action`` (one of :data:`~credibility.schema.LEDGER_ACTIONS`),
-        its key (``level``, ``commitment_id``, ``alliance``, ``period``, ``signal``)
+        number in the incoming table, the ``action`` (one of
+        :data:`~credibility.schema.LEDGER_ACTIONS`), its key (``level``, ``commitment_id``, ``alliance``, ``period``, ``signal``)
         and the stored (``old_value``, NaN when added) and incoming (``new_value``)
         value.
     added_commitments
@@ -155,8 +155,8 @@ class CaseMerge:
         The merged, re-validated data.
     ledger
         One row per incoming case, columns :data:`CASE_LEDGER_COLUMNS`: its row number
-        in the incoming table, the ``action`` (one of :data:`~credibility.schema.CASE_ACTIONS`), the case's
-        id, commitment and period, and its stored (``old_outcome``; NaN when added or
+        in the incoming table, the ``action`` (one of
+        :data:`~credibility.schema.CASE_ACTIONS`), the case's id, commitment and period, and its stored (``old_outcome``; NaN when added or
         open) and incoming (``new_outcome``; NaN when open) outcome.
     """
 
