@@ -110,9 +110,9 @@ class MergeResult:
     ledger
         One row per incoming signal row, columns :data:`LEDGER_COLUMNS`: its row
         number in the incoming table, the ``action`` (one of
-        :data:`~credibility.schema.LEDGER_ACTIONS`), its key (``level``, ``commitment_id``, ``alliance``, ``period``, ``signal``)
-        and the stored (``old_value``, NaN when added) and incoming (``new_value``)
-        value.
+        :data:`~credibility.schema.LEDGER_ACTIONS`), its key (``level``,
+        ``commitment_id``, ``alliance``, ``period``, ``signal``) and the stored
+        (``old_value``, NaN when added) and incoming (``new_value``) value.
     added_commitments
         Ids of the commitments the update added, in the order given.
     """
@@ -156,8 +156,9 @@ class CaseMerge:
     ledger
         One row per incoming case, columns :data:`CASE_LEDGER_COLUMNS`: its row number
         in the incoming table, the ``action`` (one of
-        :data:`~credibility.schema.CASE_ACTIONS`), the case's id, commitment and period, and its stored (``old_outcome``; NaN when added or
-        open) and incoming (``new_outcome``; NaN when open) outcome.
+        :data:`~credibility.schema.CASE_ACTIONS`), the case's id, commitment and
+        period, and its stored (``old_outcome``; NaN when added or open) and incoming
+        (``new_outcome``; NaN when open) outcome.
     """
 
     data: CredibilityData
