@@ -79,7 +79,7 @@ def base(world) -> FitResult:
 
 @pytest.fixture(scope="module")
 def approximate(base: FitResult, world) -> FitResult:
-    return base.update(world[1], method="approximate", progress=False).fit
+    return update_fit(base, world[1], method="approximate", progress=False).fit
 
 
 def test_new_period_is_added_and_labelled(base: FitResult, approximate: FitResult) -> None:

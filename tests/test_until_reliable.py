@@ -29,6 +29,7 @@ from credibility.sampling import (
     run,
     sample_model,
 )
+from credibility.updating import update_fit
 
 pytestmark = pytest.mark.slow
 
@@ -211,8 +212,8 @@ def test_a_fit_stopped_by_the_budget_says_so_and_its_config_round_trips(tmp_path
     monkeypatch.setattr(CredibilityModel, "fit", stand_in)
     rows = data.signals[data.signals["period"] == 2006].assign(period=2007)
     rows = rows.assign(alliance=rows["alliance"].where(rows["level"] == "alliance", ""))
-    loaded.update(rows[["commitment_id", "alliance", "period", "signal", "value"]],
-                  progress=False)
+    update_fit(loaded, rows[["commitment_id", "alliance", "period", "signal", "value"]],
+               progress=False)
     assert seen[0]["sampler"] == expected
 
 
