@@ -404,15 +404,14 @@ def build_dimensional_model(
                                correlation, cholesky, spec.dynamics,
                                np.eye(n_dims)[:, split_rows] if split_rows else None)
 
-        loading_sd = priors.loc[[signals[r].name for r in rows], "loading_sd"].to_numpy()
-        magnitude = pm.HalfNormal("loading_magnitude", sigma=loading_sd, dims="loading_entry")
         direction = np.array([s.direction for s in signals], dtype=np.float64)
-        loading = pt.zeros((len(signals), n_dims))[rows, columns].set(direction[rows] * magnitude)
+        loading = _pattern_loadings("loading_magnitude", "loading_entry", pattern, signals,
+                                    priors, direction)
         # The likelihood's alliance latent: alliance levels less the states' mean.
         alliance_latent = alliance_level - level[:, None]
         split = None
         if split_rows:
-            split = _between_within(spec, signals, pattern, priors, lasting_mean,
+            split = _between_within(split_rows, signals, pattern, priors, lasting_mean,
                                     alliance_lasting, alliance_moving, direction)
             alliance_latent = pt.set_subtensor(alliance_latent[split_rows],
                                                split.alliance_within)
@@ -446,7 +445,7 @@ class _Split:
 
 
 def _between_within(
-    spec: ModelSpec, signals: tuple[SignalSpec, ...], pattern: np.ndarray,
+    split_rows: list[int], signals: tuple[SignalSpec, ...], pattern: np.ndarray,
     priors: pd.DataFrame, lasting_mean: pt.TensorVariable, alliance_lasting: pt.TensorVariable,
     alliance_moving: pt.TensorVariable, direction: np.ndarray,
 ) -> _Split:
@@ -459,22 +458,30 @@ def _between_within(
     ``loading_between_entry``) times the signal's direction is a signal's between
     loading on each between-within dimension it loads on.
     """
-    split_rows = [spec.dimensions.index(d) for d in spec.between_within]
     between = pm.Flat("between_state", dims=("between_dimension", "commitment"),
                       default_transform=ZeroSumTransform([-1]))
     mean = pm.Flat("between_mean", dims="between_dimension")
     pm.Potential("between_prior", pm.logp(pm.Normal.dist(0.0, 1.0),
                                           between + mean[:, None]
                                           - lasting_mean[split_rows]).sum())
-    rows, columns = np.nonzero(pattern[:, split_rows])
-    loading_sd = priors.loc[[signals[r].name for r in rows], "loading_sd"].to_numpy()
-    magnitude = pm.HalfNormal("loading_between_magnitude", sigma=loading_sd,
-                              dims="loading_between_entry")
-    loading = pt.zeros((len(signals), len(split_rows)))[rows, columns].set(
-        direction[rows] * magnitude)
+    loading = _pattern_loadings("loading_between_magnitude", "loading_between_entry",
+                                pattern[:, split_rows], signals, priors, direction)
     return _Split(between=between, loading=loading,
                   alliance_between=alliance_lasting[split_rows] - mean[:, None],
                   alliance_within=alliance_moving[split_rows])
+
+
+def _pattern_loadings(
+    name: str, entries: str, pattern: np.ndarray, signals: tuple[SignalSpec, ...],
+    priors: pd.DataFrame, direction: np.ndarray,
+) -> pt.TensorVariable:
+    """A ``(signal, column)`` loading matrix: where ``pattern`` is true, the signal's
+    direction times a HalfNormal magnitude (the free variable ``name``, dim ``entries``,
+    sd the signal's ``loading_sd``); exactly zero elsewhere."""
+    rows, columns = np.nonzero(pattern)
+    loading_sd = priors.loc[[signals[r].name for r in rows], "loading_sd"].to_numpy()
+    magnitude = pm.HalfNormal(name, sigma=loading_sd, dims=entries)
+    return pt.zeros(pattern.shape)[rows, columns].set(direction[rows] * magnitude)
 
 
 def _within_paths(cells: UnitCells, k: int) -> pt.TensorVariable:
