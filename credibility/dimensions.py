@@ -324,7 +324,7 @@ def build_dimensional_model(
     n_dims = len(dimensions)
     pattern = loading_pattern(signals, dimensions)
     rows, columns = np.nonzero(pattern)
-    split_rows = [dimensions.index(d) for d in spec.between_within]
+    split_rows = spec.between_within_rows
     coords = {
         **model_coords(index),
         "dimension": list(dimensions),

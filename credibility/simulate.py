@@ -581,7 +581,7 @@ def _simulate_dimensions(
     moving = a_raw[:, layout.c_alliance[c_unit], c_period - first] + own_paths
     split = _between_within(spec, rng, lasting, moving, a_lasting, a_moving, c_unit)
     if split is not None:  # the reported dimension: lasting level plus within path
-        split_rows = [dims.index(d) for d in spec.between_within]
+        split_rows = spec.between_within_rows
         x[split_rows] = split.between[:, c_unit] + split.within[split_rows]
         a_level[split_rows] = split.alliance_between + split.alliance_within[split_rows]
     # Each dimension's anchors, as for one: mean 0 over active cells, reported sd 1.
@@ -655,7 +655,7 @@ def _between_within(
     ``None`` without such dimensions."""
     if not spec.between_within:
         return None
-    rows = [spec.dimensions.index(d) for d in spec.between_within]
+    rows = spec.between_within_rows
     level = lasting[rows] + rng.normal(size=(len(rows), lasting.shape[1]))
     level_mean = level.mean(axis=1, keepdims=True)
     whole = lasting[:, c_unit] + moving
@@ -799,7 +799,7 @@ def _truth_dimensions(
     split_vars, split_coords = {}, {}
     if split is not None:
         split_vars, split_coords = _truth_between_within(spec, layout, split, parameters)
-        split_rows = [dims.index(d) for d in spec.between_within]
+        split_rows = spec.between_within_rows
         loading[:, split_rows] *= (split.within[split_rows].std(axis=1)
                                    / spread[split_rows])[None, :]
     intercepts = {n: float(v["intercept"]) for n, v in parameters.items() if "intercept" in v}
@@ -857,7 +857,7 @@ def _truth_between_within(
     each (zero where a signal does not load on the dimension). ``loading`` of such a
     dimension is its within loading (:func:`_truth_dimensions`)."""
     dims, split_dims = spec.dimensions, spec.between_within
-    split_rows = [dims.index(d) for d in split_dims]
+    split_rows = spec.between_within_rows
     between_sd = split.between.std(axis=1)
     within_sd = split.within[split_rows].std(axis=1)
     within = np.full((len(split_dims), len(layout.frame), layout.periods.size), np.nan)

@@ -152,6 +152,20 @@ class ModelSpec:
                 return s
         raise SpecError(f"{self.source}: no signal named {name!r}")
 
+    @property
+    def between_within_rows(self) -> list[int]:
+        """Positions in :attr:`dimensions` of the ``between_within`` dimensions, in that
+        order.
+
+        Examples
+        --------
+        >>> import dataclasses
+        >>> spec = load_spec("capability_willingness")
+        >>> dataclasses.replace(spec, between_within=("willingness",)).between_within_rows
+        [1]
+        """
+        return [self.dimensions.index(d) for d in self.between_within]
+
     def signal_dimensions(self, name: str) -> tuple[str, ...]:
         """The dimensions signal ``name`` loads on: its own first, then its ``also``.
 
