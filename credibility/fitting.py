@@ -500,9 +500,9 @@ class CredibilityModel:
         fits the predictor of two dimensions on them (slopes per dimension and their
         interaction, :mod:`credibility.predictor`), two-stage or joint; outcomes with
         more than two dimensions raise a :class:`~credibility.errors.FitError` (fit
-        those with ``outcome="none"``). Its
-        coordinates are not adapted and its likelihood is not fused. ``sampler``, when given,
-        is the whole sampler configuration and replaces ``draws`` ... ``budget_seconds``
+        those with ``outcome="none"``). Its coordinates are not adapted and its
+        likelihood is not fused. ``sampler``, when given, is the whole sampler
+        configuration and replaces ``draws`` ... ``budget_seconds``
         (an update passes the previous fit's). The configuration and what the run did
         are recorded in :attr:`FitResult.settings` (``sampler_config``, ``run``).
         ``on_stage`` (optional) is called with a short description as each stage
