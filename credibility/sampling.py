@@ -470,6 +470,22 @@ def _chain_draws(tree: xr.DataTree) -> int:
     return int(finite.sum(axis=1).min())
 
 
+def _stored_draws(folder: str) -> int:
+    """Draws every chain of the nutpie zarr trace in ``folder`` holds so far (its
+    sampler statistics alone are read)."""
+    try:
+        lazy = xr.open_datatree(folder, engine="zarr", consolidated=False)
+    except (OSError, KeyError, ValueError):  # not written yet: the caller polls again
+        return 0
+    try:
+        stats = lazy["sample_stats"].to_dataset()
+        name = next(n for n in ("energy", "step_size", "logp") if n in stats)
+        finite = np.isfinite(stats[name].to_numpy())
+    finally:
+        lazy.close()
+    return int(finite.sum(axis=1).min())
+
+
 def _finished(sampler: Any) -> bool:
     """Whether a background nutpie sampler is done (it raises ``TimeoutError`` when
     asked while its chains hold their lock: then it is not)."""
@@ -544,11 +560,14 @@ def _run_nutpie(
                         out_of_time = True
                         break
                     with lock:
-                        if min(done) >= target:
-                            break
+                        reached = min(done) >= target
+                    # On disk, nutpie writes each chain's draws in chunks: the last few
+                    # before a checkpoint reach the store only when their chunk is full.
+                    if reached and (folder is None or _stored_draws(folder) >= target):
+                        break
                     if _finished(sampler):
                         break
-                    time.sleep(0.05)
+                    time.sleep(0.2 if reached else 0.05)
                 finished = _finished(sampler)
                 if not finished:
                     sampler.pause()

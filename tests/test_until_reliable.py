@@ -293,3 +293,27 @@ def test_a_fit_whose_first_check_fails_samples_again_in_adapted_coordinates(monk
     assert fit.sampled_spec.residual_signal == "spending_ratio"
     fit.save(tmp_path / "fit")
     assert FitResult.load(tmp_path / "fit").sampled_spec == fit.sampled_spec
+
+
+
+def test_a_run_on_disk_waits_for_the_draws_of_each_checkpoint(tmp_path, monkeypatch):
+    """nutpie writes a zarr trace in chunks of 16 draws per chain, so when a run pauses
+    at a checkpoint its last few draws may not be on disk yet; the run keeps sampling
+    until they are. Without that, a slow model (a draw of the size M benchmark takes
+    about as long as nutpie's progress reports are apart) failed with "nutpie stopped
+    after 992 of 1000 draws per chain"; this one, whose draws are slow for the same
+    reason, failed with "stopped after 16 of 20". Checkpoints 20 and 30 are inside a
+    chunk."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    with pm.Model() as model:
+        x = pm.Normal("x", shape=20)
+        grid = pm.math.constant(np.linspace(0.0, 1.0, 50_000))
+        pm.Potential("slow", 1e-3 * pm.math.cos(x[:, None] * grid[None, :]).sum())
+    config = SamplerConfig(draws=20, tune=10, chains=2, seed=1, max_draws=40)
+    tree, record = run(model, config, progress=False, trace_storage="disk", check=failing)
+    assert [c[0] for c in record.checks] == list(config.checkpoints()) == [20, 30, 40]
+    assert record.stopped_by == "draw limit"
+    assert tree["posterior"]["x"].shape == (2, 40, 20)
+    assert np.isfinite(tree["posterior"]["x"].to_numpy()).all()
+    assert not list(tmp_path.glob("credibility-trace-*"))  # the temporary store is gone
