@@ -19,6 +19,7 @@ JSON. Example::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import time
@@ -29,17 +30,24 @@ from performance import SIZES, simulated
 
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel
+from credibility.spec import load_spec
 
 HERE = Path(__file__).resolve().parent
 
 
-def fit_once(size: str, seed: int) -> dict:
-    """One default fit of the ``size`` data with sampler seed ``seed``."""
+def fit_once(size: str, seed: int, spectral: bool = False) -> dict:
+    """One default fit of the ``size`` data with sampler seed ``seed``.
+
+    ``spectral`` starts from spectral states instead of the default spec's centred ones.
+    """
     data = simulated(size).data
+    spec = load_spec("default")
+    if spectral:
+        spec = dataclasses.replace(spec, spectral_states=True)
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = CredibilityModel("default").fit(data, seed=seed, progress=False, outcome="none")
+        fit = CredibilityModel(spec).fit(data, seed=seed, progress=False, outcome="none")
     seconds = time.perf_counter() - started
     d = fit.diagnostics
     return {"seed": seed, "passed": d.ok, "seconds": round(seconds, 1),
@@ -52,6 +60,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--size", choices=list(SIZES), default="S")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--spectral", action="store_true",
+                        help="start from spectral states (the default spec otherwise)")
     parser.add_argument("--out", type=Path, default=None, help="write the result as JSON")
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
@@ -60,7 +70,7 @@ def main() -> None:
     print(f"size {args.size} {SIZES[args.size]} (SYNTHETIC), CredibilityModel.fit defaults")
     print(f"{'seed':>4} {'passed':>6} {'seconds':>8} {'R-hat':>7} {'ESS':>6} {'div':>4}  run")
     for seed in args.seeds:
-        row = fit_once(args.size, seed)
+        row = fit_once(args.size, seed, args.spectral)
         rows.append(row)
         print(f"{seed:>4} {row['passed']!s:>6} {row['seconds']:>8.1f} {row['max_rhat']:>7.4f} "
               f"{row['min_ess_bulk']:>6} {row['divergences']:>4}  {row['run']}", flush=True)
@@ -69,7 +79,8 @@ def main() -> None:
     if args.out:
         args.out.write_text(json.dumps({"synthetic": True, "size": args.size,
                                         "commitments_periods": SIZES[args.size],
-                                        "commit": commit, "rows": rows}, indent=2) + "\n")
+                                        "spectral_states": args.spectral, "commit": commit,
+                                        "rows": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
