@@ -49,14 +49,13 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 
 #: Modules over MAX_MODULE_LINES lines today.
 LONG_MODULES: set[str] = {
-    "cli", "fitting", "kernels", "measurement", "plots", "predictor", "sampling", "schema",
+    "fitting", "kernels", "measurement", "plots", "predictor", "sampling", "schema",
     "simulate", "sources", "spec", "updating", "validation",
 }
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
 LONG_FUNCTIONS: set[str] = {
     "approximate:previous_state", "approximate:build_approximate_model",
-    "cli:demo", "cli:fit_command", "cli:export", "cli:report", "cli:update",
     "compare:signal_log_likelihood", "dimensions:build_dimensional_model", "fitting:fit",
     "kernels:family_logp", "model:build_index", "model:add_likelihoods",
     "model:signal_parameters", "measurement:build_measurement_model",
@@ -96,7 +95,8 @@ def _imports(tree: ast.Module) -> set[str]:
             else:  # from credibility import name: a module, or a name of __init__
                 # (__version__ is package metadata: the package is imported before any
                 # of its modules anyway, so taking its version closes no cycle).
-                found.update(a.name if (PACKAGE / f"{a.name}.py").exists() else "__init__"
+                found.update(a.name if (PACKAGE / f"{a.name}.py").exists()
+                             or (PACKAGE / a.name / "__init__.py").exists() else "__init__"
                              for a in node.names if a.name != "__version__")
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names
