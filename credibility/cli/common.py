@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from credibility.fitting import FitResult
     from credibility.store import PosteriorStore
 
+
 #: Exit code for bad input (the same code Typer uses for usage errors).
 EXIT_BAD_INPUT = 2
 #: Default of --max-treedepth: credibility.sampling.MAX_TREEDEPTH, repeated here so that
