@@ -8,7 +8,7 @@ Convergence problems are not errors: results are written, and shown under a red
 "posterior NOT reliable" panel.
 
 The commands live in one module per concern, each registering on :data:`app`:
-``common`` (the application, shared options and helpers), ``tables`` (what is printed),
+``common`` (the application, shared options and functions), ``tables`` (what is printed),
 ``fit`` (``demo``, ``fit``), ``results`` (``export``, ``predict``, ``report``,
 ``compare``), ``store`` (``update``, ``history``, ``diff``), ``datasets`` and
 ``validate``.

@@ -2,11 +2,11 @@
 
 The Typer application the commands register on, the handling that turns the library's
 errors into one ``error:`` line and exit code 2, the options several commands take
-(sampling settings, ``--store``), and small helpers to load what a command reads and
+(sampling settings, ``--store``), and small functions that load what a command reads and
 print what it wrote.
 
 The library (PyMC, ArviZ, matplotlib, pandas, ...) is imported inside the commands and
-helpers that use it, so that ``credibility --help`` starts in a fraction of a second
+functions that use it, so that ``credibility --help`` starts in a fraction of a second
 (decision 42).
 """
 
