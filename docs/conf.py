@@ -91,9 +91,16 @@ sphinx_gallery_conf = {
 
 
 def _public_modules() -> list[str]:
-    """Every module of the package whose name has no leading underscore."""
+    """Every module of the package whose name has no leading underscore.
+
+    The command line's modules (``credibility.cli.*``) are not an API: their functions
+    are the commands, which the command-line reference (cli.md) documents from their
+    ``--help``; ``credibility.cli`` itself has its page, as when it was one module.
+    """
     names = ["credibility"]
     for info in pkgutil.walk_packages(credibility.__path__, "credibility."):
+        if info.name.startswith("credibility.cli."):
+            continue
         if not any(part.startswith("_") for part in info.name.split(".")):
             names.append(info.name)
     return sorted(names)
@@ -120,7 +127,11 @@ def _write_api_pages() -> None:
     for name in sorted(credibility.__all__, key=str.lower):
         if name == "__version__":
             continue
-        obj = getattr(credibility, name)
+        # From the module the lazy table names, not from the package: walking the
+        # package above imported credibility.validation, which imports the submodule
+        # credibility.simulate, and that binds the submodule to the name `simulate`.
+        where = credibility._LAZY.get(name, "credibility.errors")
+        obj = getattr(importlib.import_module(where), name)
         module = obj.__module__
         summary = (importlib.import_module(module).__dict__[name].__doc__ or "").strip()
         summary = summary.splitlines()[0] if summary else ""

@@ -12,8 +12,13 @@ dependency). The layers, lowest first:
    simulate, demo;
 4. results: fitting (``FitResult``), store;
 5. analysis: checks, compare, scenarios, updating, approximate, plots;
-6. validation: SBC, its rank statistics and its figures;
-7. interface: the CLI and the package's lazy namespace.
+6. validation: SBC, its rank statistics and its figures (``credibility/validation/``:
+   settings, simulation, sbc, ranks, report, plots);
+7. interface: the CLI (``credibility/cli/``: common, tables, fit, results, store,
+   validate, datasets) and the package's lazy namespace.
+
+A folder is one entry of a layer (``model``, ``sources``, ``validation``, ``cli``): its
+modules import each other freely, and its size limits apply to each of its files.
 
 What breaks these rules today is listed below, each with the reason, as debt: the
 tests fail on any *new* upward import, cycle, oversized module or function, and on a
@@ -37,7 +42,7 @@ LAYERS: dict[str, int] = {
     "model": 3, "measurement": 3, "dimensions": 3, "predictor": 3, "simulate": 3, "demo": 3,
     "fitting": 4, "store": 4,
     "checks": 5, "compare": 5, "scenarios": 5, "updating": 5, "approximate": 5, "plots": 5,
-    "validation": 6, "ranks": 6, "validation_plots": 6,
+    "validation": 6,
     "cli": 7, "__init__": 7,
 }
 
@@ -49,14 +54,13 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 
 #: Modules over MAX_MODULE_LINES lines today.
 LONG_MODULES: set[str] = {
-    "cli", "fitting", "kernels", "measurement", "plots", "predictor", "sampling", "schema",
-    "simulate", "sources", "spec", "updating", "validation",
+    "fitting", "kernels", "measurement", "plots", "predictor", "sampling", "schema",
+    "simulate", "sources", "spec", "updating",
 }
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
 LONG_FUNCTIONS: set[str] = {
     "approximate:previous_state", "approximate:build_approximate_model",
-    "cli:demo", "cli:fit_command", "cli:export", "cli:report", "cli:update",
     "compare:signal_log_likelihood", "dimensions:build_dimensional_model", "fitting:fit",
     "kernels:family_logp", "model:build_index", "model:add_likelihoods",
     "model:signal_parameters", "measurement:build_measurement_model",
@@ -64,7 +68,7 @@ LONG_FUNCTIONS: set[str] = {
     "scenarios:run_scenario", "schema:_parse_signals", "simulate:simulate",
     "simulate:_simulate_dimensions", "simulate:simulate_cases", "sources:_codebook",
     "spec:parse_spec", "updating:merge_signals", "updating:merge_cases",
-    "updating:update_fit", "validation:summary_markdown",
+    "updating:update_fit",
 }
 
 MAX_MODULE_LINES = 600
@@ -96,7 +100,8 @@ def _imports(tree: ast.Module) -> set[str]:
             else:  # from credibility import name: a module, or a name of __init__
                 # (__version__ is package metadata: the package is imported before any
                 # of its modules anyway, so taking its version closes no cycle).
-                found.update(a.name if (PACKAGE / f"{a.name}.py").exists() else "__init__"
+                found.update(a.name if (PACKAGE / f"{a.name}.py").exists()
+                             or (PACKAGE / a.name / "__init__.py").exists() else "__init__"
                              for a in node.names if a.name != "__version__")
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names

@@ -25,7 +25,16 @@ from typer.testing import CliRunner
 from credibility.cli import app
 from credibility.kernels import DATA_PREFIX
 from credibility.measurement import build_measurement_model
-from credibility.ranks import (
+from credibility.spec import load_spec, parse_spec
+from credibility.validation import (
+    SBCSettings,
+    ValidationError,
+    load_simulations,
+    run_sbc,
+    simulation_seed,
+)
+from credibility.validation.plots import plot_coverage, plot_rank_ecdf, plot_recovery
+from credibility.validation.ranks import (
     COVERAGE_LEVELS,
     _example_simulations,
     coverage_table,
@@ -38,12 +47,8 @@ from credibility.ranks import (
     thinned_rank,
     uniformity_table,
 )
-from credibility.spec import load_spec, parse_spec
-from credibility.validation import (
-    SBCSettings,
-    ValidationError,
-    _check_settings,
-    _client,
+from credibility.validation.sbc import _check_settings, _client
+from credibility.validation.simulation import (
     _comparable_latents,
     _design,
     _latent_metrics,
@@ -51,11 +56,7 @@ from credibility.validation import (
     _quantities,
     _shared_model,
     _simulate,
-    load_simulations,
-    run_sbc,
-    simulation_seed,
 )
-from credibility.validation_plots import plot_coverage, plot_rank_ecdf, plot_recovery
 
 AUTO_SPEC = """
 [model]

@@ -8,6 +8,7 @@ its own, so that the reference cannot drift from the commands.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -56,8 +57,10 @@ class CliReference(SphinxDirective):
         import credibility.cli
 
         os.environ.setdefault("TERMINAL_WIDTH", str(WIDTH))
-        # The page is rebuilt when the commands or this directive change.
-        self.env.note_dependency(credibility.cli.__file__)
+        # The page is rebuilt when the commands (any module of the package) or this
+        # directive change.
+        for module in sorted(Path(credibility.cli.__file__).parent.glob("*.py")):
+            self.env.note_dependency(str(module))
         self.env.note_dependency(__file__)
         sections: list[nodes.Node] = []
         for path in _commands(typer.main.get_command(credibility.cli.app)):

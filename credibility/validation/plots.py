@@ -11,7 +11,7 @@ on the Agg canvas without ``pyplot`` and, given ``path``, writes it.
 
 Examples
 --------
->>> from credibility.ranks import _example_simulations
+>>> from credibility.validation.ranks import _example_simulations
 >>> fig = plot_rank_ecdf(_example_simulations())
 >>> len(fig.axes)
 1
@@ -28,7 +28,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from credibility.ranks import coverage_table, ecdf_band, uniformity_table
+from credibility.validation.ranks import coverage_table, ecdf_band, uniformity_table
 
 __all__ = ["plot_coverage", "plot_rank_ecdf", "plot_recovery"]
 
@@ -72,12 +72,12 @@ def plot_rank_ecdf(
 ) -> Figure:
     """ECDF-difference plot of every ranked quantity, with its simultaneous ``1 - alpha`` band.
 
-    ``uniformity`` is :func:`~credibility.ranks.uniformity_table` of the same
+    ``uniformity`` is :func:`~credibility.validation.ranks.uniformity_table` of the same
     simulations (computed when omitted); quantities it flags are drawn in red.
 
     Examples
     --------
-    >>> from credibility.ranks import _example_simulations
+    >>> from credibility.validation.ranks import _example_simulations
     >>> plot_rank_ecdf(_example_simulations()).axes[0].get_title()
     'persistence_commitment\\np = 0.69'
     """
@@ -107,12 +107,12 @@ def plot_coverage(coverage: pd.DataFrame | xr.Dataset, *, path: str | Path | Non
                   ) -> Figure:
     """Empirical against nominal coverage, one line per group of quantities.
 
-    ``coverage`` is :func:`~credibility.ranks.coverage_table` (or the
+    ``coverage`` is :func:`~credibility.validation.ranks.coverage_table` (or the
     simulations, from which it is computed). Points on the diagonal are calibrated.
 
     Examples
     --------
-    >>> from credibility.ranks import _example_simulations
+    >>> from credibility.validation.ranks import _example_simulations
     >>> plot_coverage(_example_simulations()).axes[0].get_xlabel()
     'nominal coverage'
     """
@@ -139,7 +139,7 @@ def plot_recovery(simulations: xr.Dataset, *, path: str | Path | None = None) ->
 
     Examples
     --------
-    >>> from credibility.ranks import _example_simulations
+    >>> from credibility.validation.ranks import _example_simulations
     >>> plot_recovery(_example_simulations()).axes[0].get_xlabel()
     'truth'
     """

@@ -5,7 +5,7 @@ Pure functions of draws and of the simulations table that
 among thinned posterior draws, a uniformity test of the ranks per quantity with
 simultaneous ECDF bands (Säilynoja, Bürkner and Vehtari 2022) and Holm's correction,
 and the coverage and recovery tables. :mod:`credibility.validation` runs the
-simulations and :mod:`credibility.validation_plots` draws these tables.
+simulations and :mod:`credibility.validation.plots` draws these tables.
 """
 
 from __future__ import annotations
