@@ -28,7 +28,11 @@ from scipy.special import ndtr
 from credibility import predictor
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
-from credibility.measurement import adapted_coordinates, build_measurement_model
+from credibility.measurement import (
+    adapted_coordinates,
+    build_measurement_model,
+    starting_coordinates,
+)
 from credibility.model.index import ModelIndex, build_index
 from credibility.sampling import (
     BACKENDS,
@@ -537,7 +541,12 @@ class CredibilityModel:
         # The model of several dimensions has no fused kernels.
         options = {"one_hot": one_hot_gathers(backend),
                    "fused": fused_likelihood(backend) and not several}
-        model = _build(data, self.spec, index, design, mode, options)
+        # Large data start in spectral states (decision 57); the choice is the spec's.
+        start = starting_coordinates(index, self.spec)
+        spec = self.spec if start is None else start[0]
+        if start is not None:
+            stage(f"starting in {start[1]} ({start[2]})")
+        model = _build(data, spec, index, design, mode, options)
         built = time.perf_counter()
         if method != "nuts":
             stage(f"fitting ADVI (APPROXIMATE), then {config.chains} x {config.draws} draws")
@@ -565,13 +574,12 @@ class CredibilityModel:
             # they are defined for one latent, so a model of several dimensions keeps its own.
             if not self.spec.adapt_coordinates or several:
                 return False
-            choice = adapted_coordinates(tree["posterior"].to_dataset(), index, self.spec)
+            choice = adapted_coordinates(tree["posterior"].to_dataset(), index, spec)
             if choice is not None:
                 adapted.append(choice)
                 stage(f"sampling again with {choice[1]} ({choice[2]})")
             return choice is not None
 
-        spec = self.spec
         idata, record = run(model, config, progress=progress, trace_storage=trace_storage,
                             check=check, on_check=heard, switch=switch)
         if record.stopped_by == "new coordinates":
@@ -589,10 +597,12 @@ class CredibilityModel:
         raw = idata["posterior"].to_dataset()
         # An until-reliable run checked the draws it kept already (at size L that
         # takes about half a minute): those diagnostics are the fit's.
+        described = record.describe() if record.stopped_by != "fixed length" else ""
+        if start is not None:
+            described = f"started in {start[1]} ({start[2]}); {described}".rstrip("; ")
         diagnostics = dataclasses.replace(
             checked.get(record.draws) or check(idata), sampling_seconds=sampled - built,
-            build_seconds=built - started,
-            run=record.describe() if record.stopped_by != "fixed length" else "")
+            build_seconds=built - started, run=described)
         outcome_group, outcome_diagnostics = None, None
         if mode == "joint":
             outcome_group = predictor.outcome_posterior(raw, design, "joint")
@@ -621,7 +631,8 @@ class CredibilityModel:
                       "unused_signals": list(index.unused_signals),
                       "run": record.to_dict(),
                       **({"coordinates": {"centred_states": list(spec.centred_states),
-                                          "residual_signal": spec.residual_signal}}
+                                          "residual_signal": spec.residual_signal,
+                                          "spectral_states": spec.spectral_states}}
                          if spec is not self.spec else {})},
             outcome_diagnostics=outcome_diagnostics,
         )

@@ -417,6 +417,9 @@ RESIDUAL_SHARE = 0.5
 #: ... and samples the commitment states non-centred when the data carry less than this
 #: share of the information on the states (the AR(1) prior the rest).
 DATA_SHARE = 0.25
+#: A fit that adapts its coordinates starts in spectral states (decision 17) when its
+#: data hold at least this many commitment-periods (decision 57).
+SPECTRAL_CELLS = 5_000
 
 
 def summary_posterior(
@@ -569,6 +572,35 @@ def adapted_coordinates(posterior: xr.Dataset, index: ModelIndex, spec: ModelSpe
                 "non-centred commitment states",
                 f"the data carry {data / (data + prior):.0%} of the information on them")
     return None
+
+
+def starting_coordinates(index: ModelIndex, spec: ModelSpec
+                         ) -> tuple[ModelSpec, str, str] | None:
+    """The spec in the coordinates a fit starts in, what they are and why.
+
+    A fit that adapts its coordinates (``[model] adapt_coordinates``) of a spec with
+    plain centred commitment states (one dimension, AR(1), no residual or marker
+    signal) starts in spectral states (decision 17) when the data hold at least
+    :data:`SPECTRAL_CELLS` commitment-periods: with many transitions per commitment the
+    persistence of centred states is pinned by the states while its posterior is
+    wide, and the sampler crawls along that ridge (decision 57). ``None``: the spec's
+    own coordinates.
+
+    Examples
+    --------
+    >>> from credibility.datasets import load_dataset
+    >>> data = load_dataset("demo")
+    >>> starting_coordinates(build_index(data), data.spec) is None  # small enough
+    True
+    """
+    plain = (spec.adapt_coordinates and len(spec.dimensions) == 1 and spec.dynamics == "ar1"
+             and not spec.spectral_states and spec.residual_signal is None
+             and spec.marker_signal is None and "commitment" in spec.centred_states)
+    cells = index.cells.size
+    if not plain or cells < SPECTRAL_CELLS:
+        return None
+    return (dataclasses.replace(spec, spectral_states=True), "spectral states",
+            f"{cells:,} commitment-periods, at least {SPECTRAL_CELLS:,}")
 
 
 def _residual_rows(index: ModelIndex, name: str) -> tuple[int, np.ndarray, np.ndarray]:

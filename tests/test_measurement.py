@@ -32,6 +32,7 @@ from credibility.measurement import (
     information_shares,
     scale_signals,
     spectral_weights,
+    starting_coordinates,
     summary_posterior,
 )
 from credibility.model.dynamics import dynamics_matrix
@@ -595,6 +596,29 @@ def test_adapted_coordinates_follow_where_the_information_on_the_states_comes_fr
     spectral = dataclasses.replace(data.spec, spectral_states=True)
     assert adapted_coordinates(posterior(0.01), index, spectral) is None
 
+
+
+def test_large_data_start_in_spectral_states(monkeypatch):
+    """A fit that adapts its coordinates starts in spectral states from
+    SPECTRAL_CELLS commitment-periods on (decision 57), and only from plain centred
+    states of one dimension: a spec that chose other coordinates keeps them."""
+    import credibility.measurement as measurement
+
+    data = load_dataset("demo")
+    index = build_index(data)
+    assert starting_coordinates(index, data.spec) is None  # below the threshold
+    monkeypatch.setattr(measurement, "SPECTRAL_CELLS", index.cells.size)
+    spec, coordinates, why = starting_coordinates(index, data.spec)
+    assert spec == dataclasses.replace(data.spec, spectral_states=True)
+    assert coordinates == "spectral states"
+    assert why == f"{index.cells.size:,} commitment-periods, at least {index.cells.size:,}"
+    monkeypatch.setattr(measurement, "SPECTRAL_CELLS", index.cells.size + 1)
+    assert starting_coordinates(index, data.spec) is None
+    monkeypatch.setattr(measurement, "SPECTRAL_CELLS", 1)
+    for kept in ({"adapt_coordinates": False}, {"residual_signal": "troops"},
+                 {"centred_states": ()}, {"dynamics": "random_walk"},
+                 {"spectral_states": True}):
+        assert starting_coordinates(index, dataclasses.replace(data.spec, **kept)) is None
 
 def test_alliance_intercept_weights_average_each_signal_s_rows(small_simulation):
     """Each alliance signal's row of weights is the share of its observed rows in each

@@ -296,6 +296,31 @@ def test_a_fit_whose_first_check_fails_samples_again_in_adapted_coordinates(monk
 
 
 
+def test_a_fit_of_large_data_starts_in_spectral_states(monkeypatch, tmp_path):
+    """From SPECTRAL_CELLS commitment-periods on, a fit that adapts its coordinates
+    samples spectral states from the start (decision 57; the choice is tested in
+    tests/test_measurement.py): here the threshold is lowered to the tiny data's size.
+    The run says so, and the sampled spec survives save and load."""
+    import credibility.measurement as measurement
+
+    data = tiny_simulation().data
+    monkeypatch.setattr(measurement, "SPECTRAL_CELLS", 1)
+    stages = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = CredibilityModel("default").fit(data, draws=20, tune=40, chains=2, seed=2,
+                                              progress=False, until_reliable=False,
+                                              outcome="none", on_stage=stages.append)
+    cells = fit.index.cells.size
+    assert stages[1] == f"starting in spectral states ({cells:,} commitment-periods, at least 1)"
+    assert fit.diagnostics.run == f"started in spectral states ({cells:,} commitment-periods, " \
+        "at least 1)"
+    assert not fit.spec.spectral_states and fit.sampled_spec.spectral_states
+    assert "commitment_spectral" in fit.posterior["posterior"]
+    fit.save(tmp_path / "fit")
+    assert FitResult.load(tmp_path / "fit").sampled_spec == fit.sampled_spec
+
+
 def test_a_run_on_disk_waits_for_the_draws_of_each_checkpoint(tmp_path, monkeypatch):
     """nutpie writes a zarr trace in chunks of 16 draws per chain, so when a run pauses
     at a checkpoint its last few draws may not be on disk yet; the run keeps sampling
