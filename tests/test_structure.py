@@ -59,7 +59,7 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 #: Modules over MAX_MODULE_LINES lines today.
 LONG_MODULES: set[str] = {
     "fitting", "kernels", "measurement", "plots", "predictor", "sampling", "simulate",
-    "sources", "updating",
+    "updating",
 }
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
@@ -70,7 +70,7 @@ LONG_FUNCTIONS: set[str] = {
     "model:signal_parameters", "measurement:build_measurement_model",
     "plots:plot_dimension_map", "sampling:_run_nutpie", "sampling:sample_model",
     "scenarios:run_scenario", "simulate:simulate",
-    "simulate:_simulate_dimensions", "simulate:simulate_cases", "sources:_codebook",
+    "simulate:_simulate_dimensions", "simulate:simulate_cases",
     "updating:merge_signals", "updating:merge_cases",
     "updating:update_fit",
 }
