@@ -39,14 +39,14 @@ from credibility.errors import (
 
 if TYPE_CHECKING:
     from credibility.checks import OutcomeChecks, outcome_checks, ppc_summary
-    from credibility.datasets import dataset_info, list_datasets, load_dataset
+    from credibility.data.container import CredibilityData
+    from credibility.data.datasets import dataset_info, list_datasets, load_dataset
+    from credibility.data.spec import ModelSpec, SignalSpec, load_spec, parse_spec
     from credibility.diagnostics import ConvergenceWarning, Diagnostics
     from credibility.fitting import CredibilityModel, FitResult
     from credibility.measurement import build_measurement_model
     from credibility.scenarios import ScenarioResult, ScenarioWarning, run_scenario
-    from credibility.schema import CredibilityData
     from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
-    from credibility.spec import ModelSpec, SignalSpec, load_spec, parse_spec
     from credibility.store import PosteriorStore, StoreError
     from credibility.updating import (
         CaseMerge,
@@ -66,9 +66,9 @@ _LAZY: dict[str, str] = {
     "OutcomeChecks": "credibility.checks",
     "outcome_checks": "credibility.checks",
     "ppc_summary": "credibility.checks",
-    "dataset_info": "credibility.datasets",
-    "list_datasets": "credibility.datasets",
-    "load_dataset": "credibility.datasets",
+    "dataset_info": "credibility.data.datasets",
+    "list_datasets": "credibility.data.datasets",
+    "load_dataset": "credibility.data.datasets",
     "ConvergenceWarning": "credibility.diagnostics",
     "Diagnostics": "credibility.diagnostics",
     "CredibilityModel": "credibility.fitting",
@@ -77,15 +77,15 @@ _LAZY: dict[str, str] = {
     "ScenarioResult": "credibility.scenarios",
     "ScenarioWarning": "credibility.scenarios",
     "run_scenario": "credibility.scenarios",
-    "CredibilityData": "credibility.schema",
+    "CredibilityData": "credibility.data.container",
     "Simulation": "credibility.simulate",
     "simulate": "credibility.simulate",
     "simulate_cases": "credibility.simulate",
     "synthetic_commitments": "credibility.simulate",
-    "ModelSpec": "credibility.spec",
-    "SignalSpec": "credibility.spec",
-    "load_spec": "credibility.spec",
-    "parse_spec": "credibility.spec",
+    "ModelSpec": "credibility.data.spec",
+    "SignalSpec": "credibility.data.spec",
+    "load_spec": "credibility.data.spec",
+    "parse_spec": "credibility.data.spec",
     "PosteriorStore": "credibility.store",
     "StoreError": "credibility.store",
     "CaseMerge": "credibility.updating",

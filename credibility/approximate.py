@@ -38,12 +38,13 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import logit
 
+from credibility.data.container import CredibilityData
+from credibility.data.ledger import row_actions
 from credibility.diagnostics import compute_diagnostics
 from credibility.errors import CredibilityError
 from credibility.model.index import FamilyObservations, ModelIndex, build_index
 from credibility.model.likelihoods import add_likelihoods, cutpoint_matrix
 from credibility.sampling import SamplerConfig, fused_likelihood, run
-from credibility.schema import CredibilityData, row_actions
 
 #: Periods at the end of the previous fit whose credibility the new rows revise
 #: (T, T-1, ...): their states enter the normal prior jointly, so what the new
@@ -105,7 +106,7 @@ def observed_until(data: CredibilityData) -> int:
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> observed_until(data), data.last_period
     (2025, 2026)
@@ -258,7 +259,7 @@ def added_rows(old: CredibilityData, new: CredibilityData) -> np.ndarray:
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> int(added_rows(data, data).sum())
     0

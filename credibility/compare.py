@@ -37,12 +37,12 @@ from pytensor.graph.replace import vectorize_graph
 from pytensor.graph.traversal import ancestors
 
 from credibility.checks import PARETO_K_MAX
+from credibility.data.container import CredibilityData
+from credibility.data.spec import LOG_FAMILIES
 from credibility.errors import CompareError
 from credibility.fitting import FitResult
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
-from credibility.schema import CredibilityData
-from credibility.spec import LOG_FAMILIES
 
 #: Columns of :func:`compare`'s table.
 COMPARE_COLUMNS = ("name", "elpd_loo", "se", "p_loo", "elpd_diff", "se_diff", "rows",

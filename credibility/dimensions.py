@@ -44,6 +44,8 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.transforms import ZeroSumTransform
 
+from credibility.data.container import CredibilityData
+from credibility.data.spec import ModelSpec, SignalSpec
 from credibility.errors import SpecError
 from credibility.model.dynamics import dynamics_matrix
 from credibility.model.index import (
@@ -55,8 +57,6 @@ from credibility.model.index import (
 )
 from credibility.model.likelihoods import add_likelihoods
 from credibility.model.parameters import signal_parameters, signal_priors
-from credibility.schema import CredibilityData
-from credibility.spec import ModelSpec, SignalSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,7 +82,7 @@ def loading_pattern(signals: tuple[SignalSpec, ...], dimensions: tuple[str, ...]
 
     Examples
     --------
-    >>> from credibility.spec import load_spec
+    >>> from credibility.data.spec import load_spec
     >>> spec = load_spec("capability_willingness")
     >>> loading_pattern(spec.signals[:2], spec.dimensions).tolist()
     [[True, True], [True, False]]
@@ -112,7 +112,7 @@ def check_dimensional_spec(spec: ModelSpec) -> None:
     Examples
     --------
     >>> import dataclasses
-    >>> from credibility.spec import load_spec
+    >>> from credibility.data.spec import load_spec
     >>> spec = load_spec("capability_willingness")
     >>> check_dimensional_spec(spec)
     >>> try:

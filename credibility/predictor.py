@@ -55,13 +55,13 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import expit
 
+from credibility.data.container import CredibilityData
+from credibility.data.spec import ModelSpec, OutcomeSpec
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
 from credibility.measurement import build_measurement_model
 from credibility.model.index import ModelIndex, build_index
 from credibility.sampling import SamplerConfig, run
-from credibility.schema import CredibilityData
-from credibility.spec import ModelSpec, OutcomeSpec
 
 #: Ways of fitting the outcome model.
 OUTCOME_MODES: tuple[str, ...] = ("joint", "two_stage")
@@ -175,7 +175,7 @@ def case_cells(index: ModelIndex, commitment_ids: pd.Series, periods: pd.Series)
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> index = build_index(load_dataset("demo"))
     >>> cell = case_cells(index, pd.Series(["USA-EST"]), pd.Series([2010]))
     >>> int(index.periods[index.cells.period[cell[0]]])
@@ -212,7 +212,7 @@ def outcome_design(data: CredibilityData, index: ModelIndex | None = None) -> Ou
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> design = outcome_design(load_dataset("demo"))
     >>> design.size > 50, design.covariate_names
     (True, ('capability_ratio', 'challenger_nuclear'))
@@ -288,7 +288,7 @@ def add_outcome_model(
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> design = outcome_design(data)
     >>> with pm.Model() as model:
@@ -339,7 +339,7 @@ def build_joint_model(
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> model = build_joint_model(load_dataset("demo"))
     >>> "outcome_credibility" in model.named_vars and "obs_outcome" in model.named_vars
     True
@@ -442,7 +442,7 @@ def build_two_stage_model(
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> design = outcome_design(load_dataset("demo"))
     >>> model = build_two_stage_model(design, np.zeros(design.size), np.eye(design.size),
     ...                               load_dataset("demo").spec.outcome)
@@ -481,7 +481,7 @@ def stage_one_draws(
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> index = build_index(load_dataset("demo"))
     >>> grid = xr.DataArray(np.zeros((1, 3, 2, len(index.commitments), index.periods.size)),
     ...                     dims=("chain", "draw", "dimension", "commitment", "period"))

@@ -28,12 +28,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from credibility.data.container import CredibilityData
+from credibility.data.spec import LOG_FAMILIES, ModelSpec, SignalSpec, load_spec
 from credibility.errors import SpecError
 from credibility.model.index import previous_rows
 from credibility.model.likelihoods import draw_autocorrelated_lognormal
 from credibility.model.parameters import NOISE_SHAPE, RESIDUAL_PERSISTENCE_PRIOR
-from credibility.schema import CredibilityData
-from credibility.spec import LOG_FAMILIES, ModelSpec, SignalSpec, load_spec
 
 #: (intercept mu, intercept sigma, loading sd, noise mean) used for "auto" priors.
 SIMULATION_FALLBACKS: dict[str, tuple[float, float, float, float]] = {
@@ -294,7 +294,7 @@ def simulate(
     Parameters
     ----------
     spec : ModelSpec or str
-        The specification, or the name or path of one (:func:`credibility.spec.load_spec`).
+        The specification, or the name or path of one (:func:`credibility.data.spec.load_spec`).
     commitments : pandas.DataFrame, optional
         A commitments table in the data contract's layout (default:
         :func:`synthetic_commitments` with 12 commitments in 3 alliances, 2000-2015).

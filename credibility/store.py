@@ -56,9 +56,9 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from credibility.data.ledger import CASE_ACTIONS, LEDGER_ACTIONS, action_counts
 from credibility.errors import CredibilityError
 from credibility.fitting import FitResult
-from credibility.schema import CASE_ACTIONS, LEDGER_ACTIONS, action_counts
 
 MANIFEST_FORMAT = 1
 MANIFEST = "manifest.json"

@@ -38,21 +38,21 @@ import pandas as pd
 import xarray as xr
 
 from credibility import predictor
+from credibility.data.cases import read_cases
+from credibility.data.container import CredibilityData
+from credibility.data.ledger import (
+    _OBSERVATION,
+    CASE_ACTIONS,
+    LEDGER_ACTIONS,
+    action_counts,
+    row_actions,
+)
+from credibility.data.tables import read_text_cells
 from credibility.errors import CredibilityDataError, CredibilityError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import build_measurement_model
 from credibility.model.index import UnitCells, build_index
 from credibility.sampling import SamplerConfig
-from credibility.schema import (
-    _OBSERVATION,
-    CASE_ACTIONS,
-    LEDGER_ACTIONS,
-    CredibilityData,
-    action_counts,
-    read_cases,
-    read_text_cells,
-    row_actions,
-)
 
 __all__ = [
     "CASE_LEDGER_COLUMNS",
@@ -110,7 +110,7 @@ class MergeResult:
     ledger
         One row per incoming signal row, columns :data:`LEDGER_COLUMNS`: its row
         number in the incoming table, the ``action`` (one of
-        :data:`~credibility.schema.LEDGER_ACTIONS`), its key (``level``,
+        :data:`~credibility.data.ledger.LEDGER_ACTIONS`), its key (``level``,
         ``commitment_id``, ``alliance``, ``period``, ``signal``) and the stored
         (``old_value``, NaN when added) and incoming (``new_value``) value.
     added_commitments
@@ -156,7 +156,7 @@ class CaseMerge:
     ledger
         One row per incoming case, columns :data:`CASE_LEDGER_COLUMNS`: its row number
         in the incoming table, the ``action`` (one of
-        :data:`~credibility.schema.CASE_ACTIONS`), the case's id, commitment and
+        :data:`~credibility.data.ledger.CASE_ACTIONS`), the case's id, commitment and
         period, and its stored (``old_outcome``; NaN when added or open) and incoming
         (``new_outcome``; NaN when open) outcome.
     """
@@ -446,7 +446,7 @@ def merge_cases(data: CredibilityData, new_cases: Table, *, revise: bool = False
     """Merge incoming deterrence cases into validated data.
 
     The incoming cases are validated like a cases table for prediction
-    (:func:`~credibility.schema.read_cases`: known commitments, periods in their
+    (:func:`~credibility.data.cases.read_cases`: known commitments, periods in their
     active windows, the spec's covariates, outcomes 1, 0 or empty); a bad one raises
     :class:`~credibility.errors.CredibilityDataError` naming the incoming file, its
     row and column. Each case is keyed by its ``case_id``:

@@ -106,6 +106,11 @@ def _public_modules() -> list[str]:
     return sorted(names)
 
 
+#: The modules that keep the old import paths of the data layer (decision 56): their
+#: pages show what they re-export, without being a second target of its names.
+_OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets"}
+
+
 def _write_api_pages() -> None:
     """One page per module under api/generated/, and the table of top-level names."""
     out = HERE / "api" / "generated"
@@ -116,6 +121,8 @@ def _write_api_pages() -> None:
         body = f"{title}\n{'=' * len(title)}\n\n.. automodule:: {name}\n"
         if name == "credibility":
             body += "   :no-members:\n"
+        elif name in _OLD_PATHS:
+            body += "   :no-index:\n"
         path = out / f"{name}.rst"
         wanted.add(path)
         if not path.exists() or path.read_text() != body:

@@ -23,10 +23,10 @@ from python_mode import PYTHON_MODE
 from seeding import seed
 from simulations import tiny_simulation
 
+from credibility.data.spec import ModelSpec, parse_spec
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
-from credibility.spec import ModelSpec, parse_spec
 
 ALL_FAMILIES_SPEC = """
 [model]

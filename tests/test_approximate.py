@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 
 from credibility import cli
 from credibility.approximate import SMOOTHED_PERIODS, ApproximateUpdateError
+from credibility.data.container import CredibilityData
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import PredictionError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.scenarios import run_scenario
-from credibility.schema import CredibilityData
 from credibility.simulate import simulate, synthetic_commitments
 from credibility.store import PosteriorStore
 from credibility.updating import update_fit

@@ -21,13 +21,13 @@ from scipy import integrate, stats
 from seeding import seed
 from simulations import TWO_DIMENSION_SIGNALS
 
+from credibility.data.spec import load_spec, parse_spec
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import SpecError
 from credibility.fitting import CredibilityModel, FitResult, label_posterior
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
 from credibility.simulate import Simulation, simulate, synthetic_commitments
-from credibility.spec import load_spec, parse_spec
 
 #: Two dimensions, capability split into its lasting level and its movements.
 HEADER = """

@@ -21,7 +21,7 @@ from cli_helpers import assert_one_line_error, invoke
 from simulations import tiny_simulation
 from typer.testing import Result
 
-from credibility.datasets import DatasetInfo
+from credibility.data.datasets import DatasetInfo
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import Simulation
 
@@ -303,8 +303,8 @@ def test_demo_writes_figures_tables_and_the_fit(
                  ).to_csv(bundle / "truth.csv", index=False)
     info = DatasetInfo(name="demo", title="tiny", description="", synthetic=True,
                        spec="default", path=bundle)
-    monkeypatch.setattr("credibility.datasets.dataset_info", lambda name: info)
-    monkeypatch.setattr("credibility.datasets.load_dataset", lambda name: loaded.data)
+    monkeypatch.setattr("credibility.data.datasets.dataset_info", lambda name: info)
+    monkeypatch.setattr("credibility.data.datasets.load_dataset", lambda name: loaded.data)
     # A copy: the demo marks the posterior as synthetic, which must not leak into `loaded`.
     calls = _stand_in_fit(monkeypatch, dataclasses.replace(loaded,
                                                            posterior=loaded.posterior.copy()))

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from credibility import cli
-from credibility.datasets import DatasetInfo
+from credibility.data.datasets import DatasetInfo
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.predictor import PREDICTION_COLUMNS
 
@@ -105,8 +105,8 @@ def test_demo_prints_predictions_when_the_data_have_cases(
 ) -> None:
     info = DatasetInfo(name="demo", title="tiny", description="", synthetic=True,
                        spec="default", path=tmp_path)
-    monkeypatch.setattr("credibility.datasets.dataset_info", lambda name: info)
-    monkeypatch.setattr("credibility.datasets.load_dataset", lambda name: outcome_fit.data)
+    monkeypatch.setattr("credibility.data.datasets.dataset_info", lambda name: info)
+    monkeypatch.setattr("credibility.data.datasets.load_dataset", lambda name: outcome_fit.data)
     copy = dataclasses.replace(outcome_fit, posterior=outcome_fit.posterior.copy())
     monkeypatch.setattr(CredibilityModel, "fit", lambda self, data, **kwargs: copy)
     out = tmp_path / "demo_output"

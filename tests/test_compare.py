@@ -29,12 +29,12 @@ from credibility.compare import (
     signal_log_likelihood,
     signal_loo,
 )
+from credibility.data.spec import ModelSpec, parse_spec
 from credibility.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.errors import CompareError
 from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import build_measurement_model
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.spec import ModelSpec, parse_spec
 
 #: Troops with or without autocorrelated residuals; five other signals with strong
 #: loadings pin the states, so that the model without them cannot read the troops'

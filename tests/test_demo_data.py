@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from credibility.datasets import dataset_info, list_datasets, load_dataset
+from credibility.data.datasets import dataset_info, list_datasets, load_dataset
 from credibility.demo import (
     DEMO_SEED,
     FORECAST_PERIOD,

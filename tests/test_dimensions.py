@@ -10,13 +10,13 @@ import xarray as xr
 from conftest import ALL_FAMILIES_SPEC
 from seeding import seed
 
+from credibility.data.spec import load_spec, parse_spec
 from credibility.simulate import (
     lkj_correlation,
     simulate,
     simulate_cases,
     synthetic_commitments,
 )
-from credibility.spec import load_spec, parse_spec
 
 #: Two dimensions, no group effects: the latent is each commitment's own path.
 PATHS_ONLY = """

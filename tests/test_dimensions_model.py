@@ -25,6 +25,8 @@ from simulations import TWO_DIMENSION_SIGNALS
 
 from credibility.approximate import ApproximateUpdateError, approximate_update
 from credibility.compare import signal_log_likelihood
+from credibility.data.container import CredibilityData
+from credibility.data.spec import parse_spec
 from credibility.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.dimensions import build_dimensional_model, check_dimensional_spec
 from credibility.errors import SpecError
@@ -39,9 +41,7 @@ from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
 from credibility.predictor import build_joint_model
 from credibility.scenarios import ScenarioWarning, run_scenario
-from credibility.schema import CredibilityData
 from credibility.simulate import Simulation, simulate, synthetic_commitments
-from credibility.spec import parse_spec
 
 #: Two dimensions, no region or type effects, one signal of each kind the model
 #: treats differently: pure on each dimension, cross-loaded, and alliance-level.

@@ -21,6 +21,7 @@ from simulations import TWO_DIMENSION_SIGNALS
 
 from credibility import predictor
 from credibility.checks import outcome_checks
+from credibility.data.spec import parse_spec
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import FitError, PredictionError, SpecError
 from credibility.fitting import CredibilityModel, FitResult
@@ -28,7 +29,6 @@ from credibility.model.index import build_index
 from credibility.predictor import PREDICTION_COLUMNS
 from credibility.scenarios import ScenarioWarning, run_scenario
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
-from credibility.spec import parse_spec
 
 #: Two dimensions with strong loadings (two pure signals each, one cross-loaded), one
 #: covariate and no region effects.

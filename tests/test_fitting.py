@@ -11,11 +11,11 @@ import pytest
 from simulations import tiny_simulation
 
 from credibility.checks import posterior_predictive
+from credibility.data.spec import parse_spec
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import FitError, PredictionError
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.spec import parse_spec
 
 pytestmark = pytest.mark.slow
 

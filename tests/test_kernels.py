@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from python_mode import PYTHON_MODE
 from scipy import special
 
+from credibility.data.spec import SignalSpec
 from credibility.kernels import (
     _EXP_FLOOR,
     FamilyLogp,
@@ -26,7 +27,6 @@ from credibility.kernels import (
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
 from credibility.model.likelihoods import bernoulli_logit_logp, cutpoint_matrix
-from credibility.spec import SignalSpec
 
 #: Log densities are checked with PyTensor's Python implementations (conftest.py,
 #: ``python_mode``): functions that name no mode, ``initial_point()`` among them, too.

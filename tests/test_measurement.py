@@ -22,7 +22,9 @@ from python_mode import PYTHON_MODE
 from scipy.special import expit
 from scipy.stats import multivariate_normal
 
-from credibility.datasets import load_dataset
+from credibility.data.container import CredibilityData
+from credibility.data.datasets import load_dataset
+from credibility.data.spec import parse_spec
 from credibility.errors import SpecError
 from credibility.measurement import (
     _residual_rows,
@@ -45,8 +47,6 @@ from credibility.model.likelihoods import (
     per_row,
 )
 from credibility.model.parameters import alliance_intercept_weights, signal_priors
-from credibility.schema import CredibilityData
-from credibility.spec import parse_spec
 
 #: Log densities are checked with PyTensor's Python implementations (conftest.py,
 #: ``python_mode``): functions that name no mode, ``initial_point()`` among them, too.

@@ -14,12 +14,12 @@ from scipy.stats import norm
 from seeding import seed
 
 from credibility.compare import signal_log_likelihood
+from credibility.data.spec import load_spec
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import PredictionError
 from credibility.fitting import CredibilityModel
 from credibility.scenarios import affected_rows, run_scenario
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.spec import load_spec
 from credibility.updating import merge_signals
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Tests of credibility.schema: loading and validating the three input tables."""
+"""Tests of the validated input data (credibility.data): loading and validating the three
+input tables."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from credibility.data.container import CredibilityData, _example_data
+from credibility.data.spec import ModelSpec, load_spec, parse_spec
+from credibility.data.tables import MAX_PERIODS
 from credibility.errors import CredibilityDataError
-from credibility.schema import MAX_PERIODS, CredibilityData, _example_data
-from credibility.spec import ModelSpec, load_spec, parse_spec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schema"
 TABLES = ("commitments", "signals", "cases")

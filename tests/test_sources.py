@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from credibility.cli import app
+from credibility.data.container import CredibilityData
 from credibility.errors import CredibilityDataError
-from credibility.schema import CredibilityData
 from credibility.sources import (
     SourcePaths,
     build_tables,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from credibility.data.spec import load_spec, parse_spec
 from credibility.errors import SpecError
 from credibility.resources import models_dir
-from credibility.spec import load_spec, parse_spec
 
 VALID = """
 [model]

@@ -23,12 +23,12 @@ from scipy.stats import norm
 from seeding import seed
 from simulations import tiny_simulation
 
+from credibility.data.container import CredibilityData
 from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import CredibilityDataError
 from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.measurement import build_measurement_model
 from credibility.model.index import UnitCells
-from credibility.schema import CredibilityData
 from credibility.store import PosteriorStore
 from credibility.updating import (
     DIFF_COLUMNS,

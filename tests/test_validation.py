@@ -23,9 +23,9 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from credibility.cli import app
+from credibility.data.spec import load_spec, parse_spec
 from credibility.kernels import DATA_PREFIX
 from credibility.measurement import build_measurement_model
-from credibility.spec import load_spec, parse_spec
 from credibility.validation import (
     SBCSettings,
     ValidationError,

@@ -30,7 +30,7 @@ def datasets_list() -> None:
 
         credibility datasets list
     """
-    from credibility.datasets import list_datasets
+    from credibility.data.datasets import list_datasets
 
     table = Table(title="Bundled data sets", title_justify="left")
     table.add_column("name", style="bold")
@@ -56,7 +56,7 @@ def datasets_show(
 
         credibility datasets show demo
     """
-    from credibility.datasets import dataset_info, load_dataset
+    from credibility.data.datasets import dataset_info, load_dataset
 
     info = dataset_info(name)
     data = load_dataset(name)

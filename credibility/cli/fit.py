@@ -42,10 +42,10 @@ from credibility.errors import CredibilityDataError, CredibilityError
 if TYPE_CHECKING:
     import xarray as xr
 
-    from credibility.datasets import DatasetInfo
+    from credibility.data.container import CredibilityData
+    from credibility.data.datasets import DatasetInfo
     from credibility.fitting import CredibilityModel, FitResult
     from credibility.scenarios import ScenarioResult
-    from credibility.schema import CredibilityData
 
 #: Commitments the demo's trajectory figure shows, when the data set has them.
 DEMO_HIGHLIGHTS = ("USA-EST", "USA-POL", "USA-JPN", "USA-KOR", "USA-PHL", "GBR-AUS-AUKUS")
@@ -156,7 +156,7 @@ def demo(
         credibility demo
         credibility demo --out demo_output --draws 500 --chains 2
     """
-    from credibility.datasets import dataset_info, load_dataset
+    from credibility.data.datasets import dataset_info, load_dataset
     from credibility.fitting import BACKENDS, CredibilityModel
 
     console = _console()
@@ -299,10 +299,10 @@ def fit_command(
 
         credibility fit --commitments commitments.csv --signals signals.csv --out fits/2025
     """
+    from credibility.data.container import CredibilityData
+    from credibility.data.spec import load_spec
     from credibility.fitting import BACKENDS, CredibilityModel
     from credibility.sampling import MASS_MATRICES, METHODS
-    from credibility.schema import CredibilityData
-    from credibility.spec import load_spec
 
     console = _console()
     _check_choice(backend, BACKENDS, "--backend")

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 def _ledger_table(merge: MergeResult, signals: Path) -> Table:
     """What the update did with the incoming rows, and the revised values."""
-    from credibility.schema import LEDGER_ACTIONS
+    from credibility.data.ledger import LEDGER_ACTIONS
 
     counts = merge.counts()
     table = Table(title=f"Incoming rows ({escape(str(signals))})", title_justify="left")
@@ -53,7 +53,7 @@ def _ledger_table(merge: MergeResult, signals: Path) -> Table:
 
 def _cases_table(cases: CaseMerge, path: Path) -> Table:
     """What the update did with the incoming deterrence cases."""
-    from credibility.schema import CASE_ACTIONS
+    from credibility.data.ledger import CASE_ACTIONS
 
     counts = cases.counts()
     table = Table(title=f"Incoming cases ({escape(str(path))})", title_justify="left")

@@ -17,6 +17,9 @@ module                        source
 :mod:`.troops`                US troop deployments (troopdata)
 :mod:`.nato_spending`         NATO defence expenditure, % of GDP (unverified transcription)
 :mod:`.build`                 the builder: :func:`build_tables`, :func:`write_tables`
+:mod:`.cases`                 the builder's cases table (outcomes and covariates)
+:mod:`.codebook`              the builder's codebook (sources, coding rules, listings)
+:mod:`.coding`                the coding rules that the builder and its codebook share
 ============================  =============================================================
 
 Coding rules: ``docs/sources.md``. Nothing in the package copies source data: the

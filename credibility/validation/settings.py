@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from credibility.data.spec import ModelSpec, load_spec
 from credibility.errors import CredibilityError
-from credibility.spec import ModelSpec, load_spec
 
 __all__ = ["SBCSettings", "ValidationError", "simulation_seed"]
 

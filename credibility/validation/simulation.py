@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from credibility import predictor
-from credibility.datasets import load_dataset
+from credibility.data.datasets import load_dataset
 from credibility.errors import FitError, PredictionError
 from credibility.fitting import label_posterior, measurement_check
 from credibility.kernels import DATA_PREFIX
