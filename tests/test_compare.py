@@ -18,7 +18,13 @@ from cli_helpers import assert_one_line_error, invoke
 from scipy import stats
 from scipy.special import logsumexp
 from seeding import seed
-from simulations import TWO_DIMENSION_SIGNALS, one_dimension_signals, tiny_simulation
+from simulations import (
+    STRONG_PRIORS,
+    TWO_DIMENSION_SIGNALS,
+    one_dimension_signals,
+    spec_head,
+    tiny_simulation,
+)
 
 import credibility.compare as compare_module
 from credibility.compare import (
@@ -240,23 +246,6 @@ def test_comparison_prefers_the_structure_that_simulated_the_data(troops_fits, p
         assert row["warning"]
 
 
-#: The specs of one and of two dimensions compared on the same signals
-#: (tests/simulations.TWO_DIMENSION_SIGNALS: two pure signals per dimension, one
-#: cross-loaded; the one-dimension spec loads every signal on its one latent).
-DIMENSIONS_HEAD = """
-[model]
-name = "{name}"
-dynamics = "ar1"
-{dimensions}
-[hierarchy]
-region = false
-type = false
-[priors]
-persistence = {{ alpha = 8.0, beta = 2.0 }}
-alliance_mean_sd = 0.5
-alliance_dynamics_sd = 0.3
-"""
-
 #: Raw (signed) loadings and persistence of the simulations; with two dimensions the
 #: innovations' correlation is 0.3 and exercises also load 0.3 on capability.
 DIMENSIONS_FIXED = {
@@ -266,10 +255,12 @@ DIMENSIONS_FIXED = {
 
 
 def dimension_specs() -> dict[str, ModelSpec]:
-    """The specs ``one`` (one latent) and ``two`` (capability and willingness)."""
-    two = DIMENSIONS_HEAD.format(name="two", dimensions='dimensions = ["capability", '
-                                 '"willingness"]') + TWO_DIMENSION_SIGNALS
-    one = DIMENSIONS_HEAD.format(name="one", dimensions="") + one_dimension_signals()
+    """The specs ``one`` (one latent) and ``two`` (capability and willingness), compared
+    on the same signals (tests/simulations.TWO_DIMENSION_SIGNALS: two pure signals per
+    dimension, one cross-loaded; the one-dimension spec loads every signal on its one
+    latent)."""
+    two = spec_head("two", priors=STRONG_PRIORS) + TWO_DIMENSION_SIGNALS
+    one = spec_head("one", dimensions=None, priors=STRONG_PRIORS) + one_dimension_signals()
     return {"one": parse_spec(one, source="one.toml"), "two": parse_spec(two, source="two.toml")}
 
 
