@@ -843,28 +843,15 @@ def check_corrupted(tmp_path: Path, spec: ModelSpec, table: str, text: str) -> N
     assert_valid(data)
 
 
+@pytest.mark.parametrize("table", ["signals", "commitments", "cases"])
 @settings(max_examples=150, deadline=None)
-@given(text=corrupted(VALID_TEXT["signals"]))
-def test_corrupted_signals_either_load_valid_or_raise_our_error(
-    tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, text: str
+@given(examples=st.data())
+def test_corrupted_tables_either_load_valid_or_raise_our_error(
+    tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, table: str,
+    examples: st.DataObject
 ) -> None:
-    check_corrupted(tmp_path_factory.mktemp("signals"), spec, "signals", text)
-
-
-@settings(max_examples=150, deadline=None)
-@given(text=corrupted(VALID_TEXT["commitments"]))
-def test_corrupted_commitments_either_load_valid_or_raise_our_error(
-    tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, text: str
-) -> None:
-    check_corrupted(tmp_path_factory.mktemp("commitments"), spec, "commitments", text)
-
-
-@settings(max_examples=150, deadline=None)
-@given(text=corrupted(VALID_TEXT["cases"]))
-def test_corrupted_cases_either_load_valid_or_raise_our_error(
-    tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, text: str
-) -> None:
-    check_corrupted(tmp_path_factory.mktemp("cases"), spec, "cases", text)
+    text = examples.draw(corrupted(VALID_TEXT[table]), label=f"corrupted {table}.csv")
+    check_corrupted(tmp_path_factory.mktemp(table), spec, table, text)
 
 
 def test_from_frames_ignores_the_index_of_a_filtered_frame():
