@@ -61,6 +61,13 @@ noise = 0.2
 """
 
 
+def signal_tables(text: str, *names: str) -> str:
+    """The ``[[signals]]`` tables of the spec ``text`` named ``names``, in that order."""
+    tables = {table.split('name = "', 1)[1].split('"', 1)[0]: "[[signals]]" + table
+              for table in text.split("[[signals]]")[1:]}
+    return "".join(tables[name] for name in names)
+
+
 def complete_simulation(spec: ModelSpec, alliances: int) -> Simulation:
     """SYNTHETIC: two commitments in ``alliances`` alliances over 2000-2002, every row
     kept, all starting in 2000: the data of the hand computations of a log density."""

@@ -15,6 +15,7 @@ import pymc as pm
 import pytest
 import xarray as xr
 from cli_helpers import assert_one_line_error, invoke
+from conftest import ALL_FAMILIES_SPEC
 from scipy import stats
 from scipy.special import logsumexp
 from seeding import seed
@@ -22,6 +23,7 @@ from simulations import (
     STRONG_PRIORS,
     TWO_DIMENSION_SIGNALS,
     one_dimension_signals,
+    signal_tables,
     spec_head,
     tiny_simulation,
 )
@@ -42,10 +44,13 @@ from credibility.measurement import build_measurement_model
 from credibility.simulate import simulate, synthetic_commitments
 from credibility.spec import ModelSpec, parse_spec
 
-#: Troops with or without autocorrelated residuals; five other signals with strong
-#: loadings pin the states, so that the model without them cannot read the troops'
-#: drift as credibility instead.
-TROOPS_SPEC = """
+
+def troops_spec(name: str, persistence: str) -> str:
+    """The spec ``troops_<name>``: troops with (``persistence = "true"``) or without
+    autocorrelated residuals; five other signals with strong loadings (four of them as
+    in tests/conftest.ALL_FAMILIES_SPEC) pin the states, so that the model without them
+    cannot read the troops' drift as credibility instead."""
+    return f"""
 [model]
 name = "troops_{name}"
 dynamics = "ar1"
@@ -65,30 +70,7 @@ intercept = {{ mu = 1.0, sigma = 1.0 }}
 loading = 0.7
 noise = 0.3
 
-[[signals]]
-name = "consultation"
-family = "ordinal"
-levels = 4
-loading = 1.5
-
-[[signals]]
-name = "intel_sharing"
-family = "binary"
-intercept = {{ mu = 0.0, sigma = 1.0 }}
-loading = 1.5
-
-[[signals]]
-name = "visits"
-family = "binomial"
-intercept = {{ mu = 0.0, sigma = 1.0 }}
-loading = 1.0
-
-[[signals]]
-name = "readiness"
-family = "proportion"
-intercept = {{ mu = 0.0, sigma = 1.0 }}
-loading = 1.0
-"""
+""" + signal_tables(ALL_FAMILIES_SPEC, "consultation", "intel_sharing", "visits", "readiness")
 
 
 def unsampled(data, **settings) -> FitResult:
@@ -103,7 +85,7 @@ def troops_fits() -> dict[str, FitResult]:
     """SYNTHETIC: troops drawn with residual persistence 0.9 (noise sd 0.6), fitted with
     (``ar``) and without (``plain``) ``residual_persistence``; 6 commitments in 2
     alliances over 2000-2011, 2 chains x 200 draws."""
-    specs = {name: parse_spec(TROOPS_SPEC.format(name=name, persistence=persistence),
+    specs = {name: parse_spec(troops_spec(name, persistence),
                               source=f"troops_{name}.toml")
              for name, persistence in (("ar", "true"), ("plain", "false"))}
     sim = simulate(specs["ar"], synthetic_commitments(6, 2, (2000, 2011), seed=seed(5)),
