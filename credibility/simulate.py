@@ -725,6 +725,26 @@ def _simulated_data(spec: ModelSpec, layout: _Layout, rows: list[pd.DataFrame]
     )
 
 
+def _signal_truth(
+    parameters: Mapping[str, Mapping[str, float | np.ndarray]],
+) -> tuple[dict[str, tuple], dict[str, list[str]]]:
+    """The truth of the signals' own parameters, as data variables and coordinates:
+    ``intercept`` and ``noise`` over the signals that have one (``signal_intercept``,
+    ``signal_noise``), and ``residual_persistence`` (``signal_residual``) where any
+    signal has autocorrelated residuals."""
+    intercepts = {n: float(v["intercept"]) for n, v in parameters.items() if "intercept" in v}
+    noises = {n: float(v["noise"]) for n, v in parameters.items() if "noise" in v}
+    residual = {n: float(v["residual_persistence"]) for n, v in parameters.items()
+                if "residual_persistence" in v}
+    data = {"intercept": (("signal_intercept",), np.array(list(intercepts.values()))),
+            "noise": (("signal_noise",), np.array(list(noises.values())))}
+    coords = {"signal_intercept": list(intercepts), "signal_noise": list(noises)}
+    if residual:
+        data["residual_persistence"] = (("signal_residual",), np.array(list(residual.values())))
+        coords["signal_residual"] = list(residual)
+    return data, coords
+
+
 def _truth_dataset(
     spec: ModelSpec, ids: np.ndarray, alliances: list[str], regions: list[str],
     types: list[str], periods: np.ndarray, x_grid: np.ndarray, a_grid: np.ndarray,
@@ -734,10 +754,7 @@ def _truth_dataset(
 ) -> xr.Dataset:
     names = [s.name for s in spec.signals]
     dyn = "persistence" if spec.dynamics == "ar1" else "step"
-    intercepts = {n: float(v["intercept"]) for n, v in parameters.items() if "intercept" in v}
-    noises = {n: float(v["noise"]) for n, v in parameters.items() if "noise" in v}
-    residual = {n: float(v["residual_persistence"]) for n, v in parameters.items()
-                if "residual_persistence" in v}
+    signal_vars, signal_coords = _signal_truth(parameters)
     truth = xr.Dataset(
         {
             "credibility": (("commitment", "period"), x_grid),
@@ -750,11 +767,7 @@ def _truth_dataset(
             "type_effect": (("type",), type_effect),
             "loading": (("signal",), spread * np.array([float(parameters[n]["loading"])
                                                         for n in names])),
-            "intercept": (("signal_intercept",), np.array(list(intercepts.values()))),
-            "noise": (("signal_noise",), np.array(list(noises.values()))),
-            **({"residual_persistence": (("signal_residual",),
-                                         np.array(list(residual.values())))}
-               if residual else {}),
+            **signal_vars,
         },
         coords={
             "commitment": ids,
@@ -763,9 +776,7 @@ def _truth_dataset(
             "region": regions,
             "type": types,
             "signal": names,
-            "signal_intercept": list(intercepts),
-            "signal_noise": list(noises),
-            **({"signal_residual": list(residual)} if residual else {}),
+            **signal_coords,
         },
         attrs={"synthetic": "true", "note": "SYNTHETIC: simulated by credibility.simulate"},
     )
@@ -802,10 +813,7 @@ def _truth_dimensions(
         split_rows = spec.between_within_rows
         loading[:, split_rows] *= (split.within[split_rows].std(axis=1)
                                    / spread[split_rows])[None, :]
-    intercepts = {n: float(v["intercept"]) for n, v in parameters.items() if "intercept" in v}
-    noises = {n: float(v["noise"]) for n, v in parameters.items() if "noise" in v}
-    residual = {n: float(v["residual_persistence"]) for n, v in parameters.items()
-                if "residual_persistence" in v}
+    signal_vars, signal_coords = _signal_truth(parameters)
     return xr.Dataset(
         {
             "credibility": (("dimension", "commitment", "period"), x_grid),
@@ -820,11 +828,7 @@ def _truth_dimensions(
             "loading": (("signal", "dimension"), loading * spread[None, :]),
             "loads": (("signal", "dimension"), loads),
             **split_vars,
-            "intercept": (("signal_intercept",), np.array(list(intercepts.values()))),
-            "noise": (("signal_noise",), np.array(list(noises.values()))),
-            **({"residual_persistence": (("signal_residual",),
-                                         np.array(list(residual.values())))}
-               if residual else {}),
+            **signal_vars,
         },
         coords={
             "dimension": dims,
@@ -836,9 +840,7 @@ def _truth_dimensions(
             "region": layout.regions,
             "type": layout.types,
             "signal": names,
-            "signal_intercept": list(intercepts),
-            "signal_noise": list(noises),
-            **({"signal_residual": list(residual)} if residual else {}),
+            **signal_coords,
         },
         attrs={"synthetic": "true", "note": "SYNTHETIC: simulated by credibility.simulate"},
     )

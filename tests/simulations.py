@@ -5,19 +5,99 @@ from __future__ import annotations
 from seeding import seed
 
 from credibility.simulate import Simulation, simulate, synthetic_commitments
+from credibility.spec import ModelSpec
 
-#: The signals of the two-dimension recovery specs (tests/test_dimensions_model.py and
-#: tests/test_dimensions_predictor.py): strong loadings, two pure signals on each of
-#: capability and willingness (one with direction -1) and one cross-loaded signal.
-TWO_DIMENSION_SIGNALS = """
+#: Explicit priors of persistence and of the alliance effects, shared by the test specs
+#: of several dimensions (``[priors]`` lines; add others after them).
+STRONG_PRIORS = """persistence = { alpha = 8.0, beta = 2.0 }
+alliance_mean_sd = 0.5
+alliance_dynamics_sd = 0.3
+"""
+
+
+def spec_head(name: str, *, dynamics: str = "ar1",
+              dimensions: str | None = '["capability", "willingness"]', model: str = "",
+              types: bool = False, priors: str = "") -> str:
+    """The ``[model]``, ``[hierarchy]`` and ``[priors]`` tables of a test spec, without
+    region effects; the signals' tables follow it.
+
+    ``dimensions`` is the TOML list of ``[model] dimensions`` (``None``: the key is left
+    out, one latent); ``model`` holds further ``[model]`` lines, ``priors`` the
+    ``[priors]`` lines (the table is left out when empty).
+    """
+    head = f'\n[model]\nname = "{name}"\ndynamics = "{dynamics}"\n'
+    if dimensions is not None:
+        head += f"dimensions = {dimensions}\n"
+    head += model + f"[hierarchy]\nregion = false\ntype = {str(types).lower()}\n"
+    return head + (f"[priors]\n{priors}" if priors else "")
+
+
+def split_signals(intel: str = "intel_sharing") -> str:
+    """Three signals of two dimensions: troops purely on capability, a binary one named
+    ``intel`` purely on willingness, and spending on willingness with a cross-loading
+    on capability (so both of its capability loadings exist)."""
+    return f"""[[signals]]
+name = "troops"
+family = "amount"
+dimension = "capability"
+intercept = {{ mu = 6.0, sigma = 0.5 }}
+loading = 1.0
+noise = 0.3
 [[signals]]
+name = "{intel}"
+family = "binary"
+dimension = "willingness"
+intercept = {{ mu = 0.0, sigma = 0.5 }}
+loading = 1.0
+[[signals]]
+name = "spending"
+family = "ratio"
+target = 2.0
+dimension = "willingness"
+also = ["capability"]
+intercept = {{ mu = 0.0, sigma = 0.5 }}
+loading = 0.5
+noise = 0.2
+"""
+
+
+def signal_tables(text: str, *names: str) -> str:
+    """The ``[[signals]]`` tables of the spec ``text`` named ``names``, in that order."""
+    tables = {table.split('name = "', 1)[1].split('"', 1)[0]: "[[signals]]" + table
+              for table in text.split("[[signals]]")[1:]}
+    return "".join(tables[name] for name in names)
+
+
+def complete_simulation(spec: ModelSpec, alliances: int) -> Simulation:
+    """SYNTHETIC: two commitments in ``alliances`` alliances over 2000-2002, every row
+    kept, all starting in 2000: the data of the hand computations of a log density."""
+    structure = synthetic_commitments(2, alliances, (2000, 2002), seed=0, staggered=False)
+    return simulate(spec, structure, seed=seed(1), last_period=2002, missing=0.0)
+
+
+#: Troops on capability, the first signal of :data:`TWO_DIMENSION_SIGNALS`.
+TROOPS_CAPABILITY = """[[signals]]
 name = "troops"
 family = "amount"
 dimension = "capability"
 intercept = { mu = 6.0, sigma = 1.0 }
 loading = 1.0
 noise = 0.3
-[[signals]]
+"""
+
+#: Consultation (four ordered levels) on willingness, of :data:`TWO_DIMENSION_SIGNALS`.
+CONSULTATION_WILLINGNESS = """[[signals]]
+name = "consultation"
+family = "ordinal"
+levels = 4
+dimension = "willingness"
+loading = 2.0
+"""
+
+#: The signals of the two-dimension recovery specs (tests/test_dimensions_model.py and
+#: tests/test_dimensions_predictor.py): strong loadings, two pure signals on each of
+#: capability and willingness (one with direction -1) and one cross-loaded signal.
+TWO_DIMENSION_SIGNALS = "\n" + TROOPS_CAPABILITY + """[[signals]]
 name = "spending"
 family = "ratio"
 target = 2.0
@@ -33,13 +113,7 @@ direction = -1
 intercept = { mu = 1.5, sigma = 0.5 }
 loading = 1.0
 noise = 0.2
-[[signals]]
-name = "consultation"
-family = "ordinal"
-levels = 4
-dimension = "willingness"
-loading = 2.0
-[[signals]]
+""" + CONSULTATION_WILLINGNESS + """[[signals]]
 name = "exercises"
 family = "amount"
 dimension = "willingness"

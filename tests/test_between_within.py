@@ -19,7 +19,13 @@ from points import sampler_point
 from pymc.distributions.transforms import ZeroSumTransform
 from scipy import integrate, stats
 from seeding import seed
-from simulations import TWO_DIMENSION_SIGNALS
+from simulations import (
+    STRONG_PRIORS,
+    TWO_DIMENSION_SIGNALS,
+    complete_simulation,
+    spec_head,
+    split_signals,
+)
 
 from credibility.data.spec import load_spec, parse_spec
 from credibility.diagnostics import ConvergenceWarning
@@ -29,28 +35,13 @@ from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
-#: Two dimensions, capability split into its lasting level and its movements.
-HEADER = """
-[model]
-name = "between_within"
-dynamics = "{dynamics}"
-dimensions = {dimensions}
-between_within = {between_within}
-[hierarchy]
-region = false
-type = {types}
-[priors]
-persistence = {{ alpha = 8.0, beta = 2.0 }}
-alliance_mean_sd = 0.5
-alliance_dynamics_sd = 0.3
-type_sd = 0.3
-"""
-
 
 def _spec_text(dynamics: str = "ar1", dimensions: str = '["capability", "willingness"]',
                between_within: str = '["capability"]', types: str = "true") -> str:
-    return HEADER.format(dynamics=dynamics, dimensions=dimensions,
-                         between_within=between_within, types=types) + TWO_DIMENSION_SIGNALS
+    """Two dimensions, capability split into its lasting level and its movements."""
+    return spec_head("between_within", dynamics=dynamics, dimensions=dimensions,
+                     model=f"between_within = {between_within}\n", types=types == "true",
+                     priors=STRONG_PRIORS + "type_sd = 0.3\n") + TWO_DIMENSION_SIGNALS
 
 
 def test_between_within_is_parsed_and_off_by_default():
@@ -154,46 +145,14 @@ def test_existing_specs_simulate_as_before_the_split():
 
 # Model ------------------------------------------------------------------------------
 
-#: Two commitments, each in an alliance of its own, over three periods; capability split.
-#: troops is a pure capability signal, intel a pure willingness one, spending willingness
-#: with a cross-loading on capability (so both its capability loadings exist).
-TINY = """
-[model]
-name = "tiny_split"
-dimensions = ["capability", "willingness"]
-between_within = ["capability"]
-[hierarchy]
-region = false
-type = false
-[[signals]]
-name = "troops"
-family = "amount"
-dimension = "capability"
-intercept = { mu = 6.0, sigma = 0.5 }
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "intel"
-family = "binary"
-dimension = "willingness"
-intercept = { mu = 0.0, sigma = 0.5 }
-loading = 1.0
-[[signals]]
-name = "spending"
-family = "ratio"
-target = 2.0
-dimension = "willingness"
-also = ["capability"]
-intercept = { mu = 0.0, sigma = 0.5 }
-loading = 0.5
-noise = 0.2
-"""
-
-
 def _tiny() -> Simulation:
-    spec = parse_spec(TINY, source="tiny_split.toml")
-    structure = synthetic_commitments(2, 2, (2000, 2002), seed=0, staggered=False)
-    return simulate(spec, structure, seed=seed(1), last_period=2002, missing=0.0)
+    """Two commitments, each in an alliance of its own, over three periods; capability
+    split. troops is a pure capability signal, intel a pure willingness one, spending
+    willingness with a cross-loading on capability (so both its capability loadings
+    exist)."""
+    text = (spec_head("tiny_split", model='between_within = ["capability"]\n')
+            + split_signals("intel"))
+    return complete_simulation(parse_spec(text, source="tiny_split.toml"), alliances=2)
 
 
 def _values(model, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -15,10 +15,18 @@ import pymc as pm
 import pytest
 import xarray as xr
 from cli_helpers import assert_one_line_error, invoke
+from conftest import ALL_FAMILIES_SPEC
 from scipy import stats
 from scipy.special import logsumexp
 from seeding import seed
-from simulations import TWO_DIMENSION_SIGNALS, one_dimension_signals, tiny_simulation
+from simulations import (
+    STRONG_PRIORS,
+    TWO_DIMENSION_SIGNALS,
+    one_dimension_signals,
+    signal_tables,
+    spec_head,
+    tiny_simulation,
+)
 
 import credibility.compare as compare_module
 from credibility.compare import (
@@ -36,10 +44,13 @@ from credibility.fitting import CredibilityModel, FitResult
 from credibility.measurement import build_measurement_model
 from credibility.simulate import simulate, synthetic_commitments
 
-#: Troops with or without autocorrelated residuals; five other signals with strong
-#: loadings pin the states, so that the model without them cannot read the troops'
-#: drift as credibility instead.
-TROOPS_SPEC = """
+
+def troops_spec(name: str, persistence: str) -> str:
+    """The spec ``troops_<name>``: troops with (``persistence = "true"``) or without
+    autocorrelated residuals; five other signals with strong loadings (four of them as
+    in tests/conftest.ALL_FAMILIES_SPEC) pin the states, so that the model without them
+    cannot read the troops' drift as credibility instead."""
+    return f"""
 [model]
 name = "troops_{name}"
 dynamics = "ar1"
@@ -59,30 +70,7 @@ intercept = {{ mu = 1.0, sigma = 1.0 }}
 loading = 0.7
 noise = 0.3
 
-[[signals]]
-name = "consultation"
-family = "ordinal"
-levels = 4
-loading = 1.5
-
-[[signals]]
-name = "intel_sharing"
-family = "binary"
-intercept = {{ mu = 0.0, sigma = 1.0 }}
-loading = 1.5
-
-[[signals]]
-name = "visits"
-family = "binomial"
-intercept = {{ mu = 0.0, sigma = 1.0 }}
-loading = 1.0
-
-[[signals]]
-name = "readiness"
-family = "proportion"
-intercept = {{ mu = 0.0, sigma = 1.0 }}
-loading = 1.0
-"""
+""" + signal_tables(ALL_FAMILIES_SPEC, "consultation", "intel_sharing", "visits", "readiness")
 
 
 def unsampled(data, **settings) -> FitResult:
@@ -97,7 +85,7 @@ def troops_fits() -> dict[str, FitResult]:
     """SYNTHETIC: troops drawn with residual persistence 0.9 (noise sd 0.6), fitted with
     (``ar``) and without (``plain``) ``residual_persistence``; 6 commitments in 2
     alliances over 2000-2011, 2 chains x 200 draws."""
-    specs = {name: parse_spec(TROOPS_SPEC.format(name=name, persistence=persistence),
+    specs = {name: parse_spec(troops_spec(name, persistence),
                               source=f"troops_{name}.toml")
              for name, persistence in (("ar", "true"), ("plain", "false"))}
     sim = simulate(specs["ar"], synthetic_commitments(6, 2, (2000, 2011), seed=seed(5)),
@@ -240,23 +228,6 @@ def test_comparison_prefers_the_structure_that_simulated_the_data(troops_fits, p
         assert row["warning"]
 
 
-#: The specs of one and of two dimensions compared on the same signals
-#: (tests/simulations.TWO_DIMENSION_SIGNALS: two pure signals per dimension, one
-#: cross-loaded; the one-dimension spec loads every signal on its one latent).
-DIMENSIONS_HEAD = """
-[model]
-name = "{name}"
-dynamics = "ar1"
-{dimensions}
-[hierarchy]
-region = false
-type = false
-[priors]
-persistence = {{ alpha = 8.0, beta = 2.0 }}
-alliance_mean_sd = 0.5
-alliance_dynamics_sd = 0.3
-"""
-
 #: Raw (signed) loadings and persistence of the simulations; with two dimensions the
 #: innovations' correlation is 0.3 and exercises also load 0.3 on capability.
 DIMENSIONS_FIXED = {
@@ -266,10 +237,12 @@ DIMENSIONS_FIXED = {
 
 
 def dimension_specs() -> dict[str, ModelSpec]:
-    """The specs ``one`` (one latent) and ``two`` (capability and willingness)."""
-    two = DIMENSIONS_HEAD.format(name="two", dimensions='dimensions = ["capability", '
-                                 '"willingness"]') + TWO_DIMENSION_SIGNALS
-    one = DIMENSIONS_HEAD.format(name="one", dimensions="") + one_dimension_signals()
+    """The specs ``one`` (one latent) and ``two`` (capability and willingness), compared
+    on the same signals (tests/simulations.TWO_DIMENSION_SIGNALS: two pure signals per
+    dimension, one cross-loaded; the one-dimension spec loads every signal on its one
+    latent)."""
+    two = spec_head("two", priors=STRONG_PRIORS) + TWO_DIMENSION_SIGNALS
+    one = spec_head("one", dimensions=None, priors=STRONG_PRIORS) + one_dimension_signals()
     return {"one": parse_spec(one, source="one.toml"), "two": parse_spec(two, source="two.toml")}
 
 

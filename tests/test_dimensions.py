@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 from conftest import ALL_FAMILIES_SPEC
 from seeding import seed
+from simulations import spec_head, split_signals
 
 from credibility.data.spec import load_spec, parse_spec
 from credibility.simulate import (
@@ -18,45 +19,13 @@ from credibility.simulate import (
     synthetic_commitments,
 )
 
-#: Two dimensions, no group effects: the latent is each commitment's own path.
-PATHS_ONLY = """
-[model]
-name = "paths_only"
-dynamics = "{dynamics}"
-dimensions = ["capability", "willingness"]
-[hierarchy]
-region = false
-type = false
-[[signals]]
-name = "troops"
-family = "amount"
-dimension = "capability"
-intercept = {{ mu = 6.0, sigma = 0.5 }}
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "intel_sharing"
-family = "binary"
-dimension = "willingness"
-intercept = {{ mu = 0.0, sigma = 0.5 }}
-loading = 1.0
-[[signals]]
-name = "spending"
-family = "ratio"
-target = 2.0
-dimension = "willingness"
-also = ["capability"]
-intercept = {{ mu = 0.0, sigma = 0.5 }}
-loading = 0.5
-noise = 0.2
-"""
-
 #: Alliance and group effects off, so the latent is the commitment paths alone.
 NO_ALLIANCE = {"sd_alliance_mean": 0.0, "sd_alliance_dynamics": 0.0}
 
 
 def _spec(dynamics: str = "ar1"):
-    return parse_spec(PATHS_ONLY.format(dynamics=dynamics))
+    """Two dimensions, no group effects: the latent is each commitment's own path."""
+    return parse_spec(spec_head("paths_only", dynamics=dynamics) + split_signals())
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

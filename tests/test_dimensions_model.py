@@ -21,7 +21,13 @@ from cli_helpers import invoke
 from points import sampler_point
 from scipy import stats
 from seeding import seed
-from simulations import TWO_DIMENSION_SIGNALS
+from simulations import (
+    STRONG_PRIORS,
+    TWO_DIMENSION_SIGNALS,
+    complete_simulation,
+    spec_head,
+    split_signals,
+)
 
 from credibility.approximate import ApproximateUpdateError, approximate_update
 from credibility.compare import signal_log_likelihood
@@ -43,56 +49,25 @@ from credibility.predictor import build_joint_model
 from credibility.scenarios import ScenarioWarning, run_scenario
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
-#: Two dimensions, no region or type effects, one signal of each kind the model
-#: treats differently: pure on each dimension, cross-loaded, and alliance-level.
-TINY = """
-[model]
-name = "tiny_two"
-dynamics = "{dynamics}"
-dimensions = ["capability", "willingness"]
-[hierarchy]
-region = false
-type = false
-[priors]
-dimension_correlation_eta = 2.0
-[[signals]]
-name = "troops"
-family = "amount"
-dimension = "capability"
-intercept = {{ mu = 6.0, sigma = 0.5 }}
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "intel_sharing"
-family = "binary"
-dimension = "willingness"
-intercept = {{ mu = 0.0, sigma = 0.5 }}
-loading = 1.0
-[[signals]]
-name = "spending"
-family = "ratio"
-target = 2.0
-dimension = "willingness"
-also = ["capability"]
-intercept = {{ mu = 0.0, sigma = 0.5 }}
-loading = 0.5
-noise = 0.2
-[[signals]]
+#: With :func:`simulations.split_signals`, one signal of each kind the model of two
+#: dimensions treats differently: pure on each dimension, cross-loaded, and alliance-level.
+TINY_ALLIANCE_SIGNAL = """[[signals]]
 name = "alliance_budget"
 family = "amount"
 level = "alliance"
 dimension = "willingness"
-intercept = {{ mu = 3.0, sigma = 1.0 }}
+intercept = { mu = 3.0, sigma = 1.0 }
 loading = 0.5
 noise = 0.4
 """
 
 
 def _tiny(dynamics: str = "ar1") -> Simulation:
-    """SYNTHETIC: two commitments of one alliance over three periods, every row kept."""
-    spec = parse_spec(TINY.format(dynamics=dynamics), source="tiny_two.toml")
-    structure = synthetic_commitments(2, 1, (2000, 2002), seed=0, staggered=False)
-    return simulate(spec, structure, seed=seed(1), last_period=2002, missing=0.0)
+    """SYNTHETIC: two commitments of one alliance over three periods, every row kept;
+    two dimensions, no region or type effects."""
+    text = (spec_head("tiny_two", dynamics=dynamics, priors="dimension_correlation_eta = 2.0\n")
+            + split_signals() + TINY_ALLIANCE_SIGNAL)
+    return complete_simulation(parse_spec(text, source="tiny_two.toml"), alliances=1)
 
 
 def _hand_values(model, sim: Simulation, dynamics: str, rng: np.random.Generator) -> dict:
@@ -418,20 +393,8 @@ def test_cli_fit_writes_dimensions_and_the_fit_round_trips(dimension_cli_fit):
 
 #: Strong loadings on both dimensions: two pure signals each (one with direction -1),
 #: and one cross-loaded.
-RECOVERY = """
-[model]
-name = "two_dimensions_recovery"
-dynamics = "ar1"
-dimensions = ["capability", "willingness"]
-[hierarchy]
-region = false
-type = true
-[priors]
-persistence = { alpha = 8.0, beta = 2.0 }
-alliance_mean_sd = 0.5
-alliance_dynamics_sd = 0.3
-type_sd = 0.3
-""" + TWO_DIMENSION_SIGNALS.lstrip("\n")
+RECOVERY = spec_head("two_dimensions_recovery", types=True,
+                     priors=STRONG_PRIORS + "type_sd = 0.3\n") + TWO_DIMENSION_SIGNALS
 
 #: The true correlation of the dimensions' commitment innovations.
 TRUE_CORRELATION = 0.5

@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 from cli_helpers import invoke
 from seeding import seed
-from simulations import TWO_DIMENSION_SIGNALS
+from simulations import STRONG_PRIORS, TWO_DIMENSION_SIGNALS, spec_head
 
 from credibility import predictor
 from credibility.checks import outcome_checks
@@ -32,25 +32,13 @@ from credibility.simulate import Simulation, simulate, simulate_cases, synthetic
 
 #: Two dimensions with strong loadings (two pure signals each, one cross-loaded), one
 #: covariate and no region effects.
-SPEC = """
-[model]
-name = "two_dimensions_outcome"
-dynamics = "ar1"
-dimensions = ["capability", "willingness"]
-[hierarchy]
-region = false
-type = false
-[priors]
-persistence = { alpha = 8.0, beta = 2.0 }
-alliance_mean_sd = 0.5
-alliance_dynamics_sd = 0.3
-[outcome]
+SPEC = spec_head("two_dimensions_outcome", priors=STRONG_PRIORS) + """[outcome]
 covariates = ["capability_ratio"]
 region = false
 intercept_sd = 1.5
 credibility_sd = 1.0
 covariate_sd = 1.0
-""" + TWO_DIMENSION_SIGNALS.lstrip("\n")
+""" + TWO_DIMENSION_SIGNALS
 
 FIXED = {"dimension_correlation": [[1.0, 0.3], [0.3, 1.0]],
          "persistence_commitment": 0.8,

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import itertools
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -274,6 +275,28 @@ def test_spectral_states_with_staggered_windows(small_simulation):
     assert cells.shape == (index.cells.size,)
 
 
+def _jittered_points(model: pm.Model, seed: int) -> Iterator[dict[str, np.ndarray]]:
+    """Three points near ``model``'s initial point: each value plus 0.4 times standard
+    normals drawn with ``seed``."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        yield {key: v + 0.4 * rng.standard_normal(np.shape(v))
+               for key, v in model.initial_point().items()}
+
+
+def _assert_same_model(differences: list[float], *, broken: bool,
+                       constant: float | None = None) -> None:
+    """Two models' log densities at matched points differ by a constant (``constant``
+    where given, else the first difference), unless a term was ``broken`` on purpose:
+    then the difference must vary over the points."""
+    if broken:
+        assert np.ptp(differences) > 1e-3
+    elif constant is None:
+        np.testing.assert_allclose(differences, differences[0], rtol=0, atol=1e-8)
+    else:
+        np.testing.assert_allclose(differences, constant, atol=1e-8)
+
+
 @pytest.mark.parametrize("drop", [None, "state_jacobian", "magnitude_jacobian"])
 def test_scale_coordinate_is_the_same_model_in_other_coordinates(small_simulation, drop):
     """The latent's scale coordinate (decision 31, the default) samples the states times
@@ -299,11 +322,8 @@ def test_scale_coordinate_is_the_same_model_in_other_coordinates(small_simulatio
     assert reference.sum() > 1 and relative.any() and not on_commitment.all()
     old_logp = old.compile_logp(mode=PYTHON_MODE)
     new_logp = new.compile_logp(mode=PYTHON_MODE)
-    rng = np.random.default_rng(31)
     differences = []
-    for _ in range(3):
-        point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
-                 for key, v in old.initial_point().items()}
+    for point in _jittered_points(old, seed=31):
         log_m = point["loading_magnitude_stationary_log__"]
         g = 0.5 * np.log(np.mean(np.exp(2 * log_m[reference])))  # log root mean square
         mapped = {key: v for key, v in point.items() if key not in (
@@ -320,10 +340,7 @@ def test_scale_coordinate_is_the_same_model_in_other_coordinates(small_simulatio
         if drop == "magnitude_jacobian":  # the exp map's Jacobian, sum of log magnitudes
             difference -= log_m[on_commitment].sum()
         differences.append(difference)
-    if drop is None:
-        np.testing.assert_allclose(differences, differences[0], rtol=0, atol=1e-8)
-    else:
-        assert np.ptp(differences) > 1e-3
+    _assert_same_model(differences, broken=drop is not None)
 
 
 def test_marker_signal_is_the_same_model_in_other_coordinates(small_simulation):
@@ -520,21 +537,15 @@ def test_residual_signal_is_the_same_model_in_other_coordinates(small_simulation
         ZeroSumTransform([-1]).backward(z), z), mode=PYTHON_MODE)(np.zeros(index.cells.size - 1))
     old_logp = old.compile_logp(mode=PYTHON_MODE)
     new_logp = new.compile_logp(mode=PYTHON_MODE)
-    rng = np.random.default_rng(33)
     differences = []
-    for _ in range(3):
-        point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
-                 for key, v in new.initial_point().items()}
+    for point in _jittered_points(new, seed=33):
         args = [point[v.name] for v in inputs]
         matched = {key: v for key, v in point.items() if key != free.name}
         matched["commitment_state_scaled_zerosum__"] = np.linalg.lstsq(
             basis, states(*args), rcond=None)[0]
         log_det = np.linalg.slogdet(np.linalg.pinv(basis) @ jacobian(*args))[1]
         differences.append(new_logp(point) - old_logp(matched) - log_det)
-    if drop is None:
-        np.testing.assert_allclose(differences, differences[0], rtol=0, atol=1e-8)
-    else:
-        assert np.ptp(differences) > 1e-3
+    _assert_same_model(differences, broken=drop is not None)
 
 
 def test_residual_signal_must_be_a_gaussian_commitment_signal(all_families_spec):
@@ -667,16 +678,10 @@ def test_centred_alliance_intercepts_are_the_same_model_in_other_coordinates(
     def intercept(point):
         return intercept_fn(*(point[v.name] for v in inputs))
 
-    rng = np.random.default_rng(40)
     differences = []
-    for _ in range(3):
-        point = {key: v + 0.4 * rng.standard_normal(np.shape(v))
-                 for key, v in new.initial_point().items()}
+    for point in _jittered_points(new, seed=40):
         mapped = {key: v for key, v in point.items() if key != "intercept_centred"}
         mapped["intercept"] = intercept(point)
         assert not np.allclose(mapped["intercept"], point["intercept_centred"])
         differences.append(new_logp(point) - old_logp(mapped))
-    if drop is None:
-        np.testing.assert_allclose(differences, 0.0, atol=1e-8)
-    else:
-        assert np.ptp(differences) > 1e-3
+    _assert_same_model(differences, broken=drop is not None, constant=0.0)

@@ -89,6 +89,13 @@ def drop(column: str) -> Edit:
     return edit
 
 
+def bad_cell(table: str, row: int, column: str, value: str,
+             expected: str) -> tuple[str, Edit, int, str, str, str]:
+    """An :data:`ERRORS` case: ``value`` written into one cell, and the error naming that
+    row, column and value."""
+    return table, cell(row, column, value), row, column, value, expected
+
+
 def rename(old: str, new: str) -> Edit:
     return cell(0, old, new)
 
@@ -117,29 +124,25 @@ ERRORS = {
         "commitments", rename("type", "region"), None, "region", None, "appears twice"),
     "commitments: empty table": (
         "commitments", header_only, None, None, None, "no data rows"),
-    "commitments: empty required cell": (
-        "commitments", cell(2, "guarantor", ""), 2, "guarantor", "", "a value is required"),
-    "commitments: start not an integer": (
-        "commitments", cell(3, "start", "2000.5"), 3, "start", "2000.5", "expected an integer"),
-    "commitments: start text": (
-        "commitments", cell(3, "start", "abc"), 3, "start", "abc", "expected an integer"),
-    "commitments: start nan": (
-        "commitments", cell(1, "start", "nan"), 1, "start", "nan", "expected an integer"),
-    "commitments: start inf": (
-        "commitments", cell(1, "start", "inf"), 1, "start", "inf", "expected an integer"),
-    "commitments: start whole float": (
-        "commitments", cell(1, "start", "2000.0"), 1, "start", "2000.0", "expected an integer"),
-    "commitments: end not an integer": (
-        "commitments", cell(4, "end", "2004x"), 4, "end", "2004x", "expected an integer"),
-    "commitments: end before start": (
-        "commitments", cell(3, "end", "1999"), 3, "end", "1999", ">= start (2001)"),
-    "commitments: duplicate id": (
-        "commitments", cell(4, "commitment_id", "US-EST"), 4, "commitment_id", "US-EST",
+    "commitments: empty required cell": bad_cell(
+        "commitments", 2, "guarantor", "", "a value is required"),
+    "commitments: start not an integer": bad_cell(
+        "commitments", 3, "start", "2000.5", "expected an integer"),
+    "commitments: start text": bad_cell("commitments", 3, "start", "abc", "expected an integer"),
+    "commitments: start nan": bad_cell("commitments", 1, "start", "nan", "expected an integer"),
+    "commitments: start inf": bad_cell("commitments", 1, "start", "inf", "expected an integer"),
+    "commitments: start whole float": bad_cell(
+        "commitments", 1, "start", "2000.0", "expected an integer"),
+    "commitments: end not an integer": bad_cell(
+        "commitments", 4, "end", "2004x", "expected an integer"),
+    "commitments: end before start": bad_cell("commitments", 3, "end", "1999", ">= start (2001)"),
+    "commitments: duplicate id": bad_cell(
+        "commitments", 4, "commitment_id", "US-EST",
         "duplicate commitment_id (first seen in row 2)"),
-    "commitments: guarantor is protege": (
-        "commitments", cell(2, "protege", "USA"), 2, "protege", "USA", "differ from the guarantor"),
-    "commitments: span too long": (
-        "commitments", cell(4, "end", "20004"), 4, "end", "20004", f"at most {MAX_PERIODS}"),
+    "commitments: guarantor is protege": bad_cell(
+        "commitments", 2, "protege", "USA", "differ from the guarantor"),
+    "commitments: span too long": bad_cell(
+        "commitments", 4, "end", "20004", f"at most {MAX_PERIODS}"),
     # signals
     "signals: missing column": (
         "signals", drop("value"), None, "value", None, "missing required column"),
@@ -149,83 +152,67 @@ ERRORS = {
     "signals: unknown column": (
         "signals", rename("source", "sauce"), None, "sauce", None, "unknown column"),
     "signals: empty table": ("signals", header_only, None, None, None, "no data rows"),
-    "signals: empty required cell": (
-        "signals", cell(5, "signal", ""), 5, "signal", "", "a value is required"),
-    "signals: no unit": (
-        "signals", cell(2, "commitment_id", ""), 2, "commitment_id", "", "names one unit"),
-    "signals: two units": (
-        "signals", cell(2, "alliance", "NATO"), 2, "alliance", "NATO", "exactly one unit"),
-    "signals: unknown commitment": (
-        "signals", cell(7, "commitment_id", "US-JPN"), 7, "commitment_id", "US-JPN",
+    "signals: empty required cell": bad_cell("signals", 5, "signal", "", "a value is required"),
+    "signals: no unit": bad_cell("signals", 2, "commitment_id", "", "names one unit"),
+    "signals: two units": bad_cell("signals", 2, "alliance", "NATO", "exactly one unit"),
+    "signals: unknown commitment": bad_cell(
+        "signals", 7, "commitment_id", "US-JPN",
         "unknown commitment"),
-    "signals: unknown alliance": (
-        "signals", cell(9, "alliance", "ANZUS"), 9, "alliance", "ANZUS",
+    "signals: unknown alliance": bad_cell(
+        "signals", 9, "alliance", "ANZUS",
         "unknown alliance: expected one of NATO, US-ROK"),
-    "signals: unknown signal": (
-        "signals", cell(3, "signal", "spend"), 3, "signal", "spend",
+    "signals: unknown signal": bad_cell(
+        "signals", 3, "signal", "spend",
         "unknown signal: expected one declared in spec 'tiny' (exercises, troops"),
-    "signals: alliance signal on a commitment": (
-        "signals", cell(1, "signal", "alliance_exercises"), 1, "signal", "alliance_exercises",
+    "signals: alliance signal on a commitment": bad_cell(
+        "signals", 1, "signal", "alliance_exercises",
         "is alliance-level: expected a row naming an alliance"),
-    "signals: commitment signal on an alliance": (
-        "signals", cell(8, "signal", "exercises"), 8, "signal", "exercises",
+    "signals: commitment signal on an alliance": bad_cell(
+        "signals", 8, "signal", "exercises",
         "is commitment-level: expected a row naming a commitment_id"),
-    "signals: period not an integer": (
-        "signals", cell(4, "period", "2004.5"), 4, "period", "2004.5", "expected an integer"),
-    "signals: period after commitment end": (
-        "signals", cell(6, "period", "2004"), 6, "period", "2004",
+    "signals: period not an integer": bad_cell(
+        "signals", 4, "period", "2004.5", "expected an integer"),
+    "signals: period after commitment end": bad_cell(
+        "signals", 6, "period", "2004",
         "active window of commitment 'UK-EST' (2001..2003)"),
-    "signals: period before commitment start": (
-        "signals", cell(5, "period", "2003"), 5, "period", "2003",
+    "signals: period before commitment start": bad_cell(
+        "signals", 5, "period", "2003",
         "active window of commitment 'US-EST' (2004..2005, ongoing)"),
-    "signals: period outside alliance window": (
-        "signals", cell(9, "period", "2005"), 9, "period", "2005",
+    "signals: period outside alliance window": bad_cell(
+        "signals", 9, "period", "2005",
         "active window of alliance 'US-ROK' (2000..2004"),
-    "signals: value text": (
-        "signals", cell(2, "value", "lots"), 2, "value", "lots", "expected a finite number"),
-    "signals: value nan": (
-        "signals", cell(2, "value", "nan"), 2, "value", "nan", "expected a finite number"),
-    "signals: value inf": (
-        "signals", cell(2, "value", "-inf"), 2, "value", "-inf", "expected a finite number"),
-    "signals: value overflow": (
-        "signals", cell(2, "value", "1e309"), 2, "value", "1e309", "expected a finite number"),
-    "signals: negative count": (
-        "signals", cell(10, "value", "-3"), 10, "value", "-3",
+    "signals: value text": bad_cell("signals", 2, "value", "lots", "expected a finite number"),
+    "signals: value nan": bad_cell("signals", 2, "value", "nan", "expected a finite number"),
+    "signals: value inf": bad_cell("signals", 2, "value", "-inf", "expected a finite number"),
+    "signals: value overflow": bad_cell("signals", 2, "value", "1e309", "expected a finite number"),
+    "signals: negative count": bad_cell(
+        "signals", 10, "value", "-3",
         "signal 'exercises' has family count: expected an integer >= 0"),
-    "signals: fractional count": (
-        "signals", cell(1, "value", "1.5"), 1, "value", "1.5", "expected an integer >= 0"),
-    "signals: zero amount": (
-        "signals", cell(2, "value", "0"), 2, "value", "0", "family amount: expected a number > 0"),
-    "signals: negative ratio": (
-        "signals", cell(3, "value", "-1.8"), 3, "value", "-1.8", "family ratio: expected"),
-    "signals: proportion one": (
-        "signals", cell(4, "value", "1"), 4, "value", "1", "strictly between 0 and 1"),
-    "signals: proportion zero": (
-        "signals", cell(4, "value", "0"), 4, "value", "0", "strictly between 0 and 1"),
-    "signals: binary two": (
-        "signals", cell(5, "value", "2"), 5, "value", "2", "family binary: expected 0 or 1"),
-    "signals: binomial above trials": (
-        "signals", cell(6, "value", "6"), 6, "value", "6", "an integer from 0 to trials"),
-    "signals: binomial without trials": (
-        "signals", cell(6, "trials", ""), 6, "trials", "", "expected trials, an integer >= 1"),
+    "signals: fractional count": bad_cell("signals", 1, "value", "1.5", "expected an integer >= 0"),
+    "signals: zero amount": bad_cell(
+        "signals", 2, "value", "0", "family amount: expected a number > 0"),
+    "signals: negative ratio": bad_cell("signals", 3, "value", "-1.8", "family ratio: expected"),
+    "signals: proportion one": bad_cell("signals", 4, "value", "1", "strictly between 0 and 1"),
+    "signals: proportion zero": bad_cell("signals", 4, "value", "0", "strictly between 0 and 1"),
+    "signals: binary two": bad_cell("signals", 5, "value", "2", "family binary: expected 0 or 1"),
+    "signals: binomial above trials": bad_cell(
+        "signals", 6, "value", "6", "an integer from 0 to trials"),
+    "signals: binomial without trials": bad_cell(
+        "signals", 6, "trials", "", "expected trials, an integer >= 1"),
     "signals: binomial zero trials": (
         "signals", cells(6, value="0", trials="0"), 6, "trials", "0", "an integer >= 1"),
-    "signals: binomial fractional trials": (
-        "signals", cell(6, "trials", "5.5"), 6, "trials", "5.5", "an integer >= 1"),
-    "signals: trials not a number": (
-        "signals", cell(6, "trials", "five"), 6, "trials", "five", "expected a finite number"),
-    "signals: trials on a count": (
-        "signals", cell(1, "trials", "4"), 1, "trials", "4", "expected no trials"),
-    "signals: ordinal above levels": (
-        "signals", cell(7, "value", "5"), 7, "value", "5", "an integer from 1 to 4"),
-    "signals: ordinal zero": (
-        "signals", cell(7, "value", "0"), 7, "value", "0", "an integer from 1 to 4"),
-    "signals: exposure on an amount": (
-        "signals", cell(2, "exposure", "1"), 2, "exposure", "1", "expected no exposure"),
-    "signals: zero exposure": (
-        "signals", cell(1, "exposure", "0"), 1, "exposure", "0", "expected an exposure > 0"),
-    "signals: infinite exposure": (
-        "signals", cell(1, "exposure", "inf"), 1, "exposure", "inf", "expected a finite number"),
+    "signals: binomial fractional trials": bad_cell(
+        "signals", 6, "trials", "5.5", "an integer >= 1"),
+    "signals: trials not a number": bad_cell(
+        "signals", 6, "trials", "five", "expected a finite number"),
+    "signals: trials on a count": bad_cell("signals", 1, "trials", "4", "expected no trials"),
+    "signals: ordinal above levels": bad_cell("signals", 7, "value", "5", "an integer from 1 to 4"),
+    "signals: ordinal zero": bad_cell("signals", 7, "value", "0", "an integer from 1 to 4"),
+    "signals: exposure on an amount": bad_cell(
+        "signals", 2, "exposure", "1", "expected no exposure"),
+    "signals: zero exposure": bad_cell("signals", 1, "exposure", "0", "expected an exposure > 0"),
+    "signals: infinite exposure": bad_cell(
+        "signals", 1, "exposure", "inf", "expected a finite number"),
     "signals: duplicate row": (
         "signals", repeat(3), 11, "signal", "spending",
         "duplicate row for commitment 'US-POL', period 2001, signal 'spending' "
@@ -233,33 +220,26 @@ ERRORS = {
     "signals: duplicate alliance row": (
         "signals", repeat(8), 11, "signal", "alliance_exercises",
         "duplicate row for alliance 'NATO', period 2005"),
-    "signals: span too long": (
-        "signals", cell(1, "period", "30000"), 1, "period", "30000", "(a typo?)"),
+    "signals: span too long": bad_cell("signals", 1, "period", "30000", "(a typo?)"),
     # cases
     "cases: missing column": ("cases", drop("period"), None, "period", None, "missing"),
     "cases: missing covariate": (
         "cases", drop("gdp_ratio"), None, "gdp_ratio", None, "names it as a covariate"),
     "cases: empty table": ("cases", header_only, None, None, None, "no data rows"),
-    "cases: empty required cell": (
-        "cases", cell(2, "case_id", ""), 2, "case_id", "", "a value is required"),
-    "cases: duplicate case_id": (
-        "cases", cell(3, "case_id", "c1"), 3, "case_id", "c1", "(first seen in row 1)"),
-    "cases: unknown commitment": (
-        "cases", cell(2, "commitment_id", "US-JPN"), 2, "commitment_id", "US-JPN",
+    "cases: empty required cell": bad_cell("cases", 2, "case_id", "", "a value is required"),
+    "cases: duplicate case_id": bad_cell("cases", 3, "case_id", "c1", "(first seen in row 1)"),
+    "cases: unknown commitment": bad_cell(
+        "cases", 2, "commitment_id", "US-JPN",
         "unknown commitment"),
-    "cases: period not an integer": (
-        "cases", cell(1, "period", "x"), 1, "period", "x", "expected an integer"),
-    "cases: period outside window": (
-        "cases", cell(2, "period", "2005"), 2, "period", "2005",
+    "cases: period not an integer": bad_cell("cases", 1, "period", "x", "expected an integer"),
+    "cases: period outside window": bad_cell(
+        "cases", 2, "period", "2005",
         "active window of commitment 'US-KOR' (2000..2004)"),
-    "cases: outcome not 0/1": (
-        "cases", cell(1, "outcome", "2"), 1, "outcome", "2", "expected 1 (deterrence held)"),
-    "cases: outcome word": (
-        "cases", cell(2, "outcome", "yes"), 2, "outcome", "yes", "or empty"),
-    "cases: covariate not a number": (
-        "cases", cell(2, "gdp_ratio", "high"), 2, "gdp_ratio", "high", "finite number"),
-    "cases: covariate missing on a case to predict": (
-        "cases", cell(3, "gdp_ratio", ""), 3, "gdp_ratio", "", "finite number"),
+    "cases: outcome not 0/1": bad_cell("cases", 1, "outcome", "2", "expected 1 (deterrence held)"),
+    "cases: outcome word": bad_cell("cases", 2, "outcome", "yes", "or empty"),
+    "cases: covariate not a number": bad_cell("cases", 2, "gdp_ratio", "high", "finite number"),
+    "cases: covariate missing on a case to predict": bad_cell(
+        "cases", 3, "gdp_ratio", "", "finite number"),
 }
 # fmt: on
 
@@ -845,28 +825,15 @@ def check_corrupted(tmp_path: Path, spec: ModelSpec, table: str, text: str) -> N
     assert_valid(data)
 
 
+@pytest.mark.parametrize("table", ["signals", "commitments", "cases"])
 @settings(max_examples=150, deadline=None)
-@given(text=corrupted(VALID_TEXT["signals"]))
-def test_corrupted_signals_either_load_valid_or_raise_our_error(
-    tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, text: str
+@given(examples=st.data())
+def test_corrupted_tables_either_load_valid_or_raise_our_error(
+    tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, table: str,
+    examples: st.DataObject
 ) -> None:
-    check_corrupted(tmp_path_factory.mktemp("signals"), spec, "signals", text)
-
-
-@settings(max_examples=150, deadline=None)
-@given(text=corrupted(VALID_TEXT["commitments"]))
-def test_corrupted_commitments_either_load_valid_or_raise_our_error(
-    tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, text: str
-) -> None:
-    check_corrupted(tmp_path_factory.mktemp("commitments"), spec, "commitments", text)
-
-
-@settings(max_examples=150, deadline=None)
-@given(text=corrupted(VALID_TEXT["cases"]))
-def test_corrupted_cases_either_load_valid_or_raise_our_error(
-    tmp_path_factory: pytest.TempPathFactory, spec: ModelSpec, text: str
-) -> None:
-    check_corrupted(tmp_path_factory.mktemp("cases"), spec, "cases", text)
+    text = examples.draw(corrupted(VALID_TEXT[table]), label=f"corrupted {table}.csv")
+    check_corrupted(tmp_path_factory.mktemp(table), spec, table, text)
 
 
 def test_from_frames_ignores_the_index_of_a_filtered_frame():

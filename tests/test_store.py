@@ -64,6 +64,14 @@ def _inode(path: Path) -> tuple[int, int]:
     return info.st_dev, info.st_ino
 
 
+def _one_added_row() -> pd.DataFrame:
+    """The ledger of an update that added one troops row (C001 in 2007)."""
+    return pd.DataFrame({"row": [1], "action": ["added"], "level": ["commitment"],
+                         "commitment_id": ["C001"], "alliance": ["A1"], "period": [2007],
+                         "signal": ["troops"], "old_value": [float("nan")],
+                         "new_value": [310.5]})
+
+
 def _objects(store: Path) -> list[Path]:
     """The objects of a store (files named by their SHA-256), temporaries included."""
     return sorted(p for p in (store / OBJECTS).glob("*/*") if p.is_file())
@@ -277,10 +285,7 @@ def test_damaged_shared_file_is_reported_in_each_version_and_not_reused(
         tmp_path: Path, fit: FitResult) -> None:
     store = PosteriorStore(tmp_path)
     store.save(fit)
-    ledger = pd.DataFrame({"row": [1], "action": ["added"], "level": ["commitment"],
-                           "commitment_id": ["C001"], "alliance": ["A1"], "period": [2007],
-                           "signal": ["troops"], "old_value": [float("nan")],
-                           "new_value": [310.5]})
+    ledger = _one_added_row()
     store.save(fit, parent="v0001", ledger=ledger)
     digest = store.meta("v0001")["files"]["data/signals.csv"]
     damaged = tmp_path / OBJECTS / digest[:2] / digest
@@ -366,10 +371,7 @@ def test_objects_left_by_a_killed_writer_are_reused_or_removed(tmp_path: Path,
                                                                fit: FitResult) -> None:
     store = PosteriorStore(tmp_path)
     store.save(fit)
-    ledger = pd.DataFrame({"row": [1], "action": ["added"], "level": ["commitment"],
-                           "commitment_id": ["C001"], "alliance": ["A1"], "period": [2007],
-                           "signal": ["troops"], "old_value": [float("nan")],
-                           "new_value": [310.5]})
+    ledger = _one_added_row()
     # What a writer killed before its rename leaves: a complete object of the file it
     # was saving (linked from no version), an object of some other file, and a
     # temporary name it had not yet renamed.

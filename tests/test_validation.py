@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from simulations import CONSULTATION_WILLINGNESS, STRONG_PRIORS, TROOPS_CAPABILITY, spec_head
 from typer.testing import CliRunner
 
 from credibility.cli import app
@@ -362,33 +363,9 @@ def test_uniformity_flags_a_misspecified_prior_but_not_the_right_one(cluster, tm
 
 #: A small spec of two dimensions for SBC: one pure commitment signal per dimension, one
 #: cross-loaded, one alliance-level; explicit priors, as SBC needs.
-TWO_DIMENSIONS_SPEC = """
-[model]
-name = "sbc_two_dimensions"
-dynamics = "ar1"
-dimensions = ["capability", "willingness"]
-[hierarchy]
-region = false
-type = false
-[priors]
-persistence = { alpha = 8.0, beta = 2.0 }
-alliance_mean_sd = 0.5
-alliance_dynamics_sd = 0.3
-dimension_correlation_eta = 2.0
-[[signals]]
-name = "troops"
-family = "amount"
-dimension = "capability"
-intercept = { mu = 6.0, sigma = 1.0 }
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "consultation"
-family = "ordinal"
-levels = 4
-dimension = "willingness"
-loading = 2.0
-[[signals]]
+TWO_DIMENSIONS_SPEC = (spec_head("sbc_two_dimensions",
+                                 priors=STRONG_PRIORS + "dimension_correlation_eta = 2.0\n")
+                       + TROOPS_CAPABILITY + CONSULTATION_WILLINGNESS + """[[signals]]
 name = "exercises"
 family = "count"
 dimension = "willingness"
@@ -404,7 +381,7 @@ dimension = "willingness"
 intercept = { mu = 2.0, sigma = 0.5 }
 loading = 0.5
 noise = 0.3
-"""
+""")
 
 #: The SBC design of the two-dimension tests.
 TWO_DIMENSIONS_DESIGN = {"commitments": 5, "alliances": 2, "periods": 6, "seed": 5,

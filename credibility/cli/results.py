@@ -91,14 +91,19 @@ def export(
         raise CredibilityError("--scale applies to credibility and alliances; parameters "
                                "are reported on their own scales")
     result = _export_source(fit_dir, store, version)
-    frame = _export_table(result, what, scale)
+    _write_csv(_export_table(result, what, scale), out, _console())
+
+
+def _write_csv(frame: pd.DataFrame, out: Path | None, console: Console) -> None:
+    """``frame`` as CSV: to standard output, or to ``out`` (its folder created) with a
+    line that says so."""
     text = frame.to_csv(index=False, lineterminator="\n")
     if out is None:
         typer.echo(text, nl=False)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
-        _console().print(f"wrote {len(frame)} rows to {out}", soft_wrap=True, markup=False)
+        console.print(f"wrote {len(frame)} rows to {out}", soft_wrap=True, markup=False)
 
 
 def _export_source(fit_dir: Path | None, store: Path | None, version: str | None
@@ -195,13 +200,7 @@ def predict(
         if out is not None:
             for part in _scenario_tables(result):
                 console.print(part)
-    text = table.to_csv(index=False, lineterminator="\n")
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        console.print(f"wrote {len(table)} rows to {out}", soft_wrap=True, markup=False)
+    _write_csv(table, out, console)
 
 
 @app.command()

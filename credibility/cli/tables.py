@@ -16,6 +16,8 @@ from rich.table import Table
 from credibility.cli.common import _interval
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
 
     from credibility.checks import OutcomeChecks
@@ -35,14 +37,7 @@ def _print_fit_diagnostics(console: Console, fit: FitResult) -> None:
 def _print_diagnostics(console: Console, diagnostics: Diagnostics,
                        title: str = "Sampler diagnostics") -> None:
     """The diagnostics table, and a red panel when the posterior is not reliable."""
-    table = Table(title=title, title_justify="left")
-    table.add_column("check")
-    table.add_column("value", justify="right")
-    table.add_column("verdict")
-    styles = {"ok": "green", "FAIL": "bold red", "info": "dim"}
-    for check, value, verdict in diagnostics.lines():
-        table.add_row(escape(check), escape(value), f"[{styles.get(verdict, '')}]{verdict}[/]")
-    console.print(table)
+    console.print(_verdict_table(title, diagnostics.lines()))
     if not diagnostics.ok:
         console.print(Panel(
             "\n".join(f"• {escape(p)}" for p in diagnostics.problems())
@@ -54,13 +49,18 @@ def _print_diagnostics(console: Console, diagnostics: Diagnostics,
 
 def _checks_table(checks: OutcomeChecks) -> Table:
     """The outcome model's checks with their verdicts."""
-    table = Table(title="Outcome model checks", title_justify="left")
+    return _verdict_table("Outcome model checks", checks.lines())
+
+
+def _verdict_table(title: str, lines: Iterable[tuple[str, str, str]]) -> Table:
+    """Rows of check, value and verdict (ok in green, FAIL in bold red, info dim)."""
+    table = Table(title=title, title_justify="left")
     table.add_column("check")
     table.add_column("value", justify="right")
     table.add_column("verdict")
     styles = {"ok": "green", "FAIL": "bold red", "info": "dim"}
-    for label, value, status in checks.lines():
-        table.add_row(escape(label), escape(value), f"[{styles[status]}]{status}[/]")
+    for check, value, verdict in lines:
+        table.add_row(escape(check), escape(value), f"[{styles.get(verdict, '')}]{verdict}[/]")
     return table
 
 
