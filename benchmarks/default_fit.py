@@ -28,9 +28,9 @@ from pathlib import Path
 
 from performance import SIZES, simulated
 
+from credibility.data.spec import load_spec
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel
-from credibility.spec import load_spec
 
 HERE = Path(__file__).resolve().parent
 

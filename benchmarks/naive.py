@@ -23,10 +23,10 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.transforms import ordered
 
+from credibility.data.container import CredibilityData
+from credibility.data.spec import LOG_FAMILIES
 from credibility.model.index import build_index
 from credibility.model.parameters import NOISE_SHAPE, signal_priors
-from credibility.schema import CredibilityData
-from credibility.spec import LOG_FAMILIES
 
 
 def _ar_path(name: str, length: int, rho, innovation_sd, first_sd):

@@ -37,11 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
-from credibility.datasets import load_dataset
+from credibility.data.datasets import load_dataset
+from credibility.data.spec import ModelSpec, load_spec
 from credibility.diagnostics import ESS_MIN, RHAT_MAX, ConvergenceWarning
 from credibility.fitting import CredibilityModel
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.spec import ModelSpec, load_spec
 
 HERE = Path(__file__).resolve().parent
 #: A spec with every signal family (benchmarks/robustness_families.toml).

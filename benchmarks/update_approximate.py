@@ -34,10 +34,10 @@ import time
 import warnings
 from pathlib import Path
 
-from credibility.datasets import dataset_info
+from credibility.data.container import CredibilityData
+from credibility.data.datasets import dataset_info
 from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel
-from credibility.schema import CredibilityData
 from credibility.simulate import simulate, synthetic_commitments
 from credibility.updating import update_fit
 

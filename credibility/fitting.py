@@ -26,6 +26,9 @@ import xarray as xr
 from scipy.special import ndtr
 
 from credibility import predictor
+from credibility.data.cases import read_cases
+from credibility.data.container import CredibilityData
+from credibility.data.spec import ModelSpec, load_spec, parse_spec
 from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
 from credibility.measurement import (
@@ -46,8 +49,6 @@ from credibility.sampling import (
     one_hot_gathers,
     run,
 )
-from credibility.schema import CredibilityData, read_cases
-from credibility.spec import ModelSpec, load_spec, parse_spec
 
 __all__ = ["BACKENDS", "CREDIBILITY_COLUMNS", "DIMENSION_COLUMNS", "CredibilityModel", "FitResult",
            "check_backend", "label_posterior", "measurement_check", "summarise_draws"]
@@ -88,7 +89,7 @@ def label_posterior(posterior: xr.Dataset, index: ModelIndex) -> xr.Dataset:
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> from credibility.measurement import build_index
     >>> index = build_index(load_dataset("demo"))
     >>> cells = np.zeros((1, 2, index.cells.size))
@@ -516,7 +517,7 @@ class CredibilityModel:
 
         Examples
         --------
-        >>> from credibility.datasets import load_dataset
+        >>> from credibility.data.datasets import load_dataset
         >>> fit = CredibilityModel("default").fit(load_dataset("demo"))  # doctest: +SKIP
         >>> fit.diagnostics.ok  # doctest: +SKIP
         True
@@ -662,7 +663,7 @@ def measurement_check(model: pm.Model) -> Check:
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> check = measurement_check(build_measurement_model(load_dataset("demo")))
     >>> callable(check)
     True

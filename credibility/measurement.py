@@ -35,6 +35,8 @@ import xarray as xr
 from pymc.distributions.transforms import ZeroSumTransform
 from pytensor.compile.builders import OpFromGraph
 
+from credibility.data.container import CredibilityData
+from credibility.data.spec import LOG_FAMILIES, ModelSpec, SignalSpec
 from credibility.errors import SpecError
 from credibility.kernels import DATA_PREFIX, spectral_states
 from credibility.model.dynamics import dynamics_matrix
@@ -48,8 +50,6 @@ from credibility.model.index import (
 )
 from credibility.model.likelihoods import add_likelihoods, per_row
 from credibility.model.parameters import signal_parameters, signal_priors
-from credibility.schema import CredibilityData
-from credibility.spec import LOG_FAMILIES, ModelSpec, SignalSpec
 
 #: Families whose commitment-level signals carry the latent's scale coordinate
 #: (decision 31): each row pins loading x latent closely.
@@ -299,7 +299,7 @@ def scale_signals(signals: tuple[SignalSpec, ...]) -> tuple[np.ndarray, np.ndarr
 
     Examples
     --------
-    >>> from credibility.spec import load_spec
+    >>> from credibility.data.spec import load_spec
     >>> reference, relative = scale_signals(load_spec("default").signals)
     >>> reference.tolist(), relative.tolist()
     ([True, True, True, False, False, False], [False, False, False, True, True, False])
@@ -317,7 +317,7 @@ def uses_scale_coordinate(spec: ModelSpec) -> bool:
 
     Examples
     --------
-    >>> from credibility.spec import load_spec
+    >>> from credibility.data.spec import load_spec
     >>> uses_scale_coordinate(load_spec("default"))
     True
     """
@@ -433,7 +433,7 @@ def summary_posterior(
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> index = build_index(load_dataset("demo"))
     >>> posterior = summary_posterior(index, loading=1.0, noise={"troops": 0.1}, persistence=0.8)
     >>> posterior["noise"].sel(signal_noise="troops").values.ravel().tolist()
@@ -473,7 +473,7 @@ def state_information(posterior: xr.Dataset, index: ModelIndex
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> index = build_index(data)
     >>> posterior = summary_posterior(index, loading=1.0, noise=0.5, persistence=0.8)
@@ -521,7 +521,7 @@ def information_shares(posterior: xr.Dataset, index: ModelIndex) -> dict[str, fl
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> index = build_index(data)
     >>> posterior = summary_posterior(index, loading=1.0, noise=0.5, persistence=0.8)
@@ -548,7 +548,7 @@ def adapted_coordinates(posterior: xr.Dataset, index: ModelIndex, spec: ModelSpe
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> index = build_index(data)
     >>> posterior = summary_posterior(index, loading=0.1, noise=0.5, persistence=0.8)
@@ -588,7 +588,7 @@ def starting_coordinates(index: ModelIndex, spec: ModelSpec
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> starting_coordinates(build_index(data), data.spec) is None  # small enough
     True
@@ -659,7 +659,7 @@ def build_measurement_model(
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> model = build_measurement_model(load_dataset("demo"))
     >>> "credibility_cell" in model.named_vars
     True

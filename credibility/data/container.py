@@ -148,8 +148,8 @@ class CredibilityData:
         Cells are stripped of surrounding whitespace; an empty cell is missing;
         blank lines are ignored (row numbers in errors still count them).
 
-        ``spec`` is a :class:`~credibility.spec.ModelSpec` or a name or path for
-        :func:`~credibility.spec.load_spec`. ``periods=(first, last)`` restricts
+        ``spec`` is a :class:`~credibility.data.spec.ModelSpec` or a name or path for
+        :func:`~credibility.data.spec.load_spec`. ``periods=(first, last)`` restricts
         the data to that inclusive window: commitments are clipped to it, those
         wholly outside it are dropped, and signal and case rows outside it (or
         outside their unit's clipped window) are dropped. Every row is validated

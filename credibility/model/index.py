@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from credibility.data.container import CredibilityData
+from credibility.data.spec import FAMILIES, ModelSpec, SignalSpec
 from credibility.errors import SpecError
-from credibility.schema import CredibilityData
-from credibility.spec import FAMILIES, ModelSpec, SignalSpec
 
 #: Families whose signals carry a per-signal noise / overdispersion parameter.
 _NOISE_FAMILIES = ("count", "amount", "ratio")
@@ -165,7 +165,7 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> index = build_index(load_dataset("demo"))
     >>> index.cells.size == int((index.cells.local == 0).sum() + (index.cells.local > 0).sum())
     True
@@ -269,7 +269,7 @@ def model_coords(index: ModelIndex) -> dict[str, list]:
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> coords = model_coords(build_index(load_dataset("demo")))
     >>> coords["signal_ordinal"]
     ['consultation']
@@ -297,7 +297,7 @@ def warn_unused_signals(index: ModelIndex) -> None:
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> warn_unused_signals(build_index(data, data.spec))  # every signal has rows: silent
     """

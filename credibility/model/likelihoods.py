@@ -13,9 +13,9 @@ import pymc as pm
 import pytensor.tensor as pt
 from numpy.typing import ArrayLike
 
+from credibility.data.spec import LOG_FAMILIES, ModelSpec, SignalSpec
 from credibility.kernels import FUSED_FAMILIES, family_logp
 from credibility.model.index import FamilyObservations
-from credibility.spec import LOG_FAMILIES, ModelSpec, SignalSpec
 
 #: Cutpoint value used to pad ordinal signals with fewer levels than the largest one:
 #: far enough above any linear predictor that the padded categories have probability 0.

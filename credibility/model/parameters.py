@@ -14,11 +14,11 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from credibility.data.container import CredibilityData
+from credibility.data.spec import LOG_FAMILIES, ModelSpec
 from credibility.kernels import DATA_PREFIX
 from credibility.model.index import _NOISE_FAMILIES, ModelIndex, build_index
 from credibility.model.likelihoods import _ordinal_cutpoints
-from credibility.schema import CredibilityData
-from credibility.spec import LOG_FAMILIES, ModelSpec
 
 #: Shape of the Gamma prior of every noise / overdispersion parameter (mean from the spec).
 NOISE_SHAPE = 4.0
@@ -42,7 +42,7 @@ def signal_priors(
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> priors = signal_priors(load_dataset("demo"))
     >>> float(priors.loc["troops", "intercept_mu"])
     6.5
@@ -94,7 +94,7 @@ def alliance_intercept_weights(index: ModelIndex, with_intercept: list[str]) -> 
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> index = build_index(data, data.spec)
     >>> names = [s.name for s in index.signals if s.family != "ordinal"]
@@ -205,7 +205,7 @@ def signal_parameters(
 
     Examples
     --------
-    >>> from credibility.datasets import load_dataset
+    >>> from credibility.data.datasets import load_dataset
     >>> data = load_dataset("demo")
     >>> from credibility.model.index import model_coords
     >>> index = build_index(data)
