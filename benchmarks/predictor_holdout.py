@@ -29,8 +29,8 @@ import numpy as np
 
 from credibility import predictor
 from credibility.checks import brier_score, calibration_table
-from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel
+from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.model.index import build_index
 from credibility.simulate import simulate, simulate_cases, synthetic_commitments
 

@@ -39,8 +39,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from credibility.diagnostics import ConvergenceWarning
 from credibility.fitting import CredibilityModel, FitResult
+from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.simulate import simulate, synthetic_commitments
 from credibility.store import OBJECTS, PosteriorStore
 from credibility.updating import update_fit

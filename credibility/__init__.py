@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from credibility.data.container import CredibilityData
     from credibility.data.datasets import dataset_info, list_datasets, load_dataset
     from credibility.data.spec import ModelSpec, SignalSpec, load_spec, parse_spec
-    from credibility.diagnostics import ConvergenceWarning, Diagnostics
     from credibility.fitting import CredibilityModel, FitResult
+    from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
     from credibility.measurement import build_measurement_model
     from credibility.scenarios import ScenarioResult, ScenarioWarning, run_scenario
     from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
@@ -69,8 +69,8 @@ _LAZY: dict[str, str] = {
     "dataset_info": "credibility.data.datasets",
     "list_datasets": "credibility.data.datasets",
     "load_dataset": "credibility.data.datasets",
-    "ConvergenceWarning": "credibility.diagnostics",
-    "Diagnostics": "credibility.diagnostics",
+    "ConvergenceWarning": "credibility.inference.diagnostics",
+    "Diagnostics": "credibility.inference.diagnostics",
     "CredibilityModel": "credibility.fitting",
     "FitResult": "credibility.fitting",
     "build_measurement_model": "credibility.measurement",

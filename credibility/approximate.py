@@ -40,11 +40,11 @@ from scipy.special import logit
 
 from credibility.data.container import CredibilityData
 from credibility.data.ledger import row_actions
-from credibility.diagnostics import compute_diagnostics
 from credibility.errors import CredibilityError
+from credibility.inference.diagnostics import compute_diagnostics
+from credibility.inference.sampling import SamplerConfig, fused_likelihood, run
 from credibility.model.index import FamilyObservations, ModelIndex, build_index
 from credibility.model.likelihoods import add_likelihoods, cutpoint_matrix
-from credibility.sampling import SamplerConfig, fused_likelihood, run
 
 #: Periods at the end of the previous fit whose credibility the new rows revise
 #: (T, T-1, ...): their states enter the normal prior jointly, so what the new

@@ -3,7 +3,7 @@
 The class is a thin workflow layer: it builds the model with
 :func:`credibility.measurement.build_measurement_model`, samples it with the chosen
 backend, reshapes the per-cell deterministics into labelled ``(commitment, period)``
-arrays and attaches :class:`~credibility.diagnostics.Diagnostics`, which warn when
+arrays and attaches :class:`~credibility.inference.diagnostics.Diagnostics`, which warn when
 the sampler says the posterior is not to be trusted.
 """
 
@@ -29,15 +29,9 @@ from credibility import predictor
 from credibility.data.cases import read_cases
 from credibility.data.container import CredibilityData
 from credibility.data.spec import ModelSpec, load_spec, parse_spec
-from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
-from credibility.measurement import (
-    adapted_coordinates,
-    build_measurement_model,
-    starting_coordinates,
-)
-from credibility.model.index import ModelIndex, build_index
-from credibility.sampling import (
+from credibility.inference.diagnostics import Diagnostics, compute_diagnostics
+from credibility.inference.sampling import (
     BACKENDS,
     MAX_TREEDEPTH,
     Backend,
@@ -49,6 +43,12 @@ from credibility.sampling import (
     one_hot_gathers,
     run,
 )
+from credibility.measurement import (
+    adapted_coordinates,
+    build_measurement_model,
+    starting_coordinates,
+)
+from credibility.model.index import ModelIndex, build_index
 
 __all__ = ["BACKENDS", "CREDIBILITY_COLUMNS", "DIMENSION_COLUMNS", "CredibilityModel", "FitResult",
            "check_backend", "label_posterior", "measurement_check", "summarise_draws"]
@@ -199,7 +199,7 @@ class FitResult:
 
     @property
     def sampler_config(self) -> SamplerConfig:
-        """How this fit was sampled (:class:`~credibility.sampling.SamplerConfig`), for
+        """How this fit was sampled (:class:`~credibility.inference.sampling.SamplerConfig`), for
         updates and refits to reuse."""
         return SamplerConfig.from_dict(self.settings)
 
@@ -483,19 +483,22 @@ class CredibilityModel:
         when the data have cases with observed outcomes and ``"none"`` otherwise.
         ``mass_matrix="low_rank"`` uses nutpie's low-rank mass-matrix adaptation
         (for posteriors with a few strongly correlated directions). ``method="advi"``
-        replaces NUTS by mean-field ADVI (:data:`~credibility.sampling.METHODS`): fast,
-        for exploration only; it understates uncertainty and the result is labelled
-        approximate (:attr:`FitResult.is_approximate`). ``trace_storage`` says where
-        nutpie keeps the draws while it samples (:func:`~credibility.sampling.sample_model`;
-        ``"auto"`` spills them to a temporary folder on disk above
-        :data:`~credibility.sampling.DISK_TRACE_BYTES`, e.g. 1,000 commitments x 50
-        periods; the result is the same). ``max_treedepth`` caps NUTS trajectories at
-        ``2**max_treedepth - 1`` leapfrog steps (default 10; recorded in
+        replaces NUTS by mean-field ADVI
+        (:data:`~credibility.inference.sampling.METHODS`): fast, for exploration only;
+        it understates uncertainty and the result is labelled approximate
+        (:attr:`FitResult.is_approximate`). ``trace_storage`` says where nutpie keeps
+        the draws while it samples
+        (:func:`~credibility.inference.sampling.sample_model`; ``"auto"`` spills them
+        to a temporary folder on disk above
+        :data:`~credibility.inference.sampling.DISK_TRACE_BYTES`, e.g. 1,000
+        commitments x 50 periods; the result is the same). ``max_treedepth`` caps NUTS
+        trajectories at ``2**max_treedepth - 1`` leapfrog steps (default 10; recorded in
         :attr:`FitResult.settings` and reused by updates; a lower cap makes draws
         cheaper but more autocorrelated, and did not pay at size L: decision 25).
         ``until_reliable`` (default) continues sampling while the diagnostics fail, in
         steps of ``draws // 2`` per chain, up to ``max_draws`` (default 4 x ``draws``)
-        or ``budget_seconds`` of sampling (:class:`~credibility.sampling.SamplerConfig`);
+        or ``budget_seconds`` of sampling
+        (:class:`~credibility.inference.sampling.SamplerConfig`);
         ``until_reliable=False`` samples exactly ``draws``. With the spec's
         ``adapt_coordinates`` (the default), a run whose first check fails may be given
         up and the model sampled again in coordinates that suit its posterior
@@ -512,7 +515,7 @@ class CredibilityModel:
         are recorded in :attr:`FitResult.settings` (``sampler_config``, ``run``).
         ``on_stage`` (optional) is called with a short description as each stage
         starts and after each convergence check; the CLI uses it for its status line. A
-        :class:`~credibility.diagnostics.ConvergenceWarning` is issued when R-hat,
+        :class:`~credibility.inference.diagnostics.ConvergenceWarning` is issued when R-hat,
         ESS or divergences fail their thresholds.
 
         Examples
@@ -659,7 +662,7 @@ def measurement_check(model: pm.Model) -> Check:
     ESS of its free variables and latent credibility cells (and each dimension's cells in
     a model of several dimensions, with the lasting levels and within paths of its
     between-within dimensions), and divergences (for
-    :func:`~credibility.sampling.run`'s ``check``).
+    :func:`~credibility.inference.sampling.run`'s ``check``).
 
     Examples
     --------

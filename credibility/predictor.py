@@ -57,11 +57,11 @@ from scipy.special import expit
 
 from credibility.data.container import CredibilityData
 from credibility.data.spec import ModelSpec, OutcomeSpec
-from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
+from credibility.inference.diagnostics import Diagnostics, compute_diagnostics
+from credibility.inference.sampling import SamplerConfig, run
 from credibility.measurement import build_measurement_model
 from credibility.model.index import ModelIndex, build_index
-from credibility.sampling import SamplerConfig, run
 
 #: Ways of fitting the outcome model.
 OUTCOME_MODES: tuple[str, ...] = ("joint", "two_stage")

@@ -50,9 +50,9 @@ from credibility.data.ledger import (
 from credibility.data.tables import read_text_cells
 from credibility.errors import CredibilityDataError, CredibilityError
 from credibility.fitting import CredibilityModel, FitResult
+from credibility.inference.sampling import SamplerConfig
 from credibility.measurement import build_measurement_model
 from credibility.model.index import UnitCells, build_index
-from credibility.sampling import SamplerConfig
 
 __all__ = [
     "CASE_LEDGER_COLUMNS",
@@ -85,7 +85,7 @@ CASE_LEDGER_COLUMNS = ("row", "action", "case_id", "commitment_id", "period", "o
 DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change_q05",
                 "change_q95", "p_up")
 #: Settings of a fit that a refit reuses: the sampler configuration
-#: (:class:`~credibility.sampling.SamplerConfig`) and the outcome mode.
+#: (:class:`~credibility.inference.sampling.SamplerConfig`) and the outcome mode.
 FIT_SETTINGS = (*(f.name for f in dataclasses.fields(SamplerConfig)), "outcome")
 
 #: Commitment columns that must agree when a new commitments table repeats a stored one.
@@ -552,8 +552,8 @@ def refit_settings(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]
 
     ``settings`` is a :attr:`FitResult.settings` dict; only the keys of
     :data:`FIT_SETTINGS` are taken (it also records e.g. ``unused_signals``).
-    A setting it lacks takes :class:`~credibility.sampling.SamplerConfig`'s default
-    (:meth:`~credibility.sampling.SamplerConfig.from_dict`: a fit recorded before
+    A setting it lacks takes :class:`~credibility.inference.sampling.SamplerConfig`'s default
+    (:meth:`~credibility.inference.sampling.SamplerConfig.from_dict`: a fit recorded before
     runs could continue until reliable had a fixed length, and its refit too);
     an override of ``None`` keeps the previous value.
 

@@ -26,7 +26,8 @@ from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import Simulation
 
 TINY_RUN = ["--draws", "50", "--tune", "50", "--chains", "2", "--seed", "1"]
-tiny_sampling = pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
+tiny_sampling = pytest.mark.filterwarnings(
+    "ignore::credibility.inference.diagnostics.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")

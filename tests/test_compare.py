@@ -38,9 +38,9 @@ from credibility.compare import (
     signal_loo,
 )
 from credibility.data.spec import ModelSpec, parse_spec
-from credibility.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.errors import CompareError
 from credibility.fitting import CredibilityModel, FitResult
+from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.measurement import build_measurement_model
 from credibility.simulate import simulate, synthetic_commitments
 

@@ -20,8 +20,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
-from credibility.diagnostics import Diagnostics
 from credibility.fitting import FitResult
+from credibility.inference.diagnostics import Diagnostics
 from credibility.plots import (
     PlotError,
     plot_dimension_map,

@@ -22,9 +22,9 @@ from simulations import STRONG_PRIORS, TWO_DIMENSION_SIGNALS, spec_head
 from credibility import predictor
 from credibility.checks import outcome_checks
 from credibility.data.spec import parse_spec
-from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import FitError, PredictionError, SpecError
 from credibility.fitting import CredibilityModel, FitResult
+from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.model.index import build_index
 from credibility.predictor import PREDICTION_COLUMNS
 from credibility.scenarios import ScenarioWarning, run_scenario

@@ -27,7 +27,7 @@ from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning"),
+    pytest.mark.filterwarnings("ignore::credibility.inference.diagnostics.ConvergenceWarning"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Running until reliable: ``SamplerConfig`` and ``run`` (credibility.sampling).
+"""Running until reliable: ``SamplerConfig`` and ``run`` (credibility.inference.sampling).
 
 A run checks its diagnostics at checkpoints and keeps the first ``n`` draws of every
 chain for the first checkpoint ``n`` that passes; those are the draws a fixed-length
@@ -18,10 +18,10 @@ import pymc as pm
 import pytest
 from simulations import tiny_simulation
 
-from credibility.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.errors import FitError
 from credibility.fitting import CredibilityModel, FitResult
-from credibility.sampling import (
+from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
+from credibility.inference.sampling import (
     RunRecord,
     SamplerConfig,
     compile_nutpie,

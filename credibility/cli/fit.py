@@ -58,7 +58,7 @@ def _run_fit(
     fixed_length: bool = False, max_draws: int | None = None, budget: str | None = None,
 ) -> FitResult:
     """Fit with a status line; convergence warnings become the diagnostics table."""
-    from credibility.diagnostics import ConvergenceWarning
+    from credibility.inference.diagnostics import ConvergenceWarning
 
     budget_seconds = parse_duration(budget)
     if max_draws is not None and max_draws < draws:
@@ -302,7 +302,7 @@ def fit_command(
     from credibility.data.container import CredibilityData
     from credibility.data.spec import load_spec
     from credibility.fitting import BACKENDS, CredibilityModel
-    from credibility.sampling import MASS_MATRICES, METHODS
+    from credibility.inference.sampling import MASS_MATRICES, METHODS
 
     console = _console()
     _check_choice(backend, BACKENDS, "--backend")

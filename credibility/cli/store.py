@@ -153,7 +153,7 @@ def update(
         credibility update --store fits --signals signals_2026.csv --approximate
         credibility update --store fits --cases outcomes_2026.csv
     """
-    from credibility.diagnostics import ConvergenceWarning
+    from credibility.inference.diagnostics import ConvergenceWarning
     from credibility.updating import UPDATE_METHODS, update_fit
 
     console = _console()
@@ -275,7 +275,7 @@ def history(store: StoreDir) -> None:
 
         credibility history --store fits
     """
-    from credibility.diagnostics import ESS_MIN, RHAT_MAX
+    from credibility.inference.diagnostics import ESS_MIN, RHAT_MAX
 
     frame = _open_store(store).history()
     table = Table(title=f"Posterior store {escape(str(store))}", title_justify="left",
