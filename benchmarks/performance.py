@@ -116,7 +116,6 @@ def run_one(config: dict) -> dict:
 
     import pymc as pm
 
-    from credibility.fitting import label_posterior
     from credibility.inference.diagnostics import compute_diagnostics, ess, rhat
     from credibility.inference.sampling import (
         SamplerConfig,
@@ -126,6 +125,7 @@ def run_one(config: dict) -> dict:
     )
     from credibility.measurement import build_measurement_model
     from credibility.model.index import build_index
+    from credibility.results.fitting import label_posterior
 
     sys.path.insert(0, str(HERE))
     from naive import build_naive_model

@@ -29,9 +29,9 @@ import numpy as np
 
 from credibility import predictor
 from credibility.checks import brier_score, calibration_table
-from credibility.fitting import CredibilityModel
 from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.model.index import build_index
+from credibility.results.fitting import CredibilityModel
 from credibility.simulate import simulate, simulate_cases, synthetic_commitments
 
 TRUE = {"intercept": 0.3, "credibility": 1.5,

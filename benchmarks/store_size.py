@@ -39,10 +39,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from credibility.fitting import CredibilityModel, FitResult
 from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel, FitResult
+from credibility.results.store import OBJECTS, PosteriorStore
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.store import OBJECTS, PosteriorStore
 from credibility.updating import update_fit
 
 SIGNAL_COLUMNS = ["commitment_id", "alliance", "period", "signal", "value"]

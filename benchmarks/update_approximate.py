@@ -36,8 +36,8 @@ from pathlib import Path
 
 from credibility.data.container import CredibilityData
 from credibility.data.datasets import dataset_info
-from credibility.fitting import CredibilityModel
 from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel
 from credibility.simulate import simulate, synthetic_commitments
 from credibility.updating import update_fit
 

@@ -42,12 +42,12 @@ if TYPE_CHECKING:
     from credibility.data.container import CredibilityData
     from credibility.data.datasets import dataset_info, list_datasets, load_dataset
     from credibility.data.spec import ModelSpec, SignalSpec, load_spec, parse_spec
-    from credibility.fitting import CredibilityModel, FitResult
     from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
     from credibility.measurement import build_measurement_model
+    from credibility.results.fitting import CredibilityModel, FitResult
+    from credibility.results.store import PosteriorStore, StoreError
     from credibility.scenarios import ScenarioResult, ScenarioWarning, run_scenario
     from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
-    from credibility.store import PosteriorStore, StoreError
     from credibility.updating import (
         CaseMerge,
         MergeResult,
@@ -71,8 +71,8 @@ _LAZY: dict[str, str] = {
     "load_dataset": "credibility.data.datasets",
     "ConvergenceWarning": "credibility.inference.diagnostics",
     "Diagnostics": "credibility.inference.diagnostics",
-    "CredibilityModel": "credibility.fitting",
-    "FitResult": "credibility.fitting",
+    "CredibilityModel": "credibility.results.fitting",
+    "FitResult": "credibility.results.fitting",
     "build_measurement_model": "credibility.measurement",
     "ScenarioResult": "credibility.scenarios",
     "ScenarioWarning": "credibility.scenarios",
@@ -86,8 +86,8 @@ _LAZY: dict[str, str] = {
     "SignalSpec": "credibility.data.spec",
     "load_spec": "credibility.data.spec",
     "parse_spec": "credibility.data.spec",
-    "PosteriorStore": "credibility.store",
-    "StoreError": "credibility.store",
+    "PosteriorStore": "credibility.results.store",
+    "StoreError": "credibility.results.store",
     "CaseMerge": "credibility.updating",
     "MergeResult": "credibility.updating",
     "UpdateError": "credibility.updating",

@@ -469,7 +469,7 @@ def approximate_update(fit, data: CredibilityData, *, seed: int | None = None,
 
     Uses the previous fit's backend, chains, draws, tuning and target acceptance
     (so its credibility draws for earlier periods pair with the new ones by
-    position). Returns a :class:`~credibility.fitting.FitResult` whose settings
+    position). Returns a :class:`~credibility.results.fitting.FitResult` whose settings
     and posterior attributes say ``update_method = "approximate"``.
 
     Examples
@@ -478,7 +478,7 @@ def approximate_update(fit, data: CredibilityData, *, seed: int | None = None,
     >>> new_fit.is_approximate  # doctest: +SKIP
     True
     """
-    from credibility.fitting import FitResult
+    from credibility.results.fitting import FitResult
 
     started = time.perf_counter()
     model, parts = build_approximate_model(fit, data)

@@ -8,7 +8,7 @@ posterior predictive checks of every signal.
   from the fitted measurement model (PyMC's own likelihoods) and, per signal,
   posterior predictive p-values of its mean and sd.
 
-Pure functions of a :class:`~credibility.fitting.FitResult`; the plots are in
+Pure functions of a :class:`~credibility.results.fitting.FitResult`; the plots are in
 :mod:`credibility.plots`.
 """
 
@@ -24,9 +24,9 @@ import pymc as pm
 import xarray as xr
 
 from credibility.errors import PredictionError
-from credibility.fitting import FitResult
 from credibility.measurement import build_measurement_model
 from credibility.predictor import CASE_LATENTS, fitted_log_likelihood
+from credibility.results.fitting import FitResult
 
 #: Pareto k above which a PSIS-LOO term is unreliable (Vehtari et al. 2024, S >= 2000).
 PARETO_K_MAX = 0.7

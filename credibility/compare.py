@@ -40,9 +40,9 @@ from credibility.checks import PARETO_K_MAX
 from credibility.data.container import CredibilityData
 from credibility.data.spec import LOG_FAMILIES
 from credibility.errors import CompareError
-from credibility.fitting import FitResult
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
+from credibility.results.fitting import FitResult
 
 #: Columns of :func:`compare`'s table.
 COMPARE_COLUMNS = ("name", "elpd_loo", "se", "p_loo", "elpd_diff", "se_diff", "rows",
@@ -188,7 +188,7 @@ def signal_log_likelihood(
     ----------
     fit
         A fit; its posterior is read in the coordinates it was sampled in
-        (:attr:`~credibility.fitting.FitResult.sampled_spec`).
+        (:attr:`~credibility.results.fitting.FitResult.sampled_spec`).
     data
         Signal rows to evaluate (default ``fit.data``). Other data must have the same
         commitments and period grid as the fitted data, so that the posterior's

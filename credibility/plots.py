@@ -3,7 +3,7 @@ predicted P(deterrence success), a calibration curve and posterior predictive ch
 for a model of several dimensions also each dimension's trajectories and a map of two
 dimensions (docs/model.md, "Several dimensions").
 
-Every function takes a :class:`~credibility.fitting.FitResult`, returns a
+Every function takes a :class:`~credibility.results.fitting.FitResult`, returns a
 :class:`matplotlib.figure.Figure` and, given ``path``, also writes it (the format
 follows the file suffix, e.g. ``.png`` or ``.pdf``). Figures are built without
 ``pyplot``, on matplotlib's non-interactive Agg canvas, so plotting works on servers
@@ -40,7 +40,7 @@ from scipy.special import ndtr
 
 from credibility.checks import OutcomeChecks, outcome_checks, posterior_predictive
 from credibility.errors import CredibilityError, FitError
-from credibility.fitting import FitResult
+from credibility.results.fitting import FitResult
 
 __all__ = ["PlotError", "plot_calibration", "plot_dimension_map", "plot_dimension_trajectories",
            "plot_forest", "plot_loadings", "plot_ppc", "plot_predictions", "plot_trajectories"]

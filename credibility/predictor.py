@@ -39,7 +39,7 @@ case's two values keep their posterior correlation; joint fits take the model's 
 Predictions for any case at a commitment-period of the data combine posterior
 draws of the coefficients with draws of the stage-1 (two-stage) or joint
 posterior credibility at that cell. Everything here is a pure function of
-arrays, datasets and the spec; :mod:`credibility.fitting` runs the workflow.
+arrays, datasets and the spec; :mod:`credibility.results.fitting` runs the workflow.
 """
 
 from __future__ import annotations

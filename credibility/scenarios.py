@@ -32,7 +32,7 @@ import pandas as pd
 from credibility.checks import PARETO_K_MAX
 from credibility.compare import signal_log_likelihood
 from credibility.errors import PredictionError
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.updating import merge_signals
 
 #: Ways of computing a counterfactual posterior.

@@ -14,7 +14,7 @@ Three steps, each a function:
    previous posterior as a moment-matched prior and samples only the new periods
    (:mod:`credibility.approximate`); it is labelled approximate wherever shown.
 3. :func:`credibility_diff` compares the credibility of two fits (say, two versions
-   in a :class:`~credibility.store.PosteriorStore`) commitment by commitment.
+   in a :class:`~credibility.results.store.PosteriorStore`) commitment by commitment.
 
 New deterrence cases, and outcomes of open cases as they become known, are merged by
 :func:`merge_cases` (its own ledger: ``added``, ``unchanged``, ``resolved``,
@@ -49,10 +49,10 @@ from credibility.data.ledger import (
 )
 from credibility.data.tables import read_text_cells
 from credibility.errors import CredibilityDataError, CredibilityError
-from credibility.fitting import CredibilityModel, FitResult
 from credibility.inference.sampling import SamplerConfig
 from credibility.measurement import build_measurement_model
 from credibility.model.index import UnitCells, build_index
+from credibility.results.fitting import CredibilityModel, FitResult
 
 __all__ = [
     "CASE_LEDGER_COLUMNS",

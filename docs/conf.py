@@ -109,7 +109,8 @@ def _public_modules() -> list[str]:
 #: The modules that keep the old import paths (decisions 56 and 58): their
 #: pages show what they re-export, without being a second target of its names.
 _OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets",
-              "credibility.sampling", "credibility.diagnostics"}
+              "credibility.sampling", "credibility.diagnostics", "credibility.fitting",
+              "credibility.store"}
 
 
 def _write_api_pages() -> None:

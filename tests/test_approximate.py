@@ -21,11 +21,11 @@ from credibility import cli
 from credibility.approximate import SMOOTHED_PERIODS, ApproximateUpdateError
 from credibility.data.container import CredibilityData
 from credibility.errors import PredictionError
-from credibility.fitting import CredibilityModel, FitResult
 from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel, FitResult
+from credibility.results.store import PosteriorStore
 from credibility.scenarios import run_scenario
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.store import PosteriorStore
 from credibility.updating import update_fit
 
 pytestmark = [pytest.mark.slow,

@@ -18,9 +18,9 @@ import pytest
 from cli_helpers import assert_one_line_error, invoke
 
 from credibility.errors import CredibilityDataError
-from credibility.fitting import FitResult
+from credibility.results.fitting import FitResult
+from credibility.results.store import PosteriorStore
 from credibility.simulate import Simulation
-from credibility.store import PosteriorStore
 from credibility.updating import (
     CASE_LEDGER_COLUMNS,
     UpdateError,

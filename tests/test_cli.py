@@ -22,7 +22,7 @@ from simulations import tiny_simulation
 from typer.testing import Result
 
 from credibility.data.datasets import DatasetInfo
-from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
+from credibility.results.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import Simulation
 
 TINY_RUN = ["--draws", "50", "--tune", "50", "--chains", "2", "--seed", "1"]

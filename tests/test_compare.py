@@ -39,9 +39,9 @@ from credibility.compare import (
 )
 from credibility.data.spec import ModelSpec, parse_spec
 from credibility.errors import CompareError
-from credibility.fitting import CredibilityModel, FitResult
 from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.measurement import build_measurement_model
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.simulate import simulate, synthetic_commitments
 
 

@@ -20,7 +20,6 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
-from credibility.fitting import FitResult
 from credibility.inference.diagnostics import Diagnostics
 from credibility.plots import (
     PlotError,
@@ -28,6 +27,7 @@ from credibility.plots import (
     plot_dimension_trajectories,
     plot_loadings,
 )
+from credibility.results.fitting import FitResult
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

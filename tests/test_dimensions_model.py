@@ -35,17 +35,17 @@ from credibility.data.container import CredibilityData
 from credibility.data.spec import parse_spec
 from credibility.dimensions import build_dimensional_model, check_dimensional_spec
 from credibility.errors import SpecError
-from credibility.fitting import (
+from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
+from credibility.measurement import build_measurement_model
+from credibility.model.index import build_index
+from credibility.predictor import build_joint_model
+from credibility.results.fitting import (
     CREDIBILITY_COLUMNS,
     DIMENSION_COLUMNS,
     CredibilityModel,
     FitResult,
     label_posterior,
 )
-from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
-from credibility.measurement import build_measurement_model
-from credibility.model.index import build_index
-from credibility.predictor import build_joint_model
 from credibility.scenarios import ScenarioWarning, run_scenario
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 

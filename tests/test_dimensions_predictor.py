@@ -23,10 +23,10 @@ from credibility import predictor
 from credibility.checks import outcome_checks
 from credibility.data.spec import parse_spec
 from credibility.errors import FitError, PredictionError, SpecError
-from credibility.fitting import CredibilityModel, FitResult
 from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.model.index import build_index
 from credibility.predictor import PREDICTION_COLUMNS
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.scenarios import ScenarioWarning, run_scenario
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 

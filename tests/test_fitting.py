@@ -13,8 +13,8 @@ from simulations import tiny_simulation
 from credibility.checks import posterior_predictive
 from credibility.data.spec import parse_spec
 from credibility.errors import FitError, PredictionError
-from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import simulate, synthetic_commitments
 
 pytestmark = pytest.mark.slow

@@ -22,7 +22,7 @@ import pytest
 import xarray as xr
 from seeding import seed
 
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 pytestmark = [

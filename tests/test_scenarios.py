@@ -16,8 +16,8 @@ from seeding import seed
 from credibility.compare import signal_log_likelihood
 from credibility.data.spec import load_spec
 from credibility.errors import PredictionError
-from credibility.fitting import CredibilityModel
 from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel
 from credibility.scenarios import affected_rows, run_scenario
 from credibility.simulate import simulate, synthetic_commitments
 from credibility.updating import merge_signals

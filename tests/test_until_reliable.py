@@ -19,7 +19,6 @@ import pytest
 from simulations import tiny_simulation
 
 from credibility.errors import FitError
-from credibility.fitting import CredibilityModel, FitResult
 from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.inference.sampling import (
     RunRecord,
@@ -29,6 +28,7 @@ from credibility.inference.sampling import (
     run,
     sample_model,
 )
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.updating import update_fit
 
 pytestmark = pytest.mark.slow
@@ -262,7 +262,7 @@ def test_a_fit_whose_first_check_fails_samples_again_in_adapted_coordinates(monk
     again in the coordinates :func:`adapted_coordinates` picks from that check's
     posterior (decision 33): here a stand-in that picks a signal's residuals (the
     choice itself is tested in tests/test_measurement.py)."""
-    import credibility.fitting as fitting
+    import credibility.results.fitting as fitting
 
     data = tiny_simulation().data
     asked = []

@@ -25,11 +25,11 @@ from simulations import tiny_simulation
 
 from credibility.data.container import CredibilityData
 from credibility.errors import CredibilityDataError
-from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.measurement import build_measurement_model
 from credibility.model.index import UnitCells
-from credibility.store import PosteriorStore
+from credibility.results.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
+from credibility.results.store import PosteriorStore
 from credibility.updating import (
     DIFF_COLUMNS,
     LEDGER_COLUMNS,

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from credibility.data.container import CredibilityData
     from credibility.data.datasets import DatasetInfo
-    from credibility.fitting import CredibilityModel, FitResult
+    from credibility.results.fitting import CredibilityModel, FitResult
     from credibility.scenarios import ScenarioResult
 
 #: Commitments the demo's trajectory figure shows, when the data set has them.
@@ -157,7 +157,7 @@ def demo(
         credibility demo --out demo_output --draws 500 --chains 2
     """
     from credibility.data.datasets import dataset_info, load_dataset
-    from credibility.fitting import BACKENDS, CredibilityModel
+    from credibility.results.fitting import BACKENDS, CredibilityModel
 
     console = _console()
     _check_choice(backend, BACKENDS, "--backend")
@@ -301,8 +301,8 @@ def fit_command(
     """
     from credibility.data.container import CredibilityData
     from credibility.data.spec import load_spec
-    from credibility.fitting import BACKENDS, CredibilityModel
     from credibility.inference.sampling import MASS_MATRICES, METHODS
+    from credibility.results.fitting import BACKENDS, CredibilityModel
 
     console = _console()
     _check_choice(backend, BACKENDS, "--backend")

@@ -35,7 +35,7 @@ from credibility.errors import CredibilityError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from credibility.fitting import FitResult
+    from credibility.results.fitting import FitResult
 
 #: What ``credibility export --what`` can write.
 EXPORTS = ("credibility", "alliances", "parameters")

@@ -32,8 +32,8 @@ from credibility.errors import CredibilityError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from credibility.fitting import FitResult
-    from credibility.store import PosteriorStore
+    from credibility.results.fitting import FitResult
+    from credibility.results.store import PosteriorStore
     from credibility.updating import CaseMerge, MergeResult, UpdateResult
 
 
@@ -189,7 +189,7 @@ def update(
 def _update_base(store: Path, fit_dir: Path | None
                  ) -> tuple[PosteriorStore, FitResult, str | None]:
     """The store, the fit to update and its version there (None: ``--fit``, not stored yet)."""
-    from credibility.store import PosteriorStore
+    from credibility.results.store import PosteriorStore
 
     if fit_dir is not None:
         return PosteriorStore(store), _load_fit(fit_dir), None

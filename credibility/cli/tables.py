@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from credibility.checks import OutcomeChecks
-    from credibility.fitting import FitResult
     from credibility.inference.diagnostics import Diagnostics
+    from credibility.results.fitting import FitResult
     from credibility.scenarios import ScenarioResult
 
 
