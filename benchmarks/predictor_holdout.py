@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from credibility import predictor
-from credibility.checks import brier_score, calibration_table
+from credibility.analysis.checks import brier_score, calibration_table
 from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.model.index import build_index
 from credibility.results.fitting import CredibilityModel

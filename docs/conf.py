@@ -110,7 +110,9 @@ def _public_modules() -> list[str]:
 #: pages show what they re-export, without being a second target of its names.
 _OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets",
               "credibility.sampling", "credibility.diagnostics", "credibility.fitting",
-              "credibility.store"}
+              "credibility.store", "credibility.checks", "credibility.compare",
+              "credibility.scenarios", "credibility.updating", "credibility.approximate",
+              "credibility.plots"}
 
 
 def _write_api_pages() -> None:

@@ -28,8 +28,8 @@ from simulations import (
     tiny_simulation,
 )
 
-import credibility.compare as compare_module
-from credibility.compare import (
+import credibility.analysis.compare as compare_module
+from credibility.analysis.compare import (
     COMPARE_COLUMNS,
     CompareWarning,
     compare,

@@ -29,8 +29,9 @@ from simulations import (
     split_signals,
 )
 
-from credibility.approximate import ApproximateUpdateError, approximate_update
-from credibility.compare import signal_log_likelihood
+from credibility.analysis.approximate import ApproximateUpdateError, approximate_update
+from credibility.analysis.compare import signal_log_likelihood
+from credibility.analysis.scenarios import ScenarioWarning, run_scenario
 from credibility.data.container import CredibilityData
 from credibility.data.spec import parse_spec
 from credibility.dimensions import build_dimensional_model, check_dimensional_spec
@@ -46,7 +47,6 @@ from credibility.results.fitting import (
     FitResult,
     label_posterior,
 )
-from credibility.scenarios import ScenarioWarning, run_scenario
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 #: With :func:`simulations.split_signals`, one signal of each kind the model of two

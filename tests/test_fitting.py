@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from simulations import tiny_simulation
 
-from credibility.checks import posterior_predictive
+from credibility.analysis.checks import posterior_predictive
 from credibility.data.spec import parse_spec
 from credibility.errors import FitError, PredictionError
 from credibility.inference.diagnostics import ConvergenceWarning

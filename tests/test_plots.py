@@ -15,9 +15,9 @@ import xarray as xr
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from credibility.analysis.plots import plot_forest, plot_loadings, plot_trajectories
 from credibility.errors import CredibilityError
 from credibility.inference.diagnostics import Diagnostics
-from credibility.plots import plot_forest, plot_loadings, plot_trajectories
 from credibility.results.fitting import FitResult
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 

@@ -18,6 +18,7 @@ import pymc as pm
 import pytest
 from simulations import tiny_simulation
 
+from credibility.analysis.updating import update_fit
 from credibility.errors import FitError
 from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.inference.sampling import (
@@ -29,7 +30,6 @@ from credibility.inference.sampling import (
     sample_model,
 )
 from credibility.results.fitting import CredibilityModel, FitResult
-from credibility.updating import update_fit
 
 pytestmark = pytest.mark.slow
 

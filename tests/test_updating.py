@@ -23,14 +23,7 @@ from scipy.stats import norm
 from seeding import seed
 from simulations import tiny_simulation
 
-from credibility.data.container import CredibilityData
-from credibility.errors import CredibilityDataError
-from credibility.inference.diagnostics import ConvergenceWarning
-from credibility.measurement import build_measurement_model
-from credibility.model.index import UnitCells
-from credibility.results.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
-from credibility.results.store import PosteriorStore
-from credibility.updating import (
+from credibility.analysis.updating import (
     DIFF_COLUMNS,
     LEDGER_COLUMNS,
     UpdateError,
@@ -41,6 +34,13 @@ from credibility.updating import (
     update_fit,
     warm_start_values,
 )
+from credibility.data.container import CredibilityData
+from credibility.errors import CredibilityDataError
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.measurement import build_measurement_model
+from credibility.model.index import UnitCells
+from credibility.results.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
+from credibility.results.store import PosteriorStore
 
 #: Sampler settings of the shared exact update (chains as tiny_fit: 2).
 UPDATE_RUN = {"draws": 150, "tune": 150, "seed": seed(11)}

@@ -179,7 +179,7 @@ class FitResult:
     @property
     def is_approximate(self) -> bool:
         """True for an ADVI fit (``method="advi"``) or an approximate update
-        (:mod:`credibility.approximate`): its posterior is an approximation."""
+        (:mod:`credibility.analysis.approximate`): its posterior is an approximation."""
         return (self.settings.get("update_method") == "approximate"
                 or self.settings.get("method", "nuts") != "nuts")
 

@@ -73,9 +73,9 @@ METHODS = ("exact", "approximate")
 HISTORY_COLUMNS = ("version", "created_at", "parent", "method", "rows_added", "rows_revised",
                    "cases_added", "cases_resolved", "data_sha256", "max_rhat", "min_ess_bulk",
                    "divergences", "note")
-#: The ledger of an update (credibility.updating.merge_signals), inside its version folder.
+#: The ledger of an update (credibility.analysis.updating.merge_signals), inside its version folder.
 LEDGER = "ledger.csv"
-#: The ledger of the deterrence cases an update merged (credibility.updating.merge_cases).
+#: The ledger of the deterrence cases an update merged (credibility.analysis.updating.merge_cases).
 CASES_LEDGER = "cases_ledger.csv"
 _VERSION = re.compile(r"^v(\d{4,})$")
 
@@ -381,10 +381,10 @@ class PosteriorStore:
 
         ``parent`` names the version this fit updates; ``method`` is ``"exact"`` or
         ``"approximate"``. ``ledger`` is what an update did to its incoming rows
-        (:attr:`credibility.updating.MergeResult.ledger`, with an ``action`` column):
+        (:attr:`credibility.analysis.updating.MergeResult.ledger`, with an ``action`` column):
         it is saved as ``ledger.csv``, checksummed like the other files, and
         ``meta.json`` records how many rows were added, unchanged and revised.
-        ``cases_ledger`` (:attr:`credibility.updating.CaseMerge.ledger`) is saved the
+        ``cases_ledger`` (:attr:`credibility.analysis.updating.CaseMerge.ledger`) is saved the
         same way as ``cases_ledger.csv``. An existing version is never overwritten.
 
         The new version's files are read-only; with ``share_files`` each is a hard
