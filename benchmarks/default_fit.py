@@ -29,8 +29,8 @@ from pathlib import Path
 from performance import SIZES, simulated
 
 from credibility.data.spec import load_spec
-from credibility.diagnostics import ConvergenceWarning
-from credibility.fitting import CredibilityModel
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel
 
 HERE = Path(__file__).resolve().parent
 

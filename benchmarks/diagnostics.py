@@ -7,13 +7,13 @@ Every fit computes rank-normalised R-hat and bulk and tail ESS of every free
 variable and credibility cell: ~30,000 elements at size M and ~100,000 at L, of
 4 x 1,000 draws each. On SYNTHETIC draws (AR(1) chains, one element per column,
 fixed seed) of that shape this times, side by side in one process, ArviZ's
-functions (one element at a time) and ``credibility.diagnostics`` (blocks of
+functions (one element at a time) and ``credibility.inference.diagnostics`` (blocks of
 2,048 elements as array operations, ``DIAGNOSTIC_THREADS`` blocks at once, and
 again one block at a time), checks that both give the same numbers, and reports
 the peak memory each adds (tracemalloc, numpy allocations). The last row is what a
 fit computes: all three in one pass (``compute_diagnostics``) against the sum of
 ArviZ's three. ``--baseline REV`` times that pass, side by side, with
-``credibility/diagnostics.py`` as it was at git revision ``REV`` too (a speed-up of
+``credibility/inference/diagnostics.py`` as it was at git revision ``REV`` too (a speed-up of
 ours measured against our own earlier code). Prints a table and writes JSON.
 """
 
@@ -76,8 +76,8 @@ def run(elements: int, chains: int, draws: int, baseline: str | None = None) -> 
     import arviz as az
     import xarray as xr
 
-    from credibility import diagnostics
-    from credibility.diagnostics import ess, rhat
+    from credibility.inference import diagnostics
+    from credibility.inference.diagnostics import ess, rhat
 
     post = synthetic_draws(chains, draws, elements)
     rhat(post.isel(cell=slice(0, 3)))  # numba's compile (cached after the first run)

@@ -99,7 +99,7 @@ def simulated(size: str):
 
 def timed_compile(model):
     """``compile_nutpie(model)`` and the seconds it took (compile time is reported apart)."""
-    from credibility.sampling import compile_nutpie
+    from credibility.inference.sampling import compile_nutpie
 
     started = time.perf_counter()
     compiled = compile_nutpie(model)
@@ -116,16 +116,16 @@ def run_one(config: dict) -> dict:
 
     import pymc as pm
 
-    from credibility.diagnostics import compute_diagnostics, ess, rhat
-    from credibility.fitting import label_posterior
-    from credibility.measurement import build_measurement_model
-    from credibility.model.index import build_index
-    from credibility.sampling import (
+    from credibility.inference.diagnostics import compute_diagnostics, ess, rhat
+    from credibility.inference.sampling import (
         SamplerConfig,
         fused_likelihood,
         one_hot_gathers,
         run,
     )
+    from credibility.measurement import build_measurement_model
+    from credibility.model.index import build_index
+    from credibility.results.fitting import label_posterior
 
     sys.path.insert(0, str(HERE))
     from naive import build_naive_model
@@ -606,7 +606,7 @@ def main() -> None:
                         help="print the markdown table of result files and exit")
     args = parser.parse_args()
     if args.target_accept is None:
-        from credibility.sampling import SamplerConfig
+        from credibility.inference.sampling import SamplerConfig
 
         args.target_accept = (SamplerConfig().target_accept if args.until_reliable
                               else PM_SAMPLE_TARGET_ACCEPT)

@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from credibility import predictor
-from credibility.checks import brier_score, calibration_table
-from credibility.diagnostics import ConvergenceWarning
-from credibility.fitting import CredibilityModel
+from credibility.analysis.checks import brier_score, calibration_table
+from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.model.index import build_index
+from credibility.results.fitting import CredibilityModel
 from credibility.simulate import simulate, simulate_cases, synthetic_commitments
 
 TRUE = {"intercept": 0.3, "credibility": 1.5,

@@ -39,8 +39,8 @@ import numpy as np
 
 from credibility.data.datasets import load_dataset
 from credibility.data.spec import ModelSpec, load_spec
-from credibility.diagnostics import ESS_MIN, RHAT_MAX, ConvergenceWarning
-from credibility.fitting import CredibilityModel
+from credibility.inference.diagnostics import ESS_MIN, RHAT_MAX, ConvergenceWarning
+from credibility.results.fitting import CredibilityModel
 from credibility.simulate import simulate, synthetic_commitments
 
 HERE = Path(__file__).resolve().parent

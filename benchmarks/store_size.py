@@ -7,7 +7,7 @@ layout of stores before ``objects/``) and one that stores identical files once
 (the default). Then it adds ``--versions`` versions to each, the same ones, in each
 scenario:
 
-- ``update``: exact updates (:func:`credibility.updating.update_fit`), each adding
+- ``update``: exact updates (:func:`credibility.analysis.updating.update_fit`), each adding
   the signal rows of the next period (the last period's rows again, one period on)
   and stored with its ledger, as ``credibility update`` does: a new posterior and new
   signals each time, the same spec and commitments;
@@ -39,11 +39,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from credibility.diagnostics import ConvergenceWarning
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.analysis.updating import update_fit
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel, FitResult
+from credibility.results.store import OBJECTS, PosteriorStore
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.store import OBJECTS, PosteriorStore
-from credibility.updating import update_fit
 
 SIGNAL_COLUMNS = ["commitment_id", "alliance", "period", "signal", "value"]
 SCENARIOS = ("update", "resave")
@@ -158,7 +158,7 @@ def run_scenario(scenario: str, base: FitResult, versions: int, work: Path,
     work
         A folder for the two stores.
     update_settings
-        Passed to :func:`~credibility.updating.update_fit` (draws, tune, seed, ...).
+        Passed to :func:`~credibility.analysis.updating.update_fit` (draws, tune, seed, ...).
 
     Returns
     -------

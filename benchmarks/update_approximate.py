@@ -34,12 +34,12 @@ import time
 import warnings
 from pathlib import Path
 
+from credibility.analysis.updating import update_fit
 from credibility.data.container import CredibilityData
 from credibility.data.datasets import dataset_info
-from credibility.diagnostics import ConvergenceWarning
-from credibility.fitting import CredibilityModel
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.updating import update_fit
 
 SIGNAL_COLUMNS = ["commitment_id", "alliance", "period", "signal", "value"]
 

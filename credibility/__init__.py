@@ -38,17 +38,9 @@ from credibility.errors import (
 )
 
 if TYPE_CHECKING:
-    from credibility.checks import OutcomeChecks, outcome_checks, ppc_summary
-    from credibility.data.container import CredibilityData
-    from credibility.data.datasets import dataset_info, list_datasets, load_dataset
-    from credibility.data.spec import ModelSpec, SignalSpec, load_spec, parse_spec
-    from credibility.diagnostics import ConvergenceWarning, Diagnostics
-    from credibility.fitting import CredibilityModel, FitResult
-    from credibility.measurement import build_measurement_model
-    from credibility.scenarios import ScenarioResult, ScenarioWarning, run_scenario
-    from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
-    from credibility.store import PosteriorStore, StoreError
-    from credibility.updating import (
+    from credibility.analysis.checks import OutcomeChecks, outcome_checks, ppc_summary
+    from credibility.analysis.scenarios import ScenarioResult, ScenarioWarning, run_scenario
+    from credibility.analysis.updating import (
         CaseMerge,
         MergeResult,
         UpdateError,
@@ -58,25 +50,33 @@ if TYPE_CHECKING:
         merge_signals,
         update_fit,
     )
+    from credibility.data.container import CredibilityData
+    from credibility.data.datasets import dataset_info, list_datasets, load_dataset
+    from credibility.data.spec import ModelSpec, SignalSpec, load_spec, parse_spec
+    from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
+    from credibility.measurement import build_measurement_model
+    from credibility.results.fitting import CredibilityModel, FitResult
+    from credibility.results.store import PosteriorStore, StoreError
+    from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 
 __version__ = "0.2.0"
 
 #: The module that defines each public name loaded on first use.
 _LAZY: dict[str, str] = {
-    "OutcomeChecks": "credibility.checks",
-    "outcome_checks": "credibility.checks",
-    "ppc_summary": "credibility.checks",
+    "OutcomeChecks": "credibility.analysis.checks",
+    "outcome_checks": "credibility.analysis.checks",
+    "ppc_summary": "credibility.analysis.checks",
     "dataset_info": "credibility.data.datasets",
     "list_datasets": "credibility.data.datasets",
     "load_dataset": "credibility.data.datasets",
-    "ConvergenceWarning": "credibility.diagnostics",
-    "Diagnostics": "credibility.diagnostics",
-    "CredibilityModel": "credibility.fitting",
-    "FitResult": "credibility.fitting",
+    "ConvergenceWarning": "credibility.inference.diagnostics",
+    "Diagnostics": "credibility.inference.diagnostics",
+    "CredibilityModel": "credibility.results.fitting",
+    "FitResult": "credibility.results.fitting",
     "build_measurement_model": "credibility.measurement",
-    "ScenarioResult": "credibility.scenarios",
-    "ScenarioWarning": "credibility.scenarios",
-    "run_scenario": "credibility.scenarios",
+    "ScenarioResult": "credibility.analysis.scenarios",
+    "ScenarioWarning": "credibility.analysis.scenarios",
+    "run_scenario": "credibility.analysis.scenarios",
     "CredibilityData": "credibility.data.container",
     "Simulation": "credibility.simulate",
     "simulate": "credibility.simulate",
@@ -86,16 +86,16 @@ _LAZY: dict[str, str] = {
     "SignalSpec": "credibility.data.spec",
     "load_spec": "credibility.data.spec",
     "parse_spec": "credibility.data.spec",
-    "PosteriorStore": "credibility.store",
-    "StoreError": "credibility.store",
-    "CaseMerge": "credibility.updating",
-    "MergeResult": "credibility.updating",
-    "UpdateError": "credibility.updating",
-    "UpdateResult": "credibility.updating",
-    "credibility_diff": "credibility.updating",
-    "merge_cases": "credibility.updating",
-    "merge_signals": "credibility.updating",
-    "update_fit": "credibility.updating",
+    "PosteriorStore": "credibility.results.store",
+    "StoreError": "credibility.results.store",
+    "CaseMerge": "credibility.analysis.updating",
+    "MergeResult": "credibility.analysis.updating",
+    "UpdateError": "credibility.analysis.updating",
+    "UpdateResult": "credibility.analysis.updating",
+    "credibility_diff": "credibility.analysis.updating",
+    "merge_cases": "credibility.analysis.updating",
+    "merge_signals": "credibility.analysis.updating",
+    "update_fit": "credibility.analysis.updating",
 }
 
 

@@ -21,7 +21,7 @@ Alliance paths are non-centred, a lower-triangular matrix product of innovations
 partially non-centred by frequency with ``spectral_states`` (DCT coefficients).
 Each observed row enters one likelihood term per family with linear predictor
 ``eta = intercept[s] + loading[s] * latent``. Everything here is a pure function of
-the data and the spec; :mod:`credibility.fitting` samples the model.
+the data and the spec; :mod:`credibility.results.fitting` samples the model.
 """
 
 from __future__ import annotations
@@ -644,7 +644,7 @@ def build_measurement_model(
     ``build_index(data, spec)`` when the caller already has it. The model has
     the deterministic ``credibility_cell`` (dim ``cell``: every active
     commitment-period) and ``alliance_cell_level`` (dim ``alliance_cell``), which
-    :mod:`credibility.fitting` reshapes into ``(commitment, period)`` and
+    :mod:`credibility.results.fitting` reshapes into ``(commitment, period)`` and
     ``(alliance, period)`` arrays. A spec of several ``[model] dimensions`` is built
     by :func:`credibility.dimensions.build_dimensional_model` (``fused`` is then
     refused with a :class:`SpecError`). ``one_hot`` gathers per-signal, region and type
@@ -655,7 +655,7 @@ def build_measurement_model(
     the same posterior, 1.7-2x faster per gradient with numba or PyMC's NUTS
     (decision 23), but the signals are then potentials, without pointwise
     log-likelihoods or posterior predictive draws, and JAX cannot compile it
-    (:func:`credibility.sampling.fused_likelihood` says when a fit uses it).
+    (:func:`credibility.inference.sampling.fused_likelihood` says when a fit uses it).
 
     Examples
     --------

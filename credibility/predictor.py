@@ -39,7 +39,7 @@ case's two values keep their posterior correlation; joint fits take the model's 
 Predictions for any case at a commitment-period of the data combine posterior
 draws of the coefficients with draws of the stage-1 (two-stage) or joint
 posterior credibility at that cell. Everything here is a pure function of
-arrays, datasets and the spec; :mod:`credibility.fitting` runs the workflow.
+arrays, datasets and the spec; :mod:`credibility.results.fitting` runs the workflow.
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ from scipy.special import expit
 
 from credibility.data.container import CredibilityData
 from credibility.data.spec import ModelSpec, OutcomeSpec
-from credibility.diagnostics import Diagnostics, compute_diagnostics
 from credibility.errors import FitError, PredictionError
+from credibility.inference.diagnostics import Diagnostics, compute_diagnostics
+from credibility.inference.sampling import SamplerConfig, run
 from credibility.measurement import build_measurement_model
 from credibility.model.index import ModelIndex, build_index
-from credibility.sampling import SamplerConfig, run
 
 #: Ways of fitting the outcome model.
 OUTCOME_MODES: tuple[str, ...] = ("joint", "two_stage")

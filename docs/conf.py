@@ -106,9 +106,13 @@ def _public_modules() -> list[str]:
     return sorted(names)
 
 
-#: The modules that keep the old import paths of the data layer (decision 56): their
+#: The modules that keep the old import paths (decisions 56 and 58): their
 #: pages show what they re-export, without being a second target of its names.
-_OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets"}
+_OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets",
+              "credibility.sampling", "credibility.diagnostics", "credibility.fitting",
+              "credibility.store", "credibility.checks", "credibility.compare",
+              "credibility.scenarios", "credibility.updating", "credibility.approximate",
+              "credibility.plots"}
 
 
 def _write_api_pages() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import credibility as cr
-from credibility.plots import plot_forest, plot_loadings, plot_trajectories
+from credibility.analysis.plots import plot_forest, plot_loadings, plot_trajectories
 
 
 def main() -> None:

@@ -18,7 +18,11 @@ import argparse
 from pathlib import Path
 
 import credibility as cr
-from credibility.plots import plot_dimension_map, plot_dimension_trajectories, plot_loadings
+from credibility.analysis.plots import (
+    plot_dimension_map,
+    plot_dimension_trajectories,
+    plot_loadings,
+)
 
 FIGURES = Path("docs/figures/dimensions")
 

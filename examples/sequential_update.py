@@ -37,7 +37,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import credibility as cr
-from credibility.updating import update_fit
+from credibility.analysis.updating import update_fit
 
 #: The year that arrives, and the first year of the data.
 YEAR = 2025

@@ -35,8 +35,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import credibility as cr
-from credibility.diagnostics import ESS_MIN, RHAT_MAX
-from credibility.plots import plot_loadings, plot_trajectories
+from credibility.analysis.plots import plot_loadings, plot_trajectories
+from credibility.inference.diagnostics import ESS_MIN, RHAT_MAX
 from credibility.sources import build_tables, source_paths, write_tables
 
 HIGHLIGHTS = {"USA-JPN": "Japan", "USA-ROK": "South Korea", "USA-GMY": "Germany",

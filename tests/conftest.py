@@ -24,8 +24,8 @@ from seeding import seed
 from simulations import tiny_simulation
 
 from credibility.data.spec import ModelSpec, parse_spec
-from credibility.diagnostics import ConvergenceWarning
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 
 ALL_FAMILIES_SPEC = """

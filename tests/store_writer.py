@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 import sys
 
-from credibility.fitting import FitResult
-from credibility.store import PosteriorStore, StoreError
+from credibility.results.fitting import FitResult
+from credibility.results.store import PosteriorStore, StoreError
 
 
 def write(store_path: str, fit_dir: str, lock_timeout: float = 10.0) -> int:

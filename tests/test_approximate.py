@@ -18,18 +18,18 @@ from seeding import seed
 from typer.testing import CliRunner
 
 from credibility import cli
-from credibility.approximate import SMOOTHED_PERIODS, ApproximateUpdateError
+from credibility.analysis.approximate import SMOOTHED_PERIODS, ApproximateUpdateError
+from credibility.analysis.scenarios import run_scenario
+from credibility.analysis.updating import update_fit
 from credibility.data.container import CredibilityData
-from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import PredictionError
-from credibility.fitting import CredibilityModel, FitResult
-from credibility.scenarios import run_scenario
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel, FitResult
+from credibility.results.store import PosteriorStore
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.store import PosteriorStore
-from credibility.updating import update_fit
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")]
+              pytest.mark.filterwarnings("ignore::credibility.inference.diagnostics.ConvergenceWarning")]
 SIGNAL_HEADER = ["commitment_id", "alliance", "period", "signal", "value"]
 
 

@@ -28,11 +28,11 @@ from simulations import (
 )
 
 from credibility.data.spec import load_spec, parse_spec
-from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import SpecError
-from credibility.fitting import CredibilityModel, FitResult, label_posterior
+from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
+from credibility.results.fitting import CredibilityModel, FitResult, label_posterior
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 

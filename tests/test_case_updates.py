@@ -17,16 +17,16 @@ import pandas as pd
 import pytest
 from cli_helpers import assert_one_line_error, invoke
 
-from credibility.errors import CredibilityDataError
-from credibility.fitting import FitResult
-from credibility.simulate import Simulation
-from credibility.store import PosteriorStore
-from credibility.updating import (
+from credibility.analysis.updating import (
     CASE_LEDGER_COLUMNS,
     UpdateError,
     merge_cases,
     update_fit,
 )
+from credibility.errors import CredibilityDataError
+from credibility.results.fitting import FitResult
+from credibility.results.store import PosteriorStore
+from credibility.simulate import Simulation
 
 #: Open cases the shared update resolves.
 RESOLVED = 10

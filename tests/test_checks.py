@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from credibility.checks import (
+from credibility.analysis.checks import (
     brier_score,
     calibration_table,
     outcome_checks,

@@ -22,11 +22,12 @@ from simulations import tiny_simulation
 from typer.testing import Result
 
 from credibility.data.datasets import DatasetInfo
-from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
+from credibility.results.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import Simulation
 
 TINY_RUN = ["--draws", "50", "--tune", "50", "--chains", "2", "--seed", "1"]
-tiny_sampling = pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
+tiny_sampling = pytest.mark.filterwarnings(
+    "ignore::credibility.inference.diagnostics.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")

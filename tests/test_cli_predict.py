@@ -11,8 +11,8 @@ from typer.testing import CliRunner, Result
 
 from credibility import cli
 from credibility.data.datasets import DatasetInfo
-from credibility.fitting import CredibilityModel, FitResult
 from credibility.predictor import PREDICTION_COLUMNS
+from credibility.results.fitting import CredibilityModel, FitResult
 
 runner = CliRunner()
 

@@ -28,8 +28,8 @@ from simulations import (
     tiny_simulation,
 )
 
-import credibility.compare as compare_module
-from credibility.compare import (
+import credibility.analysis.compare as compare_module
+from credibility.analysis.compare import (
     COMPARE_COLUMNS,
     CompareWarning,
     compare,
@@ -38,10 +38,10 @@ from credibility.compare import (
     signal_loo,
 )
 from credibility.data.spec import ModelSpec, parse_spec
-from credibility.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.errors import CompareError
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.measurement import build_measurement_model
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.simulate import simulate, synthetic_commitments
 
 

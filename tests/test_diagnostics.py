@@ -12,8 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
-from credibility import diagnostics
-from credibility.diagnostics import ess, rhat
+from credibility.inference import diagnostics
+from credibility.inference.diagnostics import ess, rhat
 
 
 def _arviz(posterior: xr.Dataset) -> dict[str, xr.Dataset]:

@@ -1,4 +1,4 @@
-"""Figures of a fit of several dimensions (credibility.plots; docs/model.md, "Several
+"""Figures of a fit of several dimensions (credibility.analysis.plots; docs/model.md, "Several
 dimensions"): each dimension's trajectories, the map of two dimensions, the loadings
 with their fixed zeros, and `credibility report` writing them.
 
@@ -20,14 +20,14 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
-from credibility.diagnostics import Diagnostics
-from credibility.fitting import FitResult
-from credibility.plots import (
+from credibility.analysis.plots import (
     PlotError,
     plot_dimension_map,
     plot_dimension_trajectories,
     plot_loadings,
 )
+from credibility.inference.diagnostics import Diagnostics
+from credibility.results.fitting import FitResult
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -29,24 +29,24 @@ from simulations import (
     split_signals,
 )
 
-from credibility.approximate import ApproximateUpdateError, approximate_update
-from credibility.compare import signal_log_likelihood
+from credibility.analysis.approximate import ApproximateUpdateError, approximate_update
+from credibility.analysis.compare import signal_log_likelihood
+from credibility.analysis.scenarios import ScenarioWarning, run_scenario
 from credibility.data.container import CredibilityData
 from credibility.data.spec import parse_spec
-from credibility.diagnostics import ConvergenceWarning, Diagnostics
 from credibility.dimensions import build_dimensional_model, check_dimensional_spec
 from credibility.errors import SpecError
-from credibility.fitting import (
+from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
+from credibility.measurement import build_measurement_model
+from credibility.model.index import build_index
+from credibility.predictor import build_joint_model
+from credibility.results.fitting import (
     CREDIBILITY_COLUMNS,
     DIMENSION_COLUMNS,
     CredibilityModel,
     FitResult,
     label_posterior,
 )
-from credibility.measurement import build_measurement_model
-from credibility.model.index import build_index
-from credibility.predictor import build_joint_model
-from credibility.scenarios import ScenarioWarning, run_scenario
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 #: With :func:`simulations.split_signals`, one signal of each kind the model of two
@@ -345,7 +345,7 @@ def test_label_posterior_puts_each_dimension_s_cells_in_place():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::credibility.inference.diagnostics.ConvergenceWarning")
 def test_cli_fit_writes_dimensions_and_the_fit_round_trips(dimension_cli_fit):
     """A short fit (its diagnostics are not the point) through `credibility fit`
     (tests/conftest.py, shared with tests/test_dimension_plots.py): dimensions.csv beside
@@ -511,7 +511,7 @@ def test_dimension_correlation_and_loadings_are_recovered(recovery_simulation, r
 
 
 @pytest.mark.full
-@pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::credibility.inference.diagnostics.ConvergenceWarning")
 def test_recovery_check_fails_when_a_pure_signal_is_on_the_wrong_dimension(
         recovery_simulation):
     """Troops (pure capability) declared a willingness signal: the fit must fail the

@@ -20,14 +20,14 @@ from seeding import seed
 from simulations import STRONG_PRIORS, TWO_DIMENSION_SIGNALS, spec_head
 
 from credibility import predictor
-from credibility.checks import outcome_checks
+from credibility.analysis.checks import outcome_checks
+from credibility.analysis.scenarios import ScenarioWarning, run_scenario
 from credibility.data.spec import parse_spec
-from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import FitError, PredictionError, SpecError
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.model.index import build_index
 from credibility.predictor import PREDICTION_COLUMNS
-from credibility.scenarios import ScenarioWarning, run_scenario
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 
 #: Two dimensions with strong loadings (two pure signals each, one cross-loaded), one

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from simulations import tiny_simulation
 
-from credibility.checks import posterior_predictive
+from credibility.analysis.checks import posterior_predictive
 from credibility.data.spec import parse_spec
-from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import FitError, PredictionError
-from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
 from credibility.simulate import simulate, synthetic_commitments
 
 pytestmark = pytest.mark.slow
@@ -125,7 +125,7 @@ def test_numpyro_backend_without_jax_extra_says_how_to_install(tiny_fit):
 
 
 def test_advi_fit_is_labelled_approximate(tiny_fit, monkeypatch):
-    monkeypatch.setattr("credibility.sampling.ADVI_ITERATIONS", 500)
+    monkeypatch.setattr("credibility.inference.sampling.ADVI_ITERATIONS", 500)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = CredibilityModel(parse_spec(ONE_SIGNAL_SPEC, source="one_signal.toml")).fit(
@@ -167,7 +167,7 @@ def test_low_rank_mass_matrix_runs_and_is_recorded():
 def test_a_compiled_model_is_for_nutpie_only():
     import pymc as pm
 
-    from credibility.sampling import sample_model
+    from credibility.inference.sampling import sample_model
 
     with pm.Model() as model:
         pm.Normal("mu")
@@ -182,7 +182,7 @@ def test_choosing_the_chain_method_leaves_jax_several_cpu_devices():
     import subprocess
     import sys
 
-    code = ("from credibility.sampling import jax_chain_method; import jax; "
+    code = ("from credibility.inference.sampling import jax_chain_method; import jax; "
             "print(jax_chain_method(), jax.local_device_count())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "JAX_PLATFORMS": "cpu"}, check=True)

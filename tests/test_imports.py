@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import assert_one_line_error, invoke
 
-from credibility import cli, sampling
+from credibility import cli
+from credibility.inference import sampling
 
 ROOT = Path(__file__).resolve().parents[1]
 

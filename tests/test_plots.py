@@ -15,10 +15,10 @@ import xarray as xr
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from credibility.diagnostics import Diagnostics
+from credibility.analysis.plots import plot_forest, plot_loadings, plot_trajectories
 from credibility.errors import CredibilityError
-from credibility.fitting import FitResult
-from credibility.plots import plot_forest, plot_loadings, plot_trajectories
+from credibility.inference.diagnostics import Diagnostics
+from credibility.results.fitting import FitResult
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -23,11 +23,11 @@ import xarray as xr
 from seeding import seed
 
 from credibility import predictor
-from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import CredibilityDataError, FitError, PredictionError
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.inference.sampling import SamplerConfig
 from credibility.model.index import build_index
-from credibility.sampling import SamplerConfig
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.simulate import Simulation, simulate, simulate_cases
 
 TRUE_SLOPE = 1.5

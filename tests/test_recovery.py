@@ -22,12 +22,12 @@ import pytest
 import xarray as xr
 from seeding import seed
 
-from credibility.fitting import CredibilityModel, FitResult
+from credibility.results.fitting import CredibilityModel, FitResult
 from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning"),
+    pytest.mark.filterwarnings("ignore::credibility.inference.diagnostics.ConvergenceWarning"),
 ]
 
 

@@ -12,9 +12,9 @@ import pymc as pm
 import pytest
 import xarray as xr
 
-from credibility import sampling
 from credibility.errors import FitError
-from credibility.sampling import compile_nutpie, sample_model
+from credibility.inference import sampling
+from credibility.inference.sampling import compile_nutpie, sample_model
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,7 @@ DRAWS_SCRIPT = """
 import hashlib
 import numpy as np
 import pymc as pm
-from credibility.sampling import sample_model
+from credibility.inference.sampling import sample_model
 y = np.random.default_rng(0).normal(1.0, 2.0, size=(8, 20))
 with pm.Model() as model:
     mu = pm.Normal("mu", 0, 5)

@@ -13,14 +13,14 @@ import xarray as xr
 from scipy.stats import norm
 from seeding import seed
 
-from credibility.compare import signal_log_likelihood
+from credibility.analysis.compare import signal_log_likelihood
+from credibility.analysis.scenarios import affected_rows, run_scenario
+from credibility.analysis.updating import merge_signals
 from credibility.data.spec import load_spec
-from credibility.diagnostics import ConvergenceWarning
 from credibility.errors import PredictionError
-from credibility.fitting import CredibilityModel
-from credibility.scenarios import affected_rows, run_scenario
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.results.fitting import CredibilityModel
 from credibility.simulate import simulate, synthetic_commitments
-from credibility.updating import merge_signals
 
 pytestmark = pytest.mark.slow
 

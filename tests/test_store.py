@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 from filelock import FileLock
 
-from credibility.fitting import FitResult
-from credibility.store import OBJECTS, PosteriorStore, StoreError
+from credibility.results.fitting import FitResult
+from credibility.results.store import OBJECTS, PosteriorStore, StoreError
 
 REPO = Path(__file__).resolve().parent.parent
 WRITER = REPO / "tests" / "store_writer.py"

@@ -1,4 +1,4 @@
-"""Running until reliable: ``SamplerConfig`` and ``run`` (credibility.sampling).
+"""Running until reliable: ``SamplerConfig`` and ``run`` (credibility.inference.sampling).
 
 A run checks its diagnostics at checkpoints and keeps the first ``n`` draws of every
 chain for the first checkpoint ``n`` that passes; those are the draws a fixed-length
@@ -18,10 +18,10 @@ import pymc as pm
 import pytest
 from simulations import tiny_simulation
 
-from credibility.diagnostics import ConvergenceWarning, Diagnostics
+from credibility.analysis.updating import update_fit
 from credibility.errors import FitError
-from credibility.fitting import CredibilityModel, FitResult
-from credibility.sampling import (
+from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
+from credibility.inference.sampling import (
     RunRecord,
     SamplerConfig,
     compile_nutpie,
@@ -29,7 +29,7 @@ from credibility.sampling import (
     run,
     sample_model,
 )
-from credibility.updating import update_fit
+from credibility.results.fitting import CredibilityModel, FitResult
 
 pytestmark = pytest.mark.slow
 
@@ -262,7 +262,7 @@ def test_a_fit_whose_first_check_fails_samples_again_in_adapted_coordinates(monk
     again in the coordinates :func:`adapted_coordinates` picks from that check's
     posterior (decision 33): here a stand-in that picks a signal's residuals (the
     choice itself is tested in tests/test_measurement.py)."""
-    import credibility.fitting as fitting
+    import credibility.results.fitting as fitting
 
     data = tiny_simulation().data
     asked = []

@@ -23,14 +23,7 @@ from scipy.stats import norm
 from seeding import seed
 from simulations import tiny_simulation
 
-from credibility.data.container import CredibilityData
-from credibility.diagnostics import ConvergenceWarning
-from credibility.errors import CredibilityDataError
-from credibility.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
-from credibility.measurement import build_measurement_model
-from credibility.model.index import UnitCells
-from credibility.store import PosteriorStore
-from credibility.updating import (
+from credibility.analysis.updating import (
     DIFF_COLUMNS,
     LEDGER_COLUMNS,
     UpdateError,
@@ -41,13 +34,21 @@ from credibility.updating import (
     update_fit,
     warm_start_values,
 )
+from credibility.data.container import CredibilityData
+from credibility.errors import CredibilityDataError
+from credibility.inference.diagnostics import ConvergenceWarning
+from credibility.measurement import build_measurement_model
+from credibility.model.index import UnitCells
+from credibility.results.fitting import CREDIBILITY_COLUMNS, CredibilityModel, FitResult
+from credibility.results.store import PosteriorStore
 
 #: Sampler settings of the shared exact update (chains as tiny_fit: 2).
 UPDATE_RUN = {"draws": 150, "tune": 150, "seed": seed(11)}
 #: False failure rate of every comparison of one test together.
 ALPHA = 0.001
 SIGNAL_HEADER = ["commitment_id", "alliance", "period", "signal", "value"]
-tiny_sampling = pytest.mark.filterwarnings("ignore::credibility.diagnostics.ConvergenceWarning")
+tiny_sampling = pytest.mark.filterwarnings(
+    "ignore::credibility.inference.diagnostics.ConvergenceWarning")
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,13 @@ from credibility.errors import CredibilityError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from credibility.fitting import FitResult
-    from credibility.store import PosteriorStore
+    from credibility.results.fitting import FitResult
+    from credibility.results.store import PosteriorStore
 
 
 #: Exit code for bad input (the same code Typer uses for usage errors).
 EXIT_BAD_INPUT = 2
-#: Default of --max-treedepth: credibility.sampling.MAX_TREEDEPTH, repeated here so that
+#: Default of --max-treedepth: credibility.inference.sampling.MAX_TREEDEPTH, repeated here so that
 #: the options are defined without importing the sampler (tests/test_imports.py checks).
 MAX_TREEDEPTH = 10
 
@@ -216,7 +216,7 @@ def _flag(text: str, ok: bool) -> str:
 
 
 def _load_fit(fit_dir: Path) -> FitResult:
-    from credibility.fitting import FitResult
+    from credibility.results.fitting import FitResult
 
     if not fit_dir.is_dir():
         raise CredibilityError(f"{fit_dir}: no such folder; expected a folder written by "
@@ -243,7 +243,7 @@ def _warn_unreliable(fit: FitResult) -> None:
 
 def _open_store(path: Path) -> PosteriorStore:
     """An existing posterior store: a missing folder is an error, not a new empty store."""
-    from credibility.store import PosteriorStore
+    from credibility.results.store import PosteriorStore
 
     if not path.is_dir():
         raise CredibilityError(f"{path}: no such folder; expected a posterior store (a folder "

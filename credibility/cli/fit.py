@@ -42,10 +42,10 @@ from credibility.errors import CredibilityDataError, CredibilityError
 if TYPE_CHECKING:
     import xarray as xr
 
+    from credibility.analysis.scenarios import ScenarioResult
     from credibility.data.container import CredibilityData
     from credibility.data.datasets import DatasetInfo
-    from credibility.fitting import CredibilityModel, FitResult
-    from credibility.scenarios import ScenarioResult
+    from credibility.results.fitting import CredibilityModel, FitResult
 
 #: Commitments the demo's trajectory figure shows, when the data set has them.
 DEMO_HIGHLIGHTS = ("USA-EST", "USA-POL", "USA-JPN", "USA-KOR", "USA-PHL", "GBR-AUS-AUKUS")
@@ -58,7 +58,7 @@ def _run_fit(
     fixed_length: bool = False, max_draws: int | None = None, budget: str | None = None,
 ) -> FitResult:
     """Fit with a status line; convergence warnings become the diagnostics table."""
-    from credibility.diagnostics import ConvergenceWarning
+    from credibility.inference.diagnostics import ConvergenceWarning
 
     budget_seconds = parse_duration(budget)
     if max_draws is not None and max_draws < draws:
@@ -81,8 +81,8 @@ def _demo_scenario(fit: FitResult) -> tuple[str, ScenarioResult] | None:
     """US troops in Poland in the forecast period at 1.5 x their last five years' mean."""
     import pandas as pd
 
+    from credibility.analysis.scenarios import ScenarioWarning, run_scenario
     from credibility.demo import FORECAST_PERIOD
-    from credibility.scenarios import ScenarioWarning, run_scenario
 
     signals = fit.data.signals
     troops = signals[(signals["commitment_id"] == "USA-POL") & (signals["signal"] == "troops")]
@@ -157,7 +157,7 @@ def demo(
         credibility demo --out demo_output --draws 500 --chains 2
     """
     from credibility.data.datasets import dataset_info, load_dataset
-    from credibility.fitting import BACKENDS, CredibilityModel
+    from credibility.results.fitting import BACKENDS, CredibilityModel
 
     console = _console()
     _check_choice(backend, BACKENDS, "--backend")
@@ -210,7 +210,7 @@ def _print_demo_results(console: Console, fit: FitResult, info: DatasetInfo
 
 def _write_demo_figures(fit: FitResult, info: DatasetInfo, out: Path) -> list[Path]:
     """The demo's figures (and predictions table) in ``out``; the paths written."""
-    from credibility.plots import (
+    from credibility.analysis.plots import (
         plot_calibration,
         plot_forest,
         plot_loadings,
@@ -301,8 +301,8 @@ def fit_command(
     """
     from credibility.data.container import CredibilityData
     from credibility.data.spec import load_spec
-    from credibility.fitting import BACKENDS, CredibilityModel
-    from credibility.sampling import MASS_MATRICES, METHODS
+    from credibility.inference.sampling import MASS_MATRICES, METHODS
+    from credibility.results.fitting import BACKENDS, CredibilityModel
 
     console = _console()
     _check_choice(backend, BACKENDS, "--backend")

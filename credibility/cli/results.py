@@ -35,7 +35,7 @@ from credibility.errors import CredibilityError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from credibility.fitting import FitResult
+    from credibility.results.fitting import FitResult
 
 #: What ``credibility export --what`` can write.
 EXPORTS = ("credibility", "alliances", "parameters")
@@ -178,7 +178,7 @@ def predict(
         credibility predict --fit fits/2025 --cases contingencies.csv --out p.csv
         credibility predict --fit fits/2025 --scenario troops_plus_50.csv
     """
-    from credibility.scenarios import SCENARIO_METHODS, ScenarioWarning, run_scenario
+    from credibility.analysis.scenarios import SCENARIO_METHODS, ScenarioWarning, run_scenario
 
     _check_choice(method, SCENARIO_METHODS, "--method")
     fit = _load_fit(fit_dir)
@@ -244,7 +244,7 @@ def report(
 
 def _report_figures(fit: FitResult, out: Path) -> list[Path]:
     """The report's figures and tables of every fit; the paths written."""
-    from credibility.plots import (
+    from credibility.analysis.plots import (
         plot_dimension_map,
         plot_dimension_trajectories,
         plot_forest,
@@ -289,8 +289,8 @@ def _report_ppc(console: Console, fit: FitResult, out: Path, draws: int,
                 written: list[Path]) -> list[str]:
     """The posterior predictive check's figure and table (appended to ``written``) and
     its lines of summary.md."""
-    from credibility.checks import posterior_predictive, ppc_summary
-    from credibility.plots import plot_ppc
+    from credibility.analysis.checks import posterior_predictive, ppc_summary
+    from credibility.analysis.plots import plot_ppc
 
     if fit.is_approximate:
         return [f"APPROXIMATE ({fit.approximation}): posterior predictive checks need "
@@ -308,8 +308,8 @@ def _report_outcome(console: Console, fit: FitResult, out: Path, written: list[P
                     ) -> list[str]:
     """The outcome model's checks: figures and tables (appended to ``written``), a table
     on the console, and their lines of summary.md."""
-    from credibility.checks import outcome_checks
-    from credibility.plots import plot_calibration, plot_predictions
+    from credibility.analysis.checks import outcome_checks
+    from credibility.analysis.plots import plot_calibration, plot_predictions
 
     checks = outcome_checks(fit)
     extra = [out / "calibration.png", out / "calibration.csv", out / "predictions.png",
@@ -373,7 +373,7 @@ def compare_command(
         credibility compare fits/plain fits/troops_ar
         credibility compare fits/plain fits/troops_ar --names plain,ar --out loo.csv
     """
-    from credibility.compare import CompareWarning, compare
+    from credibility.analysis.compare import CompareWarning, compare
 
     labels = _fit_names(fit_dirs, names)
     fits = {label: _load_fit(path) for label, path in zip(labels, fit_dirs, strict=True)}

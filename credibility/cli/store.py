@@ -32,9 +32,9 @@ from credibility.errors import CredibilityError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from credibility.fitting import FitResult
-    from credibility.store import PosteriorStore
-    from credibility.updating import CaseMerge, MergeResult, UpdateResult
+    from credibility.analysis.updating import CaseMerge, MergeResult, UpdateResult
+    from credibility.results.fitting import FitResult
+    from credibility.results.store import PosteriorStore
 
 
 def _ledger_table(merge: MergeResult, signals: Path) -> Table:
@@ -153,8 +153,8 @@ def update(
         credibility update --store fits --signals signals_2026.csv --approximate
         credibility update --store fits --cases outcomes_2026.csv
     """
-    from credibility.diagnostics import ConvergenceWarning
-    from credibility.updating import UPDATE_METHODS, update_fit
+    from credibility.analysis.updating import UPDATE_METHODS, update_fit
+    from credibility.inference.diagnostics import ConvergenceWarning
 
     console = _console()
     method = "approximate" if approximate else method
@@ -189,7 +189,7 @@ def update(
 def _update_base(store: Path, fit_dir: Path | None
                  ) -> tuple[PosteriorStore, FitResult, str | None]:
     """The store, the fit to update and its version there (None: ``--fit``, not stored yet)."""
-    from credibility.store import PosteriorStore
+    from credibility.results.store import PosteriorStore
 
     if fit_dir is not None:
         return PosteriorStore(store), _load_fit(fit_dir), None
@@ -227,7 +227,7 @@ def _update_note(result: UpdateResult, signals: Path | None, cases: Path | None)
 
 def _approximate_panel() -> Panel:
     """The warning shown under an approximate update."""
-    from credibility.approximate import SMOOTHED_PERIODS
+    from credibility.analysis.approximate import SMOOTHED_PERIODS
 
     return Panel(
         "This version is an APPROXIMATE update: the previous posterior, summarised by a "
@@ -275,7 +275,7 @@ def history(store: StoreDir) -> None:
 
         credibility history --store fits
     """
-    from credibility.diagnostics import ESS_MIN, RHAT_MAX
+    from credibility.inference.diagnostics import ESS_MIN, RHAT_MAX
 
     frame = _open_store(store).history()
     table = Table(title=f"Posterior store {escape(str(store))}", title_justify="left",
@@ -332,7 +332,7 @@ def diff(
         credibility diff --store fits v0001 v0002
         credibility diff --store fits v0001 v0003 --period 2024
     """
-    from credibility.updating import credibility_diff
+    from credibility.analysis.updating import credibility_diff
 
     posterior_store = _open_store(store)
     frame = credibility_diff(posterior_store.load(version_a), posterior_store.load(version_b),

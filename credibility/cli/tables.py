@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-    from credibility.checks import OutcomeChecks
-    from credibility.diagnostics import Diagnostics
-    from credibility.fitting import FitResult
-    from credibility.scenarios import ScenarioResult
+    from credibility.analysis.checks import OutcomeChecks
+    from credibility.analysis.scenarios import ScenarioResult
+    from credibility.inference.diagnostics import Diagnostics
+    from credibility.results.fitting import FitResult
 
 
 def _print_fit_diagnostics(console: Console, fit: FitResult) -> None:

@@ -1,7 +1,7 @@
 """What happens to an incoming row when new data meet stored data: the ledgers' vocabulary.
 
-The updates (:mod:`credibility.updating`, :mod:`credibility.approximate`) and the
-store (:mod:`credibility.store`) share these: an incoming signal row is ``added``,
+The updates (:mod:`credibility.analysis.updating`, :mod:`credibility.analysis.approximate`) and the
+store (:mod:`credibility.results.store`) share these: an incoming signal row is ``added``,
 ``unchanged`` or ``revised``; an incoming case can also be ``resolved``.
 """
 

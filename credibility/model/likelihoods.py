@@ -268,7 +268,7 @@ def add_likelihoods(
     ``obs_<family>`` computed by it instead of an observed variable: the same
     density, 1.7-2x faster with its gradient (decision 23), but without pointwise terms or random
     draws (for sampling only). Shared by the measurement model and the approximate
-    update (:mod:`credibility.approximate`).
+    update (:mod:`credibility.analysis.approximate`).
     """
     n_intercept, n_noise, n_precision, n_ordinal = (
         int((p >= 0).sum()) for p in (intercept_position, noise_position, precision_position,

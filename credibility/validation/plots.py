@@ -6,7 +6,7 @@
 - :func:`plot_coverage`: empirical against nominal coverage of central intervals.
 - :func:`plot_recovery`: posterior means (with 90 % intervals) against the truth.
 
-Like :mod:`credibility.plots`, every function returns a matplotlib ``Figure`` built
+Like :mod:`credibility.analysis.plots`, every function returns a matplotlib ``Figure`` built
 on the Agg canvas without ``pyplot`` and, given ``path``, writes it.
 
 Examples

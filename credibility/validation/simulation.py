@@ -23,12 +23,18 @@ import xarray as xr
 from credibility import predictor
 from credibility.data.datasets import load_dataset
 from credibility.errors import FitError, PredictionError
-from credibility.fitting import label_posterior, measurement_check
+from credibility.inference.sampling import (
+    Check,
+    SamplerConfig,
+    compile_nutpie,
+    fused_likelihood,
+    run,
+)
 from credibility.kernels import DATA_PREFIX
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
 from credibility.model.parameters import signal_priors
-from credibility.sampling import Check, SamplerConfig, compile_nutpie, fused_likelihood, run
+from credibility.results.fitting import label_posterior, measurement_check
 from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.validation.ranks import (
     COVERAGE_LEVELS,

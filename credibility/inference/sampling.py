@@ -1,0 +1,927 @@
+"""Run NUTS on a built PyMC model with one of the supported backends.
+
+Every place that samples (the measurement fit, the two-stage outcome model, updates,
+scenario refits, SBC, the benchmarks) goes through :func:`run` with one frozen
+:class:`SamplerConfig`, which a fit stores and an update reuses. By default a run
+continues until its posterior passes its diagnostics, within a draw limit and an
+optional time budget (``until_reliable``; docs/decisions.md, decision 30).
+:func:`sample_model` is the fixed-length sampler underneath.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from dataclasses import replace as _replace
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pymc as pm
+import xarray as xr
+
+from credibility.errors import FitError
+from credibility.inference.diagnostics import Diagnostics, compute_diagnostics
+
+if TYPE_CHECKING:
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+Backend = Literal["nutpie", "pymc", "numpyro"]
+BACKENDS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
+#: Mass-matrix adaptations: diagonal, or nutpie's low-rank correction (helps when a few
+#: directions -- e.g. a common level of all states -- are strongly correlated).
+MASS_MATRICES: tuple[str, ...] = ("diag", "low_rank")
+#: Inference methods: NUTS (the default; the posterior) or mean-field ADVI (a fast,
+#: approximate posterior for exploration: it understates uncertainty; every result
+#: of it is labelled APPROXIMATE, docs/performance.md gives its error against NUTS).
+METHODS: tuple[str, ...] = ("nuts", "advi")
+#: Longest NUTS trajectory by default: ``2**10 - 1`` leapfrog steps (every backend's own).
+MAX_TREEDEPTH = 10
+#: Default number of ADVI optimisation steps.
+ADVI_ITERATIONS = 20_000
+#: Where nutpie keeps the draws while it samples: in memory, in a temporary zarr store
+#: on disk, or ``"auto"``: on disk when they would take more than :data:`DISK_TRACE_BYTES`.
+TRACE_STORAGES: tuple[str, ...] = ("auto", "memory", "disk")
+#: In memory nutpie holds every draw of every stored variable, warm-up included, and
+#: converting them to xarray allocated the warm-up's and the posterior's arrays again:
+#: a peak of about twice these bytes (13.1 GiB at size L; decision 22). Above this
+#: many bytes of draws (warm-up included) they go to disk and only the posterior is
+#: read back (5.6 GiB at L), for about 7 % more sampling time (measured at size M).
+#: 4 x (1,000 + 1,000) draws of size M (1.9 GiB) stay in memory, those of L (6.2) not.
+DISK_TRACE_BYTES = 2 * 2**30
+
+
+#: A run that continues until reliable stops at the latest after this many times its
+#: ``draws`` per chain, unless :attr:`SamplerConfig.max_draws` says otherwise.
+DRAW_LIMIT_FACTOR = 4
+#: Ways a run ends (:attr:`RunRecord.stopped_by`).
+STOPS: tuple[str, ...] = ("fixed length", "reliable", "draw limit", "time budget",
+                          "new coordinates")
+#: Target acceptance rates an until-reliable run restarts with, in turn, when its
+#: chains diverge (those above the config's own): divergent transitions mean the
+#: sampler missed part of the posterior, which more draws at the same step size do
+#: not mend, and a smaller step usually does (docs/decisions.md 32).
+DIVERGENCE_TARGETS: tuple[float, ...] = (0.95, 0.99)
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """How to sample: one frozen record, stored with a fit and reused by its updates.
+
+    ``draws`` and ``tune`` are per chain. With ``until_reliable`` (the default) a NUTS
+    run checks its diagnostics after ``draws`` draws and, while they fail, continues in
+    steps of ``draws // 2`` up to ``max_draws`` per chain (default
+    :data:`DRAW_LIMIT_FACTOR` x ``draws``) or until ``budget_seconds`` of sampling have
+    passed (default: no time limit). The draws a run keeps are the first ``n`` of each
+    chain for the first checkpoint ``n`` that passes: the same seed and settings give the
+    same draws, whatever the machine's speed; only a time budget that runs out makes
+    the result depend on the clock, and the run says so (:class:`RunRecord`).
+    ``mass_matrix`` is one of :data:`MASS_MATRICES`; ``method`` one of :data:`METHODS`
+    (ADVI runs ``advi_iterations`` steps, default :data:`ADVI_ITERATIONS`, and is never
+    extended); ``max_treedepth`` caps NUTS trajectories at ``2**max_treedepth - 1``
+    leapfrog steps.
+
+    Examples
+    --------
+    >>> config = SamplerConfig(draws=500, chains=2, seed=3)
+    >>> config.draw_limit, config.checkpoints()
+    (2000, (500, 750, 1000, 1250, 1500, 1750, 2000))
+    >>> SamplerConfig.from_dict(config.to_dict()) == config
+    True
+    >>> SamplerConfig(draws=0)
+    Traceback (most recent call last):
+    ...
+    credibility.errors.FitError: draws must be a positive integer, got 0
+    """
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 0
+    backend: Backend = "nutpie"
+    target_accept: float = 0.9
+    mass_matrix: str = "diag"
+    max_treedepth: int = MAX_TREEDEPTH
+    method: str = "nuts"
+    advi_iterations: int | None = None
+    until_reliable: bool = True
+    max_draws: int | None = None
+    budget_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        check_backend(self.backend)
+        for name in ("draws", "tune", "chains"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise FitError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise FitError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.target_accept, (int, float)) or not (
+                0.0 < self.target_accept < 1.0):
+            raise FitError(f"target_accept must be between 0 and 1, got {self.target_accept!r}")
+        if self.method not in METHODS:
+            raise FitError(f"unknown method {self.method!r}; expected one of "
+                           f"{', '.join(METHODS)}")
+        if self.mass_matrix not in MASS_MATRICES:
+            raise FitError(f"unknown mass matrix {self.mass_matrix!r}; expected one of "
+                           f"{', '.join(MASS_MATRICES)}")
+        if self.mass_matrix != "diag" and self.backend != "nutpie":
+            raise FitError(f"mass_matrix={self.mass_matrix!r} needs the nutpie backend")
+        check_max_treedepth(self.max_treedepth)
+        if self.max_draws is not None and (
+                isinstance(self.max_draws, bool) or not isinstance(self.max_draws, int)
+                or self.max_draws < self.draws):
+            raise FitError(f"max_draws must be an integer >= draws ({self.draws}), "
+                           f"got {self.max_draws!r}")
+        if self.budget_seconds is not None and not (
+                isinstance(self.budget_seconds, (int, float)) and self.budget_seconds > 0):
+            raise FitError(f"budget_seconds must be a positive number of seconds, "
+                           f"got {self.budget_seconds!r}")
+        if self.advi_iterations is not None and (
+                not isinstance(self.advi_iterations, int) or self.advi_iterations < 100):
+            raise FitError(f"advi_iterations must be at least 100, got {self.advi_iterations!r}")
+
+    @property
+    def extends(self) -> bool:
+        """Whether a run with this config may draw more than ``draws`` per chain."""
+        return self.until_reliable and self.method == "nuts" and self.draw_limit > self.draws
+
+    @property
+    def draw_limit(self) -> int:
+        """The most draws per chain a run takes."""
+        if not self.until_reliable or self.method != "nuts":
+            return self.draws
+        return self.max_draws if self.max_draws is not None else DRAW_LIMIT_FACTOR * self.draws
+
+    def checkpoints(self) -> tuple[int, ...]:
+        """Draws per chain at which an until-reliable run checks its diagnostics."""
+        step = max(self.draws // 2, 1)
+        points = list(range(self.draws, self.draw_limit, step))
+        return (*points, self.draw_limit) if points[-1:] != [self.draw_limit] else tuple(points)
+
+    def replace(self, **changes: Any) -> SamplerConfig:
+        """A copy with ``changes`` (checked again).
+
+        Examples
+        --------
+        >>> SamplerConfig().replace(seed=4).seed
+        4
+        """
+        return _replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> SamplerConfig:
+        """The config recorded in ``raw`` (e.g. a fit's settings; other keys are ignored).
+
+        Records written before runs could continue until reliable lack
+        ``until_reliable``: those runs had a fixed length, and so does their config.
+        """
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in raw.items() if k in names}
+        values.setdefault("until_reliable", False)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run did: the draws per chain it kept, why it stopped, and each check.
+
+    ``stopped_by`` is one of :data:`STOPS`: ``"fixed length"`` (no checks),
+    ``"reliable"`` (a checkpoint passed), ``"draw limit"`` (the last checkpoint
+    failed) or ``"time budget"`` (the budget ran out first; the draws kept are the
+    ones every chain had then, so this result depends on the machine's speed).
+    ``checks`` holds ``(draws per chain, max R-hat, min bulk ESS, min tail ESS,
+    divergences, seconds of sampling until then)`` per checkpoint, those of runs
+    restarted included. ``restarts`` holds ``(target acceptance, draws per chain,
+    divergences)`` of each run that was given up for its divergences and started
+    again at the next of :data:`DIVERGENCE_TARGETS`; ``target_accept`` is the kept
+    run's (``None``: the config's). ``"new coordinates"``: the caller's ``switch``
+    gave the run up at its first check, to sample the model in other coordinates
+    (decision 33); ``coordinates`` then names the kept run's (its checks follow the
+    given-up run's).
+    """
+
+    draws: int
+    stopped_by: str
+    checks: tuple[tuple[int, float, float, float, int, float], ...] = ()
+    seconds: float = 0.0
+    restarts: tuple[tuple[float, int, int], ...] = ()
+    target_accept: float | None = None
+    coordinates: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {"draws": self.draws, "stopped_by": self.stopped_by,
+                "checks": [list(c) for c in self.checks], "seconds": self.seconds,
+                "restarts": [list(r) for r in self.restarts],
+                "target_accept": self.target_accept, "coordinates": self.coordinates}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> RunRecord:
+        """Inverse of :meth:`to_dict` (records written before restarts lack them)."""
+        target = raw.get("target_accept")
+        return cls(draws=int(raw["draws"]), stopped_by=str(raw["stopped_by"]),
+                   checks=tuple(tuple(c) for c in raw.get("checks", ())),  # type: ignore[misc]
+                   seconds=float(raw.get("seconds", 0.0)),
+                   restarts=tuple((float(r[0]), int(r[1]), int(r[2]))
+                                  for r in raw.get("restarts", ())),
+                   target_accept=None if target is None else float(target),
+                   coordinates=raw.get("coordinates"))
+
+    def describe(self) -> str:
+        """One line for reports.
+
+        Examples
+        --------
+        >>> RunRecord(2000, "reliable", ((1000, 1.02, 300.0, 350.0, 0, 9.5),
+        ...                              (2000, 1.004, 620.0, 700.0, 0, 17.2))).describe()
+        'passed its diagnostics at 2000 draws per chain (checked at 1000, 2000)'
+        >>> RunRecord(1000, "reliable", ((1000, 1.003, 900.0, 950.0, 2, 9.5),
+        ...                              (1000, 1.002, 800.0, 850.0, 0, 21.0)),
+        ...           restarts=((0.9, 1000, 2),), target_accept=0.95).describe()[:59]
+        'restarted at target acceptance 0.95 (2 divergences at 0.9);'
+        """
+        at = ", ".join(str(c[0]) for c in self.checks)
+        restarted = ""
+        if self.coordinates is not None:
+            restarted = f"sampled again with {self.coordinates}; "
+        if self.restarts:
+            before = ", ".join(f"{d} divergences at {t:g}" for t, _, d in self.restarts)
+            restarted += f"restarted at target acceptance {self.target_accept:g} ({before}); "
+        if self.stopped_by == "reliable":
+            return (f"{restarted}passed its diagnostics at {self.draws} draws per chain "
+                    f"(checked at {at})")
+        if self.stopped_by == "draw limit":
+            return (f"{restarted}still failing at the draw limit, {self.draws} draws per "
+                    f"chain (checked at {at})")
+        if self.stopped_by == "time budget":
+            return (f"{restarted}stopped by the time budget after {self.seconds:.0f} s at "
+                    f"{self.draws} draws per chain (checked at {at})")
+        if self.stopped_by == "new coordinates":
+            return (f"given up at {self.draws} draws per chain for other coordinates "
+                    f"(checked at {at})")
+        return f"fixed length: {self.draws} draws per chain"
+
+
+#: ``check(tree) -> Diagnostics``: the diagnostics a run must pass to stop early.
+Check = Callable[[xr.DataTree], Diagnostics]
+#: ``on_check(draws per chain, diagnostics, next)``: called after each check, with what
+#: the run does next: ``"sample on"``, ``"restart"`` (at a higher target acceptance,
+#: for divergences), ``"switch"`` (given up for other coordinates) or ``"stop"``.
+OnCheck = Callable[[int, Diagnostics, str], None]
+#: ``switch(tree, diagnostics)``: asked at a run's first check when it fails; ``True``
+#: gives the run up there (``stopped_by == "new coordinates"``), for the caller to
+#: sample the model in other coordinates.
+Switch = Callable[[xr.DataTree, Diagnostics], bool]
+
+
+def posterior_diagnostics(tree: xr.DataTree) -> Diagnostics:
+    """Diagnostics of every variable of ``tree``'s posterior (the default check of :func:`run`).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> tree = xr.DataTree.from_dict({
+    ...     "posterior": xr.Dataset({"mu": (("chain", "draw"), rng.normal(size=(2, 300)))}),
+    ...     "sample_stats": xr.Dataset({"diverging": (("chain", "draw"),
+    ...                                               np.zeros((2, 300), bool))})})
+    >>> posterior_diagnostics(tree).ok
+    True
+    """
+    return compute_diagnostics(tree["posterior"].to_dataset(),
+                               tree["sample_stats"].to_dataset(), sampling_seconds=0.0)
+
+
+def run(
+    model: pm.Model,
+    config: SamplerConfig,
+    *,
+    progress: bool = True,
+    compiled: CompiledPyMCModel | None = None,
+    trace_storage: str = "auto",
+    progress_callback: Callable[[list], None] | None = None,
+    check: Check | None = None,
+    on_check: OnCheck | None = None,
+    switch: Switch | None = None,
+) -> tuple[xr.DataTree, RunRecord]:
+    """Sample ``model`` as ``config`` says; returns the draws and a :class:`RunRecord`.
+
+    ``check`` computes the diagnostics an until-reliable run must pass to stop
+    (default :func:`posterior_diagnostics`, every posterior variable); ``on_check``
+    hears each result (the CLI's status line); ``switch`` may give the run up at its
+    first check (:data:`Switch`). With nutpie the chains run on while
+    they are checked, and the run stops at the first checkpoint that passes; other
+    backends sample again from the start with the checkpoint's number of draws (same
+    seed, so their first draws repeat). The other arguments are
+    :func:`sample_model`'s.
+
+    Examples
+    --------
+    >>> with pm.Model() as model:
+    ...     mu = pm.Normal("mu")
+    >>> tree, record = run(model, SamplerConfig(draws=300, tune=300, chains=2),
+    ...                    progress=False)
+    >>> record.stopped_by, tree["posterior"]["mu"].sizes["draw"] == record.draws
+    ('reliable', True)
+    """
+    check = check or posterior_diagnostics
+    started = time.perf_counter()
+    if not config.extends:
+        tree = sample_model(model, draws=config.draws, compiled=compiled,
+                            **_sample_options(config, progress, trace_storage,
+                                              progress_callback))
+        return tree, RunRecord(config.draws, "fixed length",
+                               seconds=time.perf_counter() - started)
+    if config.backend == "nutpie" and compiled is None:
+        compiled = compile_nutpie(model)  # once for every restart
+    targets = [config.target_accept, *(t for t in DIVERGENCE_TARGETS if t > config.target_accept)]
+    checks: list[tuple[int, float, float, float, int, float]] = []
+    restarts: list[tuple[float, int, int]] = []
+    for i, target in enumerate(targets):
+        attempt = _replace(config, target_accept=target)
+        spent = time.perf_counter() - started
+        # A restart is tried only while it has time left in the budget.
+        retry = i < len(targets) - 1 and (config.budget_seconds is None
+                                          or spent < config.budget_seconds / 2)
+        if config.backend == "nutpie":
+            tree, record = _run_nutpie(model, attempt, compiled=compiled, progress=progress,
+                                       trace_storage=trace_storage,
+                                       progress_callback=progress_callback, check=check,
+                                       on_check=on_check, spent=spent, retry=retry,
+                                       switch=switch)
+        else:
+            tree, record = _run_checkpoints(model, attempt, progress, trace_storage,
+                                            progress_callback, check, on_check,
+                                            spent=spent, retry=retry, switch=switch)
+        checks.extend(record.checks)
+        if record.stopped_by != "divergences":
+            return tree, _replace(record, checks=tuple(checks), restarts=tuple(restarts),
+                                  target_accept=target,
+                                  seconds=time.perf_counter() - started)
+        restarts.append((target, record.draws, record.checks[-1][4]))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sample_options(config: SamplerConfig, progress: bool, trace_storage: str,
+                    progress_callback: Callable[[list], None] | None) -> dict[str, Any]:
+    """:func:`sample_model`'s arguments from ``config`` (all but ``draws``)."""
+    return {"backend": config.backend, "tune": config.tune, "chains": config.chains,
+            "seed": config.seed, "target_accept": config.target_accept,
+            "progress": progress, "mass_matrix": config.mass_matrix,
+            "method": config.method, "advi_iterations": config.advi_iterations,
+            "trace_storage": trace_storage, "progress_callback": progress_callback,
+            "max_treedepth": config.max_treedepth}
+
+
+def _stop(diagnostics: Diagnostics, *, last: bool, out_of_time: bool, retry: bool,
+          switch: bool = False) -> str | None:
+    """Why a run stops at a check (``None``: it goes on). ``"divergences"`` (only with
+    ``retry``) gives the run up, to be restarted at a higher target acceptance;
+    ``switch`` (the caller's :data:`Switch` said so) gives it up for other coordinates."""
+    if out_of_time:
+        return "time budget"
+    if switch:
+        return "new coordinates"
+    if retry and diagnostics.divergences > 0:
+        return "divergences"
+    if diagnostics.ok:
+        return "reliable"
+    return "draw limit" if last else None
+
+
+def _switching(switch: Switch | None, check: int, tree: xr.DataTree, diagnostics: Diagnostics,
+               config: SamplerConfig, elapsed: float) -> bool:
+    """Whether ``switch`` gives a run up at its ``check``-th check: only the first, when
+    it fails and less than half of the time budget (if any) is spent."""
+    return (switch is not None and check == 0 and not diagnostics.ok
+            and (config.budget_seconds is None or elapsed < config.budget_seconds / 2)
+            and switch(tree, diagnostics))
+
+
+def _next_step(stop: str | None) -> str:
+    """What a run does after a check that gave ``stop`` (:data:`OnCheck`'s third argument)."""
+    return ("sample on" if stop is None else "restart" if stop == "divergences"
+            else "switch" if stop == "new coordinates" else "stop")
+
+
+def _run_checkpoints(
+    model: pm.Model, config: SamplerConfig, progress: bool, trace_storage: str,
+    progress_callback: Callable[[list], None] | None, check: Check,
+    on_check: OnCheck | None, *, spent: float, retry: bool, switch: Switch | None = None,
+) -> tuple[xr.DataTree, RunRecord]:
+    """Until reliable with a backend that cannot pause: each checkpoint samples again
+    from the start (same seed, so the first draws repeat). ``spent``: seconds of the
+    run before this one (restarts), counted in the checks' times and the budget."""
+    options = _sample_options(config, progress, trace_storage, progress_callback)
+    started = time.perf_counter() - spent
+    checks: list[tuple[int, float, float, float, int, float]] = []
+    points = config.checkpoints()
+    for i, draws in enumerate(points):
+        tree = sample_model(model, draws=draws, **options)
+        elapsed = time.perf_counter() - started
+        diagnostics = check(tree)
+        checks.append(_check_row(draws, diagnostics, elapsed))
+        out_of_time = config.budget_seconds is not None and elapsed > config.budget_seconds
+        stop = _stop(diagnostics, last=i == len(points) - 1, out_of_time=out_of_time,
+                     retry=retry,
+                     switch=_switching(switch, i, tree, diagnostics, config, elapsed))
+        if on_check is not None:
+            on_check(draws, diagnostics, _next_step(stop))
+        if stop is not None:
+            return tree, RunRecord(draws, stop, tuple(checks), elapsed)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_row(draws: int, d: Diagnostics, seconds: float
+               ) -> tuple[int, float, float, float, int, float]:
+    return (int(draws), float(d.max_rhat), float(d.min_ess_bulk), float(d.min_ess_tail),
+            int(d.divergences), float(seconds))
+
+
+def _first_draws(tree: xr.DataTree, draws: int) -> xr.DataTree:
+    """``tree`` with its posterior and sample_stats cut to their first ``draws`` draws."""
+    out = tree.copy()
+    for name in ("posterior", "sample_stats"):
+        if name in out.children:
+            group = out[name].to_dataset().isel(draw=slice(0, draws))
+            node = xr.DataTree(group)
+            node.attrs.update(out[name].attrs)
+            out[name] = node
+    return out
+
+
+def _chain_draws(tree: xr.DataTree) -> int:
+    """Draws every chain of ``tree`` has (nutpie pads shorter chains with NaN)."""
+    stats = tree["sample_stats"].to_dataset()
+    name = next((n for n in ("energy", "step_size", "logp") if n in stats), None)
+    if name is None:  # pragma: no cover - nutpie always records these
+        return int(tree["posterior"].sizes["draw"])
+    finite = np.isfinite(stats[name].to_numpy())
+    return int(finite.sum(axis=1).min())
+
+
+def _stored_draws(folder: str) -> int:
+    """Draws every chain of the nutpie zarr trace in ``folder`` holds so far (its
+    sampler statistics alone are read)."""
+    try:
+        lazy = xr.open_datatree(folder, engine="zarr", consolidated=False)
+    except (OSError, KeyError, ValueError):  # not written yet: the caller polls again
+        return 0
+    try:
+        stats = lazy["sample_stats"].to_dataset()
+        name = next(n for n in ("energy", "step_size", "logp") if n in stats)
+        finite = np.isfinite(stats[name].to_numpy())
+    finally:
+        lazy.close()
+    return int(finite.sum(axis=1).min())
+
+
+def _finished(sampler: Any) -> bool:
+    """Whether a background nutpie sampler is done (it raises ``TimeoutError`` when
+    asked while its chains hold their lock: then it is not)."""
+    try:
+        return bool(sampler.is_finished)
+    except TimeoutError:
+        return False
+
+
+def _run_nutpie(
+    model: pm.Model, config: SamplerConfig, *, compiled: CompiledPyMCModel | None,
+    progress: bool, trace_storage: str, progress_callback: Callable[[list], None] | None,
+    check: Check, on_check: OnCheck | None, spent: float = 0.0, retry: bool = False,
+    switch: Switch | None = None,
+) -> tuple[xr.DataTree, RunRecord]:
+    """Until reliable with nutpie: one run of up to ``draw_limit`` draws per chain,
+    paused at each checkpoint that every chain has reached, stopped at the first that
+    passes (or, with ``retry``, the first with a divergence). ``spent``: seconds of
+    the run before this one (restarts), counted in the checks' times and the budget."""
+    import nutpie
+    from threadpoolctl import threadpool_limits
+
+    if trace_storage not in TRACE_STORAGES:
+        raise FitError(f"unknown trace storage {trace_storage!r}; expected one of "
+                       f"{', '.join(TRACE_STORAGES)}")
+    if compiled is None:
+        compiled = compile_nutpie(model)
+    limit = config.draw_limit
+    done = [0] * config.chains
+    lock = threading.Lock()
+
+    def observe(chains: list) -> None:
+        with lock:
+            for i, chain in enumerate(chains[:len(done)]):
+                done[i] = 0 if chain.tuning else max(chain.finished_draws - config.tune, 0)
+        if progress_callback is not None:
+            progress_callback(chains)
+
+    nbytes = _trace_bytes(compiled, config.chains * (limit + config.tune))
+    on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
+    folder = tempfile.mkdtemp(prefix="credibility-trace-") if on_disk else None
+    settings = dict(draws=limit, tune=config.tune, chains=config.chains,
+                    cores=min(config.chains, os.cpu_count() or 1), seed=config.seed,
+                    save_warmup=False, progress_bar=progress,
+                    target_accept=config.target_accept, adaptation=config.mass_matrix,
+                    progress_callback=observe, progress_rate=200,
+                    maxdepth=config.max_treedepth, blocking=False)
+    if folder is not None:
+        settings["zarr_store"] = nutpie.zarr_store.LocalStore(folder)
+
+    def read() -> xr.DataTree:
+        if folder is None:
+            return sampler.inspect()
+        return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
+
+    checks: list[tuple[int, float, float, float, int, float]] = []
+    started = time.perf_counter() - spent
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            try:
+                sampler = nutpie.sample(compiled, **settings)
+            except (ValueError, RuntimeError, OSError) as exc:
+                raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc
+            points = config.checkpoints()
+            for i, target in enumerate(points):
+                out_of_time = False
+                while True:
+                    # The budget is checked from the second checkpoint on: a run keeps at
+                    # least its ``draws``.
+                    if (config.budget_seconds is not None and i > 0
+                            and time.perf_counter() - started > config.budget_seconds):
+                        out_of_time = True
+                        break
+                    with lock:
+                        reached = min(done) >= target
+                    # On disk, nutpie writes each chain's draws in chunks: the last few
+                    # before a checkpoint reach the store only when their chunk is full.
+                    if reached and (folder is None or _stored_draws(folder) >= target):
+                        break
+                    if _finished(sampler):
+                        break
+                    time.sleep(0.2 if reached else 0.05)
+                finished = _finished(sampler)
+                if not finished:
+                    sampler.pause()
+                try:
+                    tree = read()
+                except (ValueError, RuntimeError, OSError) as exc:
+                    raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc
+                have = _chain_draws(tree)
+                draws = min(target, have)
+                if draws < target and not out_of_time:
+                    raise FitError(f"nutpie stopped after {have} of {target} draws per chain")
+                tree = _first_draws(tree, draws)
+                diagnostics = check(tree)
+                checks.append(_check_row(draws, diagnostics, time.perf_counter() - started))
+                stop = _stop(diagnostics, last=i == len(points) - 1,
+                             out_of_time=out_of_time, retry=retry,
+                             switch=_switching(switch, i, tree, diagnostics, config,
+                                               time.perf_counter() - started))
+                if on_check is not None:
+                    on_check(draws, diagnostics, _next_step(stop))
+                if stop is not None:
+                    if not finished:
+                        sampler.cancel()
+                    return tree, RunRecord(draws, stop, tuple(checks),
+                                           time.perf_counter() - started)
+                sampler.resume()
+    finally:
+        if folder is not None:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_backend(backend: str) -> None:
+    """Raise :class:`FitError` unless ``backend`` is known and installed.
+
+    Examples
+    --------
+    >>> check_backend("nutpie")
+    >>> check_backend("stan")
+    Traceback (most recent call last):
+    ...
+    credibility.errors.FitError: unknown backend 'stan'; expected one of nutpie, pymc, numpyro
+    """
+    if backend not in BACKENDS:
+        raise FitError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend == "numpyro" and importlib.util.find_spec("numpyro") is None:
+        raise FitError(
+            "backend 'numpyro' needs the optional JAX extra: pip install 'credibility[jax]'"
+        )
+
+
+def sample_model(
+    model: pm.Model,
+    *,
+    backend: Backend = "nutpie",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 0,
+    target_accept: float = 0.9,
+    progress: bool = True,
+    mass_matrix: str = "diag",
+    method: str = "nuts",
+    advi_iterations: int | None = None,
+    compiled: CompiledPyMCModel | None = None,
+    trace_storage: str = "auto",
+    progress_callback: Callable[[list], None] | None = None,
+    max_treedepth: int = MAX_TREEDEPTH,
+) -> xr.DataTree:
+    """Sample ``model`` with NUTS; returns the DataTree with ``posterior`` and ``sample_stats``.
+
+    Chains run in parallel on up to ``os.cpu_count()`` cores. ``mass_matrix``
+    (:data:`MASS_MATRICES`) other than ``"diag"`` needs the nutpie backend.
+    ``method="advi"`` fits mean-field ADVI for ``advi_iterations`` steps (default
+    :data:`ADVI_ITERATIONS`) instead and
+    draws ``chains x draws`` independent draws from it (``backend`` is then unused);
+    the posterior's attributes record ``method`` and the ELBO trace summary.
+    ``compiled`` is ``model`` as :func:`compile_nutpie` returned it (or a
+    ``with_data`` copy of that), sampled instead of compiling again (nutpie only).
+    ``trace_storage`` (:data:`TRACE_STORAGES`, nutpie only) says where the draws are
+    kept while sampling: ``"disk"`` is a zarr store in the temporary folder (``TMPDIR``;
+    it holds the warm-up's draws beside the posterior's and is deleted afterwards).
+    The result is the same either way (the same draws for the same seed), in memory.
+    ``progress_callback`` (nutpie only) is called about once a second from a
+    background thread with one ``nutpie.ChainProgress`` per chain (draws done,
+    whether it is still tuning, leapfrog steps, run time).
+    ``max_treedepth`` caps each NUTS trajectory at ``2**max_treedepth - 1`` leapfrog
+    steps (every backend's default: 10). A lower cap still samples the posterior, but
+    its draws are more autocorrelated: at size L a cap of 5 halved the sampling time
+    and cut the smallest ESS 6.5x (decision 25), so it is for experiments, not speed.
+    Sampler failures are raised as :class:`FitError`.
+
+    Examples
+    --------
+    >>> with pm.Model() as model:
+    ...     mu = pm.Normal("mu")
+    >>> tree = sample_model(model, backend="pymc", draws=20, tune=20, chains=1, progress=False)
+    >>> tree["posterior"]["mu"].shape
+    (1, 20)
+    """
+    check_backend(backend)
+    if method not in METHODS:
+        raise FitError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if method == "advi":
+        return _fit_advi(model, draws=draws, chains=chains, seed=seed, progress=progress,
+                         iterations=advi_iterations or ADVI_ITERATIONS)
+    if mass_matrix not in MASS_MATRICES:
+        raise FitError(f"unknown mass matrix {mass_matrix!r}; expected one of "
+                       f"{', '.join(MASS_MATRICES)}")
+    if mass_matrix != "diag" and backend != "nutpie":
+        raise FitError(f"mass_matrix={mass_matrix!r} needs the nutpie backend")
+    if compiled is not None and backend != "nutpie":
+        raise FitError(f"a compiled model can only be sampled by nutpie, not {backend!r}")
+    if progress_callback is not None and backend != "nutpie":
+        raise FitError(f"progress_callback needs the nutpie backend, not {backend!r}")
+    if trace_storage not in TRACE_STORAGES:
+        raise FitError(f"unknown trace storage {trace_storage!r}; expected one of "
+                       f"{', '.join(TRACE_STORAGES)}")
+    check_max_treedepth(max_treedepth)
+    cores = min(chains, os.cpu_count() or 1)
+    try:
+        if backend == "nutpie":
+            return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, cores=cores,
+                                  seed=seed, target_accept=target_accept, progress=progress,
+                                  adaptation=mass_matrix, compiled=compiled,
+                                  trace_storage=trace_storage,
+                                  progress_callback=progress_callback,
+                                  max_treedepth=max_treedepth)
+        nuts: dict = {"target_accept": target_accept}
+        if backend == "numpyro":
+            nuts["chain_method"] = jax_chain_method()
+            nuts["max_tree_depth"] = max_treedepth
+        else:
+            nuts["max_treedepth"] = max_treedepth
+        with model, warnings.catch_warnings():
+            # Our Diagnostics report convergence; PyMC's summary would repeat it.
+            warnings.filterwarnings("ignore", message=".*(rhat|R-hat|effective sample).*")
+            return pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
+                nuts_sampler=backend, progressbar=progress,
+                compute_convergence_checks=False, nuts=nuts,
+            )
+    except (ValueError, RuntimeError, OSError) as exc:
+        # OSError: a trace kept on disk (trace_storage) that the disk could not hold.
+        raise FitError(f"sampling with backend {backend!r} failed: {exc}") from exc
+
+
+def check_max_treedepth(max_treedepth: int) -> None:
+    """Raise :class:`FitError` unless ``max_treedepth`` is an integer from 1 to 20.
+
+    Examples
+    --------
+    >>> check_max_treedepth(5)
+    >>> check_max_treedepth(0)
+    Traceback (most recent call last):
+    ...
+    credibility.errors.FitError: max_treedepth must be an integer from 1 to 20, not 0
+    """
+    if isinstance(max_treedepth, bool) or not isinstance(max_treedepth, int) or not (
+            1 <= max_treedepth <= 20):
+        raise FitError(f"max_treedepth must be an integer from 1 to 20, not {max_treedepth!r}")
+
+
+def jax_chain_method() -> str:
+    """How the numpyro backend runs its chains on JAX's default device.
+
+    On a GPU (or other accelerator) all chains run as one vectorised program on
+    the one device (``"vectorized"``); on the CPU each chain gets its own host
+    device (``"parallel"``; PyMC makes JAX expose several).
+
+    Examples
+    --------
+    >>> jax_chain_method() in ("parallel", "vectorized")
+    True
+    """
+    # PyMC's JAX module asks JAX for several host devices (XLA_FLAGS); it must be
+    # imported before JAX first picks its devices, or CPU chains run one by one.
+    import jax
+    import pymc.sampling.jax  # noqa: F401
+
+    return "parallel" if jax.default_backend() == "cpu" else "vectorized"
+
+
+def one_hot_gathers(backend: str) -> bool:
+    """Whether a model sampled by ``backend`` should gather its per-signal parameters by
+    one-hot products (``build_measurement_model(one_hot=...)``).
+
+    True for the numpyro backend on an accelerator, where the scatter-adds of
+    indexing's gradient are slow (docs/performance.md, "numpyro on a GPU"); on the
+    CPU indexing is faster.
+
+    Examples
+    --------
+    >>> one_hot_gathers("nutpie")
+    False
+    """
+    return backend == "numpyro" and jax_chain_method() == "vectorized"
+
+
+def fused_likelihood(backend: str) -> bool:
+    """Whether a model sampled by ``backend`` should compute its likelihood with the fused
+    kernels of :mod:`credibility.kernels` (``build_measurement_model(fused=...)``).
+
+    True for nutpie (numba) and PyMC's own samplers; the numpyro backend compiles the
+    model with JAX, for which the kernels have no implementation.
+
+    Examples
+    --------
+    >>> fused_likelihood("nutpie"), fused_likelihood("numpyro")
+    (True, False)
+    """
+    return backend in ("nutpie", "pymc")
+
+
+def compile_nutpie(model: pm.Model) -> CompiledPyMCModel:
+    """The model compiled by nutpie with numba (what the nutpie backend samples).
+
+    Exposed so that benchmarks can time compilation apart from sampling.
+
+    PyTensor's numba code is compiled without fast-math (decision 27): with it, the
+    same seed gave other draws when PyTensor's compile cache was empty than when it
+    was warm, because a function compiled in this process can be inlined into nutpie's
+    entry point and re-associated there, while one loaded from the cache cannot.
+    Strict IEEE arithmetic gives the same numbers either way (about 9 % more time per
+    gradient on the demo model); the fused kernels keep their own flags, which do not
+    re-associate.
+
+    Examples
+    --------
+    >>> with pm.Model() as model:
+    ...     x = pm.Normal("x", shape=3)
+    >>> int(compile_nutpie(model).n_dim)
+    3
+    """
+    import nutpie
+    import pytensor
+
+    with pytensor.config.change_flags(numba__fastmath=False):
+        return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def _sample_nutpie(
+    model: pm.Model, *, draws: int, tune: int, chains: int, cores: int, seed: int,
+    target_accept: float, progress: bool, adaptation: str = "diag",
+    compiled: CompiledPyMCModel | None = None, trace_storage: str = "auto",
+    progress_callback: Callable[[list], None] | None = None,
+    max_treedepth: int = MAX_TREEDEPTH,
+) -> xr.DataTree:
+    """Compile with numba and sample with nutpie directly.
+
+    ``pm.sample(nuts_sampler="nutpie")`` reports progress through a Python callback
+    on every draw; on the demo that held the GIL and serialised the chains (one core
+    busy of two; about 5x slower than calling nutpie itself).
+    """
+    import nutpie
+    from threadpoolctl import threadpool_limits
+
+    if compiled is None:
+        compiled = compile_nutpie(model)
+    settings = dict(draws=draws, tune=tune, chains=chains, cores=cores, seed=seed,
+                    save_warmup=False, progress_bar=progress, target_accept=target_accept,
+                    adaptation=adaptation, progress_callback=progress_callback,
+                    progress_rate=1000, maxdepth=max_treedepth)
+    nbytes = _trace_bytes(compiled, chains * (draws + tune))
+    on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
+    # One BLAS thread per chain: nutpie runs the chains in parallel threads already,
+    # and OpenBLAS's own threads on top of them (the matrix products of the dynamic
+    # paths) oversubscribe the cores: 2.3x slower at size M on 2 cores (decision 17).
+    with threadpool_limits(limits=1, user_api="blas"):
+        if not on_disk:
+            return nutpie.sample(compiled, **settings)
+        with tempfile.TemporaryDirectory(prefix="credibility-trace-") as folder:
+            nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(folder), **settings)
+            return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
+
+
+def _trace_bytes(compiled: CompiledPyMCModel, iterations: int) -> int:
+    """Bytes of ``iterations`` draws (all chains, warm-up included) of every variable
+    nutpie stores for ``compiled`` (free variables, their unconstrained forms and the
+    deterministics, as float64)."""
+    shapes = compiled.shape_info[2]
+    return int(8 * iterations * sum(math.prod(shape) for shape in shapes))
+
+
+def _read_nutpie_zarr(folder: str, dropped: list[str] | tuple[str, ...] = ()) -> xr.DataTree:
+    """The posterior and the per-draw sampler statistics of a nutpie zarr trace, in memory.
+
+    Shaped like nutpie's in-memory result: integer coordinates on unlabelled dimensions
+    (``chain`` and ``draw`` among them), text coordinates as Python strings, without
+    the unconstrained copies of the variables (``dropped``: the compiled model's
+    ``reparameterized_names``) and without the per-draw vectors nutpie stores only on
+    request (gradients, mass matrices, divergence details), which a zarr trace lists
+    but leaves empty. The warm-up is not read.
+    """
+    import nutpie
+
+    lazy = xr.open_datatree(folder, engine="zarr", consolidated=False)
+    try:
+        posterior = lazy["posterior"].to_dataset()
+        posterior = xr.Dataset({name: posterior[name] for name in posterior.data_vars
+                                if name not in dropped})
+        stats = lazy["sample_stats"].to_dataset()
+        stats = xr.Dataset({name: stats[name] for name in stats.data_vars
+                            if stats[name].dims == ("chain", "draw")})
+        groups = {"posterior": posterior.load(), "sample_stats": stats.load()}
+    finally:
+        lazy.close()
+    for name, group in groups.items():
+        text = {c: group[c].astype(object) for c in group.coords if group[c].dtype.kind == "T"}
+        # Dimensions without labels get 0, 1, ... as ArviZ gives them (chain, draw too).
+        bare = {d: np.arange(n) for d, n in group.sizes.items() if d not in group.coords}
+        group = group.assign_coords(text).assign_coords(bare)
+        group.attrs = {"sample_dims": ["chain", "draw"]}
+        groups[name] = group
+    groups["sample_stats"].attrs.update({"inference_library": "nutpie",
+                                         "inference_library_version": nutpie.__version__,
+                                         "trace_storage": "disk"})
+    return xr.DataTree.from_dict(groups)
+
+
+def _fit_advi(
+    model: pm.Model, *, draws: int, chains: int, seed: int, progress: bool, iterations: int
+) -> xr.DataTree:
+    """Mean-field ADVI, then ``chains x draws`` draws shaped like a NUTS result.
+
+    The draws are independent, so R-hat and ESS computed on them describe only
+    the Monte Carlo error of the draws, not the approximation's error. The
+    posterior's attributes hold ``method="advi"``, the number of steps and the
+    relative change of the mean loss over the last 10 % of them (``advi_drift``;
+    above 0.01 the optimisation had not settled).
+    """
+    if iterations < 100:
+        raise FitError(f"advi_iterations must be at least 100, got {iterations!r}")
+    try:
+        with model:
+            approx = pm.fit(n=iterations, method="advi", random_seed=seed, progressbar=progress)
+            tree = approx.sample(draws * chains, random_seed=seed)
+    except (ValueError, RuntimeError, FloatingPointError) as exc:
+        raise FitError(f"ADVI failed: {exc}") from exc
+    loss = np.asarray(approx.hist, dtype=float)
+    tail = max(len(loss) // 10, 1)
+    last, before = loss[-tail:].mean(), loss[-2 * tail:-tail].mean()
+    drift = float(abs(before - last) / max(abs(last), 1.0))
+    posterior = tree["posterior"].to_dataset()
+    reshaped = posterior.isel(chain=0, drop=True).rename(draw="sample")
+    reshaped = reshaped.assign_coords(
+        chain=("sample", np.repeat(np.arange(chains), draws)),
+        draw=("sample", np.tile(np.arange(draws), chains)),
+    ).set_index(sample=("chain", "draw")).unstack("sample")
+    reshaped = reshaped.transpose("chain", "draw", ...)
+    reshaped.attrs.update({"method": "advi", "advi_iterations": iterations,
+                           "advi_final_loss": float(last), "advi_drift": drift})
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((chains, draws), bool))},
+                       coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+    return xr.DataTree.from_dict({"posterior": reshaped, "sample_stats": stats})
