@@ -139,3 +139,17 @@ def test_the_same_seed_gives_the_same_draws_with_an_empty_or_a_warm_compile_cach
         digests.append(done.stdout.strip().splitlines()[-1])
     assert (tmp_path / "pytensor" / "numba").is_dir()  # the second run had a warm cache
     assert digests[0] == digests[1]
+
+
+def test_stale_trace_folders_of_dead_processes_are_removed(tmp_path):
+    """A run killed outright leaves its trace folder; the next run on disk removes the
+    folders whose process is gone and keeps those of running processes."""
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+    dead = tmp_path / f"{sampling.TRACE_PREFIX}{int(finished.stdout)}-abc"
+    alive = tmp_path / f"{sampling.TRACE_PREFIX}{os.getpid()}-def"
+    unnamed = tmp_path / f"{sampling.TRACE_PREFIX}xyz"
+    for folder in (dead, alive, unnamed):
+        (folder / "posterior").mkdir(parents=True)
+    assert sampling.remove_stale_traces(str(tmp_path)) == [str(dead)]
+    assert not dead.exists() and alive.exists() and unnamed.exists()

@@ -55,6 +55,10 @@ TRACE_STORAGES: tuple[str, ...] = ("auto", "memory", "disk")
 #: read back (5.6 GiB at L), for about 7 % more sampling time (measured at size M).
 #: 4 x (1,000 + 1,000) draws of size M (1.9 GiB) stay in memory, those of L (6.2) not.
 DISK_TRACE_BYTES = 2 * 2**30
+#: Temporary trace folders are named ``credibility-trace-<pid>-<random>``: a run killed
+#: with SIGKILL (e.g. for memory) cannot remove its own, so the next run on disk
+#: removes those whose process is gone (:func:`remove_stale_traces`).
+TRACE_PREFIX = "credibility-trace-"
 
 
 #: A run that continues until reliable stops at the latest after this many times its
@@ -526,7 +530,7 @@ def _run_nutpie(
 
     nbytes = _trace_bytes(compiled, config.chains * (limit + config.tune))
     on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
-    folder = tempfile.mkdtemp(prefix="credibility-trace-") if on_disk else None
+    folder = _trace_folder() if on_disk else None
     settings = dict(draws=limit, tune=config.tune, chains=config.chains,
                     cores=min(config.chains, os.cpu_count() or 1), seed=config.seed,
                     save_warmup=False, progress_bar=progress,
@@ -841,9 +845,58 @@ def _sample_nutpie(
     with threadpool_limits(limits=1, user_api="blas"):
         if not on_disk:
             return nutpie.sample(compiled, **settings)
-        with tempfile.TemporaryDirectory(prefix="credibility-trace-") as folder:
+        remove_stale_traces()
+        with tempfile.TemporaryDirectory(prefix=f"{TRACE_PREFIX}{os.getpid()}-") as folder:
             nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(folder), **settings)
             return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
+
+
+def _trace_folder() -> str:
+    """A new temporary trace folder named for this process, after removing stale ones."""
+    remove_stale_traces()
+    return tempfile.mkdtemp(prefix=f"{TRACE_PREFIX}{os.getpid()}-")
+
+
+def remove_stale_traces(root: str | None = None) -> list[str]:
+    """Remove the temporary trace folders of runs whose process is gone.
+
+    A run that keeps its draws on disk removes its folder when it ends, but not when
+    its process is killed outright (SIGKILL, the out-of-memory killer); at size L
+    such a folder holds several GB. Folders of running processes, of other users'
+    processes and without a process id in their name are left alone. ``root``: the
+    folder to look in (default: the system's temporary folder). Returns the paths
+    removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> mine = tempfile.mkdtemp(prefix=f"{TRACE_PREFIX}{os.getpid()}-", dir=root)
+    >>> remove_stale_traces(root)
+    []
+    """
+    import shutil
+    from pathlib import Path
+
+    removed = []
+    for path in sorted(Path(root or tempfile.gettempdir()).glob(f"{TRACE_PREFIX}*-*")):
+        pid = path.name[len(TRACE_PREFIX):].split("-", 1)[0]
+        if not path.is_dir() or not pid.isdigit() or _running(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(str(path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (or may: one of another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def _trace_bytes(compiled: CompiledPyMCModel, iterations: int) -> int:
