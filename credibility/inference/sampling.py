@@ -482,12 +482,9 @@ def _stored_draws(folder: str) -> int:
     except (OSError, KeyError, ValueError):  # not written yet: the caller polls again
         return 0
     try:
-        stats = lazy["sample_stats"].to_dataset()
-        name = next(n for n in ("energy", "step_size", "logp") if n in stats)
-        finite = np.isfinite(stats[name].to_numpy())
+        return _chain_draws(lazy)
     finally:
         lazy.close()
-    return int(finite.sum(axis=1).min())
 
 
 def _finished(sampler: Any) -> bool:
