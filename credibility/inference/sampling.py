@@ -527,7 +527,8 @@ def _run_nutpie(
 
     nbytes = _trace_bytes(compiled, config.chains * (limit + config.tune))
     on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
-    folder = _trace_folder() if on_disk else None
+    trace = _trace_folder() if on_disk else None
+    folder = None if trace is None else trace.name
     settings = dict(draws=limit, tune=config.tune, chains=config.chains,
                     cores=min(config.chains, os.cpu_count() or 1), seed=config.seed,
                     save_warmup=False, progress_bar=progress,
@@ -596,10 +597,8 @@ def _run_nutpie(
                                            time.perf_counter() - started)
                 sampler.resume()
     finally:
-        if folder is not None:
-            import shutil
-
-            shutil.rmtree(folder, ignore_errors=True)
+        if trace is not None:
+            trace.cleanup()
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -842,16 +841,17 @@ def _sample_nutpie(
     with threadpool_limits(limits=1, user_api="blas"):
         if not on_disk:
             return nutpie.sample(compiled, **settings)
-        remove_stale_traces()
-        with tempfile.TemporaryDirectory(prefix=f"{TRACE_PREFIX}{os.getpid()}-") as folder:
+        with _trace_folder() as folder:
             nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(folder), **settings)
             return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
 
 
-def _trace_folder() -> str:
-    """A new temporary trace folder named for this process, after removing stale ones."""
+def _trace_folder() -> tempfile.TemporaryDirectory:
+    """A new temporary trace folder named for this process, after removing stale ones
+    (its ``cleanup`` removes it, as does leaving it as a context manager)."""
     remove_stale_traces()
-    return tempfile.mkdtemp(prefix=f"{TRACE_PREFIX}{os.getpid()}-")
+    return tempfile.TemporaryDirectory(prefix=f"{TRACE_PREFIX}{os.getpid()}-",
+                                       ignore_cleanup_errors=True)
 
 
 def remove_stale_traces(root: str | None = None) -> list[str]:
