@@ -110,17 +110,28 @@ def test_new_period_agrees_with_the_exact_update(base: FitResult, approximate: F
     merged = a.merge(e, on=["commitment_id", "period"], suffixes=("_a", "_e"))
     new = merged[merged["period"] >= 2009]
     # 0.25 posterior sd (the issue's bound on the approximation) plus the Monte Carlo error
-    # of the gap between two independent runs: z combined MCSEs (ESS-based), z two-sided
-    # Bonferroni over the new rows' cells (4.2 for 30) for 1 in 1,000 in all.
-    mcse = [az.mcse(fit.posterior["posterior"]["credibility"].sel(period=[2009, 2010, 2011])
-                    .to_dataset(name="x"), method="mean")["x"].to_series().rename(name)
-            for fit, name in ((approximate, "mcse_a"), (exact, "mcse_e"))]
-    new = new.merge(pd.concat(mcse, axis=1), left_on=["commitment_id", "period"],
-                    right_index=True)
+    # of the gap between two runs: z combined MCSEs (ESS-based), z two-sided Bonferroni
+    # over the new rows' cells (4.2 for 30) for 1 in 1,000 in all. The approximate update
+    # samples its states given the parent's draws of everything else, so it carries the
+    # parent's Monte Carlo error too; the parent's MCSE at the same cell stands in for it
+    # (zero for 2011, a period the parent did not have). Without it, one cell of 30 failed
+    # by 0.006 (gap 0.235, bound 0.229) on the draws of one machine's CPU.
+    def mcse(fit: FitResult, name: str) -> pd.Series:
+        draws = fit.posterior["posterior"]["credibility"]
+        periods = [p for p in (2009, 2010, 2011) if p in draws["period"].values]
+        return az.mcse(draws.sel(period=periods).to_dataset(name="x"),
+                       method="mean")["x"].to_series().rename(name)
+
+    new = new.merge(pd.concat([mcse(approximate, "mcse_a"), mcse(exact, "mcse_e"),
+                               mcse(base, "mcse_parent")], axis=1).fillna(0.0),
+                    left_on=["commitment_id", "period"], right_index=True)
     assert len(new) == 30
     z = norm.ppf(1.0 - 0.001 / (2 * len(new)))
-    bound = 0.25 * new["sd_e"] + z * np.hypot(new["mcse_a"], new["mcse_e"])
-    assert ((new["mean_a"] - new["mean_e"]).abs() <= bound).all(), new
+    bound = 0.25 * new["sd_e"] + z * np.sqrt(new["mcse_a"] ** 2 + new["mcse_e"] ** 2
+                                             + new["mcse_parent"] ** 2)
+    gap = (new["mean_a"] - new["mean_e"]).abs()
+    assert (gap <= bound).all(), new.assign(gap=gap, bound=bound)[gap > bound][
+        ["commitment_id", "period", "mean_a", "mean_e", "sd_e", "gap", "bound"]].to_string()
 
 
 def test_refusals_name_the_reason(base: FitResult, world) -> None:
