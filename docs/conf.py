@@ -112,7 +112,10 @@ _OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets",
               "credibility.sampling", "credibility.diagnostics", "credibility.fitting",
               "credibility.store", "credibility.checks", "credibility.compare",
               "credibility.scenarios", "credibility.updating", "credibility.approximate",
-              "credibility.plots"}
+              "credibility.plots",
+              # Packages split into one module per concept (decision 59): the package
+              # re-exports its modules' names, which their own pages document.
+              "credibility.simulate"}
 
 
 def _write_api_pages() -> None:
