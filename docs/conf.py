@@ -115,7 +115,7 @@ _OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets",
               "credibility.plots",
               # Packages split into one module per concept (decision 59): the package
               # re-exports its modules' names, which their own pages document.
-              "credibility.simulate"}
+              "credibility.kernels", "credibility.simulate"}
 
 
 def _write_api_pages() -> None:

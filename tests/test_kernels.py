@@ -15,15 +15,8 @@ from python_mode import PYTHON_MODE
 from scipy import special
 
 from credibility.data.spec import SignalSpec
-from credibility.kernels import (
-    _EXP_FLOOR,
-    FamilyLogp,
-    SpectralStates,
-    _count_tables,
-    _softplus_parts,
-    family_logp,
-    ordinal_kernel,
-)
+from credibility.kernels import FamilyLogp, SpectralStates, family_logp, ordinal_kernel
+from credibility.kernels.families import _EXP_FLOOR, _count_tables, _softplus_parts
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
 from credibility.model.likelihoods import bernoulli_logit_logp, cutpoint_matrix

@@ -67,14 +67,14 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 
 #: Modules over MAX_MODULE_LINES lines today.
 LONG_MODULES: set[str] = {
-    "analysis", "inference", "kernels", "measurement", "predictor", "results",
+    "analysis", "inference", "measurement", "predictor", "results",
 }
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
 LONG_FUNCTIONS: set[str] = {
     "analysis:previous_state", "analysis:build_approximate_model",
     "analysis:signal_log_likelihood", "dimensions:build_dimensional_model", "results:fit",
-    "kernels:family_logp", "model:build_index", "model:add_likelihoods",
+    "model:build_index", "model:add_likelihoods",
     "model:signal_parameters", "measurement:build_measurement_model",
     "analysis:plot_dimension_map", "inference:_run_nutpie", "inference:sample_model",
     "analysis:run_scenario", "simulate:simulate",
