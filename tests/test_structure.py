@@ -67,7 +67,7 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 
 #: Modules over MAX_MODULE_LINES lines today.
 LONG_MODULES: set[str] = {
-    "analysis", "inference", "measurement", "predictor", "results",
+    "analysis", "inference", "predictor", "results",
 }
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
@@ -75,7 +75,7 @@ LONG_FUNCTIONS: set[str] = {
     "analysis:previous_state", "analysis:build_approximate_model",
     "analysis:signal_log_likelihood", "dimensions:build_dimensional_model", "results:fit",
     "model:build_index", "model:add_likelihoods",
-    "model:signal_parameters", "measurement:build_measurement_model",
+    "model:signal_parameters",
     "analysis:plot_dimension_map", "inference:_run_nutpie", "inference:sample_model",
     "analysis:run_scenario", "simulate:simulate",
     "simulate:simulate_cases",

@@ -207,11 +207,11 @@ def spectral_states(
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
     """Spectral states of every cell and their log prior + Jacobian, fused.
 
-    The same quantities as ``credibility.measurement``'s graph form (decision 17):
+    The same quantities as ``credibility.model.spectral``'s graph form (decision 17):
     ``free`` is the ``(n, T)`` matrix of coefficients, ``rho`` the persistence,
     ``group`` the group mean of every cell (stationary-sd units), ``basis`` the DCT
-    basis (:func:`credibility.measurement.dct_basis`), ``weights`` the spectral weights,
-    ``lag_weights`` :func:`credibility.measurement.dct_lag_weights`, ``padded[i, t]``
+    basis (:func:`credibility.model.spectral.dct_basis`), ``weights`` the spectral weights,
+    ``lag_weights`` :func:`credibility.model.spectral.dct_lag_weights`, ``padded[i, t]``
     the cell whose group mean grid point ``(i, t)`` takes and ``unit``/``local`` each
     cell's grid point. Returns the states of the cells and the log density of the
     AR(1) prior of the grid's deviations from the group mean plus the Jacobian
@@ -220,7 +220,7 @@ def spectral_states(
     Examples
     --------
     >>> import numpy as np
-    >>> from credibility.measurement import dct_basis, dct_lag_weights
+    >>> from credibility.model.spectral import dct_basis, dct_lag_weights
     >>> basis = dct_basis(3)
     >>> cells, logp = spectral_states(
     ...     pt.as_tensor(np.zeros((1, 3))), pt.as_tensor(0.5), pt.as_tensor(np.zeros(3)),

@@ -43,11 +43,8 @@ from credibility.inference.sampling import (
     one_hot_gathers,
     run,
 )
-from credibility.measurement import (
-    adapted_coordinates,
-    build_measurement_model,
-    starting_coordinates,
-)
+from credibility.measurement import build_measurement_model
+from credibility.model.coordinates import adapted_coordinates, starting_coordinates
 from credibility.model.index import ModelIndex, build_index
 
 __all__ = ["BACKENDS", "CREDIBILITY_COLUMNS", "DIMENSION_COLUMNS", "CredibilityModel", "FitResult",
@@ -502,7 +499,7 @@ class CredibilityModel:
         ``until_reliable=False`` samples exactly ``draws``. With the spec's
         ``adapt_coordinates`` (the default), a run whose first check fails may be given
         up and the model sampled again in coordinates that suit its posterior
-        (:func:`~credibility.measurement.adapted_coordinates`: a pinning signal's
+        (:func:`~credibility.model.coordinates.adapted_coordinates`: a pinning signal's
         residuals, or non-centred states; decision 33; the run record says which).
         A spec of two ``[model] dimensions`` (docs/model.md, "Several dimensions")
         fits the predictor of two dimensions on them (slopes per dimension and their
