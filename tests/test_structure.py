@@ -76,7 +76,7 @@ LONG_FUNCTIONS: set[str] = {
     "analysis:signal_log_likelihood", "dimensions:build_dimensional_model", "results:fit",
     "model:build_index", "model:add_likelihoods",
     "model:signal_parameters",
-    "analysis:plot_dimension_map", "inference:_run_nutpie", "inference:sample_model",
+    "inference:_run_nutpie", "inference:sample_model",
     "analysis:run_scenario", "simulate:simulate",
     "simulate:simulate_cases",
     "analysis:merge_signals", "analysis:merge_cases",
