@@ -38,16 +38,14 @@ from credibility.errors import (
 )
 
 if TYPE_CHECKING:
+    from credibility.analysis.case_merge import CaseMerge, merge_cases
     from credibility.analysis.checks import OutcomeChecks, outcome_checks, ppc_summary
     from credibility.analysis.scenarios import ScenarioResult, ScenarioWarning, run_scenario
+    from credibility.analysis.signal_merge import MergeResult, merge_signals
     from credibility.analysis.updating import (
-        CaseMerge,
-        MergeResult,
         UpdateError,
         UpdateResult,
         credibility_diff,
-        merge_cases,
-        merge_signals,
         update_fit,
     )
     from credibility.data.container import CredibilityData
@@ -88,13 +86,13 @@ _LAZY: dict[str, str] = {
     "parse_spec": "credibility.data.spec",
     "PosteriorStore": "credibility.results.store",
     "StoreError": "credibility.results.store",
-    "CaseMerge": "credibility.analysis.updating",
-    "MergeResult": "credibility.analysis.updating",
+    "CaseMerge": "credibility.analysis.case_merge",
+    "MergeResult": "credibility.analysis.signal_merge",
     "UpdateError": "credibility.analysis.updating",
     "UpdateResult": "credibility.analysis.updating",
     "credibility_diff": "credibility.analysis.updating",
-    "merge_cases": "credibility.analysis.updating",
-    "merge_signals": "credibility.analysis.updating",
+    "merge_cases": "credibility.analysis.case_merge",
+    "merge_signals": "credibility.analysis.signal_merge",
     "update_fit": "credibility.analysis.updating",
 }
 
