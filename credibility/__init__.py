@@ -53,7 +53,8 @@ if TYPE_CHECKING:
     from credibility.data.spec import ModelSpec, SignalSpec, load_spec, parse_spec
     from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
     from credibility.measurement import build_measurement_model
-    from credibility.results.fitting import CredibilityModel, FitResult
+    from credibility.results.fit_result import FitResult
+    from credibility.results.fitting import CredibilityModel
     from credibility.results.store import PosteriorStore, StoreError
     from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 
@@ -70,7 +71,7 @@ _LAZY: dict[str, str] = {
     "ConvergenceWarning": "credibility.inference.diagnostics",
     "Diagnostics": "credibility.inference.diagnostics",
     "CredibilityModel": "credibility.results.fitting",
-    "FitResult": "credibility.results.fitting",
+    "FitResult": "credibility.results.fit_result",
     "build_measurement_model": "credibility.measurement",
     "ScenarioResult": "credibility.analysis.scenarios",
     "ScenarioWarning": "credibility.analysis.scenarios",
