@@ -113,9 +113,10 @@ _OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets",
               "credibility.store", "credibility.checks", "credibility.compare",
               "credibility.scenarios", "credibility.updating", "credibility.approximate",
               "credibility.plots",
-              # Packages split into one module per concept (decision 59): the package
-              # re-exports its modules' names, which their own pages document.
-              "credibility.kernels", "credibility.simulate"}
+              # Split into one module per concept (decision 59): these re-export their
+              # modules' names, which those modules' own pages document.
+              "credibility.kernels", "credibility.predictor", "credibility.simulate",
+              "credibility.analysis.plots"}
 
 
 def _write_api_pages() -> None:

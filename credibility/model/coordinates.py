@@ -130,8 +130,7 @@ def state_information(posterior: xr.Dataset, index: ModelIndex
     --------
     >>> from credibility.data.datasets import load_dataset
     >>> from credibility.model.index import build_index
-    >>> data = load_dataset("demo")
-    >>> index = build_index(data)
+    >>> index = build_index(load_dataset("demo"))
     >>> posterior = summary_posterior(index, loading=1.0, noise=0.5, persistence=0.8)
     >>> prior, signals = state_information(posterior, index)
     >>> round(prior, 2), round(signals["troops"][0], 2)
@@ -179,8 +178,7 @@ def information_shares(posterior: xr.Dataset, index: ModelIndex) -> dict[str, fl
     --------
     >>> from credibility.data.datasets import load_dataset
     >>> from credibility.model.index import build_index
-    >>> data = load_dataset("demo")
-    >>> index = build_index(data)
+    >>> index = build_index(load_dataset("demo"))
     >>> posterior = summary_posterior(index, loading=1.0, noise=0.5, persistence=0.8)
     >>> {k: round(v, 2) for k, v in information_shares(posterior, index).items()}
     {'troops': 0.31, 'spending_ratio': 0.32}
