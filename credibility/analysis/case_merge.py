@@ -49,6 +49,7 @@ class CaseMerge(_Merge):
 
     Examples
     --------
+    >>> from credibility.analysis.signal_merge import _example_data
     >>> merged = merge_cases(_example_data(), _example_cases())
     >>> merged.counts(), merged.changed
     ({'added': 1, 'unchanged': 0, 'resolved': 1, 'revised': 0}, True)
@@ -76,6 +77,7 @@ def merge_cases(data: CredibilityData, new_cases: Table, *, revise: bool = False
 
     Examples
     --------
+    >>> from credibility.analysis.signal_merge import _example_data
     >>> merged = merge_cases(_example_data(), _example_cases())
     >>> merged.ledger[["row", "action", "case_id", "old_outcome", "new_outcome"]]
        row    action case_id  old_outcome  new_outcome
