@@ -77,7 +77,7 @@ LONG_MODULES: set[str] = {
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
 LONG_FUNCTIONS: set[str] = {
-    "analysis:previous_state", "analysis:build_approximate_model",
+    "analysis:build_approximate_model",
     "analysis:signal_log_likelihood", "dimensions:build_dimensional_model", "results:fit",
     "model:build_index", "model:add_likelihoods",
     "model:signal_parameters",
