@@ -57,10 +57,12 @@ def _measure(function) -> tuple[object, float, float]:
     return result, seconds, peak
 
 
-def module_at(revision: str, name: str = "diagnostics"):
-    """``credibility/<name>.py`` as it was at git ``revision``, imported on its own (as
-    ``<name>_baseline``; its own imports of ``credibility`` are today's package)."""
-    source = subprocess.run(["git", "show", f"{revision}:credibility/{name}.py"],
+def module_at(revision: str, name: str = "diagnostics", path: str | None = None):
+    """``credibility/<name>.py`` (or the file ``path`` of the repository) as it was at git
+    ``revision``, imported on its own (as ``<name>_baseline``; its own imports of
+    ``credibility`` are today's package)."""
+    path = path or f"credibility/{name}.py"
+    source = subprocess.run(["git", "show", f"{revision}:{path}"],
                             check=True, capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[1]).stdout
     path = Path(tempfile.mkdtemp()) / f"{name}_baseline.py"

@@ -7,8 +7,9 @@ On the SYNTHETIC data of ``benchmarks/performance.py`` at one size (spectral sta
 as the L fit samples), takes the inputs of the count, binary and ordinal kernels of
 ``credibility.kernels`` from the model's initial point (states jittered by a standard
 normal, loadings made positive, as in a posterior), and times each kernel (log
-density and gradient) side by side in one process with ``credibility/kernels.py`` as
-it was at git revision ``REV``: alternating blocks of ``--repeat`` calls, the fastest
+density and gradient) side by side in one process with the family kernels as they were
+at git revision ``REV`` (``credibility/kernels/families.py``, or ``credibility/kernels.py``
+before the kernels were a folder): alternating blocks of ``--repeat`` calls, the fastest
 block of 7, one BLAS thread. Checks that both give the same numbers (relative
 difference of every output) and prints a table; writes JSON.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import subprocess
 import sys
 import time
 import warnings
@@ -60,13 +62,23 @@ def kernel_inputs(size: str) -> dict[str, list[np.ndarray]]:
     return inputs
 
 
-def run(size: str, baseline: str, repeat: int) -> dict:
+def kernels_at(revision: str):
+    """The module of the family kernels at git ``revision``: ``credibility/kernels/families.py``,
+    or, before the kernels became a folder, ``credibility/kernels.py``."""
     from diagnostics import module_at
+
+    try:
+        return module_at(revision, "kernels", "credibility/kernels/families.py")
+    except subprocess.CalledProcessError:
+        return module_at(revision, "kernels")
+
+
+def run(size: str, baseline: str, repeat: int) -> dict:
     from threadpoolctl import threadpool_limits
 
     from credibility import kernels
 
-    before = module_at(baseline, "kernels")
+    before = kernels_at(baseline)
     rows = []
     for family, args in kernel_inputs(size).items():
         ours, theirs = getattr(kernels, f"{family}_kernel"), getattr(before, f"{family}_kernel")

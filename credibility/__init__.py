@@ -38,16 +38,14 @@ from credibility.errors import (
 )
 
 if TYPE_CHECKING:
+    from credibility.analysis.case_merge import CaseMerge, merge_cases
     from credibility.analysis.checks import OutcomeChecks, outcome_checks, ppc_summary
     from credibility.analysis.scenarios import ScenarioResult, ScenarioWarning, run_scenario
+    from credibility.analysis.signal_merge import MergeResult, merge_signals
     from credibility.analysis.updating import (
-        CaseMerge,
-        MergeResult,
         UpdateError,
         UpdateResult,
         credibility_diff,
-        merge_cases,
-        merge_signals,
         update_fit,
     )
     from credibility.data.container import CredibilityData
@@ -55,7 +53,8 @@ if TYPE_CHECKING:
     from credibility.data.spec import ModelSpec, SignalSpec, load_spec, parse_spec
     from credibility.inference.diagnostics import ConvergenceWarning, Diagnostics
     from credibility.measurement import build_measurement_model
-    from credibility.results.fitting import CredibilityModel, FitResult
+    from credibility.results.fit_result import FitResult
+    from credibility.results.fitting import CredibilityModel
     from credibility.results.store import PosteriorStore, StoreError
     from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 
@@ -72,7 +71,7 @@ _LAZY: dict[str, str] = {
     "ConvergenceWarning": "credibility.inference.diagnostics",
     "Diagnostics": "credibility.inference.diagnostics",
     "CredibilityModel": "credibility.results.fitting",
-    "FitResult": "credibility.results.fitting",
+    "FitResult": "credibility.results.fit_result",
     "build_measurement_model": "credibility.measurement",
     "ScenarioResult": "credibility.analysis.scenarios",
     "ScenarioWarning": "credibility.analysis.scenarios",
@@ -88,13 +87,13 @@ _LAZY: dict[str, str] = {
     "parse_spec": "credibility.data.spec",
     "PosteriorStore": "credibility.results.store",
     "StoreError": "credibility.results.store",
-    "CaseMerge": "credibility.analysis.updating",
-    "MergeResult": "credibility.analysis.updating",
+    "CaseMerge": "credibility.analysis.case_merge",
+    "MergeResult": "credibility.analysis.signal_merge",
     "UpdateError": "credibility.analysis.updating",
     "UpdateResult": "credibility.analysis.updating",
     "credibility_diff": "credibility.analysis.updating",
-    "merge_cases": "credibility.analysis.updating",
-    "merge_signals": "credibility.analysis.updating",
+    "merge_cases": "credibility.analysis.case_merge",
+    "merge_signals": "credibility.analysis.signal_merge",
     "update_fit": "credibility.analysis.updating",
 }
 

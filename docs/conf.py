@@ -112,7 +112,11 @@ _OLD_PATHS = {"credibility.schema", "credibility.spec", "credibility.datasets",
               "credibility.sampling", "credibility.diagnostics", "credibility.fitting",
               "credibility.store", "credibility.checks", "credibility.compare",
               "credibility.scenarios", "credibility.updating", "credibility.approximate",
-              "credibility.plots"}
+              "credibility.plots",
+              # Split into one module per concept (decision 59): these re-export their
+              # modules' names, which those modules' own pages document.
+              "credibility.kernels", "credibility.predictor", "credibility.simulate",
+              "credibility.analysis.plots"}
 
 
 def _write_api_pages() -> None:

@@ -68,6 +68,24 @@ def signal_tables(text: str, *names: str) -> str:
     return "".join(tables[name] for name in names)
 
 
+def signal_table(name: str, family: str, **fields: object) -> str:
+    """One ``[[signals]]`` table of a test spec: ``name``, ``family``, then ``fields`` in
+    the order given (strings quoted, lists and mappings as TOML arrays and inline
+    tables, e.g. ``intercept={"mu": 6.0, "sigma": 1.0}``)."""
+    def value(item: object) -> str:
+        if isinstance(item, str):
+            return f'"{item}"'
+        if isinstance(item, dict):
+            return "{ " + ", ".join(f"{k} = {value(v)}" for k, v in item.items()) + " }"
+        if isinstance(item, list):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        return repr(item)
+
+    lines = [f"{key} = {value(item)}" for key, item in
+             {"name": name, "family": family, **fields}.items()]
+    return "[[signals]]\n" + "\n".join(lines) + "\n"
+
+
 def complete_simulation(spec: ModelSpec, alliances: int) -> Simulation:
     """SYNTHETIC: two commitments in ``alliances`` alliances over 2000-2002, every row
     kept, all starting in 2000: the data of the hand computations of a log density."""
@@ -76,53 +94,26 @@ def complete_simulation(spec: ModelSpec, alliances: int) -> Simulation:
 
 
 #: Troops on capability, the first signal of :data:`TWO_DIMENSION_SIGNALS`.
-TROOPS_CAPABILITY = """[[signals]]
-name = "troops"
-family = "amount"
-dimension = "capability"
-intercept = { mu = 6.0, sigma = 1.0 }
-loading = 1.0
-noise = 0.3
-"""
+TROOPS_CAPABILITY = signal_table("troops", "amount", dimension="capability",
+                                 intercept={"mu": 6.0, "sigma": 1.0}, loading=1.0, noise=0.3)
 
 #: Consultation (four ordered levels) on willingness, of :data:`TWO_DIMENSION_SIGNALS`.
-CONSULTATION_WILLINGNESS = """[[signals]]
-name = "consultation"
-family = "ordinal"
-levels = 4
-dimension = "willingness"
-loading = 2.0
-"""
+CONSULTATION_WILLINGNESS = signal_table("consultation", "ordinal", levels=4,
+                                        dimension="willingness", loading=2.0)
 
 #: The signals of the two-dimension recovery specs (tests/test_dimensions_model.py and
 #: tests/test_dimensions_predictor.py): strong loadings, two pure signals on each of
 #: capability and willingness (one with direction -1) and one cross-loaded signal.
-TWO_DIMENSION_SIGNALS = "\n" + TROOPS_CAPABILITY + """[[signals]]
-name = "spending"
-family = "ratio"
-target = 2.0
-dimension = "capability"
-intercept = { mu = 0.0, sigma = 0.5 }
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "frictions"
-family = "count"
-dimension = "willingness"
-direction = -1
-intercept = { mu = 1.5, sigma = 0.5 }
-loading = 1.0
-noise = 0.2
-""" + CONSULTATION_WILLINGNESS + """[[signals]]
-name = "exercises"
-family = "amount"
-dimension = "willingness"
-also = ["capability"]
-intercept = { mu = 2.0, sigma = 1.0 }
-loading = 1.0
-noise = 0.3
-"""
-
+TWO_DIMENSION_SIGNALS = "\n" + "".join([
+    TROOPS_CAPABILITY,
+    signal_table("spending", "ratio", target=2.0, dimension="capability",
+                 intercept={"mu": 0.0, "sigma": 0.5}, loading=1.0, noise=0.3),
+    signal_table("frictions", "count", dimension="willingness", direction=-1,
+                 intercept={"mu": 1.5, "sigma": 0.5}, loading=1.0, noise=0.2),
+    CONSULTATION_WILLINGNESS,
+    signal_table("exercises", "amount", dimension="willingness", also=["capability"],
+                 intercept={"mu": 2.0, "sigma": 1.0}, loading=1.0, noise=0.3),
+])
 
 def one_dimension_signals() -> str:
     """:data:`TWO_DIMENSION_SIGNALS` with every signal on one latent: the same signals,

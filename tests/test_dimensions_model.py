@@ -25,6 +25,7 @@ from simulations import (
     STRONG_PRIORS,
     TWO_DIMENSION_SIGNALS,
     complete_simulation,
+    signal_table,
     spec_head,
     split_signals,
 )
@@ -51,15 +52,9 @@ from credibility.simulate import Simulation, simulate, synthetic_commitments
 
 #: With :func:`simulations.split_signals`, one signal of each kind the model of two
 #: dimensions treats differently: pure on each dimension, cross-loaded, and alliance-level.
-TINY_ALLIANCE_SIGNAL = """[[signals]]
-name = "alliance_budget"
-family = "amount"
-level = "alliance"
-dimension = "willingness"
-intercept = { mu = 3.0, sigma = 1.0 }
-loading = 0.5
-noise = 0.4
-"""
+TINY_ALLIANCE_SIGNAL = signal_table("alliance_budget", "amount", level="alliance",
+                                    dimension="willingness", intercept={"mu": 3.0, "sigma": 1.0},
+                                    loading=0.5, noise=0.4)
 
 
 def _tiny(dynamics: str = "ar1") -> Simulation:

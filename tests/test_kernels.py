@@ -15,15 +15,8 @@ from python_mode import PYTHON_MODE
 from scipy import special
 
 from credibility.data.spec import SignalSpec
-from credibility.kernels import (
-    _EXP_FLOOR,
-    FamilyLogp,
-    SpectralStates,
-    _count_tables,
-    _softplus_parts,
-    family_logp,
-    ordinal_kernel,
-)
+from credibility.kernels import FamilyLogp, SpectralStates, family_logp, ordinal_kernel
+from credibility.kernels.families import _EXP_FLOOR, _count_tables, _softplus_parts
 from credibility.measurement import build_measurement_model
 from credibility.model.index import build_index
 from credibility.model.likelihoods import bernoulli_logit_logp, cutpoint_matrix
@@ -309,8 +302,8 @@ def test_numba_implementations_of_the_fused_ops_give_their_python_values():
     small function: a whole model's numba compile took up to a minute.)"""
     import pymc as pm
 
-    from credibility.measurement import _spectral_states, spectral_weights
     from credibility.model.index import UnitCells
+    from credibility.model.spectral import _spectral_states, spectral_weights
 
     rng = np.random.default_rng(12)
     n_latent, n = 5, 40
@@ -367,8 +360,8 @@ def test_spectral_states_kernel_matches_the_graph_form():
     equal the graph form's."""
     import pymc as pm
 
-    from credibility.measurement import _spectral_states, spectral_weights
     from credibility.model.index import UnitCells
+    from credibility.model.spectral import _spectral_states, spectral_weights
 
     lengths = np.array([6, 2, 4, 1])
     unit = np.repeat(np.arange(lengths.size), lengths)
@@ -433,7 +426,7 @@ def test_family_logp_refuses_positions_outside_their_vectors():
 
 def test_spectral_states_refuses_positions_outside_the_grid():
     from credibility.kernels import spectral_states
-    from credibility.measurement import dct_basis, dct_lag_weights
+    from credibility.model.spectral import dct_basis, dct_lag_weights
 
     basis = dct_basis(3)
     args = (pt.as_tensor(np.zeros((1, 3))), pt.as_tensor(0.5), pt.as_tensor(np.zeros(3)))

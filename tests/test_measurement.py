@@ -27,14 +27,11 @@ from credibility.data.container import CredibilityData
 from credibility.data.datasets import load_dataset
 from credibility.data.spec import parse_spec
 from credibility.errors import SpecError
-from credibility.measurement import (
+from credibility.measurement import build_measurement_model
+from credibility.model.coordinates import (
     _residual_rows,
-    _spectral_states,
     adapted_coordinates,
-    build_measurement_model,
     information_shares,
-    scale_signals,
-    spectral_weights,
     starting_coordinates,
     summary_posterior,
 )
@@ -47,7 +44,9 @@ from credibility.model.likelihoods import (
     negative_binomial_logp,
     per_row,
 )
+from credibility.model.loadings import scale_signals
 from credibility.model.parameters import alliance_intercept_weights, signal_priors
+from credibility.model.spectral import _spectral_states, spectral_weights
 
 #: Log densities are checked with PyTensor's Python implementations (conftest.py,
 #: ``python_mode``): functions that name no mode, ``initial_point()`` among them, too.
@@ -613,19 +612,19 @@ def test_large_data_start_in_spectral_states(monkeypatch):
     """A fit that adapts its coordinates starts in spectral states from
     SPECTRAL_CELLS commitment-periods on (decision 57), and only from plain centred
     states of one dimension: a spec that chose other coordinates keeps them."""
-    import credibility.measurement as measurement
+    from credibility.model import coordinates as model_coordinates
 
     data = load_dataset("demo")
     index = build_index(data)
     assert starting_coordinates(index, data.spec) is None  # below the threshold
-    monkeypatch.setattr(measurement, "SPECTRAL_CELLS", index.cells.size)
+    monkeypatch.setattr(model_coordinates, "SPECTRAL_CELLS", index.cells.size)
     spec, coordinates, why = starting_coordinates(index, data.spec)
     assert spec == dataclasses.replace(data.spec, spectral_states=True)
     assert coordinates == "spectral states"
     assert why == f"{index.cells.size:,} commitment-periods, at least {index.cells.size:,}"
-    monkeypatch.setattr(measurement, "SPECTRAL_CELLS", index.cells.size + 1)
+    monkeypatch.setattr(model_coordinates, "SPECTRAL_CELLS", index.cells.size + 1)
     assert starting_coordinates(index, data.spec) is None
-    monkeypatch.setattr(measurement, "SPECTRAL_CELLS", 1)
+    monkeypatch.setattr(model_coordinates, "SPECTRAL_CELLS", 1)
     for kept in ({"adapt_coordinates": False}, {"residual_signal": "troops"},
                  {"centred_states": ()}, {"dynamics": "random_walk"},
                  {"spectral_states": True}):

@@ -4,7 +4,8 @@ Every module of ``credibility`` belongs to one layer; a module imports only from
 own layer or lower ones (imports inside functions count: a lazy import is still a
 dependency). The layers, lowest first:
 
-0. foundation: errors, resources, the numba kernels;
+0. foundation: errors, resources, the numba kernels (``credibility/kernels/``: base,
+   families, spectral; decision 59);
 1. data: the validated input data, the specifications and the bundled data sets
    (``credibility/data/``: tables, signals, cases, periods, assembly, container,
    ledger, spec, spec_parts, datasets), the real-data loaders (``sources``), and the
@@ -15,21 +16,25 @@ dependency). The layers, lowest first:
    needs no model), and the modules that keep the old import paths ``sampling`` and
    ``diagnostics`` (decision 58);
 3. model: its pieces (``credibility/model/``: index, parameters, likelihoods,
-   dynamics), the models built from them (measurement, dimensions, predictor),
-   simulate, demo;
-4. results: a fit and its store (``credibility/results/``: fitting, with ``FitResult``
-   and ``CredibilityModel``, and store), and the modules that keep the old import
-   paths ``fitting`` and ``store`` (decision 58);
+   dynamics, spectral, loadings, coordinates), the models built from them
+   (measurement, dimensions, ``credibility/predictor/``: outcome, two_stage,
+   prediction), the simulator (``credibility/simulate/``: layout, signals, latent,
+   dimensions, cases), demo;
+4. results: a fit and its store (``credibility/results/``: fit_result, with
+   ``FitResult``, fitting, with ``CredibilityModel``, and store), and the modules that
+   keep the old import paths ``fitting`` and ``store`` (decision 58);
 5. analysis: what is done with a fit (``credibility/analysis/``: checks, compare,
-   scenarios, updating, approximate, plots), and the modules that keep those six old
+   scenarios, updating, signal_merge, case_merge, approximate, plots, plot_base,
+   measurement_plots, check_plots, dimension_plots), and the modules that keep those six old
    import paths (decision 58);
 6. validation: SBC, its rank statistics and its figures (``credibility/validation/``:
    settings, simulation, sbc, ranks, report, plots);
 7. interface: the CLI (``credibility/cli/``: common, tables, fit, results, store,
    validate, datasets) and the package's lazy namespace.
 
-A folder is one entry of a layer (``data``, ``inference``, ``model``, ``results``,
-``analysis``, ``sources``, ``validation``, ``cli``): its modules import each other
+A folder is one entry of a layer (``kernels``, ``data``, ``inference``, ``model``,
+``predictor``, ``simulate``, ``results``, ``analysis``, ``sources``, ``validation``,
+``cli``): its modules import each other
 freely, and its size limits apply to each of its files.
 
 What breaks these rules today is listed below, each with the reason, as debt: the
@@ -67,20 +72,20 @@ KNOWN_CYCLES: set[frozenset[str]] = set()
 
 #: Modules over MAX_MODULE_LINES lines today.
 LONG_MODULES: set[str] = {
-    "analysis", "inference", "kernels", "measurement", "predictor", "results", "simulate",
+    "inference",
 }
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
 LONG_FUNCTIONS: set[str] = {
-    "analysis:previous_state", "analysis:build_approximate_model",
+    "analysis:build_approximate_model",
     "analysis:signal_log_likelihood", "dimensions:build_dimensional_model", "results:fit",
-    "kernels:family_logp", "model:build_index", "model:add_likelihoods",
-    "model:signal_parameters", "measurement:build_measurement_model",
-    "analysis:plot_dimension_map", "inference:_run_nutpie", "inference:sample_model",
-    "analysis:run_scenario", "simulate:simulate",
-    "simulate:_simulate_dimensions", "simulate:simulate_cases",
-    "analysis:merge_signals", "analysis:merge_cases",
-    "analysis:update_fit",
+    "model:build_index", "model:add_likelihoods",
+    "model:signal_parameters",
+    "inference:_run_nutpie", "inference:sample_model",
+    "analysis:run_scenario",
+    # Long for their docstrings (50-80 lines of parameters and examples); the bodies
+    # are 60-75 lines, one simulation step after another.
+    "simulate:simulate", "simulate:simulate_cases",
 }
 
 MAX_MODULE_LINES = 600

@@ -301,10 +301,10 @@ def test_a_fit_of_large_data_starts_in_spectral_states(monkeypatch, tmp_path):
     samples spectral states from the start (decision 57; the choice is tested in
     tests/test_measurement.py): here the threshold is lowered to the tiny data's size.
     The run says so, and the sampled spec survives save and load."""
-    import credibility.measurement as measurement
+    from credibility.model import coordinates as model_coordinates
 
     data = tiny_simulation().data
-    monkeypatch.setattr(measurement, "SPECTRAL_CELLS", 1)
+    monkeypatch.setattr(model_coordinates, "SPECTRAL_CELLS", 1)
     stages = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

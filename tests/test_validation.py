@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from simulations import CONSULTATION_WILLINGNESS, STRONG_PRIORS, TROOPS_CAPABILITY, spec_head
+from simulations import (
+    CONSULTATION_WILLINGNESS,
+    STRONG_PRIORS,
+    TROOPS_CAPABILITY,
+    signal_table,
+    spec_head,
+)
 from typer.testing import CliRunner
 
 from credibility.cli import app
@@ -365,24 +371,14 @@ def test_uniformity_flags_a_misspecified_prior_but_not_the_right_one(cluster, tm
 #: cross-loaded, one alliance-level; explicit priors, as SBC needs.
 TWO_DIMENSIONS_SPEC = (spec_head("sbc_two_dimensions",
                                  priors=STRONG_PRIORS + "dimension_correlation_eta = 2.0\n")
-                       + TROOPS_CAPABILITY + CONSULTATION_WILLINGNESS + """[[signals]]
-name = "exercises"
-family = "count"
-dimension = "willingness"
-also = ["capability"]
-intercept = { mu = 1.0, sigma = 0.5 }
-loading = 1.0
-noise = 0.3
-[[signals]]
-name = "alliance_exercises"
-family = "amount"
-level = "alliance"
-dimension = "willingness"
-intercept = { mu = 2.0, sigma = 0.5 }
-loading = 0.5
-noise = 0.3
-""")
-
+                       + TROOPS_CAPABILITY + CONSULTATION_WILLINGNESS
+                       + signal_table("exercises", "count", dimension="willingness",
+                                      also=["capability"], intercept={"mu": 1.0, "sigma": 0.5},
+                                      loading=1.0, noise=0.3)
+                       + signal_table("alliance_exercises", "amount", level="alliance",
+                                      dimension="willingness",
+                                      intercept={"mu": 2.0, "sigma": 0.5}, loading=0.5,
+                                      noise=0.3))
 #: The SBC design of the two-dimension tests.
 TWO_DIMENSIONS_DESIGN = {"commitments": 5, "alliances": 2, "periods": 6, "seed": 5,
                          "latent_sample": 3, "alliance_sample": 1}

@@ -169,14 +169,8 @@ def previous_state(fit, index: ModelIndex, last: int | None = None
     commitments = np.flatnonzero(np.isin(np.arange(cells.n_units),
                                          cells.unit[cells.period == last]))
     x = _flat(post["credibility"].isel(period=last))[:, commitments] * spread[:, None]
-    k_of = index.commitment_alliance[commitments]
-    position = {int(k): j for j, k in enumerate(alliances)}
-    path = x - level[:, [position[int(k)] for k in k_of]]
-    if "type_effect" in post:
-        path -= _flat(post["type_effect"])[:, index.commitment_type[commitments]]
-    if "region_effect" in post:
-        path -= _flat(post["region_effect"])[:, index.commitment_region[commitments]]
-    add("commitment_last", path, "identity")
+    add("commitment_last", _own_paths(post, index, x, level, alliances, commitments),
+        "identity")
     units = {"alliances": alliances, "commitments": commitments, "lags": []}
     for lag in range(1, min(SMOOTHED_PERIODS, last + 1)):
         period = last - lag
@@ -184,18 +178,26 @@ def previous_state(fit, index: ModelIndex, last: int | None = None
         c_held = commitments[np.isin(commitments, cells.unit[cells.period == period])]
         level_lag = _flat(post["alliance_level"].isel(period=period))[:, a_held] * spread[
             :, None]
-        where = {int(k): j for j, k in enumerate(a_held)}
         x_lag = _flat(post["credibility"].isel(period=period))[:, c_held] * spread[:, None]
-        path_lag = x_lag - level_lag[:, [where[int(k)] for k in
-                                         index.commitment_alliance[c_held]]]
-        if "type_effect" in post:
-            path_lag -= _flat(post["type_effect"])[:, index.commitment_type[c_held]]
-        if "region_effect" in post:
-            path_lag -= _flat(post["region_effect"])[:, index.commitment_region[c_held]]
+        path_lag = _own_paths(post, index, x_lag, level_lag, a_held, c_held)
         add(f"alliance_level_lag{lag}", level_lag, "identity")
         add(f"commitment_path_lag{lag}", path_lag, "identity")
         units["lags"].append((lag, a_held, c_held))
     return np.concatenate(columns, axis=1), blocks, units
+
+
+def _own_paths(post: xr.Dataset, index: ModelIndex, x: np.ndarray, level: np.ndarray,
+               alliances: np.ndarray, commitments: np.ndarray) -> np.ndarray:
+    """The ``commitments``' own paths in one period, ``(sample, commitment)``: their latent
+    ``x`` less their alliance's ``level`` (columns: ``alliances``) and their type and
+    region effects."""
+    where = {int(k): j for j, k in enumerate(alliances)}
+    path = x - level[:, [where[int(k)] for k in index.commitment_alliance[commitments]]]
+    if "type_effect" in post:
+        path -= _flat(post["type_effect"])[:, index.commitment_type[commitments]]
+    if "region_effect" in post:
+        path -= _flat(post["region_effect"])[:, index.commitment_region[commitments]]
+    return path
 
 
 def _normal(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,13 +22,15 @@ New deterrence cases, and outcomes of open cases as they become known, are merge
 
 :func:`warm_start_values` computes initial values for the new fit from the previous
 posterior (docs/updating.md, "Warm start").
+
+The merges are modules of their own (docs/decisions.md, decision 59):
+:mod:`~credibility.analysis.signal_merge` and :mod:`~credibility.analysis.case_merge`;
+their public names are importable from here, as before.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,17 +40,16 @@ import pandas as pd
 import xarray as xr
 
 from credibility import predictor
-from credibility.data.cases import read_cases
-from credibility.data.container import CredibilityData
-from credibility.data.ledger import (
-    _OBSERVATION,
-    CASE_ACTIONS,
-    LEDGER_ACTIONS,
-    action_counts,
-    row_actions,
+from credibility.analysis.case_merge import CASE_LEDGER_COLUMNS, CaseMerge, merge_cases
+from credibility.analysis.signal_merge import (
+    LEDGER_COLUMNS,
+    MergeResult,
+    Table,
+    _ledger,
+    merge_signals,
 )
-from credibility.data.tables import read_text_cells
-from credibility.errors import CredibilityDataError, CredibilityError
+from credibility.data.container import CredibilityData
+from credibility.errors import CredibilityError
 from credibility.inference.sampling import SamplerConfig
 from credibility.measurement import build_measurement_model
 from credibility.model.index import UnitCells, build_index
@@ -62,6 +63,7 @@ __all__ = [
     "UPDATE_METHODS",
     "CaseMerge",
     "MergeResult",
+    "Table",
     "UpdateError",
     "UpdateResult",
     "credibility_diff",
@@ -75,12 +77,6 @@ __all__ = [
 
 #: Update methods: a full refit, or the fast filter of :mod:`credibility.analysis.approximate`.
 UPDATE_METHODS = ("exact", "approximate")
-#: Columns of :attr:`MergeResult.ledger`; ``row`` is the row number in the incoming table.
-LEDGER_COLUMNS = ("row", "action", "level", "commitment_id", "alliance", "period", "signal",
-                  "old_value", "new_value")
-#: Columns of :attr:`CaseMerge.ledger`; ``row`` is the row number in the incoming table.
-CASE_LEDGER_COLUMNS = ("row", "action", "case_id", "commitment_id", "period", "old_outcome",
-                       "new_outcome")
 #: Columns of :func:`credibility_diff`.
 DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change_q05",
                 "change_q95", "p_up")
@@ -88,102 +84,9 @@ DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change
 #: (:class:`~credibility.inference.sampling.SamplerConfig`) and the outcome mode.
 FIT_SETTINGS = (*(f.name for f in dataclasses.fields(SamplerConfig)), "outcome")
 
-#: Commitment columns that must agree when a new commitments table repeats a stored one.
-_COMMITMENT_FIELDS = ("guarantor", "protege", "alliance", "region", "type", "start", "end")
-
-#: A table given as a DataFrame in the CSV contract layout, or as the path of a CSV file.
-Table = pd.DataFrame | str | os.PathLike[str]
-
 
 class UpdateError(CredibilityError):
     """An update cannot be done as asked (unknown method, nothing new, nothing to compare)."""
-
-
-@dataclass(frozen=True, eq=False)
-class MergeResult:
-    """Stored data merged with incoming rows, and the ledger of what happened to each row.
-
-    Attributes
-    ----------
-    data
-        The merged, re-validated data (same spec as the stored data).
-    ledger
-        One row per incoming signal row, columns :data:`LEDGER_COLUMNS`: its row
-        number in the incoming table, the ``action`` (one of
-        :data:`~credibility.data.ledger.LEDGER_ACTIONS`), its key (``level``,
-        ``commitment_id``, ``alliance``, ``period``, ``signal``) and the stored
-        (``old_value``, NaN when added) and incoming (``new_value``) value.
-    added_commitments
-        Ids of the commitments the update added, in the order given.
-    """
-
-    data: CredibilityData
-    ledger: pd.DataFrame
-    added_commitments: tuple[str, ...] = ()
-
-    def counts(self) -> dict[str, int]:
-        """Number of incoming rows per action, every action present.
-
-        Examples
-        --------
-        >>> merged = merge_signals(_example_data(), _example_rows())
-        >>> merged.counts()
-        {'added': 1, 'unchanged': 1, 'revised': 0}
-        """
-        return action_counts(self.ledger, LEDGER_ACTIONS)
-
-    @property
-    def changed(self) -> bool:
-        """Whether the merged data differ from the stored data.
-
-        Examples
-        --------
-        >>> merge_signals(_example_data(), _example_rows()).changed
-        True
-        """
-        counts = self.counts()
-        return bool(counts["added"] or counts["revised"] or self.added_commitments)
-
-
-@dataclass(frozen=True, eq=False)
-class CaseMerge:
-    """Data with incoming deterrence cases merged in, and the ledger of those cases.
-
-    Attributes
-    ----------
-    data
-        The merged, re-validated data.
-    ledger
-        One row per incoming case, columns :data:`CASE_LEDGER_COLUMNS`: its row number
-        in the incoming table, the ``action`` (one of
-        :data:`~credibility.data.ledger.CASE_ACTIONS`), the case's id, commitment and
-        period, and its stored (``old_outcome``; NaN when added or open) and incoming
-        (``new_outcome``; NaN when open) outcome.
-    """
-
-    data: CredibilityData
-    ledger: pd.DataFrame
-
-    def counts(self) -> dict[str, int]:
-        """Number of incoming cases per action, every action present.
-
-        Examples
-        --------
-        >>> merge_cases(_example_data(), _example_cases()).counts()
-        {'added': 1, 'unchanged': 0, 'resolved': 1, 'revised': 0}
-        """
-        return action_counts(self.ledger, CASE_ACTIONS)
-
-    @property
-    def changed(self) -> bool:
-        """Whether the merged cases differ from the stored ones.
-
-        Examples
-        --------
-        >>> merge_cases(_example_data(), _example_cases()).changed
-        True
-        """
-        return bool((self.ledger["action"] != "unchanged").any())
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,345 +106,6 @@ class UpdateResult:
     def ledger(self) -> pd.DataFrame:
         """The merge's ledger (see :class:`MergeResult`)."""
         return self.merge.ledger
-
-
-# --------------------------------------------------------------------------- merging
-
-
-def merge_signals(
-    data: CredibilityData,
-    new_signals: Table,
-    *,
-    revise: bool = False,
-    new_commitments: Table | None = None,
-) -> MergeResult:
-    """Merge incoming signal rows (and new commitments) into validated data.
-
-    The incoming rows are first validated on their own, with the same parser as
-    the stored data, against the stored commitments plus ``new_commitments``; a bad
-    row raises :class:`~credibility.errors.CredibilityDataError` naming the
-    incoming file, its row and column. Each row's key is its unit (the
-    ``commitment_id``, or the ``alliance`` for alliance-level signals), ``period``
-    and ``signal``:
-
-    - a new key is appended (``"added"``);
-    - a stored key with the same value, trials and exposure changes nothing
-      (``"unchanged"``; the stored row, source included, is kept);
-    - a stored key with a different value is an error naming the row, the column
-      and both values, unless ``revise=True``: then the incoming row replaces the
-      stored one (``"revised"``).
-
-    ``new_commitments`` (commitments table layout) adds commitments; a row that
-    repeats a stored commitment must match it in every column. A signal row for a
-    commitment that is neither stored nor added is an error. The merged period
-    window covers the stored window and every incoming row, so nothing incoming is
-    dropped. The merged data are validated once more as a whole.
-
-    Examples
-    --------
-    >>> data = _example_data()
-    >>> rows = pd.DataFrame({"commitment_id": ["US-POL", "US-POL"], "period": [2004, 2005],
-    ...                      "signal": ["troops", "troops"], "value": [4500, 5200]})
-    >>> merged = merge_signals(data, rows)
-    >>> merged.ledger[["row", "action", "commitment_id", "period", "old_value", "new_value"]]
-       row     action commitment_id  period  old_value  new_value
-    0    1  unchanged        US-POL    2004     4500.0     4500.0
-    1    2      added        US-POL    2005        NaN     5200.0
-    >>> len(data.signals), len(merged.data.signals)
-    (2, 3)
-    >>> merge_signals(data, rows.assign(value=[4000, 5200]))
-    Traceback (most recent call last):
-    ...
-    credibility.errors.CredibilityDataError: new signals table, row 1 (line 2), column \
-'value': got '4000'; the stored value of commitment 'US-POL', period 2004, signal 'troops' \
-is 4500; a stored row is never overwritten silently: pass revise=True (--revise) if this is \
-a correction
-    >>> merge_signals(data, rows.assign(value=[4000, 5200]), revise=True).counts()
-    {'added': 1, 'unchanged': 0, 'revised': 1}
-    """
-    incoming, signals_name = _read_table(new_signals, "new signals table")
-    stored = _contract_tables(data)
-    commitments, commitments_name, commitment_rows = _combined_commitments(
-        stored["commitments"], new_commitments)
-    try:
-        fresh = CredibilityData.from_frames(
-            commitments, incoming, spec=data.spec,
-            names={"commitments": commitments_name, "signals": signals_name},
-        )
-    except CredibilityDataError as exc:
-        if (exc.file == signals_name and exc.column == "commitment_id"
-                and exc.expected.startswith("unknown commitment")):
-            raise CredibilityDataError(
-                "unknown commitment: it is neither in the stored data nor among the new "
-                "commitments; to add a commitment, give its row in new_commitments "
-                "(--commitments)",
-                file=exc.file, row=exc.row, column=exc.column, value=exc.value,
-            ) from None
-        raise
-    added_ids = _check_repeated_commitments(data, fresh, commitments_name, commitment_rows)
-
-    rows = _data_rows(incoming)
-    ledger, positions = _ledger(data.signals, fresh.signals, rows)
-    revised = ledger["action"] == "revised"
-    if revised.any() and not revise:
-        _raise_conflict(data.signals, fresh.signals, ledger, positions, signals_name)
-
-    new = _contract_tables(fresh)
-    signals = stored["signals"].copy()
-    signals.iloc[positions[revised.to_numpy()]] = new["signals"][revised.to_numpy()].to_numpy()
-    signals = pd.concat([signals, new["signals"][(ledger["action"] == "added").to_numpy()]],
-                        ignore_index=True)
-    added_rows = new["commitments"][new["commitments"]["commitment_id"].isin(added_ids)]
-    merged_commitments = pd.concat([stored["commitments"], added_rows], ignore_index=True)
-    sources = dict(data.sources)
-    names = {"signals": f"{sources.get('signals', 'stored signals')} + {signals_name}"}
-    names["commitments"] = sources.get("commitments", "stored commitments") + (
-        f" + {commitments_name}" if added_ids else "")
-    if "cases" in stored:
-        names["cases"] = sources.get("cases", "stored cases")
-    merged = CredibilityData.from_frames(
-        merged_commitments, signals, stored.get("cases"), spec=data.spec,
-        periods=(min(data.first_period, fresh.first_period),
-                 max(data.last_period, fresh.last_period)),
-        names=names,
-    )
-    return MergeResult(data=merged, ledger=ledger, added_commitments=added_ids)
-
-
-def _read_table(source: Table, default_name: str) -> tuple[pd.DataFrame, str]:
-    """The table as text cells (a CSV file) or as given (a DataFrame), and its name.
-
-    Blank lines of a file are kept as empty rows: the parser skips them but counts
-    them, so row numbers in messages are those of the file.
-    """
-    if isinstance(source, pd.DataFrame):
-        # Row numbers in messages count from 1 in the order given, whatever the index.
-        return source.reset_index(drop=True), default_name
-    name = os.fspath(source)
-    cells = read_text_cells(name)
-    frame = cells.iloc[1:].reset_index(drop=True)
-    frame.columns = [str(c).strip() for c in cells.iloc[0]]
-    return frame, name
-
-
-def _is_blank(value: Any) -> bool:
-    if isinstance(value, str):
-        return not value.strip()
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
-
-
-def _data_rows(frame: pd.DataFrame) -> np.ndarray:
-    """1-based numbers of the rows holding data, in order (what the parser numbers them)."""
-    blank = frame.map(_is_blank).all(axis=1).to_numpy()
-    return np.flatnonzero(~blank) + 1
-
-
-def _contract_tables(data: CredibilityData) -> dict[str, pd.DataFrame]:
-    """The tables as CSV text cells (what ``data.to_csv`` writes), one frame per table;
-    parsed from the text in memory, not from files."""
-    return {table: pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-            for table, text in data.csv_texts().items()}
-
-
-def _combined_commitments(
-    stored: pd.DataFrame, new_commitments: Table | None
-) -> tuple[pd.DataFrame, str, np.ndarray]:
-    """Commitments to validate incoming rows against, their name, and the new rows' numbers.
-
-    The new commitment rows come first, so that the parser's row numbers are
-    those of the new table; stored commitments they repeat are left out of the rest.
-    """
-    if new_commitments is None:
-        return stored, "the stored commitments", np.zeros(0, dtype=np.int64)
-    frame, name = _read_table(new_commitments, "new commitments table")
-    header = [str(c) for c in frame.columns]
-    for position, column in enumerate(header):
-        if header.index(column) != position:
-            raise CredibilityDataError(
-                f"column appears twice in the header (fields {header.index(column) + 1} and "
-                f"{position + 1})", file=name, column=column,
-            )
-    ids = (frame["commitment_id"].map(lambda v: "" if _is_blank(v) else str(v).strip())
-           if "commitment_id" in header else pd.Series(dtype=str))
-    others = stored[~stored["commitment_id"].isin(set(ids))]
-    return pd.concat([frame, others], ignore_index=True), name, _data_rows(frame)
-
-
-def _check_repeated_commitments(
-    data: CredibilityData, fresh: CredibilityData, name: str, rows: np.ndarray
-) -> tuple[str, ...]:
-    """Ids of the genuinely new commitments; a repeated stored one must match it exactly."""
-    given = fresh.commitments.iloc[: len(rows)]
-    stored = data.commitments.set_index("commitment_id")
-    for (_, new), row in zip(given.iterrows(), rows, strict=True):
-        if new["commitment_id"] not in stored.index:
-            continue
-        old = stored.loc[new["commitment_id"]]
-        for column in _COMMITMENT_FIELDS:
-            if column == "end":
-                old_text = "" if old["ongoing"] else str(old["end"])
-                new_text = "" if new["ongoing"] else str(new["end"])
-            else:
-                old_text, new_text = str(old[column]), str(new[column])
-            if old_text != new_text:
-                raise CredibilityDataError(
-                    f"commitment {new['commitment_id']!r} is already stored with {column} "
-                    f"{old_text or 'empty (ongoing)'}; an update only adds commitments: drop "
-                    "this row, or refit from scratch to change a stored commitment",
-                    file=name, row=int(row), column=column, value=new_text,
-                )
-    return tuple(c for c in given["commitment_id"] if c not in stored.index)
-
-
-def _ledger(
-    stored: pd.DataFrame, incoming: pd.DataFrame, rows: np.ndarray
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The ledger of the incoming rows and, per row, the matching stored row (-1: none)."""
-    action, positions = row_actions(stored, incoming)
-    old_value = np.where(positions >= 0,
-                         stored["value"].to_numpy(np.float64)[np.maximum(positions, 0)],
-                         np.nan)
-    ledger = pd.DataFrame({
-        "row": rows.astype(np.int64),
-        "action": action,
-        "level": incoming["level"].to_numpy(),
-        "commitment_id": incoming["commitment_id"].to_numpy(),
-        "alliance": incoming["alliance"].to_numpy(),
-        "period": incoming["period"].to_numpy(np.int64),
-        "signal": incoming["signal"].to_numpy(),
-        "old_value": old_value,
-        "new_value": incoming["value"].to_numpy(np.float64),
-    })
-    return ledger, positions
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def _raise_conflict(
-    stored: pd.DataFrame, incoming: pd.DataFrame, ledger: pd.DataFrame, positions: np.ndarray,
-    name: str,
-) -> None:
-    """Raise for the first revised row, naming the column that differs and both values."""
-    first = int(np.flatnonzero((ledger["action"] == "revised").to_numpy())[0])
-    old, new = stored.iloc[positions[first]], incoming.iloc[first]
-    column = next(c for c in _OBSERVATION
-                  if not (old[c] == new[c] or (np.isnan(old[c]) and np.isnan(new[c]))))
-    unit = (f"commitment {new['commitment_id']!r}" if new["level"] == "commitment"
-            else f"alliance {new['alliance']!r}")
-
-    def shown(value: float) -> str:
-        return "empty" if np.isnan(value) else _number(value)
-
-    raise CredibilityDataError(
-        f"the stored {column} of {unit}, period {int(new['period'])}, signal "
-        f"{new['signal']!r} is {shown(old[column])}; a stored row is never overwritten "
-        "silently: pass revise=True (--revise) if this is a correction",
-        file=name, row=int(ledger["row"].iloc[first]), column=column, value=shown(new[column]),
-    )
-
-
-def merge_cases(data: CredibilityData, new_cases: Table, *, revise: bool = False) -> CaseMerge:
-    """Merge incoming deterrence cases into validated data.
-
-    The incoming cases are validated like a cases table for prediction
-    (:func:`~credibility.data.cases.read_cases`: known commitments, periods in their
-    active windows, the spec's covariates, outcomes 1, 0 or empty); a bad one raises
-    :class:`~credibility.errors.CredibilityDataError` naming the incoming file, its
-    row and column. Each case is keyed by its ``case_id``:
-
-    - a new id is appended (``"added"``; with or without an outcome);
-    - a stored open case (empty outcome) that now has an outcome, everything else
-      equal, takes it (``"resolved"``: the way outcomes arrive);
-    - a stored case given again with the same cells changes nothing (``"unchanged"``);
-    - any other change (a different outcome, commitment, period or covariate) is an
-      error naming the row, the column and both values, unless ``revise=True``: then
-      the incoming case replaces the stored one (``"revised"``).
-
-    Examples
-    --------
-    >>> merged = merge_cases(_example_data(), _example_cases())
-    >>> merged.ledger[["row", "action", "case_id", "old_outcome", "new_outcome"]]
-       row    action case_id  old_outcome  new_outcome
-    0    1  resolved      K2          NaN          0.0
-    1    2     added      K3          NaN          NaN
-    >>> merged.data.cases[["case_id", "outcome"]]
-      case_id  outcome
-    0      K1      1.0
-    1      K2      0.0
-    2      K3      NaN
-    >>> merge_cases(merged.data, _example_cases().assign(outcome=[1, None]))
-    Traceback (most recent call last):
-    ...
-    credibility.errors.CredibilityDataError: new cases table, row 1 (line 2), column 'outcome': \
-got '1'; the stored outcome of case 'K2' is 0; a stored case is never changed silently: pass \
-revise=True (--revise) if this is a correction
-    """
-    incoming, name = _read_table(new_cases, "new cases table")
-    fresh = read_cases(incoming, data, name=name)
-    rows = _data_rows(incoming)
-    stored = data.cases if data.cases is not None else fresh.iloc[:0]
-    old = stored.set_index("case_id")
-    compared = ["commitment_id", "period", *data.spec.covariates]
-    actions, old_outcomes = [], []
-    for (_, case), row in zip(fresh.iterrows(), rows, strict=True):
-        if case["case_id"] not in old.index:
-            actions.append("added")
-            old_outcomes.append(np.nan)
-            continue
-        before = old.loc[case["case_id"]]
-        old_outcomes.append(float(before["outcome"]))
-        differs = [c for c in [*compared, "outcome"] if not _same_cell(before[c], case[c])]
-        if not differs:
-            actions.append("unchanged")
-        elif differs == ["outcome"] and np.isnan(before["outcome"]):
-            actions.append("resolved")
-        elif revise:
-            actions.append("revised")
-        else:
-            shown = {side: ("empty" if _is_blank(value) else _number(value)
-                            if isinstance(value, float) else str(value))
-                     for side, value in (("old", before[differs[0]]), ("new", case[differs[0]]))}
-            raise CredibilityDataError(
-                f"the stored {differs[0]} of case {case['case_id']!r} is {shown['old']}; a "
-                "stored case is never changed silently: pass revise=True (--revise) if this is "
-                "a correction", file=name, row=int(row), column=differs[0], value=shown["new"])
-    ledger = pd.DataFrame({
-        "row": rows.astype(np.int64),
-        "action": actions,
-        "case_id": fresh["case_id"],
-        "commitment_id": fresh["commitment_id"],
-        "period": fresh["period"].astype(np.int64),
-        "old_outcome": np.asarray(old_outcomes, dtype=np.float64),
-        "new_outcome": fresh["outcome"].astype(np.float64),
-    })
-    # Replaced cases keep their place; added ones follow, in the order given.
-    replaced = fresh[ledger["action"].isin(["resolved", "revised"]).to_numpy()]
-    kept = stored[~stored["case_id"].isin(set(replaced["case_id"]))]
-    order = {case_id: position for position, case_id in enumerate(stored["case_id"])}
-    cases = pd.concat([kept, replaced], ignore_index=True)
-    cases = cases.iloc[np.argsort(cases["case_id"].map(order).to_numpy(), kind="stable")]
-    added = fresh[(ledger["action"] == "added").to_numpy()]
-    cases = pd.concat([cases, added], ignore_index=True)
-    tables = _contract_tables(data)
-    sources = dict(data.sources)
-    merged = CredibilityData.from_frames(
-        tables["commitments"], tables["signals"], cases, spec=data.spec,
-        periods=(data.first_period, data.last_period),
-        names={"commitments": sources.get("commitments", "stored commitments"),
-               "signals": sources.get("signals", "stored signals"),
-               "cases": f"{sources.get('cases', 'stored cases')} + {name}"},
-    )
-    return CaseMerge(data=merged, ledger=ledger)
-
-
-def _same_cell(a: Any, b: Any) -> bool:
-    """Equal cells of a parsed cases table, two missing numbers counting as equal."""
-    if isinstance(a, float) or isinstance(b, float):
-        a, b = float(a), float(b)
-        return a == b or (np.isnan(a) and np.isnan(b))
-    return bool(a == b)
 
 
 # --------------------------------------------------------------------------- refitting
@@ -629,20 +193,7 @@ def update_fit(
     if method not in UPDATE_METHODS:
         raise UpdateError(f"unknown update method {method!r}; expected one of: "
                           f"{', '.join(UPDATE_METHODS)}")
-    if new_signals is None and new_cases is None:
-        raise UpdateError("nothing to update: give new signal rows, new cases or both")
-    if new_signals is None and new_commitments is not None:
-        raise UpdateError("new commitments come with their signal rows: give those too")
-    merge = (merge_signals(fit.data, new_signals, revise=revise, new_commitments=new_commitments)
-             if new_signals is not None else MergeResult(
-                 data=fit.data, ledger=_ledger(fit.data.signals, fit.data.signals.iloc[:0],
-                                               np.zeros(0, dtype=np.int64))[0]))
-    cases = None if new_cases is None else merge_cases(merge.data, new_cases, revise=revise)
-    if not merge.changed and (cases is None or not cases.changed):
-        incoming = [f"{len(merge.ledger)} incoming rows"] if new_signals is not None else []
-        incoming += [f"{len(cases.ledger)} incoming cases"] if cases is not None else []
-        raise UpdateError(f"nothing to update: all {' and '.join(incoming)} are already "
-                          "stored with the same values")
+    merge, cases = _merges(fit.data, new_signals, new_cases, revise, new_commitments)
     data = merge.data if cases is None else cases.data
     mode = fit.settings.get("outcome", "auto")
     if cases is not None and mode == "none":
@@ -668,6 +219,29 @@ def update_fit(
         progress=progress, on_stage=on_stage,
     )
     return UpdateResult(fit=refit, merge=merge, cases=cases, method=method)
+
+
+def _merges(
+    data: CredibilityData, new_signals: Table | None, new_cases: Table | None, revise: bool,
+    new_commitments: Table | None,
+) -> tuple[MergeResult, CaseMerge | None]:
+    """The merges of an update (signal rows, then cases; a merge of no rows when only cases
+    come), checked to change something."""
+    if new_signals is None and new_cases is None:
+        raise UpdateError("nothing to update: give new signal rows, new cases or both")
+    if new_signals is None and new_commitments is not None:
+        raise UpdateError("new commitments come with their signal rows: give those too")
+    merge = (merge_signals(data, new_signals, revise=revise, new_commitments=new_commitments)
+             if new_signals is not None else MergeResult(
+                 data=data, ledger=_ledger(data.signals, data.signals.iloc[:0],
+                                           np.zeros(0, dtype=np.int64))[0]))
+    cases = None if new_cases is None else merge_cases(merge.data, new_cases, revise=revise)
+    if not merge.changed and (cases is None or not cases.changed):
+        incoming = [f"{len(merge.ledger)} incoming rows"] if new_signals is not None else []
+        incoming += [f"{len(cases.ledger)} incoming cases"] if cases is not None else []
+        raise UpdateError(f"nothing to update: all {' and '.join(incoming)} are already "
+                          "stored with the same values")
+    return merge, cases
 
 
 def refit_outcome(fit: FitResult, *, progress: bool = True,
@@ -906,38 +480,3 @@ def _match_sizes(a: np.ndarray, b: np.ndarray, seed: int) -> tuple[np.ndarray, n
     if len(a) < len(b):
         return a[rng.integers(0, len(a), size=len(b))], b
     return a, b[rng.integers(0, len(b), size=len(a))]
-
-
-# --------------------------------------------------------------------------- examples
-
-
-def _example_data() -> CredibilityData:
-    """Two NATO commitments with two troop rows, for the examples in this module."""
-    commitments = pd.DataFrame({
-        "commitment_id": ["US-POL", "US-EST"], "guarantor": ["USA", "USA"],
-        "protege": ["POL", "EST"], "alliance": ["NATO", "NATO"],
-        "region": ["Europe", "Europe"], "type": ["defense_pact", "defense_pact"],
-        "start": [1999, 2004], "end": [None, None],
-    })
-    signals = pd.DataFrame({
-        "commitment_id": ["US-POL", "US-EST"], "period": [2004, 2004],
-        "signal": ["troops", "troops"], "value": [4500.0, 150.0],
-    })
-    cases = pd.DataFrame({
-        "case_id": ["K1", "K2"], "commitment_id": ["US-POL", "US-EST"], "period": [2004, 2004],
-        "outcome": [1, None], "capability_ratio": [1.2, 0.8], "challenger_nuclear": [1, 1],
-    })
-    return CredibilityData.from_frames(commitments, signals, cases)
-
-
-def _example_cases() -> pd.DataFrame:
-    """The open case of :func:`_example_data` resolved, and a new open case."""
-    return pd.DataFrame({"case_id": ["K2", "K3"], "commitment_id": ["US-EST", "US-POL"],
-                         "period": [2004, 2004], "outcome": [0, None],
-                         "capability_ratio": [0.8, 1.5], "challenger_nuclear": [1, 0]})
-
-
-def _example_rows() -> pd.DataFrame:
-    """One repeated and one new row for :func:`_example_data`."""
-    return pd.DataFrame({"commitment_id": ["US-POL", "US-EST"], "period": [2004, 2005],
-                         "signal": ["troops", "troops"], "value": [4500.0, 300.0]})

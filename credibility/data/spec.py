@@ -25,13 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from credibility.data import spec_parts
 from credibility.data.spec_parts import (
     DYNAMICS,
-    FAMILIES,
     LEVELS,
     LOG_FAMILIES,
-    Family,
-    NormalPrior,
     OutcomeSpec,
     Priors,
     SignalSpec,
@@ -45,23 +43,20 @@ from credibility.data.spec_parts import (
     _string,
     _table,
 )
+from credibility.data.spec_parts import (
+    FAMILIES as FAMILIES,
+)
+from credibility.data.spec_parts import (
+    Family as Family,
+)
+from credibility.data.spec_parts import (
+    NormalPrior as NormalPrior,
+)
 from credibility.errors import SpecError
 from credibility.resources import models_dir
 
-__all__ = [
-    "DYNAMICS",
-    "FAMILIES",
-    "LEVELS",
-    "LOG_FAMILIES",
-    "Family",
-    "ModelSpec",
-    "NormalPrior",
-    "OutcomeSpec",
-    "Priors",
-    "SignalSpec",
-    "load_spec",
-    "parse_spec",
-]
+# The parts' public names, then this module's own: the parts' list is written once.
+__all__ = [*spec_parts.__all__, "ModelSpec", "load_spec", "parse_spec"]
 
 
 @dataclass(frozen=True)

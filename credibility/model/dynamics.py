@@ -1,9 +1,13 @@
-"""The dynamic paths' linear maps: AR(1) and random walk as lower-triangular matrices."""
+"""The dynamic paths: AR(1) and random walk as lower-triangular matrices, and the paths
+and their priors in a PyMC model (non-centred or centred)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pymc as pm
 import pytensor.tensor as pt
+
+from credibility.model.index import UnitCells
 
 
 def dynamics_matrix(rho: pt.TensorVariable, length: int, dynamics: str) -> pt.TensorVariable:
@@ -30,3 +34,49 @@ def dynamics_matrix(rho: pt.TensorVariable, length: int, dynamics: str) -> pt.Te
         scale = pt.where(first_column, 1.0, pt.sqrt(1.0 - rho**2))
         return pt.where(lower, powers * scale, 0.0)
     return pt.where(lower, pt.where(first_column, 1.0, rho), 0.0)
+
+
+def _paths(
+    innovations: pt.TensorVariable, cells: UnitCells, rho: pt.TensorVariable, dynamics: str
+) -> pt.TensorVariable:
+    """Unit-variance dynamic paths for every active cell (flat, same order as ``cells``)."""
+    padded = pt.zeros((cells.n_units, cells.max_length))
+    padded = padded[cells.unit, cells.local].set(innovations)
+    paths = padded @ dynamics_matrix(rho, cells.max_length, dynamics).T
+    return paths[cells.unit, cells.local]
+
+
+def _dynamic_component(
+    name: str, dim: str, cells: UnitCells, rho: pt.TensorVariable, scale: pt.TensorVariable,
+    dynamics: str, centred: bool,
+) -> pt.TensorVariable:
+    """``scale * path`` for every active cell, non-centred or centred.
+
+    Non-centred: standard-normal innovations ``{name}_innovation`` mapped through
+    ``L(rho)``. Centred: the states ``{name}_state`` themselves, with the AR(1) /
+    random-walk density added as a potential; better when every state is strongly
+    informed by data, because rho and the scale then stop dragging all states along
+    (docs/model.md, "Parameterisation").
+    """
+    if not centred:
+        innovations = pm.Normal(f"{name}_innovation", 0.0, 1.0, dims=dim)
+        return scale * _paths(innovations, cells, rho, dynamics)
+    states = pm.Flat(f"{name}_state", dims=dim)
+    _path_prior(name, states, cells, rho, scale, dynamics)
+    return states
+
+
+def _path_prior(
+    name: str, path: pt.TensorVariable, cells: UnitCells, rho: pt.TensorVariable,
+    scale: pt.TensorVariable, dynamics: str,
+) -> None:
+    """The AR(1) / random-walk density of centred ``path`` values, as potential ``{name}_prior``."""
+    first = cells.local == 0
+    previous = np.where(first, 0, np.arange(cells.size) - 1)
+    if dynamics == "ar1":
+        mean = pt.where(first, 0.0, rho * path[previous])
+        sd = pt.where(first, scale, scale * pt.sqrt(1.0 - rho**2))
+    else:
+        mean = pt.where(first, 0.0, path[previous])
+        sd = pt.where(first, scale, scale * rho)
+    pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(mean, sd), path).sum())
