@@ -11,7 +11,7 @@ dependency). The layers, lowest first:
    modules that keep the old import paths ``schema``, ``spec`` and ``datasets``
    (decision 56);
 2. inference: the one sampling path and the convergence diagnostics
-   (``credibility/inference/``: sampling, diagnostics; it runs any PyMC model, so it
+   (``credibility/inference/``: sampling, diagnostics, traces; it runs any PyMC model, so it
    needs no model), and the modules that keep the old import paths ``sampling`` and
    ``diagnostics`` (decision 58);
 3. model: its pieces (``credibility/model/``: index, parameters, likelihoods,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import tempfile
 import threading
 import time
 import warnings
@@ -28,6 +27,14 @@ import xarray as xr
 
 from credibility.errors import FitError
 from credibility.inference.diagnostics import Diagnostics, compute_diagnostics
+from credibility.inference.traces import (
+    chain_draws,
+    first_draws,
+    open_trace,
+    read_trace,
+    stored_draws,
+    trace_folder,
+)
 
 if TYPE_CHECKING:
     from nutpie.compile_pymc import CompiledPyMCModel
@@ -55,12 +62,6 @@ TRACE_STORAGES: tuple[str, ...] = ("auto", "memory", "disk")
 #: read back (5.6 GiB at L), for about 7 % more sampling time (measured at size M).
 #: 4 x (1,000 + 1,000) draws of size M (1.9 GiB) stay in memory, those of L (6.2) not.
 DISK_TRACE_BYTES = 2 * 2**30
-#: Temporary trace folders are named ``credibility-trace-<pid>-<random>``: a run killed
-#: with SIGKILL (e.g. for memory) cannot remove its own, so the next run on disk
-#: removes those whose process is gone (:func:`remove_stale_traces`).
-TRACE_PREFIX = "credibility-trace-"
-
-
 #: A run that continues until reliable stops at the latest after this many times its
 #: ``draws`` per chain, unless :attr:`SamplerConfig.max_draws` says otherwise.
 DRAW_LIMIT_FACTOR = 4
@@ -452,41 +453,6 @@ def _check_row(draws: int, d: Diagnostics, seconds: float
             int(d.divergences), float(seconds))
 
 
-def _first_draws(tree: xr.DataTree, draws: int) -> xr.DataTree:
-    """``tree`` with its posterior and sample_stats cut to their first ``draws`` draws."""
-    out = tree.copy()
-    for name in ("posterior", "sample_stats"):
-        if name in out.children:
-            group = out[name].to_dataset().isel(draw=slice(0, draws))
-            node = xr.DataTree(group)
-            node.attrs.update(out[name].attrs)
-            out[name] = node
-    return out
-
-
-def _chain_draws(tree: xr.DataTree) -> int:
-    """Draws every chain of ``tree`` has (nutpie pads shorter chains with NaN)."""
-    stats = tree["sample_stats"].to_dataset()
-    name = next((n for n in ("energy", "step_size", "logp") if n in stats), None)
-    if name is None:  # pragma: no cover - nutpie always records these
-        return int(tree["posterior"].sizes["draw"])
-    finite = np.isfinite(stats[name].to_numpy())
-    return int(finite.sum(axis=1).min())
-
-
-def _stored_draws(folder: str) -> int:
-    """Draws every chain of the nutpie zarr trace in ``folder`` holds so far (its
-    sampler statistics alone are read)."""
-    try:
-        lazy = xr.open_datatree(folder, engine="zarr", consolidated=False)
-    except (OSError, KeyError, ValueError):  # not written yet: the caller polls again
-        return 0
-    try:
-        return _chain_draws(lazy)
-    finally:
-        lazy.close()
-
-
 def _finished(sampler: Any) -> bool:
     """Whether a background nutpie sampler is done (it raises ``TimeoutError`` when
     asked while its chains hold their lock: then it is not)."""
@@ -527,7 +493,7 @@ def _run_nutpie(
 
     nbytes = _trace_bytes(compiled, config.chains * (limit + config.tune))
     on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
-    trace = _trace_folder() if on_disk else None
+    trace = trace_folder() if on_disk else None
     folder = None if trace is None else trace.name
     settings = dict(draws=limit, tune=config.tune, chains=config.chains,
                     cores=min(config.chains, os.cpu_count() or 1), seed=config.seed,
@@ -538,10 +504,21 @@ def _run_nutpie(
     if folder is not None:
         settings["zarr_store"] = nutpie.zarr_store.LocalStore(folder)
 
-    def read() -> xr.DataTree:
-        if folder is None:
-            return sampler.inspect()
-        return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
+    def opened(target: int, out_of_time: bool) -> tuple[xr.DataTree, int]:
+        # The first draws of every chain, up to ``target``: in memory, views of
+        # nutpie's; on disk, the store opened lazily, to be checked a slab at a time
+        # and read only if the run stops there (decision 61).
+        try:
+            tree = sampler.inspect() if folder is None else None
+            have = stored_draws(folder) if tree is None else chain_draws(tree)
+            draws = min(target, have)
+            if draws < target and not out_of_time:
+                raise FitError(f"nutpie stopped after {have} of {target} draws per chain")
+            if tree is None:
+                return open_trace(folder, compiled.reparameterized_names, draws), draws
+            return first_draws(tree, draws), draws
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc
 
     checks: list[tuple[int, float, float, float, int, float]] = []
     started = time.perf_counter() - spent
@@ -565,7 +542,7 @@ def _run_nutpie(
                         reached = min(done) >= target
                     # On disk, nutpie writes each chain's draws in chunks: the last few
                     # before a checkpoint reach the store only when their chunk is full.
-                    if reached and (folder is None or _stored_draws(folder) >= target):
+                    if reached and (folder is None or stored_draws(folder) >= target):
                         break
                     if _finished(sampler):
                         break
@@ -573,28 +550,26 @@ def _run_nutpie(
                 finished = _finished(sampler)
                 if not finished:
                     sampler.pause()
+                tree, draws = opened(target, out_of_time)
                 try:
-                    tree = read()
-                except (ValueError, RuntimeError, OSError) as exc:
-                    raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc
-                have = _chain_draws(tree)
-                draws = min(target, have)
-                if draws < target and not out_of_time:
-                    raise FitError(f"nutpie stopped after {have} of {target} draws per chain")
-                tree = _first_draws(tree, draws)
-                diagnostics = check(tree)
-                checks.append(_check_row(draws, diagnostics, time.perf_counter() - started))
-                stop = _stop(diagnostics, last=i == len(points) - 1,
-                             out_of_time=out_of_time, retry=retry,
-                             switch=_switching(switch, i, tree, diagnostics, config,
-                                               time.perf_counter() - started))
-                if on_check is not None:
-                    on_check(draws, diagnostics, _next_step(stop))
-                if stop is not None:
-                    if not finished:
-                        sampler.cancel()
-                    return tree, RunRecord(draws, stop, tuple(checks),
-                                           time.perf_counter() - started)
+                    diagnostics = check(tree)
+                    checks.append(_check_row(draws, diagnostics,
+                                             time.perf_counter() - started))
+                    stop = _stop(diagnostics, last=i == len(points) - 1,
+                                 out_of_time=out_of_time, retry=retry,
+                                 switch=_switching(switch, i, tree, diagnostics, config,
+                                                   time.perf_counter() - started))
+                    if on_check is not None:
+                        on_check(draws, diagnostics, _next_step(stop))
+                    if stop is not None:
+                        kept = tree if folder is None else read_trace(
+                            folder, compiled.reparameterized_names, draws)
+                        if not finished:
+                            sampler.cancel()
+                        return kept, RunRecord(draws, stop, tuple(checks),
+                                               time.perf_counter() - started)
+                finally:
+                    tree.close()
                 sampler.resume()
     finally:
         if trace is not None:
@@ -841,59 +816,9 @@ def _sample_nutpie(
     with threadpool_limits(limits=1, user_api="blas"):
         if not on_disk:
             return nutpie.sample(compiled, **settings)
-        with _trace_folder() as folder:
+        with trace_folder() as folder:
             nutpie.sample(compiled, zarr_store=nutpie.zarr_store.LocalStore(folder), **settings)
-            return _read_nutpie_zarr(folder, dropped=compiled.reparameterized_names)
-
-
-def _trace_folder() -> tempfile.TemporaryDirectory:
-    """A new temporary trace folder named for this process, after removing stale ones
-    (its ``cleanup`` removes it, as does leaving it as a context manager)."""
-    remove_stale_traces()
-    return tempfile.TemporaryDirectory(prefix=f"{TRACE_PREFIX}{os.getpid()}-",
-                                       ignore_cleanup_errors=True)
-
-
-def remove_stale_traces(root: str | None = None) -> list[str]:
-    """Remove the temporary trace folders of runs whose process is gone.
-
-    A run that keeps its draws on disk removes its folder when it ends, but not when
-    its process is killed outright (SIGKILL, the out-of-memory killer); at size L
-    such a folder holds several GB. Folders of running processes, of other users'
-    processes and without a process id in their name are left alone. ``root``: the
-    folder to look in (default: the system's temporary folder). Returns the paths
-    removed.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> root = tempfile.mkdtemp()
-    >>> mine = tempfile.mkdtemp(prefix=f"{TRACE_PREFIX}{os.getpid()}-", dir=root)
-    >>> remove_stale_traces(root)
-    []
-    """
-    import shutil
-    from pathlib import Path
-
-    removed = []
-    for path in sorted(Path(root or tempfile.gettempdir()).glob(f"{TRACE_PREFIX}*-*")):
-        pid = path.name[len(TRACE_PREFIX):].split("-", 1)[0]
-        if not path.is_dir() or not pid.isdigit() or _running(int(pid)):
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(str(path))
-    return removed
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` exists (or may: one of another user's)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
+            return read_trace(folder, dropped=compiled.reparameterized_names)
 
 
 def _trace_bytes(compiled: CompiledPyMCModel, iterations: int) -> int:
@@ -902,42 +827,6 @@ def _trace_bytes(compiled: CompiledPyMCModel, iterations: int) -> int:
     deterministics, as float64)."""
     shapes = compiled.shape_info[2]
     return int(8 * iterations * sum(math.prod(shape) for shape in shapes))
-
-
-def _read_nutpie_zarr(folder: str, dropped: list[str] | tuple[str, ...] = ()) -> xr.DataTree:
-    """The posterior and the per-draw sampler statistics of a nutpie zarr trace, in memory.
-
-    Shaped like nutpie's in-memory result: integer coordinates on unlabelled dimensions
-    (``chain`` and ``draw`` among them), text coordinates as Python strings, without
-    the unconstrained copies of the variables (``dropped``: the compiled model's
-    ``reparameterized_names``) and without the per-draw vectors nutpie stores only on
-    request (gradients, mass matrices, divergence details), which a zarr trace lists
-    but leaves empty. The warm-up is not read.
-    """
-    import nutpie
-
-    lazy = xr.open_datatree(folder, engine="zarr", consolidated=False)
-    try:
-        posterior = lazy["posterior"].to_dataset()
-        posterior = xr.Dataset({name: posterior[name] for name in posterior.data_vars
-                                if name not in dropped})
-        stats = lazy["sample_stats"].to_dataset()
-        stats = xr.Dataset({name: stats[name] for name in stats.data_vars
-                            if stats[name].dims == ("chain", "draw")})
-        groups = {"posterior": posterior.load(), "sample_stats": stats.load()}
-    finally:
-        lazy.close()
-    for name, group in groups.items():
-        text = {c: group[c].astype(object) for c in group.coords if group[c].dtype.kind == "T"}
-        # Dimensions without labels get 0, 1, ... as ArviZ gives them (chain, draw too).
-        bare = {d: np.arange(n) for d, n in group.sizes.items() if d not in group.coords}
-        group = group.assign_coords(text).assign_coords(bare)
-        group.attrs = {"sample_dims": ["chain", "draw"]}
-        groups[name] = group
-    groups["sample_stats"].attrs.update({"inference_library": "nutpie",
-                                         "inference_library_version": nutpie.__version__,
-                                         "trace_storage": "disk"})
-    return xr.DataTree.from_dict(groups)
 
 
 def _fit_advi(
