@@ -55,7 +55,7 @@ class Diagnostics:
 
     ``worst_rhat`` / ``worst_ess`` name the variable (and cell) with the largest
     R-hat and the smallest bulk ESS. ``run`` says how a run that continued until
-    reliable ended (:meth:`credibility.inference.sampling.RunRecord.describe`; empty for a
+    reliable ended (:meth:`credibility.inference.config.RunRecord.describe`; empty for a
     fixed-length run).
 
     Examples
