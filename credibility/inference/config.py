@@ -169,11 +169,11 @@ class RunRecord:
     divergences, seconds of sampling until then)`` per checkpoint, those of runs
     restarted included. ``restarts`` holds ``(target acceptance, draws per chain,
     divergences)`` of each run that was given up for its divergences and started
-    again at the next of :data:`DIVERGENCE_TARGETS`; ``target_accept`` is the kept
-    run's (``None``: the config's). ``"new coordinates"``: the caller's ``switch``
-    gave the run up at its first check, to sample the model in other coordinates
-    (decision 33); ``coordinates`` then names the kept run's (its checks follow the
-    given-up run's).
+    again at the next of :data:`~credibility.inference.sampling.DIVERGENCE_TARGETS`;
+    ``target_accept`` is the kept run's (``None``: the config's). ``"new
+    coordinates"``: the caller's ``switch`` gave the run up at its first check, to
+    sample the model in other coordinates (decision 33); ``coordinates`` then names
+    the kept run's (its checks follow the given-up run's).
     """
 
     draws: int
