@@ -125,7 +125,7 @@ def build_measurement_model(
     the same posterior, 1.7-2x faster per gradient with numba or PyMC's NUTS
     (decision 23), but the signals are then potentials, without pointwise
     log-likelihoods or posterior predictive draws, and JAX cannot compile it
-    (:func:`credibility.inference.sampling.fused_likelihood` says when a fit uses it).
+    (:func:`credibility.inference.config.fused_likelihood` says when a fit uses it).
 
     Examples
     --------

@@ -72,6 +72,36 @@ def test_blocks_give_the_same_numbers(monkeypatch):
     _assert_same(blocks["rhat"], _arviz(post)["rhat"])
 
 
+def test_slabs_give_the_same_numbers(monkeypatch):
+    """Read a few rows of a variable at a time (the slabs a trace on disk is read in),
+    down to one row, the statistics are the same; each slab is at most the budget or
+    one row."""
+    rng = np.random.default_rng(5)
+    post = xr.Dataset({"m": (("chain", "draw", "row", "col"),
+                             rng.normal(size=(3, 40, 7, 11)).cumsum(1)),
+                       "v": (("chain", "draw", "cell"), rng.normal(size=(3, 40, 9))),
+                       "s": (("chain", "draw"), rng.normal(size=(3, 40)))},
+                      coords={"row": np.arange(7) * 10})
+    whole = _ours(post)
+    seen = []
+    slabs = diagnostics._slabs
+
+    def spy(draws, element_dims):
+        for slab in slabs(draws, element_dims):
+            seen.append(slab.nbytes)
+            yield slab
+
+    monkeypatch.setattr(diagnostics, "_slabs", spy)
+    row = 8 * 3 * 40 * 11
+    for budget in (2 * row, 1):
+        monkeypatch.setattr(diagnostics, "DIAGNOSTIC_SLAB_BYTES", budget)
+        seen.clear()
+        sliced = _ours(post)
+        for key in whole:
+            xr.testing.assert_identical(sliced[key], whole[key])
+        assert max(seen) == max(budget, row) and len(seen) > 3
+
+
 def test_long_chains_equal_arviz():
     """4 x 1,000 and 4 x 1,001 draws (a middle draw dropped when split): slowly mixing
     elements (Geyer's sequences run to long lags), ties, and two that barely mix."""

@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from credibility.errors import FitError
-from credibility.inference import sampling
+from credibility.inference import sampling, traces
 from credibility.inference.sampling import compile_nutpie, sample_model
 
 pytestmark = pytest.mark.slow
@@ -146,10 +146,10 @@ def test_stale_trace_folders_of_dead_processes_are_removed(tmp_path):
     folders whose process is gone and keeps those of running processes."""
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                               capture_output=True, text=True, check=True)
-    dead = tmp_path / f"{sampling.TRACE_PREFIX}{int(finished.stdout)}-abc"
-    alive = tmp_path / f"{sampling.TRACE_PREFIX}{os.getpid()}-def"
-    unnamed = tmp_path / f"{sampling.TRACE_PREFIX}xyz"
+    dead = tmp_path / f"{traces.TRACE_PREFIX}{int(finished.stdout)}-abc"
+    alive = tmp_path / f"{traces.TRACE_PREFIX}{os.getpid()}-def"
+    unnamed = tmp_path / f"{traces.TRACE_PREFIX}xyz"
     for folder in (dead, alive, unnamed):
         (folder / "posterior").mkdir(parents=True)
-    assert sampling.remove_stale_traces(str(tmp_path)) == [str(dead)]
+    assert traces.remove_stale_traces(str(tmp_path)) == [str(dead)]
     assert not dead.exists() and alive.exists() and unnamed.exists()

@@ -81,7 +81,7 @@ UPDATE_METHODS = ("exact", "approximate")
 DIFF_COLUMNS = ("commitment_id", "period", "mean_a", "mean_b", "change", "change_q05",
                 "change_q95", "p_up")
 #: Settings of a fit that a refit reuses: the sampler configuration
-#: (:class:`~credibility.inference.sampling.SamplerConfig`) and the outcome mode.
+#: (:class:`~credibility.inference.config.SamplerConfig`) and the outcome mode.
 FIT_SETTINGS = (*(f.name for f in dataclasses.fields(SamplerConfig)), "outcome")
 
 
@@ -116,8 +116,8 @@ def refit_settings(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]
 
     ``settings`` is a :attr:`FitResult.settings` dict; only the keys of
     :data:`FIT_SETTINGS` are taken (it also records e.g. ``unused_signals``).
-    A setting it lacks takes :class:`~credibility.inference.sampling.SamplerConfig`'s default
-    (:meth:`~credibility.inference.sampling.SamplerConfig.from_dict`: a fit recorded before
+    A setting it lacks takes :class:`~credibility.inference.config.SamplerConfig`'s default
+    (:meth:`~credibility.inference.config.SamplerConfig.from_dict`: a fit recorded before
     runs could continue until reliable had a fixed length, and its refit too);
     an override of ``None`` keeps the previous value.
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 #: Exit code for bad input (the same code Typer uses for usage errors).
 EXIT_BAD_INPUT = 2
-#: Default of --max-treedepth: credibility.inference.sampling.MAX_TREEDEPTH, repeated here so that
+#: Default of --max-treedepth: credibility.inference.config.MAX_TREEDEPTH, repeated here so that
 #: the options are defined without importing the sampler (tests/test_imports.py checks).
 MAX_TREEDEPTH = 10
 

@@ -11,6 +11,7 @@ import functools
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -37,6 +38,11 @@ _KNIFE_EDGE = 1e-12
 DIAGNOSTIC_BLOCK = 2048
 #: Blocks computed at once, in threads (each holds its own ~0.13 GiB of buffers).
 DIAGNOSTIC_THREADS = min(4, os.cpu_count() or 1)
+#: Most bytes of one variable's draws read at once (a slab of its elements): a posterior
+#: opened lazily from a trace on disk is read slab by slab, never whole (decision 61).
+#: Each slab read decompresses every chunk of the variable's draws (nutpie's chunks hold
+#: 16 draws of all its elements), so smaller slabs mean more passes over the store.
+DIAGNOSTIC_SLAB_BYTES = 2**30
 
 
 class ConvergenceWarning(UserWarning):
@@ -49,7 +55,7 @@ class Diagnostics:
 
     ``worst_rhat`` / ``worst_ess`` name the variable (and cell) with the largest
     R-hat and the smallest bulk ESS. ``run`` says how a run that continued until
-    reliable ended (:meth:`credibility.inference.sampling.RunRecord.describe`; empty for a
+    reliable ended (:meth:`credibility.inference.config.RunRecord.describe`; empty for a
     fixed-length run).
 
     Examples
@@ -187,20 +193,15 @@ def ess(posterior: xr.Dataset, method: str = "bulk") -> xr.Dataset:
 
 def _per_element(posterior: xr.Dataset, which: tuple[str, ...]) -> dict[str, xr.Dataset]:
     """The statistics ``which`` (:func:`_statistics`) of every element of every variable,
-    :data:`DIAGNOSTIC_BLOCK` elements at a time (a variable's elements are flattened: a
-    view for the usual C-ordered draws), :data:`DIAGNOSTIC_THREADS` blocks at once."""
-    flat, tasks = {}, []
-    for name, draws in posterior.data_vars.items():
-        element_dims = [d for d in draws.dims if d not in ("chain", "draw")]
-        draws = draws.transpose("chain", "draw", *element_dims)
-        size = math.prod(draws.sizes[d] for d in element_dims)
-        flat[name] = (draws, element_dims,
-                      draws.to_numpy().reshape(draws.sizes["chain"], draws.sizes["draw"], size))
-        tasks += [(name, start) for start in range(0, size, DIAGNOSTIC_BLOCK)]
+    :data:`DIAGNOSTIC_BLOCK` elements at a time, :data:`DIAGNOSTIC_THREADS` blocks at once.
 
-    def block(task: tuple[str, int]) -> np.ndarray:
-        name, start = task
-        values = flat[name][2][:, :, start:start + DIAGNOSTIC_BLOCK]
+    A variable's draws are read one slab at a time (:func:`_slabs`): a posterior opened
+    lazily from a trace on disk is never in memory whole (decision 61). Each element's
+    statistics depend on its own draws alone, so the numbers do not depend on the slabs.
+    """
+    out: dict[str, dict[str, xr.DataArray]] = {statistic: {} for statistic in which}
+
+    def block(values: np.ndarray) -> np.ndarray:
         # Elements ArviZ gives NaN (constant, too short, a NaN draw) divide by zero on
         # the way (np.errstate is per thread, so it is set here).
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -210,17 +211,36 @@ def _per_element(posterior: xr.Dataset, which: tuple[str, ...]) -> dict[str, xr.
     # threads. Warnings are filtered process-wide around them.
     with warnings.catch_warnings(), ThreadPoolExecutor(DIAGNOSTIC_THREADS) as pool:
         warnings.simplefilter("ignore", RuntimeWarning)
-        results = list(pool.map(block, tasks))
-    out: dict[str, dict[str, xr.DataArray]] = {statistic: {} for statistic in which}
-    for name, (draws, element_dims, _) in flat.items():
-        parts = [r for (owner, _), r in zip(tasks, results, strict=True) if owner == name]
-        result = np.concatenate(parts or [np.empty((len(which), 0))], axis=1)
-        coords = {d: draws[d] for d in element_dims if d in draws.coords}
-        for row, statistic in zip(result, which, strict=True):
-            out[statistic][name] = xr.DataArray(
-                row.reshape([draws.sizes[d] for d in element_dims]), dims=element_dims,
-                coords=coords)
+        for name, draws in posterior.data_vars.items():
+            element_dims = [d for d in draws.dims if d not in ("chain", "draw")]
+            draws = draws.transpose("chain", "draw", *element_dims)
+            parts = []
+            for slab in _slabs(draws, element_dims):
+                starts = range(0, slab.shape[2], DIAGNOSTIC_BLOCK)
+                parts += pool.map(block, (slab[:, :, s:s + DIAGNOSTIC_BLOCK] for s in starts))
+            result = np.concatenate(parts or [np.empty((len(which), 0))], axis=1)
+            coords = {d: draws[d] for d in element_dims if d in draws.coords}
+            for row, statistic in zip(result, which, strict=True):
+                out[statistic][name] = xr.DataArray(
+                    row.reshape([draws.sizes[d] for d in element_dims]), dims=element_dims,
+                    coords=coords)
     return {statistic: xr.Dataset(arrays) for statistic, arrays in out.items()}
+
+
+def _slabs(draws: xr.DataArray, element_dims: list[str]) -> Iterator[np.ndarray]:
+    """``(chain, draw, element)`` arrays of ``draws`` (dims ``chain, draw, *element_dims``),
+    consecutive along the first element dimension, each of at most
+    :data:`DIAGNOSTIC_SLAB_BYTES` (or one row of it), the elements flattened in C order."""
+    chains, n = draws.sizes["chain"], draws.sizes["draw"]
+    if not element_dims:
+        yield draws.to_numpy().reshape(chains, n, 1)
+        return
+    first = element_dims[0]
+    row = 8 * chains * n * math.prod(draws.sizes[d] for d in element_dims[1:])
+    step = max(DIAGNOSTIC_SLAB_BYTES // max(row, 1), 1)
+    for start in range(0, draws.sizes[first], step):
+        slab = draws.isel({first: slice(start, start + step)}).to_numpy()
+        yield slab.reshape(chains, n, -1)
 
 
 def _statistics(x: np.ndarray, which: tuple[str, ...]) -> np.ndarray:

@@ -179,7 +179,7 @@ class FitResult:
 
     @property
     def sampler_config(self) -> SamplerConfig:
-        """How this fit was sampled (:class:`~credibility.inference.sampling.SamplerConfig`), for
+        """How this fit was sampled (:class:`~credibility.inference.config.SamplerConfig`), for
         updates and refits to reuse."""
         return SamplerConfig.from_dict(self.settings)
 

@@ -102,7 +102,7 @@ class CredibilityModel:
         ``mass_matrix="low_rank"`` uses nutpie's low-rank mass-matrix adaptation
         (for posteriors with a few strongly correlated directions). ``method="advi"``
         replaces NUTS by mean-field ADVI
-        (:data:`~credibility.inference.sampling.METHODS`): fast, for exploration only;
+        (:data:`~credibility.inference.config.METHODS`): fast, for exploration only;
         it understates uncertainty and the result is labelled approximate
         (:attr:`FitResult.is_approximate`). ``trace_storage`` says where nutpie keeps
         the draws while it samples
@@ -116,7 +116,7 @@ class CredibilityModel:
         ``until_reliable`` (default) continues sampling while the diagnostics fail, in
         steps of ``draws // 2`` per chain, up to ``max_draws`` (default 4 x ``draws``)
         or ``budget_seconds`` of sampling
-        (:class:`~credibility.inference.sampling.SamplerConfig`);
+        (:class:`~credibility.inference.config.SamplerConfig`);
         ``until_reliable=False`` samples exactly ``draws``. With the spec's
         ``adapt_coordinates`` (the default), a run whose first check fails may be given
         up and the model sampled again in coordinates that suit its posterior

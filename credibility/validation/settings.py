@@ -35,7 +35,7 @@ class SBCSettings:
     cases and ranks the two-stage outcome model too. Each quantity is ranked among
     its draws thinned to ``min(ESS, max_rank)`` draws; ``latent_sample`` commitment
     cells and ``alliance_sample`` alliance cells are ranked as latent states. Each
-    measurement fit runs until reliable (:class:`~credibility.inference.sampling.SamplerConfig`,
+    measurement fit runs until reliable (:class:`~credibility.inference.config.SamplerConfig`,
     up to 4 x ``draws``) unless ``until_reliable=False``; the outcome model then takes
     as many draws as the measurement fit kept. A spec of several dimensions is
     calibrated without cases (the module docstring says what is ranked).
