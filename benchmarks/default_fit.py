@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import json
 import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -45,9 +46,17 @@ def fit_once(size: str, seed: int, spectral: bool = False) -> dict:
     if spectral:
         spec = dataclasses.replace(spec, spectral_states=True)
     started = time.perf_counter()
+
+    def stage(text: str) -> None:
+        # Each stage and check as it happens, on stderr: a long run killed before its
+        # end still says how far it got.
+        print(f"  [seed {seed}, {time.perf_counter() - started:.0f} s] {text}",
+              file=sys.stderr, flush=True)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = CredibilityModel(spec).fit(data, seed=seed, progress=False, outcome="none")
+        fit = CredibilityModel(spec).fit(data, seed=seed, progress=False, outcome="none",
+                                         on_stage=stage)
     seconds = time.perf_counter() - started
     d = fit.diagnostics
     return {"seed": seed, "passed": d.ok, "seconds": round(seconds, 1),
