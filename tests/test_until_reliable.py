@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import warnings
 
 import numpy as np
@@ -75,6 +76,29 @@ def test_stops_at_the_first_checkpoint_that_passes_with_a_fixed_runs_draws(norma
                                       tree["posterior"]["mu"].to_numpy())
         np.testing.assert_array_equal(fixed["sample_stats"]["diverging"].to_numpy(),
                                       tree["sample_stats"]["diverging"].to_numpy())
+
+
+def test_a_run_with_more_chains_than_cores_samples_every_chain_at_once(normal, monkeypatch):
+    """nutpie runs ``cores`` chains to their end before it starts the next, and a
+    checkpoint needs every chain: an until-reliable run asks for all chains at once
+    (decision 64), and its draws are still those of a fixed-length run, which runs
+    ``min(chains, cpu_count)`` at once."""
+    import nutpie
+
+    model, compiled = normal
+    chains = 2 * (os.cpu_count() or 1)
+    asked = []
+    sample = nutpie.sample
+    monkeypatch.setattr(nutpie, "sample", lambda *a, **k: asked.append(k["cores"])
+                        or sample(*a, **k))
+    config = SamplerConfig(draws=30, tune=200, chains=chains, seed=4, max_draws=60)
+    tree, record = run(model, config, progress=False, compiled=compiled, check=failing)
+    assert asked == [chains] and record.draws == 60
+    fixed = sample_model(model, compiled=compiled, draws=60, tune=200, chains=chains, seed=4,
+                         progress=False)
+    assert asked[1:] == [min(chains, os.cpu_count() or 1)]
+    np.testing.assert_array_equal(fixed["posterior"]["mu"].to_numpy(),
+                                  tree["posterior"]["mu"].to_numpy())
 
 
 def test_a_run_that_never_passes_stops_at_the_draw_limit(normal):

@@ -291,8 +291,11 @@ def _run_nutpie(
     on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
     trace = trace_folder() if on_disk else None
     folder = None if trace is None else trace.name
+    # Every chain at once, even on fewer cores: nutpie runs ``cores`` chains to their end
+    # before it starts the next, and a checkpoint needs every chain, so with 4 chains on
+    # 2 cores the first two ran to the draw limit before the others began (decision 64).
     settings = dict(draws=limit, tune=config.tune, chains=config.chains,
-                    cores=min(config.chains, os.cpu_count() or 1), seed=config.seed,
+                    cores=config.chains, seed=config.seed,
                     save_warmup=False, progress_bar=progress,
                     target_accept=config.target_accept, adaptation=config.mass_matrix,
                     progress_callback=observe, progress_rate=200,
