@@ -34,7 +34,7 @@ MAX_SAVE_TRIES = 40
 
 @pytest.fixture(scope="module")
 def fit(tiny_fit: FitResult) -> FitResult:
-    """The session's tiny real fit (tests/conftest.py): any fit will do for the store."""
+    """The tiny real fit the suite shares (tests/conftest.py): any fit will do for the store."""
     return tiny_fit
 
 

@@ -2,7 +2,7 @@
 store records, the `update`, `history`, `diff` and `export --store` commands, and the
 check that an exact update agrees with a from-scratch fit within Monte Carlo error.
 
-Merge tests need no sampling. The sampled tests share the session's `tiny_fit`
+Merge tests need no sampling. The sampled tests share the suite's `tiny_fit`
 (5 commitments, 2000-2006), one exact update of it with the year 2007, and (for
 the Monte Carlo check) one from-scratch fit of the same merged data.
 """
