@@ -21,7 +21,11 @@ import pytest
 from filelock import FileLock
 from python_mode import PYTHON_MODE
 from seeding import seed
-from simulations import tiny_simulation
+from simulations import (
+    TWO_DIMENSION_OUTCOME_SPEC,
+    tiny_simulation,
+    two_dimension_outcome_simulation,
+)
 
 from credibility.data.spec import ModelSpec, parse_spec
 from credibility.inference.diagnostics import ConvergenceWarning
@@ -175,24 +179,34 @@ def shared_fit(factory: pytest.TempPathFactory, name: str,
 
 
 @pytest.fixture(scope="session")
-def dimension_cli_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Simulation, Path]:
-    """SYNTHETIC: ``credibility fit`` of 5 commitments over 2000-2006, two dimensions
-    (``capability_willingness``), 2 chains x 60 draws (its diagnostics are not the
-    point), run once per test run; the simulation and the fit's folder. Read it only."""
+def two_dimension_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Simulation, Path]:
+    """SYNTHETIC: ``credibility fit`` of :func:`two_dimension_outcome_simulation` (20
+    commitments over 2000-2011, two dimensions, 300 cases; the spec written to a file),
+    4 chains x 500 draws and the two-stage outcome model, run once per test run; the
+    simulation and the fit's folder. Read it only.
+
+    One fit of two dimensions serves the command line's round trip, the report's
+    figures, the recovery of each dimension, of their correlation and loadings
+    (tests/test_dimensions_model.py), and of the outcome's slopes
+    (tests/test_dimensions_predictor.py): each fit of two dimensions compiled for 20 to
+    60 s of the suite's time.
+    """
     from cli_helpers import invoke
 
-    sim = simulate("capability_willingness", synthetic_commitments(5, 2, (2000, 2006), seed=1),
-                   seed=seed(2), last_period=2006)
+    sim = two_dimension_outcome_simulation()
 
     def build(folder: Path) -> None:
         tables = sim.data.to_csv(folder / "tables")
+        spec_file = folder / "two_dimensions_outcome.toml"
+        spec_file.write_text(TWO_DIMENSION_OUTCOME_SPEC, encoding="utf-8")
         result = invoke("fit", "--commitments", tables["commitments"], "--signals",
-                        tables["signals"], "--spec", "capability_willingness", "--out",
-                        folder / "fit", "--draws", "60", "--tune", "60", "--chains", "2",
-                        "--fixed-length", "--outcome", "none", "--quiet")
+                        tables["signals"], "--cases", tables["cases"], "--spec", spec_file,
+                        "--out", folder / "fit", "--draws", "500", "--tune", "500",
+                        "--chains", "4", "--seed", str(seed(3)), "--fixed-length",
+                        "--outcome", "two_stage", "--quiet")
         assert result.exit_code == 0, result.output
 
-    return sim, shared_folder(tmp_path_factory, "dimension-cli-fit", build) / "fit"
+    return sim, shared_folder(tmp_path_factory, "two-dimension-fit", build) / "fit"
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from seeding import seed
 
-from credibility.simulate import Simulation, simulate, synthetic_commitments
+from credibility.data.spec import parse_spec
+from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
 from credibility.spec import ModelSpec
 
 #: Explicit priors of persistence and of the alliance effects, shared by the test specs
@@ -132,3 +133,45 @@ def tiny_simulation() -> Simulation:
     """
     return simulate("default", synthetic_commitments(5, 2, (2000, 2006), seed=seed(3)),
                     seed=seed(3), last_period=2006)
+
+
+#: The spec of :func:`two_dimension_outcome_simulation`: two dimensions with strong
+#: loadings (two pure signals each, one cross-loaded), one covariate of the outcome and
+#: no region effects.
+TWO_DIMENSION_OUTCOME_SPEC = spec_head("two_dimensions_outcome",
+                                       priors=STRONG_PRIORS) + """[outcome]
+covariates = ["capability_ratio"]
+region = false
+intercept_sd = 1.5
+credibility_sd = 1.0
+covariate_sd = 1.0
+""" + TWO_DIMENSION_SIGNALS
+
+#: The true measurement parameters of :func:`two_dimension_outcome_simulation`.
+TWO_DIMENSION_FIXED = {
+    "dimension_correlation": [[1.0, 0.3], [0.3, 1.0]],
+    "persistence_commitment": 0.8,
+    "troops": {"loading": 0.6, "noise": 0.3}, "spending": {"loading": 0.4, "noise": 0.3},
+    "frictions": {"loading": -0.5, "noise": 0.2}, "consultation": {"loading": 1.5},
+    "exercises": {"loading": 0.5, "loading_also": {"capability": 0.3}, "noise": 0.3}}
+
+#: The true outcome model of :func:`two_dimension_outcome_simulation`: slopes of
+#: capability and willingness, their interaction, the covariate's effect.
+TWO_DIMENSION_TRUE = {"outcome_intercept": 0.3, "capability": 1.0, "willingness": 1.0,
+                      "outcome_interaction": 0.8, "capability_ratio": -0.5}
+
+
+def two_dimension_outcome_simulation(cases: int = 300) -> Simulation:
+    """SYNTHETIC: 20 commitments in 4 alliances over 2000-2011, two dimensions
+    (:data:`TWO_DIMENSION_OUTCOME_SPEC`, :data:`TWO_DIMENSION_FIXED`), and ``cases``
+    deterrence cases from :data:`TWO_DIMENSION_TRUE`: the data of the suite's shared fit
+    of two dimensions (tests/conftest.py, ``two_dimension_fit``)."""
+    spec = parse_spec(TWO_DIMENSION_OUTCOME_SPEC, source="two_dimensions_outcome.toml")
+    structure = synthetic_commitments(20, 4, (2000, 2011), seed=seed(7), staggered=False)
+    sim = simulate(spec, structure, seed=seed(7), last_period=2011, fixed=TWO_DIMENSION_FIXED)
+    true = TWO_DIMENSION_TRUE
+    return simulate_cases(sim, cases, seed=seed(2), intercept=true["outcome_intercept"],
+                          dimensions={"capability": true["capability"],
+                                      "willingness": true["willingness"]},
+                          interaction=true["outcome_interaction"],
+                          covariates={"capability_ratio": true["capability_ratio"]})

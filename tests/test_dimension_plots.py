@@ -3,8 +3,8 @@ dimensions"): each dimension's trajectories, the map of two dimensions, the load
 with their fixed zeros, and `credibility report` writing them.
 
 Most fits here are made by hand from a SYNTHETIC simulation's truth plus noise (no
-sampling), as in tests/test_plots.py; the report test fits `capability_willingness`
-briefly (2 chains x 60 draws) through the command line.
+sampling), as in tests/test_plots.py; the report test reads the suite's shared fit of
+two dimensions, made through the command line (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -285,10 +285,10 @@ def test_failing_diagnostics_are_written_on_the_dimension_figures(failing_fit: F
 
 @pytest.mark.slow
 def test_report_of_a_fit_of_several_dimensions_writes_their_figures(
-        dimension_cli_fit, tmp_path: Path) -> None:
-    """The report of a short `credibility fit` of 5 commitments (tests/conftest.py; its
-    diagnostics are not the point)."""
-    _, fit_dir = dimension_cli_fit
+        two_dimension_fit, tmp_path: Path) -> None:
+    """The report of the suite's shared `credibility fit` of two dimensions
+    (tests/conftest.py)."""
+    _, fit_dir = two_dimension_fit
     out = tmp_path / "report"
     result = invoke("report", "--fit", fit_dir, "--out", out, "--ppc-draws", "20")
     assert result.exit_code == 0, result.output

@@ -22,8 +22,7 @@ from points import sampler_point
 from scipy import stats
 from seeding import seed
 from simulations import (
-    STRONG_PRIORS,
-    TWO_DIMENSION_SIGNALS,
+    TWO_DIMENSION_FIXED,
     complete_simulation,
     signal_table,
     spec_head,
@@ -48,7 +47,7 @@ from credibility.results.fitting import (
     FitResult,
     label_posterior,
 )
-from credibility.simulate import Simulation, simulate, synthetic_commitments
+from credibility.simulate import Simulation
 
 #: With :func:`simulations.split_signals`, one signal of each kind the model of two
 #: dimensions treats differently: pure on each dimension, cross-loaded, and alliance-level.
@@ -341,11 +340,11 @@ def test_label_posterior_puts_each_dimension_s_cells_in_place():
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::credibility.inference.diagnostics.ConvergenceWarning")
-def test_cli_fit_writes_dimensions_and_the_fit_round_trips(dimension_cli_fit):
-    """A short fit (its diagnostics are not the point) through `credibility fit`
-    (tests/conftest.py, shared with tests/test_dimension_plots.py): dimensions.csv beside
-    credibility.csv, the labelled posterior, and save/load."""
-    sim, out = dimension_cli_fit
+def test_cli_fit_writes_dimensions_and_the_fit_round_trips(two_dimension_fit):
+    """The suite's shared fit of two dimensions through `credibility fit`
+    (tests/conftest.py): dimensions.csv beside credibility.csv, the labelled posterior,
+    and save/load."""
+    sim, out = two_dimension_fit
     fit = FitResult.load(out)
     posterior = fit.posterior["posterior"]
     assert posterior["dimension_credibility"].dims == (
@@ -363,14 +362,14 @@ def test_cli_fit_writes_dimensions_and_the_fit_round_trips(dimension_cli_fit):
     # so their mean over the cells is 0 up to rounding.
     assert np.allclose(frame.groupby("dimension")["mean"].mean(), 0.0, atol=1e-9)
     assert "dimension_correlation[capability, willingness]" in fit.parameters().index
-    assert fit.settings["outcome"] == "none" and "coordinates" not in fit.settings
+    assert fit.settings["outcome"] == "two_stage" and "coordinates" not in fit.settings
     # Not built yet, with an error saying so (decision 45).
     with pytest.raises(ApproximateUpdateError, match=r"several dimensions.*exact update"):
         approximate_update(fit, fit.data, progress=False)
     # Read from the posterior since decision 46: the pointwise log-likelihood (every
     # row, finite), and so reweighted scenarios and the comparison.
     log_lik = signal_log_likelihood(fit)
-    assert log_lik.shape == (2, 60, len(fit.data.signals))
+    assert log_lik.shape == (4, 500, len(fit.data.signals))
     assert np.isfinite(log_lik.values).all()
     row = fit.data.signals.iloc[[0]]
     changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 2)
@@ -385,45 +384,35 @@ def test_cli_fit_writes_dimensions_and_the_fit_round_trips(dimension_cli_fit):
 
 
 # Recovery --------------------------------------------------------------------------
-
-#: Strong loadings on both dimensions: two pure signals each (one with direction -1),
-#: and one cross-loaded.
-RECOVERY = spec_head("two_dimensions_recovery", types=True,
-                     priors=STRONG_PRIORS + "type_sd = 0.3\n") + TWO_DIMENSION_SIGNALS
+# On the suite's shared fit of two dimensions (tests/conftest.py, ``two_dimension_fit``):
+# 20 commitments over 2000-2011, strong loadings on both dimensions (two pure signals
+# each, one with direction -1, and one cross-loaded), 4 chains x 500 draws.
 
 #: The true correlation of the dimensions' commitment innovations.
-TRUE_CORRELATION = 0.5
-#: Raw (signed) loadings; with persistence 0.8 the latent's sd is about 1.7, so the
-#: reported loadings are about 1.7 times these.
-FIXED = {"dimension_correlation": [[1.0, TRUE_CORRELATION], [TRUE_CORRELATION, 1.0]],
-         "persistence_commitment": 0.8,
-         "troops": {"loading": 0.6, "noise": 0.3}, "spending": {"loading": 0.4, "noise": 0.3},
-         "frictions": {"loading": -0.5, "noise": 0.2}, "consultation": {"loading": 1.5},
-         "exercises": {"loading": 0.5, "loading_also": {"capability": 0.3}, "noise": 0.3}}
+TRUE_CORRELATION = TWO_DIMENSION_FIXED["dimension_correlation"][0][1]
 
 #: Two-sided normal quantile for a false failure rate of 1 in 1,000 (tests/test_recovery.py).
 Z = 3.29
 
 
 @pytest.fixture(scope="module")
-def recovery_simulation() -> Simulation:
-    """SYNTHETIC: 30 commitments in 5 alliances over 2000-2014, two dimensions."""
-    spec = parse_spec(RECOVERY, source="two_dimensions_recovery.toml")
-    structure = synthetic_commitments(30, 5, (2000, 2014), seed=seed(7))
-    return simulate(spec, structure, seed=seed(7), last_period=2014, fixed=FIXED)
+def recovery_simulation(two_dimension_fit: tuple[Simulation, Path]) -> Simulation:
+    """SYNTHETIC: the simulation of the shared fit of two dimensions."""
+    return two_dimension_fit[0]
 
 
 def _recovery_fit(sim: Simulation, spec) -> FitResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return CredibilityModel(spec).fit(sim.data, draws=500, tune=500, chains=4,
-                                          seed=seed(3), progress=False, until_reliable=False)
+                                          seed=seed(3), progress=False, until_reliable=False,
+                                          outcome="none")
 
 
 @pytest.fixture(scope="module")
-def recovery_fit(recovery_simulation: Simulation) -> FitResult:
-    """4 chains x 500 draws of the true model (about a minute on two cores)."""
-    return _recovery_fit(recovery_simulation, recovery_simulation.data.spec)
+def recovery_fit(two_dimension_fit: tuple[Simulation, Path]) -> FitResult:
+    """4 chains x 500 draws of the true model (the shared fit)."""
+    return FitResult.load(two_dimension_fit[1])
 
 
 def recovery_metrics(fit: FitResult, truth: xr.Dataset) -> dict[str, tuple]:
@@ -510,8 +499,7 @@ def test_dimension_correlation_and_loadings_are_recovered(recovery_simulation, r
 def test_recovery_check_fails_when_a_pure_signal_is_on_the_wrong_dimension(
         recovery_simulation):
     """Troops (pure capability) declared a willingness signal: the fit must fail the
-    recovery checks (at c. 0.5 the willingness coverage falls to about a half and the
-    correlation's interval moves to about 0.63-0.79)."""
+    recovery checks."""
     spec = recovery_simulation.data.spec
     broken = dataclasses.replace(spec, signals=tuple(
         dataclasses.replace(s, dimension="willingness") if s.name == "troops" else s

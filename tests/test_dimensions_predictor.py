@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -17,65 +18,29 @@ import pytest
 import xarray as xr
 from cli_helpers import invoke
 from seeding import seed
-from simulations import STRONG_PRIORS, TWO_DIMENSION_SIGNALS, spec_head
+from simulations import TWO_DIMENSION_TRUE as TRUE
 
 from credibility import predictor
 from credibility.analysis.checks import outcome_checks
 from credibility.analysis.scenarios import ScenarioWarning, run_scenario
-from credibility.data.spec import parse_spec
 from credibility.errors import FitError, PredictionError, SpecError
 from credibility.inference.diagnostics import ConvergenceWarning
 from credibility.model.index import build_index
 from credibility.predictor import PREDICTION_COLUMNS
 from credibility.results.fitting import CredibilityModel, FitResult
-from credibility.simulate import Simulation, simulate, simulate_cases, synthetic_commitments
-
-#: Two dimensions with strong loadings (two pure signals each, one cross-loaded), one
-#: covariate and no region effects.
-SPEC = spec_head("two_dimensions_outcome", priors=STRONG_PRIORS) + """[outcome]
-covariates = ["capability_ratio"]
-region = false
-intercept_sd = 1.5
-credibility_sd = 1.0
-covariate_sd = 1.0
-""" + TWO_DIMENSION_SIGNALS
-
-FIXED = {"dimension_correlation": [[1.0, 0.3], [0.3, 1.0]],
-         "persistence_commitment": 0.8,
-         "troops": {"loading": 0.6, "noise": 0.3}, "spending": {"loading": 0.4, "noise": 0.3},
-         "frictions": {"loading": -0.5, "noise": 0.2}, "consultation": {"loading": 1.5},
-         "exercises": {"loading": 0.5, "loading_also": {"capability": 0.3}, "noise": 0.3}}
-
-#: The true outcome model: slopes of capability and willingness, their interaction.
-TRUE = {"outcome_intercept": 0.3, "capability": 1.0, "willingness": 1.0,
-        "outcome_interaction": 0.8, "capability_ratio": -0.5}
+from credibility.simulate import Simulation, simulate, simulate_cases
 
 #: Two-sided normal quantile for a false failure rate of 1 in 1,000 (tests/test_recovery.py).
 Z = 3.29
-
-
-def _measurement(seed_value: int) -> Simulation:
-    """SYNTHETIC: 20 commitments in 4 alliances over 2000-2011, two dimensions."""
-    spec = parse_spec(SPEC, source="two_dimensions_outcome.toml")
-    structure = synthetic_commitments(20, 4, (2000, 2011), seed=seed_value, staggered=False)
-    return simulate(spec, structure, seed=seed_value, last_period=2011, fixed=FIXED)
-
-
-def _cases(sim: Simulation, interaction: float, n: int = 300) -> Simulation:
-    return simulate_cases(sim, n, seed=seed(2), intercept=TRUE["outcome_intercept"],
-                          dimensions={"capability": TRUE["capability"],
-                                      "willingness": TRUE["willingness"]},
-                          interaction=interaction,
-                          covariates={"capability_ratio": TRUE["capability_ratio"]})
 
 
 # ----------------------------------------------------------------- fast unit tests
 
 
 @pytest.fixture(scope="module")
-def small() -> Simulation:
-    """SYNTHETIC: the measurement simulation with 300 cases (no fit)."""
-    return _cases(_measurement(seed(7)), TRUE["outcome_interaction"])
+def small(two_dimension_fit: tuple[Simulation, Path]) -> Simulation:
+    """SYNTHETIC: the measurement simulation with 300 cases (tests/conftest.py)."""
+    return two_dimension_fit[0]
 
 
 def test_simulated_cases_follow_the_model_of_two_dimensions(small):
@@ -174,9 +139,10 @@ def _fit(sim: Simulation, outcome: str = "auto") -> FitResult:
 
 
 @pytest.fixture(scope="module")
-def recovery_fit(small: Simulation) -> FitResult:
-    """4 chains x 500 draws of stage 1, then stage 2 (two-stage, the default)."""
-    return _fit(small)
+def recovery_fit(two_dimension_fit: tuple[Simulation, Path]) -> FitResult:
+    """4 chains x 500 draws of stage 1, then stage 2 (two-stage): the suite's shared fit
+    of two dimensions, through ``credibility fit`` (tests/conftest.py)."""
+    return FitResult.load(two_dimension_fit[1])
 
 
 def coefficient_distances(fit: FitResult) -> dict[str, tuple[float, str, float, float]]:
@@ -254,8 +220,8 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
     assert {"outcome_dimension[capability]", "outcome_dimension[willingness]",
             "outcome_interaction"} <= set(table.index)
     assert "outcome_credibility" not in table.index
-    # Scenarios: reweighted (decision 46) and refit, each reports P(success) under
-    # changed troops.
+    # A reweighted scenario (decision 46) reports P(success) under changed troops (a
+    # refit one: the full-tier test below).
     signals = small.data.signals
     row = signals[signals["signal"] == "troops"].iloc[[0]]
     changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 3.0)
@@ -264,11 +230,6 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
         reweighted = run_scenario(recovery_fit, changes)
     assert reweighted.predictions is not None and len(reweighted.predictions) == len(frame)
     assert reweighted.predictions["p_up"].between(0, 1).all()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        scenario = run_scenario(recovery_fit, changes, method="refit")
-    assert scenario.predictions is not None and len(scenario.predictions) == len(frame)
-    assert scenario.predictions["p_up"].between(0, 1).all()
     checks = outcome_checks(recovery_fit)
     assert checks.brier_loo < checks.brier_base_rate, (checks.brier_loo, checks.brier_base_rate)
     recovery_fit.save(tmp_path / "fit")
@@ -280,3 +241,20 @@ def test_predict_and_the_tables_of_a_fit_of_two_dimensions(recovery_fit, small, 
     written = pd.read_csv(tmp_path / "p.csv")
     assert tuple(written.columns) == PREDICTION_COLUMNS and len(written) == len(frame)
     np.testing.assert_allclose(written["p_mean"], frame["p_mean"], rtol=1e-6)
+
+
+# Full tier (a refit compiles both stages of two dimensions again: about 30 s): the fast
+# tier checks a refit scenario of one dimension (tests/test_scenarios.py) and the
+# reweighted scenario of two (above).
+@pytest.mark.full
+def test_a_refit_scenario_of_two_dimensions_reports_p_success(recovery_fit, small):
+    signals = small.data.signals
+    row = signals[signals["signal"] == "troops"].iloc[[0]]
+    changes = row[["commitment_id", "period", "signal"]].assign(value=row["value"] * 3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scenario = run_scenario(recovery_fit, changes, method="refit")
+    assert scenario.method == "refit"
+    assert scenario.predictions is not None
+    assert len(scenario.predictions) == len(small.data.cases)
+    assert scenario.predictions["p_up"].between(0, 1).all()

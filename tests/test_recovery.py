@@ -74,6 +74,8 @@ def test_posterior_recovers_true_credibility(recovery_simulation):
     assert fit.diagnostics.divergences == 0
 
 
+# Full tier: the check's power (the fast tier runs the check itself above).
+@pytest.mark.full
 def test_recovery_check_fails_on_a_broken_model(recovery_simulation):
     """Flipping every signal's direction in the fitted model must fail the check."""
     spec = recovery_simulation.data.spec

@@ -319,7 +319,10 @@ def test_a_fit_whose_first_check_fails_samples_again_in_adapted_coordinates(monk
     assert FitResult.load(tmp_path / "fit").sampled_spec == fit.sampled_spec
 
 
-
+# Full tier (a model in spectral states compiled for 17-34 s of the suite's time): the
+# fast tier checks the choice of coordinates (tests/test_measurement.py) and the rerun
+# in adapted coordinates above.
+@pytest.mark.full
 def test_a_fit_of_large_data_starts_in_spectral_states(monkeypatch, tmp_path):
     """From SPECTRAL_CELLS commitment-periods on, a fit that adapts its coordinates
     samples spectral states from the start (decision 57; the choice is tested in
