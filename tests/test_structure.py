@@ -79,7 +79,6 @@ LONG_FUNCTIONS: set[str] = {
     "analysis:signal_log_likelihood",
     "dimensions:build_dimensional_model",
     "results:fit",
-    "model:signal_parameters",
     "inference:_run_nutpie",
     "inference:sample_model",
     "analysis:run_scenario",
