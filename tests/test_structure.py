@@ -77,7 +77,6 @@ LONG_MODULES: set[str] = set()
 LONG_FUNCTIONS: set[str] = {
     "analysis:build_approximate_model",
     "analysis:signal_log_likelihood",
-    "dimensions:build_dimensional_model",
     "results:fit",
     "inference:_run_nutpie",
     "inference:sample_model",
@@ -85,6 +84,9 @@ LONG_FUNCTIONS: set[str] = {
     # Long for their docstrings (50-80 lines of parameters and examples); the bodies
     # are 60-75 lines, one simulation step after another.
     "simulate:simulate", "simulate:simulate_cases",
+    # Long for its docstring: 74 lines naming the model's variables and
+    # deterministics; the body, 43 lines, is one step after another (decision 66).
+    "dimensions:build_dimensional_model",
 }
 
 MAX_MODULE_LINES = 600
