@@ -77,7 +77,6 @@ LONG_MODULES: set[str] = set()
 LONG_FUNCTIONS: set[str] = {
     "analysis:build_approximate_model",
     "analysis:signal_log_likelihood",
-    "results:fit",
     "inference:_run_nutpie",
     "inference:sample_model",
     "analysis:run_scenario",
@@ -87,6 +86,10 @@ LONG_FUNCTIONS: set[str] = {
     # Long for its docstring: 74 lines naming the model's variables and
     # deterministics; the body, 43 lines, is one step after another (decision 66).
     "dimensions:build_dimensional_model",
+    # Long for its docstring (50 lines: every option) and signature (22 lines, 17
+    # keyword arguments); the body, 68 lines, is the fit's steps, most of them named
+    # functions (decision 66).
+    "results:fit",
 }
 
 MAX_MODULE_LINES = 600
