@@ -77,8 +77,6 @@ LONG_MODULES: set[str] = set()
 LONG_FUNCTIONS: set[str] = {
     "analysis:build_approximate_model",
     "analysis:signal_log_likelihood",
-    "inference:_run_nutpie",
-    "inference:sample_model",
     "analysis:run_scenario",
     # Long for their docstrings (50-80 lines of parameters and examples); the bodies
     # are 60-75 lines, one simulation step after another.
