@@ -76,7 +76,6 @@ LONG_MODULES: set[str] = set()
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
 LONG_FUNCTIONS: set[str] = {
     "analysis:signal_log_likelihood",
-    "analysis:run_scenario",
     # Long for their docstrings (50-80 lines of parameters and examples); the bodies
     # are 60-75 lines, one simulation step after another.
     "simulate:simulate", "simulate:simulate_cases",
