@@ -75,7 +75,6 @@ LONG_MODULES: set[str] = set()
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
 LONG_FUNCTIONS: set[str] = {
-    "analysis:signal_log_likelihood",
     # Long for their docstrings (50-80 lines of parameters and examples); the bodies
     # are 60-75 lines, one simulation step after another.
     "simulate:simulate", "simulate:simulate_cases",
@@ -86,6 +85,9 @@ LONG_FUNCTIONS: set[str] = {
     # keyword arguments); the body, 68 lines, is the fit's steps, most of them named
     # functions (decision 66).
     "results:fit",
+    # Long for its docstring (52 lines: what a row's term is, and for which rows); the
+    # body is 36 lines (decision 66).
+    "analysis:signal_log_likelihood",
 }
 
 MAX_MODULE_LINES = 600
