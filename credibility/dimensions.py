@@ -319,109 +319,37 @@ def build_dimensional_model(
     index = index or build_index(data, spec)
     warn_unused_signals(index)
     priors = signal_priors(data, spec, index=index)
-    signals = index.signals
-    dimensions = spec.dimensions
-    n_dims = len(dimensions)
-    pattern = loading_pattern(signals, dimensions)
-    rows, columns = np.nonzero(pattern)
+    signals, cells = index.signals, index.cells
+    n_dims = len(spec.dimensions)
+    pattern = loading_pattern(signals, spec.dimensions)
     split_rows = spec.between_within_rows
-    coords = {
-        **model_coords(index),
-        "dimension": list(dimensions),
-        "with_dimension": list(dimensions),
-        "loading_entry": [f"{signals[r].name}:{dimensions[c]}"
-                          for r, c in zip(rows, columns, strict=True)],
-    }
-    if split_rows:
-        between_rows, between_columns = np.nonzero(pattern[:, split_rows])
-        coords["between_dimension"] = list(spec.between_within)
-        coords["level_dimension"] = [d for d in dimensions if d not in spec.between_within]
-        coords["within_coordinate"] = np.arange(index.cells.size - index.cells.n_units)
-        coords["loading_between_entry"] = [
-            f"{signals[r].name}:{spec.between_within[c]}"
-            for r, c in zip(between_rows, between_columns, strict=True)]
-    p = spec.priors
-    with pm.Model(coords=coords) as model:
-        if spec.dynamics == "ar1":
-            rho_alliance = pm.Beta("persistence_alliance", p.persistence_alpha,
-                                   p.persistence_beta, dims="dimension")
-            rho_commitment = pm.Beta("persistence_commitment", p.persistence_alpha,
-                                     p.persistence_beta, dims="dimension")
-        else:
-            rho_alliance = pm.HalfNormal("step_alliance", p.random_walk_step_sd, dims="dimension")
-            rho_commitment = pm.HalfNormal("step_commitment", p.random_walk_step_sd,
-                                           dims="dimension")
-        sd_alliance_mean = pm.HalfNormal("sd_alliance_mean", p.alliance_mean_sd,
-                                         dims="dimension")
-        sd_alliance_dynamics = pm.HalfNormal("sd_alliance_dynamics", p.alliance_dynamics_sd,
-                                             dims="dimension")
-        alliance_mean = _zero_sum("alliance_effect_raw", 1.0, "alliance", len(index.alliances),
-                                  n_dims)
-        ac = index.alliance_cells
-        alliance_lasting = sd_alliance_mean[:, None] * alliance_mean[:, ac.unit]
-        alliance_moving = (sd_alliance_dynamics[:, None]
-                           * _alliance_paths(ac, rho_alliance, n_dims, spec.dynamics))
-        alliance_level = alliance_lasting + alliance_moving
-        cells = index.cells
-        group_mean = alliance_level[:, index.cell_alliance_cell]
-        # Each commitment's constant group mean: the between levels' prior mean. (A
-        # between-within dimension's within path keeps group_mean: its density is
-        # integrated over each commitment's own mean, so constants drop out of it.)
-        lasting_mean = sd_alliance_mean[:, None] * alliance_mean[:, index.commitment_alliance]
-        if spec.region_effects and len(index.regions) > 1:
-            region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions),
-                               n_dims)
-            group_mean = group_mean + region[:, index.commitment_region[cells.unit]]
-            lasting_mean = lasting_mean + region[:, index.commitment_region]
-        if spec.type_effects and len(index.types) > 1:
-            type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types), n_dims)
-            group_mean = group_mean + type_effect[:, index.commitment_type[cells.unit]]
-            lasting_mean = lasting_mean + type_effect[:, index.commitment_type]
-
+    with pm.Model(coords=_dimension_coords(index, spec, pattern)) as model:
+        rho_alliance, rho_commitment = _dynamics_priors(spec)
+        groups = _group_levels(index, spec, rho_alliance)
         # Correlated innovations of the commitment paths: R ~ LKJ(eta), unit sds.
         cholesky = pm.LKJCorr("dimension_correlation_cholesky", n=n_dims,
-                              eta=p.dimension_correlation_eta,
+                              eta=spec.priors.dimension_correlation_eta,
                               dims=("dimension", "with_dimension"))
         correlation = pm.Deterministic("dimension_correlation", cholesky @ cholesky.T,
                                        dims=("dimension", "with_dimension"))
-        # Centred states, each dimension's sum-to-zero part (what the likelihood sees:
-        # the location anchor) and its mean, which only the prior pins down.
-        if split_rows:
-            # A between-within dimension's within path is each commitment's path less
-            # its own mean: it has no level (decision 47).
-            kept = [d for d in range(n_dims) if d not in split_rows]
-            state = pt.zeros((n_dims, cells.size))[kept].set(
-                pm.Flat("commitment_state", dims=("level_dimension", "cell"),
-                        default_transform=ZeroSumTransform([-1])))
-            state = state[split_rows].set(_within_paths(cells, len(split_rows)))
-            level = pt.zeros(n_dims)[kept].set(
-                pm.Flat("commitment_level", dims="level_dimension"))
-        else:
-            state = pm.Flat("commitment_state", dims=("dimension", "cell"),
-                            default_transform=ZeroSumTransform([-1]))
-            level = pm.Flat("commitment_level", dims="dimension")
-        _correlated_path_prior(state + level[:, None] - group_mean, cells, rho_commitment,
-                               correlation, cholesky, spec.dynamics,
+        state, level = _commitment_states(cells, n_dims, split_rows)
+        _correlated_path_prior(state + level[:, None] - groups.group_mean, cells,
+                               rho_commitment, correlation, cholesky, spec.dynamics,
                                np.eye(n_dims)[:, split_rows] if split_rows else None)
-
         direction = np.array([s.direction for s in signals], dtype=np.float64)
         loading = _pattern_loadings("loading_magnitude", "loading_entry", pattern, signals,
                                     priors, direction)
         # The likelihood's alliance latent: alliance levels less the states' mean.
-        alliance_latent = alliance_level - level[:, None]
+        alliance_latent = groups.alliance_level - level[:, None]
         split = None
         if split_rows:
-            split = _between_within(split_rows, signals, pattern, priors, lasting_mean,
-                                    alliance_lasting, alliance_moving, direction)
+            split = _between_within(split_rows, signals, pattern, priors, groups.lasting_mean,
+                                    groups.alliance_lasting, groups.alliance_moving,
+                                    direction)
             alliance_latent = pt.set_subtensor(alliance_latent[split_rows],
                                                split.alliance_within)
-            # The likelihood sees one column per dimension (a between-within dimension's
-            # within path) and one per between-within dimension (its lasting level).
-            columns_latent = pt.concatenate([state, split.between[:, cells.unit]])
-            alliance_columns = pt.concatenate([alliance_latent, split.alliance_between])
-            loading_columns = pt.concatenate([loading, split.loading], axis=1)
-        else:
-            columns_latent, alliance_columns, loading_columns = state, alliance_latent, loading
+        columns_latent, alliance_columns, loading_columns = _likelihood_columns(
+            state, alliance_latent, loading, cells, split)
         parameters = signal_parameters(index, spec, priors, loading_columns,
                                        alliance_columns.T)
         _report(state, alliance_latent, loading, cells, split, split_rows)
@@ -429,6 +357,123 @@ def build_dimensional_model(
         add_likelihoods(index.families, signals, latent, loading_columns,
                         **parameters.arguments(), one_hot=one_hot)
     return model
+
+
+def _dimension_coords(index: ModelIndex, spec: ModelSpec, pattern: np.ndarray
+                      ) -> dict[str, list]:
+    """The model's coordinates: the index's, the dimensions and the free loadings, and
+    with ``[model] between_within`` the between-within dimensions' own."""
+    signals, dimensions = index.signals, spec.dimensions
+    rows, columns = np.nonzero(pattern)
+    coords = {
+        **model_coords(index),
+        "dimension": list(dimensions),
+        "with_dimension": list(dimensions),
+        "loading_entry": [f"{signals[r].name}:{dimensions[c]}"
+                          for r, c in zip(rows, columns, strict=True)],
+    }
+    if spec.between_within_rows:
+        between_rows, between_columns = np.nonzero(pattern[:, spec.between_within_rows])
+        coords["between_dimension"] = list(spec.between_within)
+        coords["level_dimension"] = [d for d in dimensions if d not in spec.between_within]
+        coords["within_coordinate"] = np.arange(index.cells.size - index.cells.n_units)
+        coords["loading_between_entry"] = [
+            f"{signals[r].name}:{spec.between_within[c]}"
+            for r, c in zip(between_rows, between_columns, strict=True)]
+    return coords
+
+
+def _dynamics_priors(spec: ModelSpec) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Each dimension's alliance and commitment persistences (``ar1``) or step sds
+    (``random_walk``), in the model in context."""
+    p = spec.priors
+    if spec.dynamics == "ar1":
+        return (pm.Beta("persistence_alliance", p.persistence_alpha, p.persistence_beta,
+                        dims="dimension"),
+                pm.Beta("persistence_commitment", p.persistence_alpha, p.persistence_beta,
+                        dims="dimension"))
+    return (pm.HalfNormal("step_alliance", p.random_walk_step_sd, dims="dimension"),
+            pm.HalfNormal("step_commitment", p.random_walk_step_sd, dims="dimension"))
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """The alliance levels, ``(dimension, alliance_cell)``, in a lasting and a moving
+    part, and the commitments' group means: per cell (``group_mean``, the commitment
+    paths' mean) and per commitment (``lasting_mean``, the between levels' mean)."""
+
+    alliance_lasting: pt.TensorVariable
+    alliance_moving: pt.TensorVariable
+    alliance_level: pt.TensorVariable
+    group_mean: pt.TensorVariable
+    lasting_mean: pt.TensorVariable
+
+
+def _group_levels(index: ModelIndex, spec: ModelSpec, rho_alliance: pt.TensorVariable
+                  ) -> _Groups:
+    """Alliance scales, effects and paths, and region and type effects, of every
+    dimension, in the model in context."""
+    p, n_dims, cells = spec.priors, len(spec.dimensions), index.cells
+    sd_alliance_mean = pm.HalfNormal("sd_alliance_mean", p.alliance_mean_sd, dims="dimension")
+    sd_alliance_dynamics = pm.HalfNormal("sd_alliance_dynamics", p.alliance_dynamics_sd,
+                                         dims="dimension")
+    alliance_mean = _zero_sum("alliance_effect_raw", 1.0, "alliance", len(index.alliances),
+                              n_dims)
+    ac = index.alliance_cells
+    alliance_lasting = sd_alliance_mean[:, None] * alliance_mean[:, ac.unit]
+    alliance_moving = (sd_alliance_dynamics[:, None]
+                       * _alliance_paths(ac, rho_alliance, n_dims, spec.dynamics))
+    alliance_level = alliance_lasting + alliance_moving
+    group_mean = alliance_level[:, index.cell_alliance_cell]
+    # Each commitment's constant group mean: the between levels' prior mean. (A
+    # between-within dimension's within path keeps group_mean: its density is
+    # integrated over each commitment's own mean, so constants drop out of it.)
+    lasting_mean = sd_alliance_mean[:, None] * alliance_mean[:, index.commitment_alliance]
+    if spec.region_effects and len(index.regions) > 1:
+        region = _zero_sum("region_effect", p.region_sd, "region", len(index.regions), n_dims)
+        group_mean = group_mean + region[:, index.commitment_region[cells.unit]]
+        lasting_mean = lasting_mean + region[:, index.commitment_region]
+    if spec.type_effects and len(index.types) > 1:
+        type_effect = _zero_sum("type_effect", p.type_sd, "type", len(index.types), n_dims)
+        group_mean = group_mean + type_effect[:, index.commitment_type[cells.unit]]
+        lasting_mean = lasting_mean + type_effect[:, index.commitment_type]
+    return _Groups(alliance_lasting=alliance_lasting, alliance_moving=alliance_moving,
+                   alliance_level=alliance_level, group_mean=group_mean,
+                   lasting_mean=lasting_mean)
+
+
+def _commitment_states(cells: UnitCells, n_dims: int, split_rows: list[int]
+                       ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Centred commitment states ``(dimension, cell)``, each dimension's sum-to-zero
+    part (what the likelihood sees: the location anchor), and their means
+    ``(dimension,)``, which only the prior pins down, in the model in context."""
+    if not split_rows:
+        return (pm.Flat("commitment_state", dims=("dimension", "cell"),
+                        default_transform=ZeroSumTransform([-1])),
+                pm.Flat("commitment_level", dims="dimension"))
+    # A between-within dimension's within path is each commitment's path less its own
+    # mean: it has no level (decision 47).
+    kept = [d for d in range(n_dims) if d not in split_rows]
+    state = pt.zeros((n_dims, cells.size))[kept].set(
+        pm.Flat("commitment_state", dims=("level_dimension", "cell"),
+                default_transform=ZeroSumTransform([-1])))
+    state = state[split_rows].set(_within_paths(cells, len(split_rows)))
+    level = pt.zeros(n_dims)[kept].set(pm.Flat("commitment_level", dims="level_dimension"))
+    return state, level
+
+
+def _likelihood_columns(
+    state: pt.TensorVariable, alliance_latent: pt.TensorVariable, loading: pt.TensorVariable,
+    cells: UnitCells, split: _Split | None,
+) -> tuple[pt.TensorVariable, pt.TensorVariable, pt.TensorVariable]:
+    """The latent, alliance latent and loadings the likelihood sees: one column per
+    dimension (a between-within dimension's within path) and one per between-within
+    dimension (its lasting level)."""
+    if split is None:
+        return state, alliance_latent, loading
+    return (pt.concatenate([state, split.between[:, cells.unit]]),
+            pt.concatenate([alliance_latent, split.alliance_between]),
+            pt.concatenate([loading, split.loading], axis=1))
 
 
 @dataclass(frozen=True)

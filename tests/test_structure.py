@@ -75,15 +75,19 @@ LONG_MODULES: set[str] = set()
 
 #: Functions over MAX_FUNCTION_LINES lines today, as ``module:function``.
 LONG_FUNCTIONS: set[str] = {
-    "analysis:build_approximate_model",
-    "analysis:signal_log_likelihood", "dimensions:build_dimensional_model", "results:fit",
-    "model:build_index", "model:add_likelihoods",
-    "model:signal_parameters",
-    "inference:_run_nutpie", "inference:sample_model",
-    "analysis:run_scenario",
     # Long for their docstrings (50-80 lines of parameters and examples); the bodies
     # are 60-75 lines, one simulation step after another.
     "simulate:simulate", "simulate:simulate_cases",
+    # Long for its docstring: 74 lines naming the model's variables and
+    # deterministics; the body, 43 lines, is one step after another (decision 66).
+    "dimensions:build_dimensional_model",
+    # Long for its docstring (50 lines: every option) and signature (22 lines, 17
+    # keyword arguments); the body, 68 lines, is the fit's steps, most of them named
+    # functions (decision 66).
+    "results:fit",
+    # Long for its docstring (52 lines: what a row's term is, and for which rows); the
+    # body is 36 lines (decision 66).
+    "analysis:signal_log_likelihood",
 }
 
 MAX_MODULE_LINES = 600

@@ -318,12 +318,43 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
     cells, a_cells = new_index.cells, new_index.alliance_cells
     new_c = np.flatnonzero(cells.period > last)
     new_a = np.flatnonzero(a_cells.period > last)
+    latent_map = _latent_map(new_index, new_c, new_a, units, last)
+    families = _new_family_rows(new_index.families, np.flatnonzero(added), latent_map)
+    _check_carried(families, data, boundary)
+    signals = new_index.signals
+    coords = _approximate_coords(new_index, mean.size, new_c.size, new_a.size)
+    with pm.Model(coords=coords) as model:
+        u = pm.Normal("prior_innovation", 0.0, 1.0, dims="prior_coordinate")
+        z = pt.as_tensor(mean) + pt.dot(pt.as_tensor(chol), u)
+        part = {b.name: b.unpack(z) for b in blocks}
+        spread = part["latent_sd"][0]
+        for name in ("persistence_alliance", "persistence_commitment", "sd_alliance_dynamics",
+                     "latent_sd"):
+            pm.Deterministic(name, part[name][0])
+        x, alliance_new = _new_states(part, units, new_index, new_c, new_a, last)
+        pm.Deterministic("credibility_new", x / spread, dims="new_cell")
+        pm.Deterministic("alliance_level_new", alliance_new / spread, dims="new_alliance_cell")
+        lagged = _revised_states(part, units, new_index, spread)
+        direction = np.array([s.direction for s in signals], dtype=np.float64)
+        loading = direction * part["loading_magnitude"]
+        pm.Deterministic("loading", loading * spread, dims="signal")
+        add_likelihoods(families, signals, pt.concatenate([x, alliance_new, *lagged]), loading,
+                        **_signal_arguments(part, signals, coords),
+                        fused=fused_likelihood(fit.sampler_config.backend))
+    return model, {"index": new_index, "old_index": old_index, "new_cells": new_c,
+                   "new_alliance_cells": new_a, "last": last, **units}
+
+
+def _latent_map(index: ModelIndex, new_c: np.ndarray, new_a: np.ndarray, units: dict,
+                last: int) -> np.ndarray:
+    """Each cell's entry in the update model's latent (-1 where it has none): the new
+    commitment cells, the new alliance cells, then the smoothed periods' states."""
+    cells, a_cells = index.cells, index.alliance_cells
     latent_map = np.full(cells.size + a_cells.size, -1, dtype=np.int64)
     latent_map[new_c] = np.arange(new_c.size)
     latent_map[cells.size + new_a] = new_c.size + np.arange(new_a.size)
     # Rows added in the smoothed periods observe the revised states (after the new
     # cells in the latent vector: each lag's commitment states, then its alliance levels).
-    new_rows = np.flatnonzero(added)
     offset = new_c.size + new_a.size
     for lag, a_held, c_held in [(0, units["alliances"], units["commitments"]),
                                 *units["lags"]]:
@@ -334,7 +365,12 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
             inside[inside] = held[position[inside]] == unit_cells.unit[at][inside]
             latent_map[base + at[inside]] = offset + position[inside]
             offset += held.size
-    families = _new_family_rows(new_index.families, new_rows, latent_map)
+    return latent_map
+
+
+def _check_carried(families: dict[str, FamilyObservations], data: CredibilityData,
+                   boundary: int) -> None:
+    """Refuse a new row whose state the update does not carry (no latent entry)."""
     unmapped = [obs.row[obs.latent < 0] for obs in families.values()]
     unmapped = np.concatenate(unmapped) if unmapped else np.zeros(0, dtype=np.int64)
     if unmapped.size:
@@ -345,113 +381,115 @@ def build_approximate_model(fit, data: CredibilityData) -> tuple[pm.Model, dict]
             f"update does not carry ({unit!r} is not active in {boundary}, the last period "
             "with data); use the exact update")
 
-    signals = new_index.signals
-    names = [s.name for s in signals]
-    coords = {"prior_coordinate": np.arange(mean.size), "new_cell": np.arange(new_c.size),
-              "new_alliance_cell": np.arange(new_a.size), "signal": names,
-              "alliance": list(new_index.alliances),
-              "signal_intercept": [s.name for s in signals if s.family != "ordinal"],
-              "signal_noise": [s.name for s in signals if s.family in ("count", "amount",
-                                                                       "ratio")],
-              "signal_proportion": [s.name for s in signals if s.family == "proportion"],
-              "signal_ordinal": [s.name for s in signals if s.family == "ordinal"],
-              "type": list(new_index.types), "region": list(new_index.regions)}
-    with pm.Model(coords=coords) as model:
-        u = pm.Normal("prior_innovation", 0.0, 1.0, dims="prior_coordinate")
-        z = pt.as_tensor(mean) + pt.dot(pt.as_tensor(chol), u)
-        part = {b.name: b.unpack(z) for b in blocks}
-        rho_a = part["persistence_alliance"][0]
-        rho_c = part["persistence_commitment"][0]
-        scale_a = part["sd_alliance_dynamics"][0]
-        spread = part["latent_sd"][0]
-        for name in ("persistence_alliance", "persistence_commitment", "sd_alliance_dynamics",
-                     "latent_sd"):
-            pm.Deterministic(name, part[name][0])
 
-        # Carry the alliance paths forward from the last fitted period.
-        a_pos = np.full(new_index.alliance_cells.n_units, -1)
-        a_pos[units["alliances"]] = np.arange(units["alliances"].size)
-        a_unit, a_step = a_cells.unit[new_a], a_cells.period[new_a] - last
-        steps = int(max(a_step.max(initial=0), (cells.period[new_c] - last).max(initial=0)))
-        e_a = pm.Normal("new_alliance_innovation", 0.0, 1.0, dims="new_alliance_cell")
-        mean_a = part["alliance_mean"][a_pos[a_unit]]
-        last_a = part["alliance_last"][a_pos[a_unit]]
-        alliance_new = mean_a + rho_a**a_step * (last_a - mean_a) + scale_a * pt.sqrt(
-            1.0 - rho_a**2) * _accumulate(e_a, a_unit, a_step, rho_a, steps)
-        alliance_mean = pt.zeros(len(new_index.alliances))[units["alliances"]].set(
-            part["alliance_mean"])
-        pm.Deterministic("alliance_mean", alliance_mean, dims="alliance")
+def _approximate_coords(index: ModelIndex, n_prior: int, n_new: int, n_new_alliance: int
+                        ) -> dict[str, list]:
+    """The update model's coordinates."""
+    signals = index.signals
+    return {"prior_coordinate": np.arange(n_prior), "new_cell": np.arange(n_new),
+            "new_alliance_cell": np.arange(n_new_alliance),
+            "signal": [s.name for s in signals], "alliance": list(index.alliances),
+            "signal_intercept": [s.name for s in signals if s.family != "ordinal"],
+            "signal_noise": [s.name for s in signals if s.family in ("count", "amount",
+                                                                     "ratio")],
+            "signal_proportion": [s.name for s in signals if s.family == "proportion"],
+            "signal_ordinal": [s.name for s in signals if s.family == "ordinal"],
+            "type": list(index.types), "region": list(index.regions)}
 
-        c_pos = np.full(cells.n_units, -1)
-        c_pos[units["commitments"]] = np.arange(units["commitments"].size)
-        c_unit, c_step = cells.unit[new_c], cells.period[new_c] - last
-        e_c = pm.Normal("new_commitment_innovation", 0.0, 1.0, dims="new_cell")
-        path = rho_c**c_step * part["commitment_last"][c_pos[c_unit]] + _accumulate(
-            e_c, c_unit, c_step, rho_c, steps)
-        lookup = np.full((a_cells.n_units, new_index.periods.size), -1, dtype=np.int64)
-        lookup[a_unit, a_cells.period[new_a]] = np.arange(new_a.size)
-        x = alliance_new[lookup[new_index.commitment_alliance[c_unit], cells.period[new_c]]] + path
+
+def _new_states(part: dict, units: dict, index: ModelIndex, new_c: np.ndarray,
+                new_a: np.ndarray, last: int) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """The latent of the new commitment cells and the new alliance levels, carried
+    forward from the last period with data by the AR(1) dynamics (in the model in
+    context; raw scale)."""
+    cells, a_cells = index.cells, index.alliance_cells
+    rho_a = part["persistence_alliance"][0]
+    rho_c = part["persistence_commitment"][0]
+    scale_a = part["sd_alliance_dynamics"][0]
+    a_pos = np.full(a_cells.n_units, -1)
+    a_pos[units["alliances"]] = np.arange(units["alliances"].size)
+    a_unit, a_step = a_cells.unit[new_a], a_cells.period[new_a] - last
+    steps = int(max(a_step.max(initial=0), (cells.period[new_c] - last).max(initial=0)))
+    e_a = pm.Normal("new_alliance_innovation", 0.0, 1.0, dims="new_alliance_cell")
+    mean_a = part["alliance_mean"][a_pos[a_unit]]
+    last_a = part["alliance_last"][a_pos[a_unit]]
+    alliance_new = mean_a + rho_a**a_step * (last_a - mean_a) + scale_a * pt.sqrt(
+        1.0 - rho_a**2) * _accumulate(e_a, a_unit, a_step, rho_a, steps)
+    alliance_mean = pt.zeros(len(index.alliances))[units["alliances"]].set(
+        part["alliance_mean"])
+    pm.Deterministic("alliance_mean", alliance_mean, dims="alliance")
+
+    c_pos = np.full(cells.n_units, -1)
+    c_pos[units["commitments"]] = np.arange(units["commitments"].size)
+    c_unit, c_step = cells.unit[new_c], cells.period[new_c] - last
+    e_c = pm.Normal("new_commitment_innovation", 0.0, 1.0, dims="new_cell")
+    path = rho_c**c_step * part["commitment_last"][c_pos[c_unit]] + _accumulate(
+        e_c, c_unit, c_step, rho_c, steps)
+    lookup = np.full((a_cells.n_units, index.periods.size), -1, dtype=np.int64)
+    lookup[a_unit, a_cells.period[new_a]] = np.arange(new_a.size)
+    x = alliance_new[lookup[index.commitment_alliance[c_unit], cells.period[new_c]]] + path
+    if "type_effect" in part:
+        type_effect = pm.Deterministic("type_effect", part["type_effect"], dims="type")
+        x = x + type_effect[index.commitment_type[c_unit]]
+    if "region_effect" in part:
+        region = pm.Deterministic("region_effect", part["region_effect"], dims="region")
+        x = x + region[index.commitment_region[c_unit]]
+    return x, alliance_new
+
+
+def _revised_states(part: dict, units: dict, index: ModelIndex, spread: pt.TensorVariable
+                    ) -> list[pt.TensorVariable]:
+    """The last SMOOTHED_PERIODS fitted periods, revised by what the new rows say about
+    them through the prior's correlations (earlier periods keep their draws): per lag
+    the commitments' latent and the alliance levels, reported per latent sd."""
+    revised = [(0, units["alliances"], units["commitments"], part["alliance_last"],
+                part["commitment_last"])]
+    revised += [(lag, a_held, c_held, part[f"alliance_level_lag{lag}"],
+                 part[f"commitment_path_lag{lag}"])
+                for lag, a_held, c_held in units["lags"]]
+    lagged = []
+    for lag, a_held, c_held, level, path_lag in revised:
+        where = np.full(len(index.alliances), -1)
+        where[a_held] = np.arange(a_held.size)
+        x_lag = level[where[index.commitment_alliance[c_held]]] + path_lag
         if "type_effect" in part:
-            type_effect = pm.Deterministic("type_effect", part["type_effect"], dims="type")
-            x = x + type_effect[new_index.commitment_type[c_unit]]
+            x_lag = x_lag + part["type_effect"][index.commitment_type[c_held]]
         if "region_effect" in part:
-            region = pm.Deterministic("region_effect", part["region_effect"], dims="region")
-            x = x + region[new_index.commitment_region[c_unit]]
-        pm.Deterministic("credibility_new", x / spread, dims="new_cell")
-        pm.Deterministic("alliance_level_new", alliance_new / spread, dims="new_alliance_cell")
-        # The last SMOOTHED_PERIODS fitted periods, revised by what the new rows say
-        # about them through the prior's correlations; earlier periods keep their draws.
-        revised = [(0, units["alliances"], units["commitments"], part["alliance_last"],
-                    part["commitment_last"])]
-        revised += [(lag, a_held, c_held, part[f"alliance_level_lag{lag}"],
-                     part[f"commitment_path_lag{lag}"])
-                    for lag, a_held, c_held in units["lags"]]
-        lagged = []
-        for lag, a_held, c_held, level, path_lag in revised:
-            where = np.full(len(new_index.alliances), -1)
-            where[a_held] = np.arange(a_held.size)
-            x_lag = level[where[new_index.commitment_alliance[c_held]]] + path_lag
-            if "type_effect" in part:
-                x_lag = x_lag + part["type_effect"][new_index.commitment_type[c_held]]
-            if "region_effect" in part:
-                x_lag = x_lag + part["region_effect"][new_index.commitment_region[c_held]]
-            pm.Deterministic(f"credibility_lag{lag}", x_lag / spread)
-            pm.Deterministic(f"alliance_level_lag{lag}", level / spread)
-            lagged += [x_lag, level]
+            x_lag = x_lag + part["region_effect"][index.commitment_region[c_held]]
+        pm.Deterministic(f"credibility_lag{lag}", x_lag / spread)
+        pm.Deterministic(f"alliance_level_lag{lag}", level / spread)
+        lagged += [x_lag, level]
+    return lagged
 
-        direction = np.array([s.direction for s in signals], dtype=np.float64)
-        loading = direction * part["loading_magnitude"]
-        pm.Deterministic("loading", loading * spread, dims="signal")
-        values = {}
-        for name, dim in (("intercept", "signal_intercept"), ("noise", "signal_noise"),
-                          ("precision", "signal_proportion"),
-                          ("cutpoint_first", "signal_ordinal")):
-            if name in part:
-                values[name] = pm.Deterministic(name, part[name], dims=dim)
-        if "cutpoint_log_gap" in part:
-            values["cutpoint_log_gap"] = pm.Deterministic("cutpoint_log_gap",
-                                                          part["cutpoint_log_gap"])
-        positions = {}
-        for name, members in (("intercept", coords["signal_intercept"]),
-                              ("noise", coords["signal_noise"]),
-                              ("precision", coords["signal_proportion"]),
-                              ("ordinal", coords["signal_ordinal"])):
-            position = np.full(len(signals), -1)
-            position[[names.index(n) for n in members]] = np.arange(len(members))
-            positions[name] = position
-        ordinals = tuple(s for s in signals if s.family == "ordinal")
-        cutpoints = (cutpoint_matrix(ordinals, values["cutpoint_first"],
-                                     values.get("cutpoint_log_gap")) if ordinals else None)
-        add_likelihoods(families, signals, pt.concatenate([x, alliance_new, *lagged]), loading,
-                        intercept=values.get("intercept"),
-                        intercept_position=positions["intercept"],
-                        noise=values.get("noise"), noise_position=positions["noise"],
-                        precision=values.get("precision"),
-                        precision_position=positions["precision"],
-                        cutpoints=cutpoints, ordinal_position=positions["ordinal"],
-                        fused=fused_likelihood(fit.sampler_config.backend))
-    return model, {"index": new_index, "old_index": old_index, "new_cells": new_c,
-                   "new_alliance_cells": new_a, "last": last, **units}
+
+def _signal_arguments(part: dict, signals: tuple, coords: dict) -> dict:
+    """The per-signal parameters of :func:`add_likelihoods`, as deterministics of the
+    normal prior's parts (in the model in context), with each signal's position."""
+    names = [s.name for s in signals]
+    values = {}
+    for name, dim in (("intercept", "signal_intercept"), ("noise", "signal_noise"),
+                      ("precision", "signal_proportion"),
+                      ("cutpoint_first", "signal_ordinal")):
+        if name in part:
+            values[name] = pm.Deterministic(name, part[name], dims=dim)
+    if "cutpoint_log_gap" in part:
+        values["cutpoint_log_gap"] = pm.Deterministic("cutpoint_log_gap",
+                                                      part["cutpoint_log_gap"])
+    positions = {}
+    for name, members in (("intercept", coords["signal_intercept"]),
+                          ("noise", coords["signal_noise"]),
+                          ("precision", coords["signal_proportion"]),
+                          ("ordinal", coords["signal_ordinal"])):
+        position = np.full(len(signals), -1)
+        position[[names.index(n) for n in members]] = np.arange(len(members))
+        positions[name] = position
+    ordinals = tuple(s for s in signals if s.family == "ordinal")
+    cutpoints = (cutpoint_matrix(ordinals, values["cutpoint_first"],
+                                 values.get("cutpoint_log_gap")) if ordinals else None)
+    return {"intercept": values.get("intercept"), "intercept_position": positions["intercept"],
+            "noise": values.get("noise"), "noise_position": positions["noise"],
+            "precision": values.get("precision"), "precision_position": positions["precision"],
+            "cutpoints": cutpoints, "ordinal_position": positions["ordinal"]}
 
 
 def _accumulate(innovations: pt.TensorVariable, unit: np.ndarray, step: np.ndarray,

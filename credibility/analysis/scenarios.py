@@ -25,6 +25,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,11 @@ from credibility.analysis.compare import signal_log_likelihood
 from credibility.analysis.updating import merge_signals
 from credibility.errors import PredictionError
 from credibility.results.fitting import CredibilityModel, FitResult
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from credibility.data.container import CredibilityData
 
 #: Ways of computing a counterfactual posterior.
 SCENARIO_METHODS: tuple[str, ...] = ("reweight", "refit")
@@ -163,6 +169,39 @@ def run_scenario(
     if method not in SCENARIO_METHODS:
         raise PredictionError(f"unknown scenario method {method!r}; expected one of "
                               f"{', '.join(SCENARIO_METHODS)}")
+    data, changed = _scenario_data(fit, changes)
+    base_credibility = fit.posterior["posterior"]["credibility"]
+    case_frame = _scenario_cases(fit, cases)
+    base_p = fit.probability_draws(case_frame) if case_frame is not None else None
+    samples = base_credibility.sizes["chain"] * base_credibility.sizes["draw"]
+    if method == "reweight":
+        pick, pareto_k, ess = _reweight(fit, data, changed, samples, seed)
+        scen_credibility = base_credibility.stack(sample=("chain", "draw")).transpose(
+            "sample", ...).values[pick]
+        scen_p = None if base_p is None else base_p[pick]
+    else:
+        refit = CredibilityModel(fit.spec).fit(data, progress=progress,
+                                               sampler=fit.sampler_config,
+                                               outcome=fit.outcome_mode or "none")
+        scen_credibility = refit.posterior["posterior"]["credibility"].stack(
+            sample=("chain", "draw")).transpose("sample", ...).values
+        scen_p = None if case_frame is None else refit.probability_draws(case_frame)
+        pareto_k, ess = float("nan"), float(scen_credibility.shape[0])
+    comparison = _compare_credibility(base_credibility, scen_credibility, seed)
+    keep = comparison["commitment_id"].isin(_touched(fit, changed)).to_numpy()
+    predictions = None
+    if base_p is not None and scen_p is not None:
+        predictions = _compare(case_frame[["case_id"]], base_p, scen_p, "p_", seed + 1)
+    return ScenarioResult(method=method, changes=changed.reset_index(drop=True),
+                          credibility=comparison[keep].reset_index(drop=True),
+                          predictions=predictions, pareto_k=pareto_k, ess=ess)
+
+
+def _scenario_data(fit: FitResult, changes: pd.DataFrame | str | Path
+                   ) -> tuple[CredibilityData, pd.DataFrame]:
+    """The fitted data with the scenario's rows, and the ledger of the rows that change
+    them; a row outside the fitted period grid, or a scenario that changes nothing, is
+    a :class:`PredictionError`."""
     merged = merge_signals(fit.data, changes, revise=True)
     data, ledger = merged.data, merged.ledger
     if merged.added_commitments or data.last_period != fit.data.last_period or (
@@ -177,70 +216,67 @@ def run_scenario(
         )
     if not merged.changed:
         raise PredictionError("the scenario changes no signal value of the fitted data")
-    changed = ledger[ledger["action"] != "unchanged"]
-    base_credibility = fit.posterior["posterior"]["credibility"]
-    has_outcome = fit.outcome_mode is not None
-    if cases is None and has_outcome and fit.data.cases is not None:
-        case_frame = fit.data.cases
-    elif cases is not None:
-        case_frame = fit.validated_cases(cases)
-    else:
-        case_frame = None
-    base_p = fit.probability_draws(case_frame) if case_frame is not None else None
-    samples = base_credibility.sizes["chain"] * base_credibility.sizes["draw"]
+    return data, ledger[ledger["action"] != "unchanged"]
 
-    if method == "reweight":
-        autocorrelated = tuple(s.name for s in fit.spec.signals if s.residual_persistence)
-        new_rows = affected_rows(data.signals, changed, autocorrelated)
-        # Added rows have no row in the fitted data: there only revised rows (and the
-        # series they or the added rows belong to) have old terms.
-        old_rows = affected_rows(fit.data.signals, changed, autocorrelated)
-        log_ratio = signal_log_likelihood(fit, data=data, rows=new_rows).sum("row")
-        if old_rows.size:
-            log_ratio = log_ratio - signal_log_likelihood(fit, rows=old_rows).sum("row")
-        # arviz_stats' psislw takes a log-likelihood and weights by its negative
-        # (leave-one-out); our weights are the likelihood ratio itself.
-        log_w, k = (-log_ratio).azstats.psislw()
-        log_w = log_w.values.reshape(-1)
-        weights = np.exp(log_w - log_w.max())
-        ess = float(weights.sum() ** 2 / (weights**2).sum())
-        pareto_k = float(k)
-        pick = _resample(log_w, samples, seed)
-        scen_credibility = base_credibility.stack(sample=("chain", "draw")).transpose(
-            "sample", ...).values[pick]
-        scen_p = None if base_p is None else base_p[pick]
-        if pareto_k > PARETO_K_MAX:
-            warnings.warn(
-                f"the scenario is far from the fitted data (Pareto k = {pareto_k:.2f} > "
-                f"{PARETO_K_MAX}): the reweighted posterior is unreliable; use method='refit'",
-                ScenarioWarning, stacklevel=2)
-    else:
-        refit = CredibilityModel(fit.spec).fit(data, progress=progress,
-                                               sampler=fit.sampler_config,
-                                               outcome=fit.outcome_mode or "none")
-        scen_credibility = refit.posterior["posterior"]["credibility"].stack(
-            sample=("chain", "draw")).transpose("sample", ...).values
-        scen_p = None if case_frame is None else refit.probability_draws(case_frame)
-        pareto_k, ess = float("nan"), float(scen_credibility.shape[0])
 
-    base_flat = base_credibility.stack(sample=("chain", "draw")).transpose("sample", ...)
-    grid = base_flat.values
-    commitments = base_credibility["commitment"].values
-    periods = base_credibility["period"].values
-    active = ~np.isnan(grid[0])
-    unit, period = np.nonzero(active)
+def _scenario_cases(fit: FitResult, cases: pd.DataFrame | str | Path | None
+                    ) -> pd.DataFrame | None:
+    """The cases whose P(success) is compared: ``cases``, validated, or by default the
+    fitted data's cases when the fit has an outcome model; ``None`` when there are none."""
+    if cases is None and fit.outcome_mode is not None and fit.data.cases is not None:
+        return fit.data.cases
+    if cases is not None:
+        return fit.validated_cases(cases)
+    return None
+
+
+def _reweight(fit: FitResult, data: CredibilityData, changed: pd.DataFrame, samples: int,
+              seed: int) -> tuple[np.ndarray, float, float]:
+    """Resample the fitted posterior by the changed rows' likelihood ratio
+    (Pareto-smoothed weights): the draws picked, the Pareto k and the weights' ESS. A
+    :class:`ScenarioWarning` says when the reweighting is unreliable."""
+    autocorrelated = tuple(s.name for s in fit.spec.signals if s.residual_persistence)
+    new_rows = affected_rows(data.signals, changed, autocorrelated)
+    # Added rows have no row in the fitted data: there only revised rows (and the
+    # series they or the added rows belong to) have old terms.
+    old_rows = affected_rows(fit.data.signals, changed, autocorrelated)
+    log_ratio = signal_log_likelihood(fit, data=data, rows=new_rows).sum("row")
+    if old_rows.size:
+        log_ratio = log_ratio - signal_log_likelihood(fit, rows=old_rows).sum("row")
+    # arviz_stats' psislw takes a log-likelihood and weights by its negative
+    # (leave-one-out); our weights are the likelihood ratio itself.
+    log_w, k = (-log_ratio).azstats.psislw()
+    log_w = log_w.values.reshape(-1)
+    weights = np.exp(log_w - log_w.max())
+    ess = float(weights.sum() ** 2 / (weights**2).sum())
+    pareto_k = float(k)
+    pick = _resample(log_w, samples, seed)
+    if pareto_k > PARETO_K_MAX:
+        # stacklevel 3: the warning points at run_scenario's caller.
+        warnings.warn(
+            f"the scenario is far from the fitted data (Pareto k = {pareto_k:.2f} > "
+            f"{PARETO_K_MAX}): the reweighted posterior is unreliable; use method='refit'",
+            ScenarioWarning, stacklevel=3)
+    return pick, pareto_k, ess
+
+
+def _compare_credibility(base: xr.DataArray, scenario: np.ndarray, seed: int
+                         ) -> pd.DataFrame:
+    """:func:`_compare` of every active commitment-period's credibility draws."""
+    grid = base.stack(sample=("chain", "draw")).transpose("sample", ...).values
+    commitments = base["commitment"].values
+    periods = base["period"].values
+    unit, period = np.nonzero(~np.isnan(grid[0]))
     labels = pd.DataFrame({"commitment_id": commitments[unit],
                            "period": periods[period].astype(np.int64)})
-    comparison = _compare(labels, grid[:, unit, period], scen_credibility[:, unit, period],
-                          "", seed)
+    return _compare(labels, grid[:, unit, period], scenario[:, unit, period], "", seed)
+
+
+def _touched(fit: FitResult, changed: pd.DataFrame) -> set[str]:
+    """The commitments whose signal rows the scenario changes, directly or through
+    their alliance's rows."""
     commitments_of = fit.data.commitments.groupby("alliance")["commitment_id"].agg(list)
     touched = set(changed.loc[changed["level"] == "commitment", "commitment_id"])
     for alliance in changed.loc[changed["level"] == "alliance", "alliance"]:
         touched.update(commitments_of[alliance])
-    keep = comparison["commitment_id"].isin(touched).to_numpy()
-    predictions = None
-    if base_p is not None and scen_p is not None:
-        predictions = _compare(case_frame[["case_id"]], base_p, scen_p, "p_", seed + 1)
-    return ScenarioResult(method=method, changes=changed.reset_index(drop=True),
-                          credibility=comparison[keep].reset_index(drop=True),
-                          predictions=predictions, pareto_k=pareto_k, ess=ess)
+    return touched

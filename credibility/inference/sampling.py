@@ -44,9 +44,7 @@ from credibility.inference.config import (  # noqa: F401 - re-exported: the samp
 )
 from credibility.inference.diagnostics import Diagnostics, compute_diagnostics
 from credibility.inference.traces import (
-    chain_draws,
-    first_draws,
-    open_trace,
+    checkpoint_draws,
     read_trace,
     stored_draws,
     trace_folder,
@@ -276,49 +274,12 @@ def _run_nutpie(
                        f"{', '.join(TRACE_STORAGES)}")
     if compiled is None:
         compiled = compile_nutpie(model)
-    limit = config.draw_limit
-    done = [0] * config.chains
-    lock = threading.Lock()
-
-    def observe(chains: list) -> None:
-        with lock:
-            for i, chain in enumerate(chains[:len(done)]):
-                done[i] = 0 if chain.tuning else max(chain.finished_draws - config.tune, 0)
-        if progress_callback is not None:
-            progress_callback(chains)
-
-    nbytes = _trace_bytes(compiled, config.chains * (limit + config.tune))
+    progressed = _ChainProgress(config, progress_callback)
+    nbytes = _trace_bytes(compiled, config.chains * (config.draw_limit + config.tune))
     on_disk = trace_storage == "disk" or (trace_storage == "auto" and nbytes > DISK_TRACE_BYTES)
     trace = trace_folder() if on_disk else None
     folder = None if trace is None else trace.name
-    # Every chain at once, even on fewer cores: nutpie runs ``cores`` chains to their end
-    # before it starts the next, and a checkpoint needs every chain, so with 4 chains on
-    # 2 cores the first two ran to the draw limit before the others began (decision 64).
-    settings = dict(draws=limit, tune=config.tune, chains=config.chains,
-                    cores=config.chains, seed=config.seed,
-                    save_warmup=False, progress_bar=progress,
-                    target_accept=config.target_accept, adaptation=config.mass_matrix,
-                    progress_callback=observe, progress_rate=200,
-                    maxdepth=config.max_treedepth, blocking=False)
-    if folder is not None:
-        settings["zarr_store"] = nutpie.zarr_store.LocalStore(folder)
-
-    def opened(target: int, out_of_time: bool) -> tuple[xr.DataTree, int]:
-        # The first draws of every chain, up to ``target``: in memory, views of
-        # nutpie's; on disk, the store opened lazily, to be checked a slab at a time
-        # and read only if the run stops there (decision 61).
-        try:
-            tree = sampler.inspect() if folder is None else None
-            have = stored_draws(folder) if tree is None else chain_draws(tree)
-            draws = min(target, have)
-            if draws < target and not out_of_time:
-                raise FitError(f"nutpie stopped after {have} of {target} draws per chain")
-            if tree is None:
-                return open_trace(folder, compiled.reparameterized_names, draws), draws
-            return first_draws(tree, draws), draws
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc
-
+    settings = _nutpie_settings(config, progress, progressed, folder)
     checks: list[tuple[int, float, float, float, int, float]] = []
     started = time.perf_counter() - spent
     try:
@@ -329,27 +290,16 @@ def _run_nutpie(
                 raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc
             points = config.checkpoints()
             for i, target in enumerate(points):
-                out_of_time = False
-                while True:
-                    # The budget is checked from the second checkpoint on: a run keeps at
-                    # least its ``draws``.
-                    if (config.budget_seconds is not None and i > 0
-                            and time.perf_counter() - started > config.budget_seconds):
-                        out_of_time = True
-                        break
-                    with lock:
-                        reached = min(done) >= target
-                    # On disk, nutpie writes each chain's draws in chunks: the last few
-                    # before a checkpoint reach the store only when their chunk is full.
-                    if reached and (folder is None or stored_draws(folder) >= target):
-                        break
-                    if _finished(sampler):
-                        break
-                    time.sleep(0.2 if reached else 0.05)
+                # The budget is checked from the second checkpoint on: a run keeps at
+                # least its ``draws``.
+                deadline = (started + config.budget_seconds
+                            if config.budget_seconds is not None and i > 0 else None)
+                out_of_time = _wait_for_checkpoint(sampler, progressed, target, folder, deadline)
                 finished = _finished(sampler)
                 if not finished:
                     sampler.pause()
-                tree, draws = opened(target, out_of_time)
+                tree, draws = checkpoint_draws(sampler, folder, compiled.reparameterized_names,
+                                               target, out_of_time)
                 try:
                     diagnostics = check(tree)
                     checks.append(_check_row(draws, diagnostics,
@@ -374,6 +324,66 @@ def _run_nutpie(
         if trace is not None:
             trace.cleanup()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _ChainProgress:
+    """Each chain's draws after tuning, as nutpie's progress callback (:meth:`observe`,
+    from its thread) reports them; passes them on to ``callback``."""
+
+    def __init__(self, config: SamplerConfig, callback: Callable[[list], None] | None) -> None:
+        self.tune = config.tune
+        self.done = [0] * config.chains
+        self.callback = callback
+        self.lock = threading.Lock()
+
+    def observe(self, chains: list) -> None:
+        """Record the draws of ``chains`` (one ``nutpie.ChainProgress`` each)."""
+        with self.lock:
+            for i, chain in enumerate(chains[:len(self.done)]):
+                self.done[i] = 0 if chain.tuning else max(chain.finished_draws - self.tune, 0)
+        if self.callback is not None:
+            self.callback(chains)
+
+    def reached(self, target: int) -> bool:
+        """Whether every chain has ``target`` draws."""
+        with self.lock:
+            return min(self.done) >= target
+
+
+def _nutpie_settings(config: SamplerConfig, progress: bool, progressed: _ChainProgress,
+                     folder: str | None) -> dict[str, Any]:
+    """``nutpie.sample``'s arguments for an until-reliable run (draws in ``folder`` or memory)."""
+    import nutpie
+
+    # Every chain at once, even on fewer cores: nutpie runs ``cores`` chains to their end
+    # before it starts the next, and a checkpoint needs every chain, so with 4 chains on
+    # 2 cores the first two ran to the draw limit before the others began (decision 64).
+    settings = dict(draws=config.draw_limit, tune=config.tune, chains=config.chains,
+                    cores=config.chains, seed=config.seed,
+                    save_warmup=False, progress_bar=progress,
+                    target_accept=config.target_accept, adaptation=config.mass_matrix,
+                    progress_callback=progressed.observe, progress_rate=200,
+                    maxdepth=config.max_treedepth, blocking=False)
+    if folder is not None:
+        settings["zarr_store"] = nutpie.zarr_store.LocalStore(folder)
+    return settings
+
+
+def _wait_for_checkpoint(sampler: Any, progressed: _ChainProgress, target: int,
+                         folder: str | None, deadline: float | None) -> bool:
+    """Wait until every chain has ``target`` draws (or the sampler has finished); ``True``
+    when the ``deadline`` (``time.perf_counter()``; ``None``: none) passed first."""
+    while True:
+        if deadline is not None and time.perf_counter() > deadline:
+            return True
+        reached = progressed.reached(target)
+        # On disk, nutpie writes each chain's draws in chunks: the last few
+        # before a checkpoint reach the store only when their chunk is full.
+        if reached and (folder is None or stored_draws(folder) >= target):
+            return False
+        if _finished(sampler):
+            return False
+        time.sleep(0.2 if reached else 0.05)
 
 
 def sample_model(
@@ -431,6 +441,34 @@ def sample_model(
     if method == "advi":
         return _fit_advi(model, draws=draws, chains=chains, seed=seed, progress=progress,
                          iterations=advi_iterations or ADVI_ITERATIONS)
+    _check_nuts_arguments(backend, mass_matrix, compiled, progress_callback, trace_storage,
+                          max_treedepth)
+    cores = min(chains, os.cpu_count() or 1)
+    try:
+        if backend == "nutpie":
+            return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, cores=cores,
+                                  seed=seed, target_accept=target_accept, progress=progress,
+                                  adaptation=mass_matrix, compiled=compiled,
+                                  trace_storage=trace_storage,
+                                  progress_callback=progress_callback,
+                                  max_treedepth=max_treedepth)
+        nuts = _nuts_options(backend, target_accept, max_treedepth)
+        with model, warnings.catch_warnings():
+            # Our Diagnostics report convergence; PyMC's summary would repeat it.
+            warnings.filterwarnings("ignore", message=".*(rhat|R-hat|effective sample).*")
+            return pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
+                nuts_sampler=backend, progressbar=progress,
+                compute_convergence_checks=False, nuts=nuts,
+            )
+    except (ValueError, RuntimeError, OSError) as exc:
+        # OSError: a trace kept on disk (trace_storage) that the disk could not hold.
+        raise FitError(f"sampling with backend {backend!r} failed: {exc}") from exc
+
+
+def _check_nuts_arguments(backend: Backend, mass_matrix: str, compiled: Any,
+                          progress_callback: Any, trace_storage: str, max_treedepth: int) -> None:
+    """Refuse :func:`sample_model`'s NUTS options that ``backend`` cannot take."""
     if mass_matrix not in MASS_MATRICES:
         raise FitError(f"unknown mass matrix {mass_matrix!r}; expected one of "
                        f"{', '.join(MASS_MATRICES)}")
@@ -444,32 +482,14 @@ def sample_model(
         raise FitError(f"unknown trace storage {trace_storage!r}; expected one of "
                        f"{', '.join(TRACE_STORAGES)}")
     check_max_treedepth(max_treedepth)
-    cores = min(chains, os.cpu_count() or 1)
-    try:
-        if backend == "nutpie":
-            return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, cores=cores,
-                                  seed=seed, target_accept=target_accept, progress=progress,
-                                  adaptation=mass_matrix, compiled=compiled,
-                                  trace_storage=trace_storage,
-                                  progress_callback=progress_callback,
-                                  max_treedepth=max_treedepth)
-        nuts: dict = {"target_accept": target_accept}
-        if backend == "numpyro":
-            nuts["chain_method"] = jax_chain_method()
-            nuts["max_tree_depth"] = max_treedepth
-        else:
-            nuts["max_treedepth"] = max_treedepth
-        with model, warnings.catch_warnings():
-            # Our Diagnostics report convergence; PyMC's summary would repeat it.
-            warnings.filterwarnings("ignore", message=".*(rhat|R-hat|effective sample).*")
-            return pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
-                nuts_sampler=backend, progressbar=progress,
-                compute_convergence_checks=False, nuts=nuts,
-            )
-    except (ValueError, RuntimeError, OSError) as exc:
-        # OSError: a trace kept on disk (trace_storage) that the disk could not hold.
-        raise FitError(f"sampling with backend {backend!r} failed: {exc}") from exc
+
+
+def _nuts_options(backend: Backend, target_accept: float, max_treedepth: int) -> dict:
+    """``pm.sample``'s ``nuts`` options: numpyro names the tree depth its own way."""
+    if backend == "numpyro":
+        return {"target_accept": target_accept, "chain_method": jax_chain_method(),
+                "max_tree_depth": max_treedepth}
+    return {"target_accept": target_accept, "max_treedepth": max_treedepth}
 
 
 def compile_nutpie(model: pm.Model) -> CompiledPyMCModel:

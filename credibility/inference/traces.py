@@ -16,9 +16,12 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from credibility.errors import FitError
 
 #: Temporary trace folders are named ``credibility-trace-<pid>-<random>``: a run killed
 #: with SIGKILL (e.g. for memory) cannot remove its own, so the next run on disk
@@ -221,3 +224,25 @@ def read_trace(folder: str, dropped: Sequence[str] = (), draws: int | None = Non
     finally:
         lazy.close()
     return loaded
+
+
+def checkpoint_draws(sampler: Any, folder: str | None, dropped: Sequence[str], target: int,
+                     out_of_time: bool) -> tuple[xr.DataTree, int]:
+    """The first draws of every chain of a paused nutpie run, up to ``target``, and how
+    many: in memory, views of nutpie's; on disk (``folder``), the store opened lazily,
+    to be checked a slab at a time and read only if the run stops there (decision 61).
+
+    Fewer than ``target`` draws are a :class:`~credibility.errors.FitError` unless
+    the run is ``out_of_time``; so is a failure to read them.
+    """
+    try:
+        tree = sampler.inspect() if folder is None else None
+        have = stored_draws(folder) if tree is None else chain_draws(tree)
+        draws = min(target, have)
+        if draws < target and not out_of_time:
+            raise FitError(f"nutpie stopped after {have} of {target} draws per chain")
+        if tree is None:
+            return open_trace(folder, dropped, draws), draws
+        return first_draws(tree, draws), draws
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise FitError(f"sampling with backend 'nutpie' failed: {exc}") from exc

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from credibility.data.container import CredibilityData
 from credibility.data.spec import FAMILIES, ModelSpec, SignalSpec
 from credibility.errors import SpecError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Families whose signals carry a per-signal noise / overdispersion parameter.
 _NOISE_FAMILIES = ("count", "amount", "ratio")
@@ -199,15 +203,40 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
     present = set(sig["signal"].unique())
     signals = tuple(s for s in declared if s.name in present)
     unused = tuple(s.name for s in declared if s.name not in present)
-    signal_pos = {s.name: j for j, s in enumerate(signals)}
-    family_of = {s.name: s.family for s in signals}
 
-    cell_table = _lookup(cells, periods.size)
+    unit, latent, period_pos = _row_positions(
+        sig, commitments, alliance_pos, cells, _lookup(cells, periods.size), alliance_table,
+        first)
+    families = _family_observations(sig, signals, unit, latent, period_pos)
+    return ModelIndex(
+        commitments=commitments,
+        alliances=alliances,
+        regions=regions,
+        types=types,
+        periods=periods,
+        commitment_alliance=commitment_alliance,
+        commitment_region=commitment_region,
+        commitment_type=commitment_type,
+        cells=cells,
+        alliance_cells=alliance_cells,
+        cell_alliance_cell=cell_alliance_cell,
+        signals=signals,
+        families=families,
+        unused_signals=unused,
+    )
+
+
+def _row_positions(
+    sig: pd.DataFrame, commitments: tuple[str, ...], alliance_pos: dict[str, int],
+    cells: UnitCells, cell_table: np.ndarray, alliance_table: np.ndarray, first: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each signal row's unit (commitments first, then alliances after them), its entry
+    in the likelihood's latent (commitment cells, then alliance cells) and its period's
+    position."""
     commitment_pos = {c: i for i, c in enumerate(commitments)}
     period_pos = sig["period"].to_numpy(np.int64) - first
     is_alliance = (sig["level"] == "alliance").to_numpy()
     com_rows = ~is_alliance
-    # Each row's unit: commitments first, then alliances after them.
     unit = np.empty(len(sig), dtype=np.int64)
     unit[com_rows] = sig.loc[com_rows, "commitment_id"].map(commitment_pos).to_numpy(np.int64)
     unit[is_alliance] = sig.loc[is_alliance, "alliance"].map(alliance_pos).to_numpy(np.int64)
@@ -215,7 +244,17 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
     latent[com_rows] = cell_table[unit[com_rows], period_pos[com_rows]]
     latent[is_alliance] = cells.size + alliance_table[unit[is_alliance], period_pos[is_alliance]]
     unit[is_alliance] += len(commitments)
-    family = sig["signal"].map(family_of).to_numpy()
+    return unit, latent, period_pos
+
+
+def _family_observations(
+    sig: pd.DataFrame, signals: tuple[SignalSpec, ...], unit: np.ndarray, latent: np.ndarray,
+    period_pos: np.ndarray,
+) -> dict[str, FamilyObservations]:
+    """The signal rows of each family present, in the order of ``FAMILIES``; a family
+    with residual persistences has each row's predecessor (:func:`previous_rows`)."""
+    signal_pos = {s.name: j for j, s in enumerate(signals)}
+    family = sig["signal"].map({s.name: s.family for s in signals}).to_numpy()
     signal_index = sig["signal"].map(signal_pos).to_numpy(np.int64)
     families = {}
     for name in FAMILIES:
@@ -235,22 +274,7 @@ def build_index(data: CredibilityData, spec: ModelSpec | None = None) -> ModelIn
                 previous=previous,
                 gap=gap,
             )
-    return ModelIndex(
-        commitments=commitments,
-        alliances=alliances,
-        regions=regions,
-        types=types,
-        periods=periods,
-        commitment_alliance=commitment_alliance,
-        commitment_region=commitment_region,
-        commitment_type=commitment_type,
-        cells=cells,
-        alliance_cells=alliance_cells,
-        cell_alliance_cell=cell_alliance_cell,
-        signals=signals,
-        families=families,
-        unused_signals=unused,
-    )
+    return families
 
 
 def model_coords(index: ModelIndex) -> dict[str, list]:

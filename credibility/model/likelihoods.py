@@ -282,21 +282,11 @@ def add_likelihoods(
                               noise_position=noise_position, cutpoints=cutpoints,
                               ordinal_position=ordinal_position)
             continue
-        state = latent[obs.latent]
-        slope = per_row(loading, obs.signal, len(signals), one_hot=one_hot) * state
-        if slope.ndim == 2:
-            # Several dimensions: loading (signal, dimension) and latent (unit,
-            # dimension), so each row's slope is the sum over the dimensions it loads on.
-            slope = slope.sum(axis=1)
+        slope = _slope(latent, loading, obs, len(signals), one_hot)
         if family == "ordinal":
-            pm.OrderedLogistic(
-                "obs_ordinal",
-                eta=slope,
-                cutpoints=per_row(cutpoints, ordinal_position[obs.signal],
-                                  n_ordinal, one_hot=one_hot),
-                observed=obs.value.astype(np.int64) - 1,
-                compute_p=False,
-            )
+            pm.OrderedLogistic("obs_ordinal", eta=slope, cutpoints=per_row(
+                cutpoints, ordinal_position[obs.signal], n_ordinal, one_hot=one_hot),
+                observed=obs.value.astype(np.int64) - 1, compute_p=False)
             continue
         eta = per_row(intercept, intercept_position[obs.signal], n_intercept,
                       one_hot=one_hot) + slope
@@ -306,18 +296,9 @@ def add_likelihoods(
                              noise_position[obs.signal], obs.value.astype(np.int64), n_noise,
                              one_hot=one_hot)
         elif family in LOG_FAMILIES:
-            targets = np.array([s.target for s in signals])[obs.signal]
             sigma = per_row(noise, noise_position[obs.signal], n_noise, one_hot=one_hot)
-            if residual is None or (residual_position[obs.signal] < 0).all():
-                pm.LogNormal(name, mu=eta, sigma=sigma, observed=obs.value / targets)
-                continue
-            position = residual_position[obs.signal]
-            phi = pt.where(position >= 0, per_row(residual, np.maximum(position, 0),
-                                                  int((residual_position >= 0).sum()),
-                                                  one_hot=one_hot), 0.0)
-            pm.CustomDist(name, eta, sigma, phi, obs.previous, obs.gap,
-                          logp=autocorrelated_lognormal_logp,
-                          random=draw_autocorrelated_lognormal, observed=obs.value / targets)
+            _log_likelihood(name, obs, signals, eta, sigma, residual, residual_position,
+                            one_hot=one_hot)
         elif family == "proportion":
             mean = pm.math.invlogit(eta)
             phi = per_row(precision, precision_position[obs.signal], n_precision,
@@ -328,6 +309,36 @@ def add_likelihoods(
         elif family == "binomial":
             pm.Binomial(name, n=obs.trials.astype(np.int64), logit_p=eta,
                         observed=obs.value.astype(np.int64))
+
+
+def _slope(latent: pt.TensorVariable, loading: pt.TensorVariable, obs: FamilyObservations,
+           n_signals: int, one_hot: bool) -> pt.TensorVariable:
+    """Each row's loading times its latent: with several dimensions (loading ``(signal,
+    dimension)``, latent ``(unit, dimension)``) summed over the dimensions it loads on."""
+    state = latent[obs.latent]
+    slope = per_row(loading, obs.signal, n_signals, one_hot=one_hot) * state
+    return slope.sum(axis=1) if slope.ndim == 2 else slope
+
+
+def _log_likelihood(
+    name: str, obs: FamilyObservations, signals: tuple[SignalSpec, ...],
+    eta: pt.TensorVariable, sigma: pt.TensorVariable, residual: pt.TensorVariable | None,
+    residual_position: np.ndarray | None, *, one_hot: bool,
+) -> None:
+    """Amounts or ratios (as multiples of their targets), log-normal around ``eta``; the
+    rows of signals with a residual persistence autocorrelated
+    (:func:`autocorrelated_lognormal_logp`). In the model in context."""
+    targets = np.array([s.target for s in signals])[obs.signal]
+    if residual is None or (residual_position[obs.signal] < 0).all():
+        pm.LogNormal(name, mu=eta, sigma=sigma, observed=obs.value / targets)
+        return
+    position = residual_position[obs.signal]
+    phi = pt.where(position >= 0, per_row(residual, np.maximum(position, 0),
+                                          int((residual_position >= 0).sum()),
+                                          one_hot=one_hot), 0.0)
+    pm.CustomDist(name, eta, sigma, phi, obs.previous, obs.gap,
+                  logp=autocorrelated_lognormal_logp,
+                  random=draw_autocorrelated_lognormal, observed=obs.value / targets)
 
 
 def _fused_likelihood(

@@ -224,11 +224,7 @@ def signal_parameters(
     ordinals = [s for s in signals if s.family == "ordinal"]
     with_residual = [s.name for s in signals if s.residual_persistence]
     p = spec.priors
-    intercept = noise = precision = cutpoints = None
-    intercept_position = np.full(len(signals), -1)
-    noise_position = np.full(len(signals), -1)
-    precision_position = np.full(len(signals), -1)
-    ordinal_position = np.full(len(signals), -1)
+    intercept = noise = precision = cutpoints = residual = None
     if with_intercept:
         intercept = _intercepts(
             priors.loc[with_intercept, "intercept_mu"].to_numpy(),
@@ -236,34 +232,31 @@ def signal_parameters(
             alliance_intercept_weights(index, with_intercept)
             if spec.centred_alliance_intercepts else None,
             loading[[names.index(n) for n in with_intercept]], alliance_latent)
-        intercept_position[[names.index(n) for n in with_intercept]] = np.arange(
-            len(with_intercept))
     if with_noise:
         # Gamma(4, 4 / mean): no real signal is measured without noise, and a prior
         # with mass at zero lets near-deterministic fits pin the states (docs/model.md).
         noise_mean = priors.loc[with_noise, "noise_mean"].to_numpy()
         noise = pm.Gamma("noise", alpha=NOISE_SHAPE, beta=NOISE_SHAPE / noise_mean,
                          dims="signal_noise")
-        noise_position[[names.index(n) for n in with_noise]] = np.arange(len(with_noise))
     if proportions:
         precision = pm.Gamma("precision", alpha=p.proportion_precision_alpha,
                              beta=p.proportion_precision_beta, dims="signal_proportion")
-        precision_position[[names.index(n) for n in proportions]] = np.arange(
-            len(proportions))
     if ordinals:
         cutpoints = _ordinal_cutpoints(tuple(ordinals), spec)
-        ordinal_position[[names.index(s.name) for s in ordinals]] = np.arange(len(ordinals))
-    residual = None
-    residual_position = np.full(len(signals), -1)
     if with_residual:
         # Each such signal's own persistent deviations from the latent (decision 19).
         residual = pm.Beta("residual_persistence", *RESIDUAL_PERSISTENCE_PRIOR,
                            dims="signal_residual")
-        residual_position[[names.index(n) for n in with_residual]] = np.arange(
-            len(with_residual))
     return SignalParameters(
-        intercept=intercept, intercept_position=intercept_position, noise=noise,
-        noise_position=noise_position, precision=precision,
-        precision_position=precision_position, cutpoints=cutpoints,
-        ordinal_position=ordinal_position, residual=residual,
-        residual_position=residual_position)
+        intercept=intercept, intercept_position=_positions(names, with_intercept),
+        noise=noise, noise_position=_positions(names, with_noise), precision=precision,
+        precision_position=_positions(names, proportions), cutpoints=cutpoints,
+        ordinal_position=_positions(names, [s.name for s in ordinals]), residual=residual,
+        residual_position=_positions(names, with_residual))
+
+
+def _positions(names: list[str], members: list[str]) -> np.ndarray:
+    """Each of ``names``' position among ``members`` (-1 where it is not one of them)."""
+    position = np.full(len(names), -1)
+    position[[names.index(n) for n in members]] = np.arange(len(members))
+    return position

@@ -12,6 +12,7 @@ the posterior is not to be trusted. The result, :class:`FitResult`, is a module 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from credibility.inference.sampling import (
     MAX_TREEDEPTH,
     Backend,
     Check,
+    RunRecord,
     SamplerConfig,
     check_backend,
     fused_likelihood,
@@ -148,7 +150,6 @@ class CredibilityModel:
             target_accept=target_accept, mass_matrix=mass_matrix,
             max_treedepth=max_treedepth, method=method, until_reliable=until_reliable,
             max_draws=max_draws, budget_seconds=budget_seconds)
-        backend, method = config.backend, config.method
         several = len(self.spec.dimensions) > 1
         mode = _outcome_mode(outcome, data)
         if several and mode is not None:
@@ -161,59 +162,29 @@ class CredibilityModel:
         # The model to sample: the likelihood's fused kernels where the backend can run
         # them (the same posterior, ~1.65x faster sampling; docs/decisions.md 23).
         # The model of several dimensions has no fused kernels.
-        options = {"one_hot": one_hot_gathers(backend),
-                   "fused": fused_likelihood(backend) and not several}
+        options = {"one_hot": one_hot_gathers(config.backend),
+                   "fused": fused_likelihood(config.backend) and not several}
+        build = functools.partial(_build, data, index=index, design=design, mode=mode,
+                                  options=options)
         # Large data start in spectral states (decision 57); the choice is the spec's.
         start = starting_coordinates(index, self.spec)
         spec = self.spec if start is None else start[0]
         if start is not None:
             stage(f"starting in {start[1]} ({start[2]})")
-        model = _build(data, spec, index, design, mode, options)
+        model = build(spec)
         built = time.perf_counter()
-        if method != "nuts":
-            stage(f"fitting ADVI (APPROXIMATE), then {config.chains} x {config.draws} draws")
-        elif config.extends:
-            stage(f"sampling ({backend}, {config.chains} chains x {config.draws} draws, "
-                  f"up to {config.draw_limit} until reliable)")
-        else:
-            stage(f"sampling ({backend}, {config.chains} chains x {config.draws} draws)")
-        check = measurement_check(model)
+        stage(_sampling_stage(config))
         checked: dict[int, Diagnostics] = {}
 
         def heard(draws: int, found: Diagnostics, next_step: str) -> None:
             checked[draws] = found
-            verdict = ("restarting at a higher target acceptance" if next_step == "restart"
-                       else "ok" if found.ok else "sampling on" if next_step == "sample on"
-                       else "FAIL")
-            divergent = f", {found.divergences} divergent" if found.divergences else ""
-            stage(f"{draws} draws per chain: R-hat {found.max_rhat:.3f}, ESS "
-                  f"{found.min_ess_bulk:.0f}/{found.min_ess_tail:.0f}{divergent}: {verdict}")
+            stage(_check_message(draws, found, next_step))
 
-        adapted: list[tuple[ModelSpec, str, str]] = []
-
-        def switch(tree: xr.DataTree, found: Diagnostics) -> bool:
-            # Coordinates chosen from the failing first check's posterior (decision 33);
-            # they are defined for one latent, so a model of several dimensions keeps its own.
-            if not self.spec.adapt_coordinates or several:
-                return False
-            choice = adapted_coordinates(tree["posterior"].to_dataset(), index, spec)
-            if choice is not None:
-                adapted.append(choice)
-                stage(f"sampling again with {choice[1]} ({choice[2]})")
-            return choice is not None
-
-        idata, record = run(model, config, progress=progress, trace_storage=trace_storage,
-                            check=check, on_check=heard, switch=switch)
-        if record.stopped_by == "new coordinates":
-            spec, coordinates, _ = adapted[0]
-            model = _build(data, spec, index, design, mode, options)
-            check = measurement_check(model)
-            first = record
-            idata, record = run(model, config, progress=progress,
-                                trace_storage=trace_storage, check=check, on_check=heard)
-            record = dataclasses.replace(
-                record, checks=first.checks + record.checks, coordinates=coordinates,
-                seconds=first.seconds + record.seconds)
+        # Adapted coordinates are defined for one latent (decision 33), so a model of
+        # several dimensions keeps its own.
+        idata, record, spec, check = _sample(
+            model, build, spec, index, config, adapt=self.spec.adapt_coordinates and not several,
+            stage=stage, on_check=heard, progress=progress, trace_storage=trace_storage)
         sampled = time.perf_counter()
         stage("checking convergence")
         raw = idata["posterior"].to_dataset()
@@ -225,37 +196,14 @@ class CredibilityModel:
         diagnostics = dataclasses.replace(
             checked.get(record.draws) or check(idata), sampling_seconds=sampled - built,
             build_seconds=built - started, run=described)
-        outcome_group, outcome_diagnostics = None, None
-        if mode == "joint":
-            outcome_group = predictor.outcome_posterior(raw, design, "joint")
-            raw = raw.drop_vars([*outcome_group.data_vars, "outcome_region_raw"],
-                                errors="ignore")
-        labelled = label_posterior(raw, index)
-        if mode == "two_stage":
-            stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
-            latent = predictor.outcome_latent(labelled)
-            outcome_group, outcome_diagnostics = predictor.fit_two_stage(
-                latent, index, design, self.spec.outcome,
-                sampler=predictor.stage_two_sampler(config, latent),
-                progress=progress)
-        tree = idata.copy()
-        tree["posterior"] = xr.DataTree(labelled)
-        tree["posterior"].attrs.update(raw.attrs)
-        if outcome_group is not None:
-            tree["outcome"] = xr.DataTree(outcome_group)
-        tree.attrs.update({"synthetic_data": str(_is_synthetic(data)).lower()})
+        labelled, outcome_group, outcome_diagnostics = _outcome(
+            raw, index, design, mode, self.spec, config, stage=stage, progress=progress)
         result = FitResult(
-            posterior=tree,
+            posterior=_posterior_tree(idata, labelled, raw.attrs, outcome_group, data),
             data=data,
             spec=self.spec,
             diagnostics=diagnostics,
-            settings={**config.to_dict(), "outcome": mode or "none",
-                      "unused_signals": list(index.unused_signals),
-                      "run": record.to_dict(),
-                      **({"coordinates": {"centred_states": list(spec.centred_states),
-                                          "residual_signal": spec.residual_signal,
-                                          "spectral_states": spec.spectral_states}}
-                         if spec is not self.spec else {})},
+            settings=_settings(config, mode, index, record, spec, self.spec),
             outcome_diagnostics=outcome_diagnostics,
         )
         # The index this fit was built from is the fit's own (FitResult.index): stored in
@@ -265,6 +213,112 @@ class CredibilityModel:
         if outcome_diagnostics is not None:
             outcome_diagnostics.warn("outcome model (stage 2) posterior")
         return result
+
+
+def _sampling_stage(config: SamplerConfig) -> str:
+    """The status line as sampling starts."""
+    if config.method != "nuts":
+        return f"fitting ADVI (APPROXIMATE), then {config.chains} x {config.draws} draws"
+    if config.extends:
+        return (f"sampling ({config.backend}, {config.chains} chains x {config.draws} draws, "
+                f"up to {config.draw_limit} until reliable)")
+    return f"sampling ({config.backend}, {config.chains} chains x {config.draws} draws)"
+
+
+def _check_message(draws: int, found: Diagnostics, next_step: str) -> str:
+    """The status line after a convergence check at ``draws`` per chain."""
+    verdict = ("restarting at a higher target acceptance" if next_step == "restart"
+               else "ok" if found.ok else "sampling on" if next_step == "sample on"
+               else "FAIL")
+    divergent = f", {found.divergences} divergent" if found.divergences else ""
+    return (f"{draws} draws per chain: R-hat {found.max_rhat:.3f}, ESS "
+            f"{found.min_ess_bulk:.0f}/{found.min_ess_tail:.0f}{divergent}: {verdict}")
+
+
+def _sample(
+    model: pm.Model, build: Callable[[ModelSpec], pm.Model], spec: ModelSpec,
+    index: ModelIndex, config: SamplerConfig, *, adapt: bool, stage: Callable[[str], None],
+    on_check: Callable[[int, Diagnostics, str], None], progress: bool, trace_storage: str,
+) -> tuple[xr.DataTree, RunRecord, ModelSpec, Check]:
+    """Sample ``model``, built from ``spec``; with ``adapt``, a run whose first check
+    fails may be given up and ``build`` 's model of adapted coordinates sampled instead
+    (decision 33), its record then covering both runs. Returns the draws, the run
+    record, the spec of the model sampled last and that model's check."""
+    check = measurement_check(model)
+    adapted: list[tuple[ModelSpec, str, str]] = []
+
+    def switch(tree: xr.DataTree, found: Diagnostics) -> bool:
+        # Coordinates chosen from the failing first check's posterior.
+        if not adapt:
+            return False
+        choice = adapted_coordinates(tree["posterior"].to_dataset(), index, spec)
+        if choice is not None:
+            adapted.append(choice)
+            stage(f"sampling again with {choice[1]} ({choice[2]})")
+        return choice is not None
+
+    idata, record = run(model, config, progress=progress, trace_storage=trace_storage,
+                        check=check, on_check=on_check, switch=switch)
+    if record.stopped_by != "new coordinates":
+        return idata, record, spec, check
+    spec, coordinates, _ = adapted[0]
+    model = build(spec)
+    check = measurement_check(model)
+    first = record
+    idata, record = run(model, config, progress=progress, trace_storage=trace_storage,
+                        check=check, on_check=on_check)
+    record = dataclasses.replace(record, checks=first.checks + record.checks,
+                                 coordinates=coordinates, seconds=first.seconds + record.seconds)
+    return idata, record, spec, check
+
+
+def _outcome(
+    raw: xr.Dataset, index: ModelIndex, design: Any, mode: str | None, spec: ModelSpec,
+    config: SamplerConfig, *, stage: Callable[[str], None], progress: bool,
+) -> tuple[xr.Dataset, xr.Dataset | None, Diagnostics | None]:
+    """The labelled measurement posterior (:func:`label_posterior`) and the outcome
+    model's posterior and diagnostics: taken out of the joint model's draws, or
+    sampled on the measurement posterior (two-stage); ``None`` without an outcome
+    model (and for the diagnostics of a joint one, which are the fit's)."""
+    outcome_group, outcome_diagnostics = None, None
+    if mode == "joint":
+        outcome_group = predictor.outcome_posterior(raw, design, "joint")
+        raw = raw.drop_vars([*outcome_group.data_vars, "outcome_region_raw"], errors="ignore")
+    labelled = label_posterior(raw, index)
+    if mode == "two_stage":
+        stage(f"sampling the outcome model ({len(design.case_ids)} cases, two-stage)")
+        latent = predictor.outcome_latent(labelled)
+        outcome_group, outcome_diagnostics = predictor.fit_two_stage(
+            latent, index, design, spec.outcome,
+            sampler=predictor.stage_two_sampler(config, latent), progress=progress)
+    return labelled, outcome_group, outcome_diagnostics
+
+
+def _posterior_tree(idata: xr.DataTree, labelled: xr.Dataset, attrs: dict,
+                    outcome_group: xr.Dataset | None, data: CredibilityData) -> xr.DataTree:
+    """The fit's DataTree: the sampler's groups, the labelled posterior in place of the
+    raw one (keeping its attributes) and the outcome posterior as ``outcome``."""
+    tree = idata.copy()
+    tree["posterior"] = xr.DataTree(labelled)
+    tree["posterior"].attrs.update(attrs)
+    if outcome_group is not None:
+        tree["outcome"] = xr.DataTree(outcome_group)
+    tree.attrs.update({"synthetic_data": str(_is_synthetic(data)).lower()})
+    return tree
+
+
+def _settings(config: SamplerConfig, mode: str | None, index: ModelIndex, record: RunRecord,
+              spec: ModelSpec, fitted: ModelSpec) -> dict[str, Any]:
+    """:attr:`FitResult.settings`: the sampler configuration, the outcome mode, the
+    signals left out, the run record and, when ``spec`` (the spec sampled last) is not
+    the ``fitted`` one, its coordinates."""
+    return {**config.to_dict(), "outcome": mode or "none",
+            "unused_signals": list(index.unused_signals),
+            "run": record.to_dict(),
+            **({"coordinates": {"centred_states": list(spec.centred_states),
+                                "residual_signal": spec.residual_signal,
+                                "spectral_states": spec.spectral_states}}
+               if spec is not fitted else {})}
 
 
 def _build(data: CredibilityData, spec: ModelSpec, index: ModelIndex, design: Any,
