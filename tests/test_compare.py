@@ -236,8 +236,7 @@ def test_comparison_prefers_the_structure_that_simulated_the_data(troops_fits, p
     assert_hand_computation(table, troops_fits)
 
 
-#: Raw (signed) loadings and persistence of the simulations; with two dimensions the
-#: innovations' correlation is 0.3 and exercises also load 0.3 on capability.
+#: Raw (signed) loadings and persistence of the simulation of one dimension.
 DIMENSIONS_FIXED = {
     "persistence_commitment": 0.8, "troops": {"loading": 0.6, "noise": 0.3},
     "spending": {"loading": 0.4, "noise": 0.3}, "frictions": {"loading": -0.5, "noise": 0.2},
@@ -252,25 +251,6 @@ def dimension_specs() -> dict[str, ModelSpec]:
     two = spec_head("two", priors=STRONG_PRIORS) + TWO_DIMENSION_SIGNALS
     one = spec_head("one", dimensions=None, priors=STRONG_PRIORS) + one_dimension_signals()
     return {"one": parse_spec(one, source="one.toml"), "two": parse_spec(two, source="two.toml")}
-
-
-def dimension_fits(truth: str, commitments: int, last: int, draws: int) -> dict[str, FitResult]:
-    """SYNTHETIC: data simulated with the spec ``truth`` (``one`` or ``two``) for
-    ``commitments`` commitments in 2 alliances over 2000-``last``, fitted with both specs
-    (2 chains x ``draws`` draws after as many tuning steps, fixed length)."""
-    specs = dimension_specs()
-    structure = synthetic_commitments(commitments, 2, (2000, last), seed=seed(9))
-    fixed = DIMENSIONS_FIXED
-    if truth == "two":
-        fixed = {**fixed, "dimension_correlation": [[1.0, 0.3], [0.3, 1.0]],
-                 "exercises": {**fixed["exercises"], "loading_also": {"capability": 0.3}}}
-    sim = simulate(specs[truth], structure, seed=seed(9), last_period=last, fixed=fixed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return {name: CredibilityModel(spec).fit(sim.data, draws=draws, tune=draws, chains=2,
-                                                 seed=seed(1), progress=False,
-                                                 until_reliable=False, outcome="none")
-                for name, spec in specs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -290,8 +270,19 @@ def two_dimension_data_fits(two_dimension_fit) -> dict[str, FitResult]:
 
 @pytest.fixture(scope="module")
 def one_dimension_data_fits() -> dict[str, FitResult]:
-    """:func:`dimension_fits` of data of one dimension, 8 commitments over 2000-2007."""
-    return dimension_fits("one", 8, 2007, 200)
+    """SYNTHETIC: data simulated with the spec ``one`` for 8 commitments in 2 alliances
+    over 2000-2007, fitted with both specs of :func:`dimension_specs` (2 chains x 200
+    draws after as many tuning steps, fixed length)."""
+    specs = dimension_specs()
+    structure = synthetic_commitments(8, 2, (2000, 2007), seed=seed(9))
+    sim = simulate(specs["one"], structure, seed=seed(9), last_period=2007,
+                   fixed=DIMENSIONS_FIXED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return {name: CredibilityModel(spec).fit(sim.data, draws=200, tune=200, chains=2,
+                                                 seed=seed(1), progress=False,
+                                                 until_reliable=False, outcome="none")
+                for name, spec in specs.items()}
 
 
 @pytest.mark.slow
@@ -347,10 +338,11 @@ def test_fits_of_other_data_approximate_fits_and_single_fits_are_refused():
 
 
 @pytest.mark.slow
-def test_cli_compare_prints_the_table_and_writes_csv(two_dimension_data_fits, tiny_fit,
-                                                     tmp_path, python_mode):
-    folders = {}
-    for name, fit in {**two_dimension_data_fits, "tiny": tiny_fit}.items():
+def test_cli_compare_prints_the_table_and_writes_csv(two_dimension_data_fits, two_dimension_fit,
+                                                     tiny_fit, tmp_path, python_mode):
+    # The shared fit of two dimensions is read from its own folder, not saved again.
+    folders = {"two": two_dimension_fit[1]}
+    for name, fit in {"one": two_dimension_data_fits["one"], "tiny": tiny_fit}.items():
         folders[name] = tmp_path / name
         fit.save(folders[name])
     out = tmp_path / "loo.csv"
@@ -365,8 +357,8 @@ def test_cli_compare_prints_the_table_and_writes_csv(two_dimension_data_fits, ti
     assert written["name"].tolist() == ["T", "O"]
     assert written["elpd_diff"].iloc[1] < 0
 
-    assert_one_line_error(invoke("compare", folders["tiny"], folders["two"]),
-                          "'tiny' and 'two' were fitted to different data")
+    assert_one_line_error(invoke("compare", folders["tiny"], folders["one"]),
+                          "'tiny' and 'one' were fitted to different data")
 
 
 def test_cli_compare_errors_are_one_line(tmp_path):
